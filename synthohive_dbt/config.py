@@ -1,0 +1,317 @@
+"""The configuration model of the Python API: Metadata, TableConfig, Constraint, PrivacyConfig.
+
+One pydantic model per concern, `extra="forbid"` so a typo in a keyword is an error rather than a silently
+ignored setting. `Metadata.validate_schema()` is the single gate every schema passes before training.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from synthohive_dbt.errors import ConfigError, CycleError, SchemaValidationError
+from synthohive_dbt.graph import find_cycle, topological_order
+
+DType = Literal["int", "float", "bool", "str", "date", "datetime"]
+
+_SQL_TYPE_FAMILIES: tuple[tuple[DType, tuple[str, ...]], ...] = (
+    ("bool", ("bool",)),
+    ("datetime", ("timestamp", "datetime")),
+    ("date", ("date",)),
+    ("int", ("int", "serial", "long", "short", "tinyint", "smallint", "bigint", "hugeint", "ubigint")),
+    ("float", ("float", "double", "real", "numeric", "decimal", "number", "money")),
+    ("str", ("char", "text", "string", "varchar", "uuid", "clob", "json", "enum")),
+)
+
+
+def dtype_from_sql(data_type: str | None) -> DType | None:
+    """Map a declared SQL type (dbt `data_type`, a warehouse column type) to a dtype family, or None."""
+    if not data_type:
+        return None
+    t = data_type.strip().lower()
+    if re.match(r"^(numeric|decimal|number)\s*\(\s*\d+\s*(,\s*0\s*)?\)$", t):
+        return "int"  # NUMERIC(10) / NUMERIC(10,0) hold integers only
+    for family, needles in _SQL_TYPE_FAMILIES:
+        if any(n in t for n in needles):
+            return family
+    return None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Constraint(_Strict):
+    """What a column must satisfy, as dbt declares it (tests, contracts).
+
+    `min`/`max` are numeric bounds; a bound that is a SQL expression in dbt stays in `min_expr`/`max_expr`
+    (kept, reported, not enforced numerically). `where` keeps a test's condition: the constraint holds only
+    on rows matching it. `severity="warn"` marks a test that dbt would only warn about.
+    """
+
+    dtype: DType | None = None
+    data_type: str | None = Field(None, description="declared SQL type, e.g. 'varchar(20)'")
+    min: float | None = None
+    max: float | None = None
+    min_inclusive: bool = True
+    max_inclusive: bool = True
+    min_expr: str | None = None
+    max_expr: str | None = None
+    accepted_values: list[Any] | None = None
+    not_null: bool = False
+    unique: bool = False
+    regex: str | None = None
+    where: str | None = None
+    severity: Literal["error", "warn"] = "error"
+
+    @model_validator(mode="after")
+    def _check(self) -> Constraint:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ConfigError(
+                f"constraint has min {self.min} > max {self.max}",
+                hint="swap the bounds or drop one of them",
+            )
+        if self.regex is not None:
+            try:
+                re.compile(self.regex)
+            except re.error as exc:
+                raise ConfigError(f"constraint regex {self.regex!r} does not compile: {exc}",
+                                  hint="write a Python-compatible regular expression") from exc
+        if self.dtype is None and self.data_type:
+            object.__setattr__(self, "dtype", dtype_from_sql(self.data_type))
+        return self
+
+    def merge(self, other: Constraint) -> Constraint:
+        """Combine two unconditional constraints on one column: the stricter of each part wins."""
+        data = self.model_dump()
+        o = other.model_dump()
+        for key in ("dtype", "data_type", "min_expr", "max_expr", "regex", "where"):
+            data[key] = data[key] if data[key] is not None else o[key]
+        if o["min"] is not None and (data["min"] is None or o["min"] > data["min"]):
+            data["min"], data["min_inclusive"] = o["min"], o["min_inclusive"]
+        if o["max"] is not None and (data["max"] is None or o["max"] < data["max"]):
+            data["max"], data["max_inclusive"] = o["max"], o["max_inclusive"]
+        if o["accepted_values"] is not None:
+            mine = data["accepted_values"]
+            data["accepted_values"] = (o["accepted_values"] if mine is None
+                                       else [v for v in mine if v in o["accepted_values"]])
+        data["not_null"] = data["not_null"] or o["not_null"]
+        data["unique"] = data["unique"] or o["unique"]
+        if "error" in (data["severity"], o["severity"]):
+            data["severity"] = "error"
+        return Constraint(**data)
+
+
+class ConditionalConstraint(_Strict):
+    """A constraint on `column` that holds only where `constraint.where` is true (or only warns)."""
+
+    column: str
+    constraint: Constraint
+    test: str | None = Field(None, description="the dbt test it came from, for reports")
+
+
+class ForeignKey(_Strict):
+    """`columns` of this table reference `parent_columns` of `parent` (composite keys: several columns)."""
+
+    columns: list[str]
+    parent: str
+    parent_columns: list[str]
+    where: str | None = Field(None, description="relationships_where: condition on the child rows")
+
+    @model_validator(mode="after")
+    def _same_arity(self) -> ForeignKey:
+        if not self.columns or len(self.columns) != len(self.parent_columns):
+            raise ConfigError(
+                f"foreign key {self.columns} -> {self.parent}{self.parent_columns} has "
+                f"{len(self.columns)} local and {len(self.parent_columns)} parent columns",
+                hint="list the same number of local and parent columns, in matching order",
+            )
+        return self
+
+    @property
+    def label(self) -> str:
+        return f"({', '.join(self.columns)}) -> {self.parent}({', '.join(self.parent_columns)})"
+
+
+def _parse_fk_target(local: str, target: str) -> ForeignKey:
+    """'parent.col' or 'parent.(a, b)' with local 'x, y' (a composite key in the dict form)."""
+    if "." not in target:
+        raise ConfigError(
+            f"foreign key target {target!r} for column {local!r} is not 'parent_table.parent_column'",
+            hint="write the target as 'parent_table.parent_column'",
+        )
+    parent, cols = target.rsplit(".", 1) if "(" not in target else target.split(".(", 1)
+    parent_cols = [c.strip() for c in cols.strip("() ").split(",")]
+    local_cols = [c.strip() for c in local.split(",")]
+    return ForeignKey(columns=local_cols, parent=parent, parent_columns=parent_cols)
+
+
+class TableConfig(_Strict):
+    """One table: keys, foreign keys, column constraints, and the parent columns its model sees."""
+
+    name: str
+    pk: list[str] = Field(default_factory=list, description="one column, or several for a composite key")
+    fk: list[ForeignKey] = Field(default_factory=list)
+    constraints: dict[str, Constraint] = Field(default_factory=dict)
+    conditional_constraints: list[ConditionalConstraint] = Field(default_factory=list)
+    parent_context_cols: list[str] | None = Field(
+        None, description="parent columns fed to this table's model as context; None = a sensible default")
+    columns: list[str] | None = Field(None, description="known column names; None when not declared")
+    pii_columns: list[str] = Field(default_factory=list, description="columns that must never reach a model")
+    copy_as_is: bool = Field(False, description="small lookup table without PII: copy it instead of learning")
+    unique_id: str | None = Field(None, description="dbt unique_id when read from a manifest")
+    resource_type: Literal["model", "seed", "source", "snapshot", "table"] = "table"
+
+    @field_validator("pk", mode="before")
+    @classmethod
+    def _pk_list(cls, v: Any) -> Any:
+        if v is None:
+            return []
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("fk", mode="before")
+    @classmethod
+    def _fk_list(cls, v: Any) -> Any:
+        if v is None:
+            return []
+        if isinstance(v, dict):
+            return [_parse_fk_target(k, t) for k, t in v.items()]
+        return v
+
+    @model_validator(mode="after")
+    def _names(self) -> TableConfig:
+        if not self.name or not self.name.strip():
+            raise ConfigError("a table has an empty name", hint="give every table a non-empty name")
+        if len(set(self.pk)) != len(self.pk):
+            raise SchemaValidationError(f"table {self.name!r}: primary key {self.pk} repeats a column",
+                                        hint="list each key column once")
+        if self.columns is not None and len(set(self.columns)) != len(self.columns):
+            dup = sorted({c for c in self.columns if self.columns.count(c) > 1})
+            raise SchemaValidationError(f"table {self.name!r}: duplicate column names {dup}",
+                                        hint="rename the columns so each name appears once")
+        return self
+
+    def constraint(self, column: str) -> Constraint:
+        """The unconditional constraint of a column (an empty one when none is declared)."""
+        return self.constraints.get(column, Constraint())
+
+    def add_constraint(self, column: str, constraint: Constraint) -> None:
+        """Merge into the column's constraint, or keep it apart when conditional / warn-only."""
+        if constraint.where is not None or constraint.severity == "warn":
+            self.conditional_constraints.append(ConditionalConstraint(column=column, constraint=constraint))
+        elif column in self.constraints:
+            self.constraints[column] = self.constraints[column].merge(constraint)
+        else:
+            self.constraints[column] = constraint
+
+    @property
+    def parents(self) -> list[str]:
+        return sorted({fk.parent for fk in self.fk})
+
+
+class PrivacyConfig(_Strict):
+    """How personal data is kept out of models and output."""
+
+    enable_differential_privacy: bool = False
+    epsilon: float = Field(3.0, gt=0, description="DP budget; smaller is more private and less faithful")
+    delta: float | None = Field(None, gt=0, lt=1, description="DP delta; None = 1 / (10 * rows)")
+    pii_strategy: Literal["mask", "faker", "context_aware_faker"] = "context_aware_faker"
+    pii_columns: dict[str, list[str]] = Field(
+        default_factory=dict, description="table -> columns to treat as PII, on top of dbt meta/tags")
+    detect_pii: bool = Field(True, description="also flag PII by column names and values")
+    secret: SecretStr | None = Field(None, description="HMAC key for consistent fakes; generated if None")
+
+
+class Metadata(_Strict):
+    """The relational schema: tables by name, each with keys, foreign keys and constraints."""
+
+    tables: dict[str, TableConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _keys_match_names(self) -> Metadata:
+        for key, table in self.tables.items():
+            if key != table.name:
+                raise SchemaValidationError(
+                    f"table registered as {key!r} is named {table.name!r}",
+                    hint="use the table's own name as its key in Metadata.tables")
+        return self
+
+    def add_table(self, name: str, pk: str | list[str] | None = None,
+                  fk: dict[str, str] | list[ForeignKey] | None = None,
+                  constraints: dict[str, Constraint] | None = None,
+                  parent_context_cols: list[str] | None = None, **extra: Any) -> TableConfig:
+        """Register a table; a second table of the same name is an error, not an overwrite."""
+        if name in self.tables:
+            raise SchemaValidationError(f"table {name!r} is added twice",
+                                        hint="give each table a distinct name, or edit Metadata.tables[name]")
+        table = TableConfig(name=name, pk=pk, fk=fk, constraints=constraints or {},
+                            parent_context_cols=parent_context_cols, **extra)
+        self.tables[name] = table
+        return table
+
+    def children(self, name: str) -> list[str]:
+        return sorted(t.name for t in self.tables.values() if any(fk.parent == name for fk in t.fk))
+
+    def topological_order(self) -> list[str]:
+        """Parents before children (self-references ignored); raises CycleError with the path."""
+        parents = {n: t.parents for n, t in self.tables.items()}
+        cycle = find_cycle(parents)
+        if cycle:
+            raise CycleError(list(reversed(cycle)))
+        return topological_order(self.tables, parents)
+
+    def validate_schema(self) -> None:
+        """Raise before any training on anything that would make the schema untrainable."""
+        for table in self.tables.values():
+            known = set(table.columns) if table.columns is not None else None
+            for col in [*table.pk, *table.constraints]:
+                if known is not None and col not in known:
+                    raise SchemaValidationError(
+                        f"table {table.name!r}: column {col!r} is used as a key or constraint but is not a "
+                        f"column of the table (columns: {sorted(known)})",
+                        hint="fix the column name, or add it to TableConfig.columns")
+            for fk in table.fk:
+                self._check_fk(table, fk)
+        self.topological_order()
+
+    def _check_fk(self, table: TableConfig, fk: ForeignKey) -> None:
+        where = f"table {table.name!r}, foreign key {fk.label}"
+        parent = self.tables.get(fk.parent)
+        if parent is None:
+            raise SchemaValidationError(
+                f"{where}: parent table {fk.parent!r} is not in the metadata "
+                f"(tables: {sorted(self.tables)})",
+                hint=f"add table {fk.parent!r} (or select it in dbt), or remove this foreign key")
+        for cols, owner in ((fk.columns, table), (fk.parent_columns, parent)):
+            if owner.columns is not None:
+                missing = [c for c in cols if c not in owner.columns]
+                if missing:
+                    raise SchemaValidationError(
+                        f"{where}: column(s) {missing} do not exist in table {owner.name!r}",
+                        hint=f"fix the column name; {owner.name!r} has {sorted(owner.columns)}")
+        is_pk = sorted(parent.pk) == sorted(fk.parent_columns)
+        is_unique = len(fk.parent_columns) == 1 and parent.constraint(fk.parent_columns[0]).unique
+        if not (is_pk or is_unique):
+            raise SchemaValidationError(
+                f"{where}: the referenced column(s) {fk.parent_columns} are neither the primary key of "
+                f"{parent.name!r} (pk: {parent.pk or 'none'}) nor declared unique",
+                hint=f"declare a primary key on {parent.name!r} (a `unique` test or a primary_key "
+                     "constraint), or point the foreign key at its key")
+        for child_col, parent_col in zip(fk.columns, fk.parent_columns):
+            a, b = table.constraint(child_col).dtype, parent.constraint(parent_col).dtype
+            if a and b and a != b and {a, b} != {"int", "float"}:
+                raise SchemaValidationError(
+                    f"{where}: column {child_col!r} is {a} but {parent.name}.{parent_col} is {b}",
+                    hint="make both columns the same type (cast one in the model or fix data_type)")
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+    @classmethod
+    def from_json(cls, text: str | Path) -> Metadata:
+        raw = Path(text).read_text() if isinstance(text, Path) else text
+        return cls.model_validate(json.loads(raw))
