@@ -1,0 +1,210 @@
+"""The table transformer: a DataFrame in, a dense float matrix out (and back), described by a SpanLayout.
+
+Each column is first reduced to base values by its ValueCodec (values.py), then encoded either by a
+ModeNormalizer (continuous.py) or a CategoryEncoder (discrete.py). Numeric columns with few distinct
+values (ratings, small counts, flags stored as ints) are treated as discrete: a one-hot reproduces them
+exactly, where a mixture would smear them. The whole fitted state is plain JSON (`state_dict`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthohive_dbt.errors import DataError
+from synthohive_dbt.transform.continuous import ModeNormalizer
+from synthohive_dbt.transform.discrete import CategoryEncoder
+from synthohive_dbt.transform.spans import Span, SpanLayout
+from synthohive_dbt.transform.values import ValueCodec, detect, from_base, to_base
+
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TransformerSettings:
+    """Knobs of the encoding; each default says why it is what it is."""
+
+    max_modes: int = 10  # the CTGAN paper's bound; tiny modes are dropped anyway
+    mode_weight_threshold: float = 0.005  # a mode holding < 0.5% of the mass is noise, not structure
+    fit_sample_size: int = 10_000  # mixtures fitted on <= 10k rows: seconds on 1M rows, same modes
+    max_discrete_numeric: int = 20  # a number with <= 20 distinct values is a category in disguise
+    max_categories: int = 100  # beyond this a one-hot costs more than it teaches (see discrete.py)
+    min_category_count: int = 2  # in high-cardinality columns, a value seen once keeps no slot
+    max_tail_values: int = 1000  # the resampled tail kept in the state
+
+
+class DataTransformer:
+    """fit / transform / inverse_transform for one table, with a JSON-serialisable state."""
+
+    def __init__(self, settings: TransformerSettings | None = None) -> None:
+        self.settings = settings or TransformerSettings()
+        self.columns: list[str] = []
+        self.codecs: dict[str, ValueCodec] = {}
+        self.encoders: dict[str, ModeNormalizer | CategoryEncoder] = {}
+        self._layout: SpanLayout | None = None
+
+    # ---- fitting -------------------------------------------------------------------------------------
+    def fit(self, data: pd.DataFrame, *, seed: int = 0, discrete_columns: Iterable[str] = (),
+            table: str = "table") -> DataTransformer:
+        """Learn the encoding of every column of `data`. `discrete_columns` forces a one-hot encoding."""
+        validate_frame(data, table)
+        forced = set(discrete_columns)
+        s = self.settings
+        seeds = np.random.SeedSequence(seed).generate_state(max(1, data.shape[1]))
+        self.columns = [str(c) for c in data.columns]
+        self.codecs, self.encoders = {}, {}
+        for i, col in enumerate(data.columns):
+            series = data[col]
+            codec = detect(series)
+            values, mask = to_base(series, codec)
+            self.codecs[str(col)] = codec
+            numeric = codec.logical in ("int", "float", "date", "datetime")
+            n_unique = int(pd.unique(values[~mask]).size)
+            if numeric and str(col) not in forced and n_unique > s.max_discrete_numeric:
+                self.encoders[str(col)] = ModeNormalizer.fit(
+                    values, mask, seed=int(seeds[i]), max_modes=s.max_modes,
+                    weight_threshold=s.mode_weight_threshold, sample_size=s.fit_sample_size)
+            else:
+                self.encoders[str(col)] = CategoryEncoder.fit(
+                    values, mask, max_categories=s.max_categories, min_count=s.min_category_count,
+                    max_tail_values=s.max_tail_values)
+        self._layout = None
+        return self
+
+    @property
+    def fitted(self) -> bool:
+        return bool(self.encoders)
+
+    @property
+    def layout(self) -> SpanLayout:
+        if self._layout is None:
+            spans: list[Span] = []
+            for col in self.columns:
+                enc = self.encoders[col]
+                if isinstance(enc, ModeNormalizer):
+                    spans.append(Span(col, 1, "tanh"))
+                    spans.append(Span(col, enc.width - 1, "softmax"))
+                else:
+                    spans.append(Span(col, enc.width, "softmax", conditional=enc.width > 1))
+            self._layout = SpanLayout(tuple(spans))
+        return self._layout
+
+    def discrete_frequencies(self) -> list[np.ndarray]:
+        """Observed slot frequencies of each conditional span, in layout order (for training-by-sampling)."""
+        out = []
+        for span in self.layout.conditional:
+            enc = self.encoders[span.column]
+            assert isinstance(enc, CategoryEncoder)
+            out.append(np.asarray(enc.frequencies, dtype=np.float64))
+        return out
+
+    # ---- encoding ------------------------------------------------------------------------------------
+    def transform(self, data: pd.DataFrame, *, seed: int = 0, dtype: Any = np.float32,
+                  table: str = "table") -> np.ndarray:
+        """Encode `data` (same columns as at fit). float32 for models; float64 for an exact round trip
+        of wide-range numbers such as timestamps."""
+        self._require_fitted()
+        missing = [c for c in self.columns if c not in data.columns]
+        if missing:
+            raise DataError(f"table {table!r}: columns {missing} are missing from the data to encode",
+                            hint="pass the same columns the transformer was fitted on")
+        layout = self.layout
+        out = np.zeros((len(data), layout.width), dtype=np.float64)
+        rng = np.random.default_rng(seed)
+        offsets = {s.column: s.offset for s in reversed(layout.spans)}  # first span of each column
+        for col in self.columns:
+            enc = self.encoders[col]
+            values, mask = to_base(data[col], self.codecs[col])
+            start = offsets[col]
+            block = out[:, start:start + enc.width]
+            if isinstance(enc, ModeNormalizer):
+                enc.transform(values, mask, rng, block)
+            else:
+                try:
+                    enc.transform(values, mask, block)
+                except ValueError as exc:
+                    raise DataError(f"table {table!r}, column {col!r}: {exc}",
+                                    hint="encode only data with the categories seen at fit, "
+                                         "or refit the transformer") from exc
+        return out.astype(dtype, copy=False)
+
+    def inverse_transform(self, encoded: np.ndarray, *, seed: int = 0) -> pd.DataFrame:
+        """Decode a matrix (e.g. generator output) into a DataFrame with the original columns and dtypes.
+        `seed` drives the draws from the tail of high-cardinality columns."""
+        self._require_fitted()
+        rng = np.random.default_rng(seed)
+        index = pd.RangeIndex(len(encoded))
+        offsets = {s.column: s.offset for s in reversed(self.layout.spans)}
+        cols: dict[str, pd.Series] = {}
+        for col in self.columns:
+            enc = self.encoders[col]
+            block = encoded[:, offsets[col]:offsets[col] + enc.width]
+            if isinstance(enc, ModeNormalizer):
+                values, mask = enc.inverse(block)
+            else:
+                values, mask = enc.inverse(block, rng)
+                codec = self.codecs[col]
+                if codec.logical in ("int", "date", "datetime"):
+                    values = np.where(mask, 0, values).astype(np.int64)
+                elif codec.logical == "float":
+                    values = np.where(mask, 0.0, values).astype(np.float64)
+            cols[col] = from_base(values, mask, self.codecs[col], col, index)
+        return pd.DataFrame(cols, index=index)
+
+    def _require_fitted(self) -> None:
+        if not self.fitted:
+            raise DataError("the data transformer is used before it was fitted",
+                            hint="call fit(data) first, or rebuild it with DataTransformer.from_state")
+
+    # ---- state ---------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        self._require_fitted()
+        return {
+            "version": STATE_VERSION,
+            "settings": asdict(self.settings),
+            "columns": [
+                {"name": c, "codec": self.codecs[c].to_state(),
+                 "kind": "continuous" if isinstance(self.encoders[c], ModeNormalizer) else "discrete",
+                 "encoder": self.encoders[c].to_state()}
+                for c in self.columns
+            ],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> DataTransformer:
+        if state.get("version") != STATE_VERSION:
+            raise DataError(f"transformer state has version {state.get('version')!r}, "
+                            f"this code reads version {STATE_VERSION}",
+                            hint="refit the model with this version of synthohive-dbt")
+        t = cls(TransformerSettings(**state["settings"]))
+        for c in state["columns"]:
+            name = c["name"]
+            t.columns.append(name)
+            t.codecs[name] = ValueCodec.from_state(c["codec"])
+            t.encoders[name] = (ModeNormalizer.from_state(c["encoder"]) if c["kind"] == "continuous"
+                                else CategoryEncoder.from_state(c["encoder"]))
+        return t
+
+
+def validate_frame(data: pd.DataFrame, table: str) -> None:
+    """The checks every training frame passes: non-empty, unique column names, no all-null column."""
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"table {table!r}: expected a pandas DataFrame, got {type(data).__name__}",
+                        hint="pass the table as a pandas DataFrame")
+    if data.shape[1] == 0:
+        raise DataError(f"table {table!r} has no columns", hint="pass a frame with at least one column")
+    if len(data) == 0:
+        raise DataError(f"table {table!r} is empty (0 rows): there is nothing to learn from",
+                        hint="load rows into the table, or mark it copy_as_is / exclude it")
+    dup = data.columns[data.columns.duplicated()].tolist()
+    if dup:
+        raise DataError(f"table {table!r} has duplicate column names {dup}",
+                        hint="rename the columns so each name appears once")
+    all_null = [str(c) for c in data.columns if data[c].isna().all()]
+    if all_null:
+        raise DataError(f"table {table!r}: column(s) {all_null} contain only nulls, so no distribution "
+                        "can be learned", hint="drop these columns before training, or fill them")
