@@ -1,0 +1,30 @@
+"""Warehouse I/O: connections, typed reads with FK-consistent sampling, atomic bulk writes.
+
+The only layer that imports SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from synthohive_dbt.io.connection import ConnectionSpec, create_warehouse_engine
+from synthohive_dbt.io.identifiers import quote_ident, validate_schema_name
+from synthohive_dbt.io.sampling import ForeignKeyEdge, foreign_key_edges, read_tables
+from synthohive_dbt.io.warehouse import Column, Relation, list_tables, read_table, reflect_columns
+from synthohive_dbt.io.writer import check_target_safe, real_columns, write_tables
+
+__all__ = [
+    "Column",
+    "ConnectionSpec",
+    "ForeignKeyEdge",
+    "Relation",
+    "check_target_safe",
+    "create_warehouse_engine",
+    "foreign_key_edges",
+    "list_tables",
+    "quote_ident",
+    "read_table",
+    "read_tables",
+    "real_columns",
+    "reflect_columns",
+    "validate_schema_name",
+    "write_tables",
+]

@@ -1,0 +1,88 @@
+"""A warehouse connection described once, turned into a SQLAlchemy engine, and never shown with its password.
+
+`ConnectionSpec` is what `synthohive_dbt.dbt.profiles` builds from a dbt profile; it lives here because only
+`io/` may import SQLAlchemy. The password is a pydantic `SecretStr`, so `repr()`, logs and error messages
+show `**********`; `redacted()` is the one string to print.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy import URL, Engine, create_engine
+
+from synthohive_dbt.errors import ProfileError
+
+# dialect -> (SQLAlchemy driver name, the importable module it needs, the pip package that provides it)
+_DRIVERS: dict[str, tuple[str, str, str]] = {
+    "duckdb": ("duckdb", "duckdb_engine", "duckdb-engine"),
+    "postgres": ("postgresql+psycopg2", "psycopg2", "psycopg2-binary"),
+    "redshift": ("postgresql+psycopg2", "psycopg2", "psycopg2-binary"),
+    "snowflake": ("snowflake", "snowflake.sqlalchemy", "snowflake-sqlalchemy"),
+    "bigquery": ("bigquery", "sqlalchemy_bigquery", "sqlalchemy-bigquery"),
+    "mysql": ("mysql+pymysql", "pymysql", "pymysql"),
+}
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    """One warehouse connection: the dbt adapter type and the fields its SQLAlchemy URL needs."""
+
+    dialect: str
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    password: SecretStr | None = None
+    database: str | None = None
+    schema: str | None = None
+    path: str | None = None
+    query: dict[str, str] = field(default_factory=dict)
+    source: str = "<unknown profile>"
+
+    def url(self) -> URL:
+        """The SQLAlchemy URL (password inside): pass it to SQLAlchemy only, never to a log."""
+        if self.dialect not in _DRIVERS:
+            raise ProfileError(
+                f"{self.source}: warehouse type {self.dialect!r} is not supported",
+                hint=f"use one of {sorted(_DRIVERS)}, or pass a SQLAlchemy engine yourself")
+        driver = _DRIVERS[self.dialect][0]
+        if self.dialect == "duckdb":
+            return URL.create(driver, database=self.path or ":memory:", query=self.query)
+        if self.dialect == "bigquery":
+            return URL.create(driver, host=self.database, database=self.schema, query=self.query)
+        if self.dialect == "snowflake":
+            db = f"{self.database}/{self.schema}" if self.database and self.schema else self.database
+            return URL.create(driver, username=self.user, password=self._secret(), host=self.host,
+                              database=db, query=self.query)
+        return URL.create(driver, username=self.user, password=self._secret(), host=self.host,
+                          port=self.port, database=self.database, query=self.query)
+
+    def _secret(self) -> str | None:
+        return self.password.get_secret_value() if self.password is not None else None
+
+    def redacted(self) -> str:
+        """The URL with the password masked: safe for messages and logs."""
+        return self.url().render_as_string(hide_password=True)
+
+    def __str__(self) -> str:
+        return self.redacted()
+
+
+def create_warehouse_engine(spec: ConnectionSpec, **engine_kwargs: Any) -> Engine:
+    """A SQLAlchemy engine for the spec; a missing driver is a ProfileError naming the package to install."""
+    driver = _DRIVERS.get(spec.dialect)
+    url = spec.url()  # raises for unsupported dialects
+    assert driver is not None
+    module, package = driver[1], driver[2]
+    if importlib.util.find_spec(module.split(".")[0]) is None:
+        raise ProfileError(
+            f"{spec.source}: connecting to {spec.dialect} needs the Python package {package!r}, "
+            "which is not installed",
+            hint=f"pip install {package}")
+    if spec.dialect == "duckdb" and spec.path and spec.path != ":memory:":
+        Path(spec.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    return create_engine(url, **engine_kwargs)

@@ -1,0 +1,140 @@
+"""Writing synthetic tables: odd identifiers, real column types, refusal of real schemas, atomic swap."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from synthohive_dbt.errors import UnsafeTargetError, WarehouseError
+from synthohive_dbt.io import (
+    check_target_safe,
+    list_tables,
+    read_table,
+    real_columns,
+    reflect_columns,
+    validate_schema_name,
+    write_tables,
+)
+from synthohive_dbt.io.warehouse import run_sql
+
+ODD_TABLE = 'order "items" 2024'
+ODD_DDL = (
+    '"select" INTEGER, "we""ird name" VARCHAR(40), "a :b %c" DATE, "prix ünï" DOUBLE PRECISION, '
+    '"created at" TIMESTAMP, "is_ok" BOOLEAN, "amount" NUMERIC(10,2), "Group" BIGINT'
+)
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[sa.Engine]:
+    if request.param == "duckdb":
+        eng = sa.create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    else:
+        eng = sa.create_engine(request.getfixturevalue("postgres_db"))
+    with eng.begin() as conn:
+        run_sql(conn, "CREATE SCHEMA raw")
+        run_sql(conn, f'CREATE TABLE raw."{ODD_TABLE.replace(chr(34), chr(34) * 2)}" ({ODD_DDL})')
+        run_sql(
+            conn, f'INSERT INTO raw."{ODD_TABLE.replace(chr(34), chr(34) * 2)}" VALUES '
+            "(1, 'a,b \"q\"', '2020-01-02', 1.5, '2020-01-01 10:00:00.123456', true, 12.34, 9007199254740993), "
+            "(NULL, '', NULL, NULL, NULL, NULL, NULL, NULL)")
+    yield eng
+    eng.dispose()
+
+
+def _synthetic() -> pd.DataFrame:
+    return pd.DataFrame({
+        "select": pd.array([7, None, 9], dtype="Int64"),
+        'we"ird name': ["", None, "ünïcødé, \"quoted\"\nnewline"],
+        "a :b %c": pd.to_datetime(["2021-03-04", None, "1999-12-31"]),
+        "prix ünï": [0.1, None, -2.5e10],
+        "created at": pd.to_datetime(["2021-03-04 05:06:07.891011", None, "2000-01-01 00:00:00"], format="ISO8601"),
+        "is_ok": pd.array([False, None, True], dtype="boolean"),
+        "amount": [1.25, None, 99999.99],
+        "Group": pd.array([9007199254740993, None, -1], dtype="Int64"),
+    })
+
+
+def test_roundtrip_with_odd_identifiers_keeps_real_types_and_values(engine: sa.Engine) -> None:
+    real = read_table(engine, ("raw", ODD_TABLE))
+    assert real["Group"].tolist()[0] == 9007199254740993  # a nullable big int stays exact
+    assert str(real["select"].dtype) == "Int64" and str(real["is_ok"].dtype) == "boolean"
+    assert real["we\"ird name"].tolist() == ['a,b "q"', ""]
+
+    cols = real_columns(engine, {ODD_TABLE: ("raw", ODD_TABLE)})
+    events: list[tuple[str, str, int]] = []
+    counts = write_tables(engine, {ODD_TABLE: _synthetic()}, "synth", columns=cols,
+                          real_relations=[("raw", ODD_TABLE)], on_progress=lambda *a: events.append(a))
+    assert counts == {ODD_TABLE: 3}
+    assert [e[0] for e in events] == ["staging", "loading", "loaded", "swapping", "done"]
+    assert [c.sql_type for c in reflect_columns(engine, "synth", ODD_TABLE)] == [c.sql_type for c in cols[ODD_TABLE]]
+
+    back = read_table(engine, ("synth", ODD_TABLE))
+    want = _synthetic()
+    assert back["select"].tolist() == [7, pd.NA, 9]
+    assert back['we"ird name'].tolist() == want['we"ird name'].tolist()  # '' and NULL stay distinct
+    assert back["a :b %c"].tolist() == want["a :b %c"].tolist()
+    assert back["created at"].tolist() == want["created at"].tolist()
+    assert back["is_ok"].tolist() == [False, pd.NA, True]
+    assert back["amount"].tolist()[0] == 1.25 and back["amount"].tolist()[2] == 99999.99
+    assert back["Group"].tolist() == [9007199254740993, pd.NA, -1]
+    assert "synth__synthohive_staging" not in _schemas(engine)
+
+
+def test_second_write_replaces_the_target_schema_entirely(engine: sa.Engine) -> None:
+    cols = real_columns(engine, {ODD_TABLE: ("raw", ODD_TABLE)})
+    write_tables(engine, {ODD_TABLE: _synthetic()}, "synth", columns=cols)
+    with engine.begin() as conn:
+        run_sql(conn, 'CREATE TABLE synth.leftover (x INTEGER)')
+    write_tables(engine, {ODD_TABLE: _synthetic().iloc[:1]}, "synth", columns=cols)
+    assert list_tables(engine, "synth") == [ODD_TABLE]
+    assert len(read_table(engine, ("synth", ODD_TABLE))) == 1
+
+
+def test_failed_load_leaves_the_old_target_untouched(engine: sa.Engine) -> None:
+    cols = real_columns(engine, {ODD_TABLE: ("raw", ODD_TABLE)})
+    write_tables(engine, {ODD_TABLE: _synthetic()}, "synth", columns=cols)
+    bad = _synthetic().astype({"a :b %c": object})
+    bad.loc[0, "a :b %c"] = "not a date"
+    with pytest.raises(WarehouseError, match="loading staging schema 'synth__synthohive_staging' failed and was "
+                                             "rolled back"):
+        write_tables(engine, {ODD_TABLE: bad}, "synth", columns=cols)
+    assert len(read_table(engine, ("synth", ODD_TABLE))) == 3
+
+
+def test_refuses_a_target_holding_real_tables(engine: sa.Engine) -> None:
+    cols = real_columns(engine, {ODD_TABLE: ("raw", ODD_TABLE)})
+    with pytest.raises(UnsafeTargetError) as err:
+        write_tables(engine, {ODD_TABLE: _synthetic()}, "RAW", columns=cols,
+                     real_relations=[("raw", ODD_TABLE), ("raw", "customers"), ("main", "x")])
+    msg = str(err.value)
+    assert "target schema 'RAW' holds real tables of this project" in msg
+    assert 'raw.customers' in msg and f"raw.{ODD_TABLE}" in msg and "main.x" not in msg
+    assert "--force" in msg
+    assert len(read_table(engine, ("raw", ODD_TABLE))) == 2  # nothing was touched
+
+
+def test_frame_with_wrong_columns_is_refused_before_any_sql(engine: sa.Engine) -> None:
+    cols = real_columns(engine, {ODD_TABLE: ("raw", ODD_TABLE)})
+    with pytest.raises(WarehouseError, match=r"missing: \['Group'\], unexpected: \['group'\]"):
+        write_tables(engine, {ODD_TABLE: _synthetic().rename(columns={"Group": "group"})}, "synth", columns=cols)
+    assert "synth__synthohive_staging" not in _schemas(engine)
+
+
+@pytest.mark.parametrize("name", ["", "a b", "x;drop schema raw", 'q"t', "1abc", "ä", "a" * 64])
+def test_schema_names_outside_the_allow_list_are_refused(name: str) -> None:
+    with pytest.raises(UnsafeTargetError, match="is not allowed|bytes long"):
+        validate_schema_name(name)
+
+
+def test_force_allows_a_real_schema_and_names_too_long_for_staging_are_refused() -> None:
+    check_target_safe("raw", [("raw", "customers")], force=True)
+    with pytest.raises(UnsafeTargetError, match="staging schema .* is 83 bytes long; the limit is 63"):
+        check_target_safe("s" * 63, [])
+
+
+def _schemas(engine: sa.Engine) -> set[str]:
+    with engine.connect() as conn:
+        return {r[0] for r in conn.exec_driver_sql("SELECT schema_name FROM information_schema.schemata")}
