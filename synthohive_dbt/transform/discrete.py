@@ -83,8 +83,13 @@ class CategoryEncoder:
             idx = np.where(null_mask, self.null_index, idx)
         return idx
 
-    def transform(self, values: np.ndarray, null_mask: np.ndarray, out: np.ndarray) -> None:
+    def transform(self, values: np.ndarray, null_mask: np.ndarray, out: np.ndarray,
+                  ignore_unknown: bool = False) -> None:
         idx = self.codes(values, null_mask)
+        if ignore_unknown:
+            rows = np.nonzero(idx >= 0)[0]
+            out[rows, idx[rows]] = 1.0
+            return
         if (idx < 0).any():
             bad = pd.Series(values)[idx < 0].iloc[0]
             raise ValueError(f"value {bad!r} was not seen when the encoder was fitted")

@@ -104,9 +104,10 @@ class DataTransformer:
 
     # ---- encoding ------------------------------------------------------------------------------------
     def transform(self, data: pd.DataFrame, *, seed: int = 0, dtype: Any = np.float32,
-                  table: str = "table") -> np.ndarray:
+                  table: str = "table", unknown: str = "error") -> np.ndarray:
         """Encode `data` (same columns as at fit). float32 for models; float64 for an exact round trip
-        of wide-range numbers such as timestamps."""
+        of wide-range numbers such as timestamps. `unknown="ignore"` encodes a category never seen at fit
+        as all zeros (used for generated parent context) instead of raising."""
         self._require_fitted()
         missing = [c for c in self.columns if c not in data.columns]
         if missing:
@@ -125,7 +126,7 @@ class DataTransformer:
                 enc.transform(values, mask, rng, block)
             else:
                 try:
-                    enc.transform(values, mask, block)
+                    enc.transform(values, mask, block, ignore_unknown=unknown == "ignore")
                 except ValueError as exc:
                     raise DataError(f"table {table!r}, column {col!r}: {exc}",
                                     hint="encode only data with the categories seen at fit, "

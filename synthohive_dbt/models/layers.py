@@ -1,0 +1,144 @@
+"""Network building blocks shared by CTGAN and TVAE, all randomness drawn from an explicit generator.
+
+torch's own initialisers, dropout and gumbel-softmax read the global RNG, which any other library in the
+process may touch; a fixed seed would then not give a fixed model. Here every random draw takes a local
+`torch.Generator`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from synthohive_dbt.transform.spans import SpanLayout
+
+
+def init_linear(module: nn.Module, gen: torch.Generator) -> None:
+    """torch's default Linear init (uniform in +-1/sqrt(fan_in)), drawn from `gen`."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            bound = 1.0 / math.sqrt(m.in_features)
+            with torch.no_grad():
+                m.weight.uniform_(-bound, bound, generator=gen)
+                if m.bias is not None:
+                    m.bias.uniform_(-bound, bound, generator=gen)
+
+
+class SeededDropout(nn.Module):
+    """Dropout whose mask comes from `self.generator` (set by the trainer)."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+        self.generator: torch.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        keep = torch.rand(x.shape, generator=self.generator, device=x.device) >= self.p
+        return x * keep / (1.0 - self.p)
+
+
+class Residual(nn.Module):
+    """Linear -> BatchNorm -> ReLU, concatenated with its input (CTGAN's generator block)."""
+
+    def __init__(self, i: int, o: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(i, o)
+        self.bn = nn.BatchNorm1d(o)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([torch.relu(self.bn(self.fc(x))), x], dim=1)
+
+
+class Generator(nn.Module):
+    def __init__(self, in_dim: int, hidden: tuple[int, ...], out_dim: int) -> None:
+        super().__init__()
+        blocks: list[nn.Module] = []
+        dim = in_dim
+        for h in hidden:
+            blocks.append(Residual(dim, h))
+            dim += h
+        self.body = nn.Sequential(*blocks)
+        self.head = nn.Linear(dim, out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+class Discriminator(nn.Module):
+    """MLP critic over packs of `pac` rows (PacGAN): seeing several rows at once it can spot mode
+    collapse, which a one-row critic cannot."""
+
+    def __init__(self, in_dim: int, hidden: tuple[int, ...], pac: int, dropout: float) -> None:
+        super().__init__()
+        self.pac = pac
+        layers: list[nn.Module] = []
+        dim = in_dim * pac
+        for h in hidden:
+            layers += [nn.Linear(dim, h), nn.LeakyReLU(0.2), SeededDropout(dropout)]
+            dim = h
+        layers.append(nn.Linear(dim, 1))
+        self.net = nn.Sequential(*layers)
+
+    def set_generator(self, gen: torch.Generator) -> None:
+        for m in self.modules():
+            if isinstance(m, SeededDropout):
+                m.generator = gen
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.reshape(-1, x.shape[1] * self.pac))
+
+    def gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor, gen: torch.Generator,
+                         weight: float) -> torch.Tensor:
+        """WGAN-GP: the critic's gradient norm on points between real and fake packs is pushed to 1."""
+        n, d = real.shape
+        alpha = torch.rand(n // self.pac, 1, 1, generator=gen, device=real.device)
+        alpha = alpha.expand(-1, self.pac, d).reshape(n, d)
+        mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        out = self(mixed)
+        grad = torch.autograd.grad(out.sum(), mixed, create_graph=True)[0]
+        norm = grad.reshape(-1, self.pac * d).norm(2, dim=1)
+        return weight * ((norm - 1) ** 2).mean()
+
+
+class OutputActivation:
+    """Applies the layout's activations to a raw network output in a few tensor operations."""
+
+    def __init__(self, layout: SpanLayout, device: torch.device) -> None:
+        self.tanh_idx = torch.tensor([s.offset for s in layout.tanh_spans], dtype=torch.long, device=device)
+        self.softmax = [(s.offset, s.end) for s in layout.softmax_spans]
+        mask = torch.zeros(layout.width, dtype=torch.bool, device=device)
+        for a, b in self.softmax:
+            mask[a:b] = True
+        self.softmax_mask = mask
+
+    def gumbel(self, shape: torch.Size, gen: torch.Generator, device: torch.device) -> torch.Tensor:
+        u = torch.rand(shape, generator=gen, device=device).clamp_(1e-10, 1 - 1e-10)
+        return -torch.log(-torch.log(u))
+
+    def train(self, raw: torch.Tensor, gen: torch.Generator, tau: float = 0.2) -> torch.Tensor:
+        """Differentiable: tanh for offsets, gumbel-softmax for every one-hot span."""
+        g = self.gumbel(raw.shape, gen, raw.device)
+        noisy = (raw + g) / tau
+        parts = []
+        pos = 0
+        for a, b in self.softmax:
+            if a > pos:
+                parts.append(torch.tanh(raw[:, pos:a]))
+            parts.append(torch.softmax(noisy[:, a:b], dim=1))
+            pos = b
+        if pos < raw.shape[1]:
+            parts.append(torch.tanh(raw[:, pos:]))
+        return torch.cat(parts, dim=1)
+
+    def sample(self, raw: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """For decoding: tanh on offsets; gumbel noise on logits, so the decoder's arg-max draws each
+        category from the softmax (a plain arg-max would always pick the likeliest one)."""
+        out = raw.clone()
+        if self.tanh_idx.numel():
+            out[:, self.tanh_idx] = torch.tanh(raw[:, self.tanh_idx])
+        g = self.gumbel(raw.shape, gen, raw.device)
+        return torch.where(self.softmax_mask, raw + g, out)

@@ -1,0 +1,348 @@
+"""What CTGAN and TVAE share: encoding, seeding, the training loop with quality-based model selection,
+sampling, and the tensors + JSON state behind save/load. A subclass only builds its networks, takes one
+training step and maps (noise, condition, context) to a raw encoded row."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from abc import abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from synthohive_dbt.errors import ArtifactError, DataError, ModelError
+from synthohive_dbt.models.base import ConditionalGenerativeModel, Progress, ProgressCallback
+from synthohive_dbt.models.checkpoint import check_tensors, read_artifact, write_artifact
+from synthohive_dbt.models.conditional import ConditionalSampler
+from synthohive_dbt.models.layers import OutputActivation
+from synthohive_dbt.models.scoring import fidelity
+from synthohive_dbt.transform.spans import SpanLayout
+from synthohive_dbt.transform.table import DataTransformer, TransformerSettings, validate_frame
+
+MODEL_STATE_VERSION = 1
+_SAMPLE_CHUNK = 65_536  # rows generated per forward pass: bounded memory, large enough to be fast
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except RuntimeError as exc:
+        raise ModelError(f"device {device!r} is not a torch device ({exc})",
+                         hint="use 'auto', 'cpu' or 'cuda'") from exc
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    d = dataclasses.asdict(cfg)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def config_from_dict(cls: type, d: dict[str, Any]) -> Any:
+    """Rebuild a config dataclass from JSON; unknown keys are an error (a newer artifact), not ignored."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - set(fields))
+    if unknown:
+        raise ArtifactError(f"the saved {cls.__name__} has unknown fields {unknown}",
+                            hint="load it with the synthohive-dbt version that wrote it")
+    kw: dict[str, Any] = {}
+    for k, v in d.items():
+        if k == "transformer":
+            v = TransformerSettings(**v)
+        elif isinstance(v, list):
+            v = tuple(v)
+        kw[k] = v
+    return cls(**kw)
+
+
+class TabularModel(ConditionalGenerativeModel):
+    """Base of the neural tabular models. Config fields every subclass config has: epochs, batch_size,
+    seed, device, validation_fraction, max_validation_rows, eval_every, patience, time_budget_s,
+    context_cond_dropout, transformer."""
+
+    model_name: ClassVar[str]
+    config_class: ClassVar[type]
+
+    def __init__(self, config: Any = None, **overrides: Any) -> None:
+        cfg = config if config is not None else self.config_class()
+        self.config = dataclasses.replace(cfg, **overrides) if overrides else cfg
+        self.transformer: DataTransformer | None = None
+        self.context_transformer: DataTransformer | None = None
+        self.device = resolve_device(self.config.device)
+        self.history: list[dict[str, float]] = []  # per-evaluation scores, for reports and tests
+        self.best_score: float | None = None
+        self._sampler: ConditionalSampler | None = None
+        self._sample_calls = 0
+        self.table = "table"
+
+    # ---- subclass hooks ------------------------------------------------------------------------------
+    @abstractmethod
+    def _build(self, layout: SpanLayout, cond_width: int, context_width: int, gen: torch.Generator) -> None:
+        """Create the networks on self.device, initialised from `gen`."""
+
+    @abstractmethod
+    def _sampling_modules(self) -> dict[str, nn.Module]:
+        """The modules needed to sample (saved, and snapshotted when a better score is found)."""
+
+    @abstractmethod
+    def _start_training(self, data: torch.Tensor, context: torch.Tensor | None,
+                        rng: np.random.Generator, gen: torch.Generator) -> None:
+        """Set up optimizers and anything else a training step needs."""
+
+    @abstractmethod
+    def _train_step(self) -> tuple[float, float]:
+        """One optimisation step; returns (generator or total loss, discriminator loss or 0)."""
+
+    @abstractmethod
+    def _generate(self, n: int, cond: torch.Tensor, context: torch.Tensor | None,
+                  gen: torch.Generator) -> torch.Tensor:
+        """Raw encoded rows (before activations) for n rows."""
+
+    def _uses_condition(self) -> bool:
+        return True
+
+    # ---- fitting -------------------------------------------------------------------------------------
+    def fit(self, data: pd.DataFrame, context: pd.DataFrame | None = None, *,
+            epochs: int | None = None, batch_size: int | None = None, seed: int | None = None,
+            progress: ProgressCallback | None = None, table: str | None = None) -> TabularModel:
+        over = {k: v for k, v in (("epochs", epochs), ("batch_size", batch_size), ("seed", seed))
+                if v is not None}
+        if over:
+            self.config = dataclasses.replace(self.config, **over)
+        cfg = self.config
+        self.table = table or self.table
+        if cfg.epochs < 1 or cfg.batch_size < 2:
+            raise ModelError(f"table {self.table!r}: epochs={cfg.epochs}, batch_size={cfg.batch_size}",
+                             hint="use epochs >= 1 and batch_size >= 2")
+        validate_frame(data, self.table)
+        data = data.reset_index(drop=True)
+        if context is not None:
+            validate_frame(context, f"{self.table} (context)")
+            if len(context) != len(data):
+                raise DataError(f"table {self.table!r}: context has {len(context)} rows but the data has "
+                                f"{len(data)}", hint="pass one context row per data row, aligned by position")
+            context = context.reset_index(drop=True)
+
+        seeds = np.random.SeedSequence(cfg.seed).generate_state(8)
+        self.transformer = DataTransformer(cfg.transformer).fit(data, seed=int(seeds[0]), table=self.table)
+        x = self.transformer.transform(data, seed=int(seeds[1]), table=self.table)
+        c = None
+        self.context_transformer = None
+        if context is not None:
+            self.context_transformer = DataTransformer(cfg.transformer).fit(
+                context, seed=int(seeds[2]), table=f"{self.table} (context)")
+            c = self.context_transformer.transform(context, seed=int(seeds[3]))
+
+        n = len(data)
+        rng = np.random.default_rng(seeds[4])
+        perm = rng.permutation(n)
+        n_val = min(int(n * cfg.validation_fraction), cfg.max_validation_rows) if n >= 1000 else 0
+        val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        if n_val == 0:  # small tables: select on (a sample of) the training rows themselves
+            val_idx = np.sort(perm[: min(n, cfg.max_validation_rows)])
+        val_data = data.iloc[val_idx].reset_index(drop=True)
+        val_ctx = context.iloc[val_idx].reset_index(drop=True) if context is not None else None
+
+        layout = self.transformer.layout
+        codes = _condition_codes(x[train_idx], layout)
+        self._sampler = ConditionalSampler(codes, [s.width for s in layout.conditional],
+                                           self.transformer.discrete_frequencies())
+        init_gen = torch.Generator(device="cpu").manual_seed(int(seeds[5]))
+        self._build(layout, layout.conditional_width if self._uses_condition() else 0,
+                    0 if c is None else c.shape[1], init_gen)
+        train_gen = torch.Generator(device=self.device).manual_seed(int(seeds[6]))
+        x_t = torch.from_numpy(np.ascontiguousarray(x[train_idx])).to(self.device)
+        c_t = None if c is None else torch.from_numpy(np.ascontiguousarray(c[train_idx])).to(self.device)
+        self._start_training(x_t, c_t, rng, train_gen)
+        self._train_loop(len(train_idx), val_data, val_ctx, int(seeds[7]), progress)
+        self._sample_calls = 0
+        return self
+
+    def _train_loop(self, n_train: int, val_data: pd.DataFrame, val_ctx: pd.DataFrame | None,
+                    eval_seed: int, progress: ProgressCallback | None) -> None:
+        cfg = self.config
+        steps = max(1, n_train // cfg.batch_size)
+        eval_every = cfg.eval_every or max(1, cfg.epochs // 20)
+        start = time.perf_counter()
+        best: dict[str, dict[str, torch.Tensor]] | None = None
+        self.best_score, self.history = None, []
+        stale = 0
+        for epoch in range(1, cfg.epochs + 1):
+            g_sum = d_sum = 0.0
+            out_of_time = False
+            for _ in range(steps):
+                g, d = self._train_step()
+                g_sum, d_sum = g_sum + g, d_sum + d
+                if cfg.time_budget_s is not None and time.perf_counter() - start > cfg.time_budget_s:
+                    out_of_time = True
+                    break
+            last = epoch == cfg.epochs or out_of_time
+            score = None
+            if epoch % eval_every == 0 or last:
+                score = self._validation_score(val_data, val_ctx, eval_seed)
+                self.history.append({"epoch": epoch, "score": score,
+                                     "seconds": time.perf_counter() - start})
+                if self.best_score is None or score > self.best_score:
+                    self.best_score, stale = score, 0
+                    best = {k: {n: t.detach().clone() for n, t in m.state_dict().items()}
+                            for k, m in self._sampling_modules().items()}
+                else:
+                    stale += 1
+            elapsed = time.perf_counter() - start
+            eta = elapsed / epoch * (cfg.epochs - epoch)
+            if cfg.time_budget_s is not None:
+                eta = min(eta, max(0.0, cfg.time_budget_s - elapsed))
+            if progress is not None:
+                progress(Progress(epoch, cfg.epochs, g_sum / steps, d_sum / steps, eta, score))
+            if out_of_time or (cfg.patience is not None and stale >= cfg.patience):
+                break
+        if best is not None:
+            for k, m in self._sampling_modules().items():
+                m.load_state_dict(best[k])
+
+    def _validation_score(self, val_data: pd.DataFrame, val_ctx: pd.DataFrame | None, seed: int) -> float:
+        assert self.transformer is not None
+        synth = self._sample(len(val_data), val_ctx, seed)
+        for m in self._sampling_modules().values():
+            m.train()
+        return fidelity(self.transformer, val_data, synth)
+
+    # ---- sampling ------------------------------------------------------------------------------------
+    def sample(self, n: int, context: pd.DataFrame | None = None, seed: int | None = None) -> pd.DataFrame:
+        """n rows; with a context, exactly one row per context row (n must equal len(context)).
+        Without a seed, the k-th call after fit/load uses a seed derived from the model's seed and k, so
+        a script is reproducible run to run while repeated calls still differ."""
+        if self.transformer is None:
+            raise ModelError(f"{type(self).__name__} for table {self.table!r} is sampled before fit",
+                             hint="call fit(data) or load a saved model first")
+        if (context is None) != (self.context_transformer is None):
+            need = "was" if self.context_transformer is not None else "was not"
+            raise ModelError(f"table {self.table!r}: the model {need} trained with a context, but sample() "
+                             f"got {'none' if context is None else 'one'}",
+                             hint="pass a context exactly when the model was fitted with one")
+        if context is not None and n != len(context):
+            raise ModelError(f"table {self.table!r}: sample(n={n}) with a context of {len(context)} rows",
+                             hint="with a context, n must equal len(context): one row per context row")
+        if n < 0:
+            raise ModelError(f"table {self.table!r}: sample(n={n})", hint="ask for n >= 0 rows")
+        if seed is None:
+            seed = int(np.random.SeedSequence([self.config.seed, self._sample_calls]).generate_state(1)[0])
+            self._sample_calls += 1
+        return self._sample(n, context, seed)
+
+    @torch.inference_mode()
+    def _sample(self, n: int, context: pd.DataFrame | None, seed: int) -> pd.DataFrame:
+        assert self.transformer is not None
+        seeds = np.random.SeedSequence(seed).generate_state(4)
+        layout = self.transformer.layout
+        act = OutputActivation(layout, self.device)
+        gen = torch.Generator(device=self.device).manual_seed(int(seeds[0]))
+        rng = np.random.default_rng(seeds[1])
+        ctx = None
+        if context is not None:
+            assert self.context_transformer is not None
+            ctx = torch.from_numpy(self.context_transformer.transform(
+                context.reset_index(drop=True), seed=int(seeds[2]), unknown="ignore")).to(self.device)
+        for m in self._sampling_modules().values():
+            m.eval()
+        parts = []
+        for lo in range(0, n, _SAMPLE_CHUNK):
+            k = min(_SAMPLE_CHUNK, n - lo)
+            cond = self._generation_condition(k, rng, ctx is not None)
+            raw = self._generate(k, cond, None if ctx is None else ctx[lo:lo + k], gen)
+            parts.append(act.sample(raw, gen).cpu().numpy())
+        enc = np.concatenate(parts) if parts else np.zeros((0, layout.width), np.float32)
+        return self.transformer.inverse_transform(enc, seed=int(seeds[3]))
+
+    def _generation_condition(self, k: int, rng: np.random.Generator, has_context: bool) -> torch.Tensor:
+        assert self._sampler is not None
+        if not self._uses_condition():
+            return torch.zeros((k, 0), device=self.device)
+        if has_context:  # the context already says which rows to make; trained with dropped conditions
+            return torch.zeros((k, self._sampler.total), device=self.device)
+        return torch.from_numpy(self._sampler.sample_original(k, rng)).to(self.device)
+
+    # ---- state ---------------------------------------------------------------------------------------
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """(tensors, meta): everything needed to sample, for save() or for a multi-model artifact."""
+        if self.transformer is None:
+            raise ModelError(f"{type(self).__name__} for table {self.table!r} is saved before fit",
+                             hint="call fit(data) first")
+        tensors = {f"{k}.{n}": t.detach().cpu() for k, m in self._sampling_modules().items()
+                   for n, t in m.state_dict().items()}
+        meta = {
+            "model": self.model_name,
+            "state_version": MODEL_STATE_VERSION,
+            "table": self.table,
+            "config": config_to_dict(self.config),
+            "transformer": self.transformer.state_dict(),
+            "context_transformer": (None if self.context_transformer is None
+                                    else self.context_transformer.state_dict()),
+            "best_score": self.best_score,
+        }
+        return tensors, meta
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
+                   device: str | None = None) -> TabularModel:
+        where = f"saved {meta.get('model')!r} model of table {meta.get('table')!r}"
+        if meta.get("model") != cls.model_name:
+            raise ArtifactError(f"{where} cannot be loaded as {cls.model_name!r}",
+                                hint=f"load it with the class that saved it ({meta.get('model')!r})")
+        if meta.get("state_version") != MODEL_STATE_VERSION:
+            raise ArtifactError(f"{where} has state version {meta.get('state_version')!r}; this code reads "
+                                f"version {MODEL_STATE_VERSION}", hint="retrain and save with this version")
+        try:
+            config = config_from_dict(cls.config_class, meta["config"])
+            if device is not None:
+                config = dataclasses.replace(config, device=device)
+            model = cls(config)
+            model.table = str(meta.get("table", "table"))
+            model.transformer = DataTransformer.from_state(meta["transformer"])
+            if meta.get("context_transformer") is not None:
+                model.context_transformer = DataTransformer.from_state(meta["context_transformer"])
+        except (KeyError, TypeError, ValueError, DataError) as exc:
+            raise ArtifactError(f"{where}: its metadata is incomplete or malformed ({exc})",
+                                hint="the artifact is damaged; retrain and save it again") from exc
+        layout = model.transformer.layout
+        model._sampler = ConditionalSampler(np.zeros((0, len(layout.conditional)), np.int64),
+                                            [s.width for s in layout.conditional],
+                                            model.transformer.discrete_frequencies())
+        ctx_w = 0 if model.context_transformer is None else model.context_transformer.layout.width
+        model._build(layout, layout.conditional_width if model._uses_condition() else 0, ctx_w,
+                     torch.Generator(device="cpu").manual_seed(0))
+        expected = {f"{k}.{n}": t for k, m in model._sampling_modules().items()
+                    for n, t in m.state_dict().items()}
+        check_tensors(expected, tensors, where)
+        for k, m in model._sampling_modules().items():
+            prefix = f"{k}."
+            m.load_state_dict({n[len(prefix):]: t for n, t in tensors.items() if n.startswith(prefix)})
+        model.best_score = meta.get("best_score")
+        return model
+
+    def save(self, path: str | Path) -> None:
+        tensors, meta = self.state()
+        write_artifact(path, tensors, meta)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | None = None) -> TabularModel:
+        tensors, meta = read_artifact(path)
+        return cls.from_state(tensors, meta, device=device)
+
+
+def _condition_codes(x: np.ndarray, layout: SpanLayout) -> np.ndarray:
+    """Slot index of every row in every conditional span (arg-max of its one-hot)."""
+    if not layout.conditional:
+        return np.zeros((x.shape[0], 0), dtype=np.int64)
+    return np.stack([np.argmax(x[:, s.offset:s.end], axis=1) for s in layout.conditional], axis=1)
+
+
+def pack_batch(batch: int, pac: int) -> int:
+    """The batch size rounded up to a whole number of packs."""
+    return int(math.ceil(batch / pac) * pac)
