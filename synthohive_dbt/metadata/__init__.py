@@ -1,0 +1,21 @@
+"""dbt manifest.json -> Metadata: tables, keys, foreign keys, constraints, PII marks.
+
+Never touches a database: everything comes from the manifest `dbt parse` writes.
+"""
+
+from __future__ import annotations
+
+from synthohive_dbt.metadata.findings import NotModelled
+from synthohive_dbt.metadata.manifest import SUPPORTED_SCHEMA_VERSIONS, Manifest, load_manifest
+from synthohive_dbt.metadata.reader import read_manifest
+from synthohive_dbt.metadata.result import ManifestReadResult, TableInfo
+
+__all__ = [
+    "SUPPORTED_SCHEMA_VERSIONS",
+    "Manifest",
+    "ManifestReadResult",
+    "NotModelled",
+    "TableInfo",
+    "load_manifest",
+    "read_manifest",
+]

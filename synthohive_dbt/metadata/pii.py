@@ -1,0 +1,60 @@
+"""PII marks a dbt project already carries: `meta` flags and `pii` tags on columns and nodes.
+
+The privacy layer adds its own detection on names and values; this module only reads what the project
+declares, so that a column the project calls personal never reaches a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+PII_META_KEYS = ("pii", "contains_pii", "sensitive")
+PII_TAG = "pii"
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1", "y")
+    return value is True or (isinstance(value, int) and not isinstance(value, bool) and value == 1)
+
+
+def _metas(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """`meta` lives at the top level in older dbt and under `config.meta` from dbt 1.10."""
+    return [m for m in (entry.get("meta"), (entry.get("config") or {}).get("meta")) if isinstance(m, dict)]
+
+
+def _tags(entry: dict[str, Any]) -> set[str]:
+    tags: set[str] = set()
+    for raw in (entry.get("tags"), (entry.get("config") or {}).get("tags")):
+        if isinstance(raw, str):
+            raw = [raw]
+        tags |= {str(t).lower() for t in raw or []}
+    return tags
+
+
+def pii_columns(node: dict[str, Any], columns: Iterable[str], keys: Iterable[str]) -> list[str]:
+    """Columns the node marks as PII, in `columns` order.
+
+    A column counts when its meta has a truthy `pii` / `contains_pii` / `sensitive` or its tags contain
+    `pii`. The node's meta may name columns (`pii: [email, phone]`) or flag the whole table
+    (`pii: true`): then every column except the key columns, which are regenerated, never learned.
+    """
+    columns = list(columns)
+    keys = set(keys)
+    marked: set[str] = set()
+    for key, col in (node.get("columns") or {}).items():
+        if not isinstance(col, dict):
+            continue
+        if any(_truthy(m.get(k)) for m in _metas(col) for k in PII_META_KEYS) or PII_TAG in _tags(col):
+            marked.add(str(col.get("name") or key))
+    for meta in _metas(node):
+        for k in PII_META_KEYS:
+            value = meta.get(k)
+            if isinstance(value, str) and not _truthy(value) and value.lower() not in ("false", "no", "0"):
+                value = [value]
+            if isinstance(value, list):
+                marked |= {str(v) for v in value}
+            elif _truthy(value):
+                marked |= {c for c in columns if c not in keys}
+    return [c for c in columns if c in marked] + sorted(marked - set(columns))
