@@ -1,0 +1,236 @@
+"""How many children each parent gets, and which parent each child row points to.
+
+Decision (measured in tests/relational/test_cardinality.py): an empirical children-per-parent distribution per
+*context bucket*, smoothed towards the global one. The parent's context columns are binned (quartiles for
+numbers, the categories for labels); the one or two columns whose buckets explain most of the count variance
+form the buckets. Sampling draws each synthetic parent's count from its bucket's histogram. Why not a
+regression or a GAN column: the histogram reproduces the exact shape (zeros keep their share, a minimum of 1
+stays 1, long tails stay long) and can never produce a negative count, while the buckets keep "premium
+customers have more orders". It stores only counts of counts, never rows.
+
+Secondary foreign keys (order_items -> products when the rows are driven by orders) keep each parent's
+popularity: synthetic parents draw a count from the same kind of histogram and the child rows are dealt out
+in proportion. Self-references become a forest: roots first, every other row points to an earlier row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# smoothing weight of the global histogram inside a bucket, in parents: a bucket with 5 parents is half global
+_ALPHA = 5.0
+# a column must explain this share of the count variance (eta squared) to be used for buckets
+_MIN_ETA2 = 0.02
+_MAX_BUCKET_COLS = 2
+_QUANTILES = (0.25, 0.5, 0.75)
+_MAX_CATEGORIES = 20
+
+
+@dataclass
+class Histogram:
+    """Counts of counts: `values[i]` children occurred `weights[i]` times."""
+
+    values: list[int]
+    weights: list[int]
+
+    @classmethod
+    def of(cls, counts: np.ndarray) -> Histogram:
+        vals, freq = np.unique(np.asarray(counts, dtype=np.int64), return_counts=True)
+        return cls(vals.tolist(), freq.tolist())
+
+    @property
+    def n(self) -> int:
+        return int(sum(self.weights))
+
+    def probs(self) -> np.ndarray:
+        w = np.asarray(self.weights, dtype=np.float64)
+        return w / w.sum()
+
+    def draw(self, size: int, rng: np.random.Generator) -> np.ndarray:
+        if size == 0 or not self.values:
+            return np.zeros(size, dtype=np.int64)
+        return rng.choice(np.asarray(self.values, dtype=np.int64), size=size, p=self.probs())
+
+
+@dataclass
+class _Binning:
+    column: str
+    edges: list[float] | None = None  # numeric: interior cut points
+    categories: list[str] | None = None  # categorical: known labels; anything else is one extra bucket
+
+    @property
+    def size(self) -> int:
+        return len(self.edges) + 1 if self.edges is not None else len(self.categories or []) + 1
+
+    def codes(self, values: pd.Series) -> np.ndarray:
+        if self.edges is not None:
+            x = pd.to_numeric(values, errors="coerce").to_numpy(np.float64)
+            return np.searchsorted(np.asarray(self.edges), np.nan_to_num(x, nan=np.inf), side="right")
+        cats = pd.Index(self.categories or [])
+        codes = cats.get_indexer(values.astype(str))
+        return np.where(codes < 0, len(cats), codes)
+
+    @classmethod
+    def fit(cls, values: pd.Series) -> _Binning:
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            edges = np.unique(np.nanquantile(values.to_numpy(np.float64), _QUANTILES)) if values.notna().any() \
+                else np.array([])
+            return cls(str(values.name), edges=[float(e) for e in edges])
+        top = values.astype(str).value_counts().index[:_MAX_CATEGORIES]
+        return cls(str(values.name), categories=sorted(top.tolist()))
+
+
+@dataclass
+class ChildrenPerParent:
+    """Children-per-parent distribution of one foreign key, conditioned on bucketed parent context."""
+
+    overall: Histogram
+    binnings: list[_Binning] = field(default_factory=list)
+    buckets: dict[int, Histogram] = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, counts: np.ndarray, context: pd.DataFrame | None) -> ChildrenPerParent:
+        counts = np.asarray(counts, dtype=np.int64)
+        model = cls(Histogram.of(counts))
+        if context is None or context.empty or len(counts) < 2 or counts.var() == 0:
+            return model
+        scored: list[tuple[float, _Binning]] = []
+        for col in context.columns:
+            binning = _Binning.fit(context[col])
+            if binning.size < 2:
+                continue
+            eta2 = _eta_squared(counts, binning.codes(context[col]))
+            if eta2 >= _MIN_ETA2:
+                scored.append((eta2, binning))
+        scored.sort(key=lambda t: -t[0])
+        model.binnings = [b for _, b in scored[:_MAX_BUCKET_COLS]]
+        if model.binnings:
+            codes = model._bucket_codes(context)
+            frame = pd.DataFrame({"b": codes, "c": counts})
+            for code, group in frame.groupby("b", sort=True):
+                model.buckets[int(code)] = Histogram.of(group["c"].to_numpy())
+        return model
+
+    def sample(self, context: pd.DataFrame | None, n_parents: int, rng: np.random.Generator) -> np.ndarray:
+        """One non-negative count per synthetic parent, drawn from its bucket (smoothed by the overall shape)."""
+        out = self.overall.draw(n_parents, rng)
+        if not self.binnings or context is None:
+            return out
+        codes = self._bucket_codes(context)
+        u = rng.random(n_parents)
+        for code in np.unique(codes):
+            hist = self.buckets.get(int(code))
+            if hist is None:
+                continue
+            rows = np.flatnonzero(codes == code)
+            local = rows[u[rows] < hist.n / (hist.n + _ALPHA)]
+            out[local] = hist.draw(len(local), rng)
+        return out
+
+    def _bucket_codes(self, context: pd.DataFrame) -> np.ndarray:
+        code = np.zeros(len(context), dtype=np.int64)
+        for b in self.binnings:
+            code = code * b.size + b.codes(context[b.column])
+        return code
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "overall": vars(self.overall),
+            "binnings": [vars(b) for b in self.binnings],
+            "buckets": {str(k): vars(v) for k, v in self.buckets.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChildrenPerParent:
+        return cls(Histogram(**data["overall"]), [_Binning(**b) for b in data["binnings"]],
+                   {int(k): Histogram(**v) for k, v in data["buckets"].items()})
+
+
+def children_counts(child_keys: pd.DataFrame, parent_keys: pd.DataFrame) -> np.ndarray:
+    """Children per parent row (zeros included), matching on the key columns in order."""
+    left = pd.MultiIndex.from_frame(parent_keys.astype(object)) if parent_keys.shape[1] > 1 \
+        else pd.Index(parent_keys.iloc[:, 0].astype(object))
+    right_frame = child_keys.dropna()
+    right = pd.MultiIndex.from_frame(right_frame.astype(object)) if child_keys.shape[1] > 1 \
+        else pd.Index(right_frame.iloc[:, 0].astype(object))
+    vc = pd.Series(1, index=right).groupby(level=list(range(right.nlevels))).size()
+    return vc.reindex(left, fill_value=0).to_numpy(np.int64)
+
+
+def match_parents(child_keys: pd.DataFrame, parent_keys: pd.DataFrame) -> np.ndarray:
+    """Row number of each child's parent, -1 where the key is null or references no parent row."""
+    if parent_keys.shape[1] > 1:
+        index = pd.MultiIndex.from_frame(parent_keys.astype(object))
+        probe = pd.MultiIndex.from_frame(child_keys.astype(object))
+    else:
+        index = pd.Index(parent_keys.iloc[:, 0].astype(object))
+        probe = pd.Index(child_keys.iloc[:, 0].astype(object))
+    if not index.is_unique:
+        index = index.drop_duplicates()
+    return index.get_indexer(probe)
+
+
+def deal_by_popularity(n_rows: int, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Assign n_rows child rows to parents so parent i gets about weights[i] of them (weights: drawn counts).
+
+    The pool repeats each parent `weights[i]` times; it is thinned or topped up in proportion to reach
+    n_rows, so the children-per-parent shape (zeros included) survives. Returns parent row numbers, shuffled.
+    """
+    n_parents = len(weights)
+    if n_rows == 0 or n_parents == 0:
+        return np.zeros(0, dtype=np.int64)
+    weights = np.asarray(weights, dtype=np.int64)
+    if weights.sum() == 0:
+        weights = np.ones(n_parents, dtype=np.int64)
+    pool = np.repeat(np.arange(n_parents, dtype=np.int64), weights)
+    if len(pool) >= n_rows:
+        pool = pool[rng.permutation(len(pool))[:n_rows]]
+    else:
+        extra = rng.choice(n_parents, size=n_rows - len(pool), p=weights / weights.sum())
+        pool = np.concatenate([pool, extra])
+    return pool[rng.permutation(n_rows)]
+
+
+def forest(n_rows: int, null_rate: float, weights: np.ndarray, rng: np.random.Generator,
+           allow_null: bool) -> np.ndarray:
+    """Self-reference without cycles: parent row number per row (-1 = root), or the row itself when the
+    real hierarchy has no null roots (its top points to itself), never a longer cycle.
+
+    Rows are laid out roots first; row i picks an earlier row j with probability proportional to weights[j]
+    (the drawn number of reports), so leaves stay leaves and busy managers stay busy.
+    """
+    if n_rows == 0:
+        return np.zeros(0, dtype=np.int64)
+    n_roots = max(1, int(rng.binomial(n_rows, null_rate))) if null_rate > 0 else 1
+    n_roots = min(n_roots, n_rows)
+    order = rng.permutation(n_rows)  # order[k] = the row placed at position k
+    w = np.asarray(weights, dtype=np.float64)[order]
+    w[:n_roots] = np.maximum(w[:n_roots], 1.0)  # roots must be able to take children
+    cum = np.cumsum(w)
+    pos = np.arange(n_rows)
+    parent_pos = np.full(n_rows, -1, dtype=np.int64)
+    rest = pos[n_roots:]
+    x = rng.random(len(rest)) * cum[rest - 1]
+    parent_pos[n_roots:] = np.minimum(np.searchsorted(cum, x, side="right"), rest - 1)
+    out = np.full(n_rows, -1, dtype=np.int64)
+    has = parent_pos >= 0
+    out[order[has]] = order[parent_pos[has]]
+    if not allow_null:
+        roots = order[:n_roots]
+        out[roots] = roots
+    return out
+
+
+def _eta_squared(y: np.ndarray, codes: np.ndarray) -> float:
+    """Share of the variance of y explained by the groups in codes."""
+    total = float(((y - y.mean()) ** 2).sum())
+    if total == 0:
+        return 0.0
+    frame = pd.DataFrame({"g": codes, "y": y.astype(np.float64)})
+    stats = frame.groupby("g")["y"].agg(["mean", "size"])
+    between = float((stats["size"] * (stats["mean"] - y.mean()) ** 2).sum())
+    return between / total

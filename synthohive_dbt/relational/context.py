@@ -1,0 +1,100 @@
+"""Parent context: the parent columns a child table's model is conditioned on.
+
+One context row per child row, taken from its parent row, so that orders of big customers look like orders of
+big customers. The default is a small, safe set: the parent's own attributes that are neither keys, foreign
+keys, unique, nor PII, limited to numbers and low-cardinality labels (an id-like text column would only let a
+model memorise), capped so a wide parent does not swamp the child model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthohive_dbt.errors import DataError
+
+MAX_DEFAULT_CONTEXT_COLS = 5
+MAX_CONTEXT_CATEGORIES = 20
+NULL_LABEL = "__null__"
+PREFIX = "ctx__"
+
+
+@dataclass(frozen=True)
+class ContextColumn:
+    """One parent column as the child model sees it: numbers as float (nulls -> median), else labels."""
+
+    name: str
+    numeric: bool
+    fill: float | None = None
+
+
+@dataclass(frozen=True)
+class ContextSpec:
+    parent: str
+    columns: tuple[ContextColumn, ...]
+
+    @property
+    def parent_columns(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def encode(self, parent_rows: pd.DataFrame) -> pd.DataFrame:
+        """Parent rows (one per child row) -> the model's context frame (prefixed names, no nulls)."""
+        out: dict[str, Any] = {}
+        for col in self.columns:
+            s = parent_rows[col.name]
+            if col.numeric:
+                x = _as_float(s)
+                out[PREFIX + col.name] = np.where(np.isnan(x), col.fill if col.fill is not None else 0.0, x)
+            else:
+                out[PREFIX + col.name] = s.astype(object).where(s.notna(), NULL_LABEL).astype(str).to_numpy(object)
+        return pd.DataFrame(out, index=pd.RangeIndex(len(parent_rows)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"parent": self.parent, "columns": [asdict(c) for c in self.columns]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ContextSpec:
+        return cls(data["parent"], tuple(ContextColumn(**c) for c in data["columns"]))
+
+
+def default_context_columns(parent: pd.DataFrame, excluded: set[str]) -> list[str]:
+    """Numbers and low-cardinality labels of the parent that are safe and useful as context."""
+    chosen: list[str] = []
+    for col in parent.columns:
+        if col in excluded or len(chosen) >= MAX_DEFAULT_CONTEXT_COLS:
+            continue
+        s = parent[col]
+        nunique = s.nunique(dropna=True)
+        if nunique < 2 or pd.api.types.is_datetime64_any_dtype(s):
+            continue
+        numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+        if numeric or nunique <= MAX_CONTEXT_CATEGORIES:
+            chosen.append(col)
+    return chosen
+
+
+def build_context_spec(parent_name: str, parent: pd.DataFrame, columns: list[str],
+                       *, child: str) -> ContextSpec:
+    missing = [c for c in columns if c not in parent.columns]
+    if missing:
+        raise DataError(
+            f"table {child!r}: parent_context_cols {missing} are not columns of parent {parent_name!r}",
+            hint=f"choose from {sorted(map(str, parent.columns))}")
+    cols: list[ContextColumn] = []
+    for name in columns:
+        s = parent[name]
+        numeric = (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)) \
+            or pd.api.types.is_datetime64_any_dtype(s)
+        fill = float(np.nanmedian(_as_float(s))) if numeric and s.notna().any() else None
+        cols.append(ContextColumn(name, numeric, fill))
+    return ContextSpec(parent_name, tuple(cols))
+
+
+def _as_float(s: pd.Series) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(s):
+        ns = s.astype("datetime64[ns]")
+        return np.where(ns.isna(), np.nan, ns.astype(np.int64) / 1e9)
+    return pd.to_numeric(s, errors="coerce").to_numpy(np.float64)

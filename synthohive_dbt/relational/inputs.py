@@ -1,0 +1,111 @@
+"""Training data in: a dict of frames (pandas or anything with `toPandas()`, such as Spark) or a folder of
+CSV / Parquet files named after the tables; then the data checks that must fail before any training."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from synthohive_dbt.config import Metadata
+from synthohive_dbt.errors import DataError
+
+_SUFFIXES = (".parquet", ".pq", ".csv")
+
+
+def load_tables(data: Mapping[str, Any] | str | Path, metadata: Metadata) -> dict[str, pd.DataFrame]:
+    """One pandas frame per metadata table, from frames or from `<folder>/<table>.{parquet,csv}`."""
+    if isinstance(data, (str, Path)):
+        return {name: _read_file(Path(data), name, metadata) for name in metadata.tables}
+    if not isinstance(data, Mapping):
+        raise DataError(f"fit(data=...) got a {type(data).__name__}",
+                        hint="pass a dict {table name: DataFrame} or a folder of <table>.csv / <table>.parquet")
+    missing = [t for t in metadata.tables if t not in data]
+    if missing:
+        raise DataError(f"no training data for table(s) {missing} (given: {sorted(data)})",
+                        hint="pass a frame for every table in the metadata, or remove those tables from it")
+    out: dict[str, pd.DataFrame] = {}
+    for name in metadata.tables:
+        frame = data[name]
+        if hasattr(frame, "toPandas") and not isinstance(frame, pd.DataFrame):
+            frame = frame.toPandas()
+        if not isinstance(frame, pd.DataFrame):
+            raise DataError(f"table {name!r}: training data is a {type(frame).__name__}, not a DataFrame",
+                            hint="pass a pandas (or Spark) DataFrame per table")
+        out[name] = frame.reset_index(drop=True)
+    return out
+
+
+def _read_file(folder: Path, name: str, metadata: Metadata) -> pd.DataFrame:
+    if not folder.is_dir():
+        raise DataError(f"training data folder {str(folder)!r} does not exist",
+                        hint="pass an existing folder with one <table>.csv or <table>.parquet per table")
+    for suffix in _SUFFIXES:
+        path = folder / f"{name}{suffix}"
+        if path.is_file():
+            frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+            return _parse_declared_dates(frame, name, metadata)
+    found = sorted(p.name for p in folder.iterdir() if p.suffix in _SUFFIXES)
+    raise DataError(f"table {name!r}: no {name}.parquet or {name}.csv in {str(folder)!r} (found: {found})",
+                    hint="name each file after its table, or pass the frames as a dict")
+
+
+def _parse_declared_dates(frame: pd.DataFrame, name: str, metadata: Metadata) -> pd.DataFrame:
+    """CSV has no types: parse the columns the metadata declares as dates, so they are learned as dates."""
+    for col, c in metadata.tables[name].constraints.items():
+        if c.dtype in ("date", "datetime") and col in frame.columns and frame[col].dtype == object:
+            parsed = pd.to_datetime(frame[col], errors="coerce")
+            if parsed.notna().sum() == frame[col].notna().sum():
+                frame[col] = parsed
+    return frame
+
+
+def validate_data(tables: dict[str, pd.DataFrame], metadata: Metadata) -> None:
+    """Empty tables, missing or all-null columns, foreign keys whose type does not match the parent key."""
+    for name, cfg in metadata.tables.items():
+        frame = tables[name]
+        if frame.empty:
+            raise DataError(f"table {name!r} has no rows", hint="load data into it, or remove it from the metadata")
+        needed = [*cfg.pk, *(c for fk in cfg.fk for c in fk.columns), *cfg.constraints, *cfg.pii_columns]
+        missing = sorted({c for c in needed if c not in frame.columns})
+        if missing:
+            raise DataError(f"table {name!r}: column(s) {missing} named in the metadata are not in the data "
+                            f"(columns: {list(frame.columns)})",
+                            hint="fix the metadata or select those columns when reading the table")
+        all_null = [c for c in frame.columns if frame[c].isna().all()]
+        if all_null:
+            raise DataError(f"table {name!r}: column(s) {all_null} contain only nulls",
+                            hint="drop the column(s) before training, or load data that fills them")
+    for name, cfg in metadata.tables.items():
+        for fk in cfg.fk:
+            parent = tables[fk.parent]
+            for col, pcol in zip(fk.columns, fk.parent_columns):
+                if pcol not in parent.columns:
+                    raise DataError(f"table {fk.parent!r}: column {pcol!r} referenced by {name}.{col} is not in "
+                                    "the data", hint="fix the foreign key or load the column")
+                a, b = kind(tables[name][col]), kind(parent[pcol])
+                if a != b:
+                    raise DataError(
+                        f"table {name!r}: foreign key column {col!r} holds {a} values but the parent key "
+                        f"{fk.parent}.{pcol} holds {b} values",
+                        hint="cast one of the columns so both hold the same type (e.g. both integers)")
+
+
+def kind(s: pd.Series) -> str:
+    """A coarse type family for comparing keys: 'number', 'text', 'datetime', 'bool' or 'other'."""
+    if pd.api.types.is_bool_dtype(s):
+        return "bool"
+    if pd.api.types.is_numeric_dtype(s):
+        return "number"
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "datetime"
+    inferred = pd.api.types.infer_dtype(s, skipna=True)
+    if inferred in ("integer", "floating", "mixed-integer-float", "decimal"):
+        return "number"
+    if inferred in ("string", "empty"):
+        return "text"
+    if inferred in ("datetime", "datetime64", "date"):
+        return "datetime"
+    return "other"

@@ -1,0 +1,203 @@
+"""Key columns are generated, not learned: learn each key's *format* from the real values, then make fresh,
+unique values of that format.
+
+A model would reproduce real identifiers (a privacy leak) and could not promise uniqueness; a format can.
+Formats: integer sequences or sparse random integers, UUIDs, prefixed / zero-padded patterns ('C-000123'),
+random tokens over the real alphabet, float / date sequences, and per-group counters for the non-foreign-key
+part of a composite key (order_items(order_id, line_no)).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from synthohive_dbt.errors import ConstraintViolationError, DataError
+
+KeyKind = Literal["int_sequence", "int_random", "float_sequence", "date_sequence", "uuid", "pattern", "token"]
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_PATTERN = re.compile(r"^(\D*)(\d+)(\D*)$")
+_HEX = np.array(list("0123456789abcdef"))
+# a sparse integer key is regenerated in a range at least this many times the rows, so draws rarely collide
+_SPARSE_FACTOR = 4
+
+
+@dataclass(frozen=True)
+class KeyFormat:
+    """How to make n fresh unique values that look like the real key column."""
+
+    kind: KeyKind
+    dtype: str = "int64"
+    start: float = 0
+    step: float = 1
+    low: int = 0
+    high: int = 0
+    prefix: str = ""
+    suffix: str = ""
+    width: int = 0
+    uppercase: bool = False
+    alphabet: str = ""
+    length: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> KeyFormat:
+        return cls(**data)
+
+    def generate(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """n unique values of this format (an object array for strings, a numeric/datetime array otherwise)."""
+        if n == 0:
+            return np.array([], dtype=object if self.kind in ("uuid", "pattern", "token") else self.dtype)
+        if self.kind == "int_sequence":
+            return _as_int(int(self.start) + np.arange(n, dtype=np.int64), self.dtype)
+        if self.kind == "int_random":
+            return _as_int(_unique_ints(n, self.low, self.high, rng), self.dtype)
+        if self.kind == "float_sequence":
+            return self.start + self.step * np.arange(n, dtype=np.float64)
+        if self.kind == "date_sequence":
+            base = np.datetime64(int(self.start), "ns")
+            return base + np.arange(n, dtype=np.int64) * np.timedelta64(int(self.step), "ns")
+        if self.kind == "uuid":
+            return _uuids(n, rng, self.uppercase)
+        if self.kind == "pattern":
+            nums = (int(self.start) + np.arange(n, dtype=np.int64)).astype(str)
+            if self.width:
+                nums = np.char.zfill(nums, self.width)
+            return np.char.add(np.char.add(self.prefix, nums), self.suffix).astype(object)
+        if self.kind == "token":
+            return _tokens(n, rng, self.alphabet, self.length)
+        raise DataError(f"unknown key format {self.kind!r}", hint="re-fit the synthesizer with this version")
+
+
+def detect_key_format(values: pd.Series, *, table: str, column: str) -> KeyFormat:
+    """Learn a key column's format from its real values (nulls ignored)."""
+    s = values.dropna()
+    if s.empty:
+        raise DataError(f"table {table!r}: key column {column!r} has only nulls",
+                        hint="fill the key column, or drop it from the primary key / unique tests")
+    dtype = str(values.dtype)
+    if pd.api.types.is_bool_dtype(s):
+        raise DataError(f"table {table!r}: key column {column!r} is boolean and cannot be a unique key",
+                        hint="remove the column from the primary key / unique tests")
+    if pd.api.types.is_integer_dtype(s) or (pd.api.types.is_float_dtype(s) and bool((s % 1 == 0).all())):
+        ints = s.astype(np.int64)
+        lo, hi, n = int(ints.min()), int(ints.max()), len(ints)
+        int_dtype = dtype if pd.api.types.is_integer_dtype(values) else "int64"
+        if hi - lo + 1 <= 2 * n + 10:  # dense: 1, 2, 3, ... with a few gaps
+            return KeyFormat("int_sequence", dtype=int_dtype, start=lo)
+        return KeyFormat("int_random", dtype=int_dtype, low=lo, high=hi)
+    if pd.api.types.is_float_dtype(s):
+        step = float(np.median(np.diff(np.sort(s.unique())))) if s.nunique() > 1 else 1.0
+        return KeyFormat("float_sequence", dtype="float64", start=float(s.min()), step=step or 1.0)
+    if pd.api.types.is_datetime64_any_dtype(s):
+        ns = s.astype("datetime64[ns]").astype(np.int64)
+        diffs = np.diff(np.sort(ns.unique()))
+        step = int(np.median(diffs)) if len(diffs) else 86_400 * 10**9
+        return KeyFormat("date_sequence", dtype="datetime64[ns]", start=int(ns.min()), step=step or 10**9)
+    text = s.astype(str)
+    if bool(text.str.match(_UUID).all()):
+        return KeyFormat("uuid", dtype="object", uppercase=bool((text == text.str.upper()).all()))
+    parts = text.str.extract(_PATTERN)
+    if parts.notna().all().all() and parts[0].nunique() == 1 and parts[2].nunique() == 1:
+        digits = parts[1]
+        lengths = digits.str.len()
+        padded = bool(digits.str.startswith("0").any()) or lengths.nunique() == 1
+        width = int(lengths.max()) if padded else 0
+        return KeyFormat("pattern", dtype="object", prefix=str(parts[0].iloc[0]), suffix=str(parts[2].iloc[0]),
+                         width=width, start=int(digits.astype(np.int64).min()))
+    alphabet = "".join(sorted(set("".join(text.unique()[:10_000]))))
+    length = int(text.str.len().mode().iloc[0])
+    return KeyFormat("token", dtype="object", alphabet=alphabet or "abcdefghijklmnopqrstuvwxyz",
+                     length=max(length, 1))
+
+
+def per_group_sequence(groups: np.ndarray, start: int) -> np.ndarray:
+    """A counter restarting in every group (line numbers within an order), unique per (group, counter)."""
+    return pd.Series(groups).groupby(groups, sort=False).cumcount().to_numpy(np.int64) + int(start)
+
+
+def detect_per_group_start(frame: pd.DataFrame, column: str, group_cols: list[str]) -> int | None:
+    """The counter's first value when `column` counts rows within each group (1, 2, 3 per order), else None."""
+    s = frame[column]
+    if s.isna().any() or not (pd.api.types.is_integer_dtype(s) or pd.api.types.is_float_dtype(s)):
+        return None
+    if pd.api.types.is_float_dtype(s) and not bool((s % 1 == 0).all()):
+        return None
+    mins = frame.groupby(group_cols, dropna=False)[column].transform("min")
+    if mins.nunique() != 1:
+        return None
+    ranks = frame.groupby(group_cols, dropna=False)[column].rank(method="first")
+    start = int(mins.iloc[0])
+    return start if bool(((ranks - 1 + start) == s).all()) else None
+
+
+def ensure_unique(values: np.ndarray, *, table: str, column: str) -> None:
+    """Generated keys must be unique; say so loudly if a format could not deliver."""
+    idx = pd.Index(values)
+    if not idx.is_unique:
+        dup = idx[idx.duplicated()][0]
+        raise ConstraintViolationError(
+            f"table {table!r}: generated key column {column!r} repeats the value {dup!r}",
+            hint="report this as a bug; as a workaround declare the key as an integer column")
+
+
+def _as_int(values: np.ndarray, dtype: str) -> np.ndarray:
+    try:
+        target = np.dtype(dtype)
+    except TypeError:  # pandas extension dtypes such as Int64 stay int64 here; the frame casts them back
+        return values
+    if target.kind in "iu" and np.iinfo(target).max >= values.max() and np.iinfo(target).min <= values.min():
+        return values.astype(target)
+    return values
+
+
+def _unique_ints(n: int, low: int, high: int, rng: np.random.Generator) -> np.ndarray:
+    """n distinct integers in [low, high], widening the range when it is too narrow for n."""
+    high = max(high, low + _SPARSE_FACTOR * n)
+    span = high - low + 1
+    if span <= 20_000_000:
+        return low + rng.choice(span, size=n, replace=False).astype(np.int64)
+    out = rng.integers(low, high + 1, size=n, dtype=np.int64)
+    for _ in range(64):
+        dup = pd.Series(out).duplicated().to_numpy()
+        if not dup.any():
+            return out
+        out[dup] = rng.integers(low, high + 1, size=int(dup.sum()), dtype=np.int64)
+    return out
+
+
+def _uuids(n: int, rng: np.random.Generator, upper: bool) -> np.ndarray:
+    """Version-4 style UUID strings from the seeded generator (uuid.uuid4 is not reproducible)."""
+    nib = rng.integers(0, 16, size=(n, 32), dtype=np.int64)
+    nib[:, 12] = 4
+    nib[:, 16] = 8 + (nib[:, 16] & 3)
+    chars = _HEX[nib]
+    dash = np.full((n, 1), "-")
+    full = np.concatenate([chars[:, :8], dash, chars[:, 8:12], dash, chars[:, 12:16], dash,
+                           chars[:, 16:20], dash, chars[:, 20:]], axis=1)
+    out = np.ascontiguousarray(full).view("<U36").ravel()
+    return (np.char.upper(out) if upper else out).astype(object)
+
+
+def _tokens(n: int, rng: np.random.Generator, alphabet: str, length: int) -> np.ndarray:
+    """Random strings over the real alphabet, long enough that n of them are distinct."""
+    letters = np.array(list(alphabet))
+    while len(letters) ** length < 20 * n:
+        length += 1
+    out = np.ascontiguousarray(letters[rng.integers(0, len(letters), size=(n, length))]).view(f"<U{length}").ravel()
+    for _ in range(64):
+        dup = pd.Series(out).duplicated().to_numpy()
+        if not dup.any():
+            break
+        k = int(dup.sum())
+        out[dup] = np.ascontiguousarray(letters[rng.integers(0, len(letters), size=(k, length))]).view(
+            f"<U{length}").ravel()
+    return out.astype(object)

@@ -1,0 +1,225 @@
+"""What the engine learns about each table besides its model: the role of every column, key formats,
+foreign-key behaviour (children per parent, null rates, popularity) and the parent context.
+
+A `TablePlan` is plain data (JSON round-trip), so a saved synthesizer needs no training data to sample.
+Roles: generated keys (primary key parts and unique int/text columns), foreign keys (assigned from generated
+parents), PII (placeholders), per-group counters (line_no inside a composite key), and everything else, which
+the table's model learns.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthohive_dbt.config import ForeignKey, Metadata, PrivacyConfig, TableConfig
+from synthohive_dbt.errors import ConfigError
+from synthohive_dbt.relational.cardinality import ChildrenPerParent, Histogram, children_counts, match_parents
+from synthohive_dbt.relational.context import ContextSpec, build_context_spec, default_context_columns
+from synthohive_dbt.relational.inputs import kind
+from synthohive_dbt.relational.keys import KeyFormat, detect_key_format, detect_per_group_start
+from synthohive_dbt.relational.pii import PiiColumn
+
+
+@dataclass
+class ForeignKeyPlan:
+    """One foreign key: how often it is null and how children spread over parents."""
+
+    columns: list[str]
+    parent: str
+    parent_columns: list[str]
+    null_rate: float
+    popularity: Histogram
+    role: str  # "driving" | "secondary" | "self"
+    cardinality: ChildrenPerParent | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"columns": self.columns, "parent": self.parent, "parent_columns": self.parent_columns,
+                "null_rate": self.null_rate, "popularity": vars(self.popularity), "role": self.role,
+                "cardinality": self.cardinality.to_dict() if self.cardinality else None}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ForeignKeyPlan:
+        card = d.get("cardinality")
+        return cls(d["columns"], d["parent"], d["parent_columns"], float(d["null_rate"]),
+                   Histogram(**d["popularity"]), d["role"], ChildrenPerParent.from_dict(card) if card else None)
+
+
+@dataclass
+class TablePlan:
+    name: str
+    n_real: int
+    columns: list[str]
+    dtypes: dict[str, str]
+    key_formats: dict[str, KeyFormat] = field(default_factory=dict)
+    group_counters: dict[str, int] = field(default_factory=dict)  # column -> first value within a group
+    foreign_keys: list[ForeignKeyPlan] = field(default_factory=list)
+    context: ContextSpec | None = None
+    model_columns: list[str] = field(default_factory=list)
+    pii: list[PiiColumn] = field(default_factory=list)
+    copied: str | None = None  # copy_as_is tables: the rows as JSON (split orient)
+
+    @property
+    def driving(self) -> ForeignKeyPlan | None:
+        return next((f for f in self.foreign_keys if f.role == "driving"), None)
+
+    @property
+    def fk_columns(self) -> list[str]:
+        return [c for f in self.foreign_keys for c in f.columns]
+
+    def copied_frame(self) -> pd.DataFrame:
+        frame = pd.read_json(io.StringIO(self.copied or ""), orient="split", convert_dates=False)
+        return _restore_dtypes(frame, self.dtypes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "n_real": self.n_real, "columns": self.columns, "dtypes": self.dtypes,
+            "key_formats": {k: v.to_dict() for k, v in self.key_formats.items()},
+            "group_counters": self.group_counters,
+            "foreign_keys": [f.to_dict() for f in self.foreign_keys],
+            "context": self.context.to_dict() if self.context else None,
+            "model_columns": self.model_columns, "pii": [p.to_dict() for p in self.pii], "copied": self.copied,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TablePlan:
+        return cls(
+            d["name"], int(d["n_real"]), list(d["columns"]), dict(d["dtypes"]),
+            {k: KeyFormat.from_dict(v) for k, v in d["key_formats"].items()},
+            {k: int(v) for k, v in d["group_counters"].items()},
+            [ForeignKeyPlan.from_dict(f) for f in d["foreign_keys"]],
+            ContextSpec.from_dict(d["context"]) if d["context"] else None,
+            list(d["model_columns"]), [PiiColumn(**p) for p in d["pii"]], d.get("copied"))
+
+
+@dataclass
+class TrainingInput:
+    """What one table's model is fitted on: its learned columns and, for a child, the aligned context."""
+
+    data: pd.DataFrame
+    context: pd.DataFrame | None
+
+
+def referenced_columns(metadata: Metadata) -> dict[str, set[str]]:
+    """Per table, the columns some foreign key points at (they must be generated as keys)."""
+    out: dict[str, set[str]] = {name: set() for name in metadata.tables}
+    for cfg in metadata.tables.values():
+        for fk in cfg.fk:
+            out[fk.parent].update(fk.parent_columns)
+    return out
+
+
+def pii_columns(cfg: TableConfig, privacy: PrivacyConfig | None) -> list[str]:
+    extra = privacy.pii_columns.get(cfg.name, []) if privacy else []
+    return list(dict.fromkeys([*cfg.pii_columns, *extra]))
+
+
+def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Metadata,
+               privacy: PrivacyConfig | None, order: list[str]) -> tuple[TablePlan, TrainingInput | None]:
+    """Decide every column's role for one table and learn the non-model parts."""
+    frame = tables[cfg.name]
+    plan = TablePlan(cfg.name, len(frame), [str(c) for c in frame.columns],
+                     {str(c): str(frame[c].dtype) for c in frame.columns})
+    if cfg.copy_as_is:
+        for fk in cfg.fk:
+            if not metadata.tables[fk.parent].copy_as_is:
+                raise ConfigError(
+                    f"table {cfg.name!r} is copied as is but references {fk.parent!r}, which is learned: its "
+                    "copied keys would point at rows that are not generated",
+                    hint=f"also set copy_as_is on {fk.parent!r}, or learn {cfg.name!r} instead")
+        plan.copied = frame.to_json(orient="split", index=False, date_format="iso", date_unit="ns")
+        return plan, None
+
+    fk_cols = {c for fk in cfg.fk for c in fk.columns}
+    pii = [c for c in pii_columns(cfg, privacy) if c in frame.columns and c not in fk_cols]
+    referenced = referenced_columns(metadata)[cfg.name]
+    unique_cols = {c for c, con in cfg.constraints.items() if con.unique}
+
+    # keys: primary-key parts that are not foreign keys, referenced columns, unique int/text columns
+    pk_rest = [c for c in cfg.pk if c not in fk_cols]
+    pk_fk = [c for c in cfg.pk if c in fk_cols]
+    for col in plan.columns:
+        is_key = col in pk_rest or col in referenced
+        unique_text_or_int = (col in unique_cols and col not in pii and col not in fk_cols
+                              and kind(frame[col]) in ("number", "text") and _integral_or_text(frame[col]))
+        if not (is_key or unique_text_or_int):
+            continue
+        if pk_fk and col in pk_rest and len(cfg.pk) > 1:
+            start = detect_per_group_start(frame, col, pk_fk)
+            if start is not None:
+                plan.group_counters[col] = start
+                continue
+        plan.key_formats[col] = detect_key_format(frame[col], table=cfg.name, column=col)
+    plan.pii = [PiiColumn.learn(frame[c]) for c in pii if c not in plan.key_formats]
+
+    plan.foreign_keys = _foreign_keys(cfg, tables, order)
+    driving = plan.driving
+    context_frame = None
+    if driving is not None:
+        parent_cfg = metadata.tables[driving.parent]
+        parent = tables[driving.parent]
+        if cfg.parent_context_cols is not None:
+            ctx_cols = list(cfg.parent_context_cols)
+        else:
+            excluded = {*parent_cfg.pk, *(c for fk in parent_cfg.fk for c in fk.columns),
+                        *pii_columns(parent_cfg, privacy), *referenced_columns(metadata)[parent_cfg.name],
+                        *(c for c, con in parent_cfg.constraints.items() if con.unique)}
+            ctx_cols = default_context_columns(parent, excluded)
+        if ctx_cols:
+            plan.context = build_context_spec(driving.parent, parent, ctx_cols, child=cfg.name)
+            parent_ctx = plan.context.encode(parent)
+            driving.cardinality = ChildrenPerParent.fit(
+                children_counts(frame[driving.columns], parent[driving.parent_columns]), parent_ctx)
+            rows = match_parents(frame[driving.columns], parent[driving.parent_columns])
+            # children of unknown parents (orphans in the real data) get the typical parent (fill values)
+            context_frame = plan.context.encode(parent[ctx_cols].reindex(rows).reset_index(drop=True))
+        else:
+            driving.cardinality = ChildrenPerParent.fit(
+                children_counts(frame[driving.columns], parent[driving.parent_columns]), None)
+
+    taken = {*plan.key_formats, *plan.group_counters, *fk_cols, *(p.name for p in plan.pii)}
+    plan.model_columns = [c for c in plan.columns if c not in taken]
+    if not plan.model_columns:
+        return plan, None
+    return plan, TrainingInput(frame[plan.model_columns].reset_index(drop=True), context_frame)
+
+
+def _foreign_keys(cfg: TableConfig, tables: dict[str, pd.DataFrame], order: list[str]) -> list[ForeignKeyPlan]:
+    """Pick the driving foreign key (never null, deepest parent in the training order) and learn all."""
+    frame = tables[cfg.name]
+    candidates = [fk for fk in cfg.fk if fk.parent != cfg.name and not frame[fk.columns].isna().any().any()]
+    driving: ForeignKey | None = max(candidates, key=lambda fk: order.index(fk.parent), default=None)
+    plans = []
+    for fk in cfg.fk:
+        parent = tables[fk.parent]
+        keys = frame[fk.columns]
+        null_rate = float(keys.isna().any(axis=1).mean())
+        counts = children_counts(keys, parent[fk.parent_columns])
+        role = "driving" if fk is driving else ("self" if fk.parent == cfg.name else "secondary")
+        plans.append(ForeignKeyPlan(list(fk.columns), fk.parent, list(fk.parent_columns), null_rate,
+                                    Histogram.of(counts), role))
+    return plans
+
+
+def _integral_or_text(s: pd.Series) -> bool:
+    if pd.api.types.is_float_dtype(s):
+        return bool((s.dropna() % 1 == 0).all())
+    return True
+
+
+def _restore_dtypes(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
+    for col, dtype in dtypes.items():
+        if col not in frame.columns:
+            continue
+        try:
+            if dtype.startswith("datetime64"):
+                frame[col] = pd.to_datetime(frame[col])
+            else:
+                frame[col] = frame[col].astype(dtype)
+        except (TypeError, ValueError):
+            continue  # keep the JSON type; a value such as a mixed column cannot take the old dtype
+    return frame

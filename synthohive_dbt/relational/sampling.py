@@ -1,0 +1,311 @@
+"""Sample a whole database in training order, one table at a time, one chunk at a time.
+
+Per table, a *plan* step works on compact arrays only: how many rows, which parent row each foreign key
+points to, the generated keys. Then chunks of `chunk_rows` rows are sampled from the model (conditioned on
+their parents' context), repaired by rejection sampling, checked, handed to the sink and dropped. What a
+table's children need later (referenced key columns, context columns) is kept as a narrow frame and freed as
+soon as the last child is done.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from synthohive_dbt.config import Metadata, TableConfig
+from synthohive_dbt.errors import ConfigError, ConstraintViolationError
+from synthohive_dbt.models.base import ConditionalGenerativeModel
+from synthohive_dbt.relational.cardinality import deal_by_popularity, forest
+from synthohive_dbt.relational.constraints import assert_frame, check_frame
+from synthohive_dbt.relational.keys import ensure_unique, per_group_sequence
+from synthohive_dbt.relational.plan import ForeignKeyPlan, TablePlan
+from synthohive_dbt.relational.progress import (
+    SampleStats,
+    TableProgress,
+    TableProgressCallback,
+    TableStats,
+    derive_seed,
+    rng_for,
+)
+from synthohive_dbt.relational.sinks import MemorySink, ParquetSink
+
+DEFAULT_CHUNK_ROWS = 50_000
+MAX_RESAMPLE_ROUNDS = 20
+_MAX_KEY_REDRAWS = 20
+
+
+@dataclass
+class _Kept:
+    """What children need from a finished table: referenced columns and context columns, nothing else."""
+
+    frame: pd.DataFrame
+
+    @property
+    def n(self) -> int:
+        return len(self.frame)
+
+
+def root_sizes(plans: Mapping[str, TablePlan], num_rows: Mapping[str, int] | None,
+               scale: float | None) -> dict[str, int]:
+    """Row counts of the tables whose size is not driven by a parent (roots)."""
+    roots = [n for n, p in plans.items() if p.driving is None and p.copied is None]
+    if num_rows is not None and scale is not None:
+        raise ConfigError("sample() got both num_rows and scale", hint="pass one of them")
+    if num_rows is None:
+        factor = 1.0 if scale is None else float(scale)
+        if factor <= 0:
+            raise ConfigError(f"sample(scale={scale}) must be positive", hint="pass e.g. scale=0.5 or scale=2.0")
+        return {n: max(1, round(plans[n].n_real * factor)) for n in roots}
+    unknown = [t for t in num_rows if t not in plans]
+    driven = [t for t in num_rows if t in plans and t not in roots]
+    if unknown or driven:
+        raise ConfigError(
+            f"sample(num_rows=...) names {'unknown table(s) ' + str(unknown) if unknown else ''}"
+            f"{' and ' if unknown and driven else ''}"
+            f"{'child table(s) ' + str(driven) + ' whose size follows from their parents' if driven else ''}",
+            hint=f"name only root tables: {sorted(roots)}")
+    bad = {t: v for t, v in num_rows.items() if int(v) < 1}
+    if bad:
+        raise ConfigError(f"sample(num_rows={bad}) asks for fewer than one row", hint="ask for at least 1 row")
+    factor = float(np.mean([num_rows[t] / plans[t].n_real for t in num_rows])) if num_rows else 1.0
+    return {n: int(num_rows[n]) if n in num_rows else max(1, round(plans[n].n_real * factor)) for n in roots}
+
+
+def sample_database(plans: Mapping[str, TablePlan], models: Mapping[str, ConditionalGenerativeModel],
+                    metadata: Metadata, order: list[str], sizes: dict[str, int], seed: int,
+                    sink: MemorySink | ParquetSink, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+                    progress: TableProgressCallback | None = None) -> SampleStats:
+    stats = SampleStats(seed=seed)
+    keep_cols = _columns_children_need(plans)
+    open_children = {name: sum(1 for p in plans.values() for f in p.foreign_keys
+                               if f.parent == name and p.name != name) for name in plans}
+    kept: dict[str, _Kept] = {}
+    for index, name in enumerate(order):
+        started = time.perf_counter()
+        plan, cfg = plans[name], metadata.tables[name]
+        table_stats = stats.tables.setdefault(name, TableStats())
+        table_stats.not_enforced = [f"{c.column}: {c.test or 'conditional/warn'}"
+                                    for c in cfg.conditional_constraints]
+        if plan.copied is not None:
+            frame = plan.copied_frame()
+            sink.write(name, frame)
+            sink.close(name, plan.columns)
+            kept[name] = _Kept(frame[keep_cols[name]].copy())
+            table_stats.rows = len(frame)
+        else:
+            kept[name] = _sample_table(plan, cfg, models.get(name), kept, sizes, seed, sink,
+                                       chunk_rows, keep_cols[name], table_stats,
+                                       lambda done, total, i=index, t=name: progress and progress(
+                                           TableProgress("sample", t, i, len(order), done, total)))
+        table_stats.seconds = time.perf_counter() - started
+        for parent in {f.parent for f in plan.foreign_keys if f.parent != name}:
+            open_children[parent] -= 1
+            if open_children[parent] == 0:
+                kept.pop(parent, None)
+        if open_children[name] == 0:
+            kept.pop(name, None)
+    return stats
+
+
+def _columns_children_need(plans: Mapping[str, TablePlan]) -> dict[str, list[str]]:
+    need: dict[str, list[str]] = {name: [] for name in plans}
+    for p in plans.values():
+        for f in p.foreign_keys:
+            if f.parent != p.name:
+                need[f.parent].extend(f.parent_columns)
+        if p.context is not None:
+            need[p.context.parent].extend(p.context.parent_columns)
+    return {k: list(dict.fromkeys(v)) for k, v in need.items()}
+
+
+def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativeModel | None,
+                  kept: dict[str, _Kept], sizes: dict[str, int], seed: int, sink: MemorySink | ParquetSink,
+                  chunk_rows: int, keep_cols: list[str], stats: TableStats,
+                  report: Callable[[int, int], object]) -> _Kept:
+    rng = rng_for(seed, plan.name, "plan")
+    links = _plan_links(plan, cfg, kept, sizes, rng, stats)
+    n = len(next(iter(links.values()))) if links else sizes[plan.name]
+    keys = {col: fmt.generate(n, rng_for(seed, plan.name, "key", col)) for col, fmt in plan.key_formats.items()}
+    for col, values in keys.items():
+        ensure_unique(values, table=plan.name, column=col)
+    for i, f in enumerate(plan.foreign_keys):
+        if f.role == "self":
+            links[i] = _self_links(plan, f, n, rng)
+    counters = _group_counters(plan, cfg, links, n)
+
+    unique_learned = [c for c in plan.model_columns if cfg.constraint(c).unique]
+    seen: dict[str, pd.Index] = {c: pd.Index([]) for c in unique_learned}
+    parts: list[pd.DataFrame] = []
+    driving = next((i for i, f in enumerate(plan.foreign_keys) if f.role == "driving"), None)
+    for chunk, start in enumerate(range(0, n, chunk_rows) if n else []):
+        stop = min(n, start + chunk_rows)
+        cols: dict[str, object] = {}
+        if model is not None:
+            context = None
+            if plan.context is not None and driving is not None:
+                parent_rows = kept[plan.context.parent].frame.iloc[links[driving][start:stop]]
+                context = plan.context.encode(parent_rows.reset_index(drop=True))
+            learned = _sample_learned(model, plan, cfg, stop - start, context, seed, chunk, seen, stats)
+            cols.update({c: learned[c].to_numpy() for c in plan.model_columns})
+        cols.update({c: v[start:stop] for c, v in keys.items()})
+        cols.update({c: v[start:stop] for c, v in counters.items()})
+        for i, f in enumerate(plan.foreign_keys):
+            source = keys if f.role == "self" else kept[f.parent].frame
+            for col, pcol in zip(f.columns, f.parent_columns):
+                cols[col] = _take(source[pcol], links[i][start:stop])
+        chunk_rng = rng_for(seed, plan.name, "pii", chunk)
+        for p in plan.pii:
+            cols[p.name] = p.fill(start, stop - start, chunk_rng)
+        frame = _cast_like(pd.DataFrame({c: cols[c] for c in plan.columns}), plan, cfg)
+        assert_frame(frame, cfg, seen)
+        for c in unique_learned:
+            seen[c] = seen[c].append(pd.Index(frame[c].dropna()))
+        if keep_cols:
+            parts.append(frame[keep_cols].copy())
+        sink.write(plan.name, frame)
+        stats.rows += len(frame)
+        stats.chunks += 1
+        del frame, cols
+        report(stop, n)
+    sink.close(plan.name, plan.columns)
+    if not parts:
+        return _Kept(pd.DataFrame(columns=keep_cols))
+    return _Kept(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0])
+
+
+def _plan_links(plan: TablePlan, cfg: TableConfig, kept: dict[str, _Kept], sizes: dict[str, int],
+                rng: np.random.Generator, stats: TableStats) -> dict[int, np.ndarray]:
+    """Parent row number per child row for every non-self foreign key (-1 = null)."""
+    links: dict[int, np.ndarray] = {}
+    fks = plan.foreign_keys
+    driving = next((i for i, f in enumerate(fks) if f.role == "driving"), None)
+    if driving is not None:
+        f = fks[driving]
+        parent = kept[f.parent].frame
+        context = plan.context.encode(parent) if plan.context is not None else None
+        assert f.cardinality is not None
+        counts = f.cardinality.sample(context, len(parent), rng)
+        rows = np.repeat(np.arange(len(parent), dtype=np.int64), counts)
+        links[driving] = rows[rng.permutation(len(rows))]
+        n = len(rows)
+    else:
+        n = sizes[plan.name]
+    for i, f in enumerate(fks):
+        if f.role != "secondary":
+            continue
+        links[i] = _popular_links(f, n, len(kept[f.parent].frame), rng)
+    if not links:
+        return links
+    pk_links = [i for i, f in enumerate(fks) if f.role != "self" and set(f.columns) <= set(cfg.pk)]
+    if cfg.pk and all(any(c in fks[i].columns for i in pk_links) for c in cfg.pk):
+        links = _dedupe_links(links, pk_links, fks, kept, rng, stats)
+    return links
+
+
+def _popular_links(f: ForeignKeyPlan, n: int, n_parents: int, rng: np.random.Generator) -> np.ndarray:
+    out = np.full(n, -1, dtype=np.int64)
+    present = rng.random(n) >= f.null_rate
+    out[present] = deal_by_popularity(int(present.sum()), f.popularity.draw(n_parents, rng), rng)
+    return out
+
+
+def _self_links(plan: TablePlan, f: ForeignKeyPlan, n: int, rng: np.random.Generator) -> np.ndarray:
+    missing = [c for c in f.parent_columns if c not in plan.key_formats]
+    if missing:
+        raise ConfigError(
+            f"table {plan.name!r}: self-reference {f.columns} -> {f.parent_columns} must point at generated "
+            f"key columns, but {missing} are not generated keys",
+            hint="point the self-reference at the primary key or at a unique column")
+    return forest(n, f.null_rate, f.popularity.draw(n, rng), rng, allow_null=f.null_rate > 0)
+
+
+def _dedupe_links(links: dict[int, np.ndarray], pk_links: list[int], fks: list[ForeignKeyPlan],
+                  kept: dict[str, _Kept], rng: np.random.Generator, stats: TableStats) -> dict[int, np.ndarray]:
+    """A primary key made only of foreign keys must be unique as a combination: redraw the secondary
+    parent of repeated combinations a few times, then drop what is still repeated (counted in stats)."""
+    redraw = [i for i in pk_links if fks[i].role == "secondary"]
+    for _ in range(_MAX_KEY_REDRAWS):
+        dup = pd.DataFrame({i: links[i] for i in pk_links}).duplicated().to_numpy()
+        if not dup.any() or not redraw:
+            break
+        for i in redraw:
+            n_parents = len(kept[fks[i].parent].frame)
+            links[i][dup] = rng.integers(0, n_parents, size=int(dup.sum()))
+    dup = pd.DataFrame({i: links[i] for i in pk_links}).duplicated().to_numpy()
+    if dup.any():
+        stats.dropped_duplicate_keys += int(dup.sum())
+        links = {i: v[~dup] for i, v in links.items()}
+    return links
+
+
+def _group_counters(plan: TablePlan, cfg: TableConfig, links: dict[int, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    if not plan.group_counters:
+        return {}
+    group_fks = [i for i, f in enumerate(plan.foreign_keys) if set(f.columns) & set(cfg.pk) and i in links]
+    groups = (pd.DataFrame({i: links[i] for i in group_fks}).groupby(group_fks, sort=False).ngroup().to_numpy()
+              if group_fks else np.zeros(n, dtype=np.int64))
+    return {col: per_group_sequence(groups, start) for col, start in plan.group_counters.items()}
+
+
+def _sample_learned(model: ConditionalGenerativeModel, plan: TablePlan, cfg: TableConfig, n: int,
+                    context: pd.DataFrame | None, seed: int, chunk: int, seen: dict[str, pd.Index],
+                    stats: TableStats) -> pd.DataFrame:
+    """Model rows for one chunk; rows breaking a constraint are re-sampled (same context), a bounded number
+    of times. Whatever still breaks one is left for the final check to report."""
+    data = model.sample(n, context=context, seed=derive_seed(seed, plan.name, "chunk", chunk))
+    data = data.reset_index(drop=True)
+    for round_ in range(MAX_RESAMPLE_ROUNDS):
+        bad = check_frame(data, cfg, plan.model_columns, seen)
+        if not bad:
+            break
+        rows = np.zeros(n, dtype=bool)
+        for col, mask in bad.items():
+            stats.rejected_rows[col] = stats.rejected_rows.get(col, 0) + int(mask.sum())
+            rows |= mask
+        idx = np.flatnonzero(rows)
+        ctx = context.iloc[idx].reset_index(drop=True) if context is not None else None
+        fresh = model.sample(len(idx), context=ctx, seed=derive_seed(seed, plan.name, "retry", chunk, round_))
+        for col in plan.model_columns:
+            values = data[col].to_numpy(copy=True)
+            try:
+                values[idx] = fresh[col].to_numpy()
+            except (TypeError, ValueError) as exc:
+                raise ConstraintViolationError(
+                    f"table {plan.name!r}, column {col!r}: re-sampled values do not fit the column ({exc})",
+                    hint="the model returned another dtype on a second call; report this as a model bug"
+                ) from exc
+            data[col] = values
+        stats.resample_rounds += 1
+    return data
+
+
+def _take(values: pd.Series | np.ndarray, rows: np.ndarray) -> pd.Series:
+    """Parent values at the given row numbers; row -1 gives a null."""
+    arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    out = pd.Series(arr[np.where(rows >= 0, rows, 0)] if len(arr) else np.full(len(rows), None))
+    if (rows < 0).any():
+        out = out.astype(object) if out.dtype.kind not in "fM" else out
+        out[rows < 0] = None
+    return out
+
+
+def _cast_like(frame: pd.DataFrame, plan: TablePlan, cfg: TableConfig) -> pd.DataFrame:
+    """Give generated (non-model) columns the real column's dtype where the values allow it."""
+    for col in plan.columns:
+        if col in plan.model_columns:
+            continue
+        want = plan.dtypes.get(col)
+        if not want or str(frame[col].dtype) == want:
+            continue
+        try:
+            if frame[col].isna().any() and want in ("int64", "int32", "int16", "int8"):
+                frame[col] = frame[col].astype("Int64")
+            else:
+                frame[col] = frame[col].astype(want)
+        except (TypeError, ValueError):
+            continue  # e.g. a token key where the real column held mixed objects: keep generated dtype
+    return frame

@@ -1,0 +1,211 @@
+"""The public API: learn a whole relational database and sample a synthetic one that keeps its keys.
+
+    synth = Synthesizer(metadata=meta, privacy_config=privacy, backend="CTGAN")
+    synth.fit(data={"users": users, "orders": orders}, epochs=300, batch_size=500, seed=7)
+    out = synth.sample(num_rows={"users": 1000})          # or scale=2.0, or output_path_base="out/"
+    synth.save("model.shm"); Synthesizer.load("model.shm").sample(scale=1.0)
+
+Tables are trained parents first. Each table's model learns only its ordinary columns; keys are generated,
+foreign keys are assigned from generated parents, PII gets placeholders, lookups are copied.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthohive_dbt.config import Metadata, PrivacyConfig
+from synthohive_dbt.errors import ArtifactError, ConfigError, ModelError
+from synthohive_dbt.models.base import ConditionalGenerativeModel, Progress
+from synthohive_dbt.relational.artifact import read_artifact, write_artifact
+from synthohive_dbt.relational.inputs import load_tables, validate_data
+from synthohive_dbt.relational.plan import TablePlan, learn_plan
+from synthohive_dbt.relational.progress import (
+    SampleStats,
+    TableProgress,
+    TableProgressCallback,
+    derive_seed,
+)
+from synthohive_dbt.relational.sampling import DEFAULT_CHUNK_ROWS, root_sizes, sample_database
+from synthohive_dbt.relational.sinks import MemorySink, ParquetSink
+
+log = logging.getLogger(__name__)
+
+# backends by name; imported only when used, and the only classes an artifact may name
+BACKENDS: dict[str, tuple[str, str]] = {
+    "CTGAN": ("synthohive_dbt.models.ctgan", "CTGAN"),
+    "TVAE": ("synthohive_dbt.models.tvae", "TVAE"),
+}
+
+
+class Synthesizer:
+    """Learns every table of `metadata` and samples a synthetic database with valid keys and constraints."""
+
+    def __init__(self, metadata: Metadata, privacy_config: PrivacyConfig | None = None,
+                 spark_session: Any = None, backend: str = "CTGAN",
+                 model: type[ConditionalGenerativeModel] | None = None,
+                 model_kwargs: Mapping[str, Any] | None = None) -> None:
+        if not isinstance(metadata, Metadata):
+            raise ConfigError(f"Synthesizer(metadata=...) got a {type(metadata).__name__}",
+                              hint="pass a synthohive_dbt.Metadata (e.g. read from the dbt manifest)")
+        metadata.validate_schema()
+        self.metadata = metadata
+        self.privacy_config = privacy_config or PrivacyConfig()
+        self.spark_session = spark_session
+        self.model_class = model if model is not None else _backend(backend)
+        self.model_kwargs = dict(model_kwargs or {})
+        self.order: list[str] = metadata.topological_order()
+        self.plans: dict[str, TablePlan] = {}
+        self.models: dict[str, ConditionalGenerativeModel] = {}
+        self.seed: int | None = None
+        self.fit_params: dict[str, Any] = {}
+        self.last_sample_stats: SampleStats | None = None
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data: Mapping[str, Any] | str | Path, *, epochs: int = 300, batch_size: int = 500,
+            seed: int | None = None, progress: TableProgressCallback | None = None) -> Synthesizer:
+        """Train on a dict of frames or a folder of <table>.csv / <table>.parquet, parents first."""
+        tables = load_tables(data, self.metadata)
+        validate_data(tables, self.metadata)
+        self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**31))
+        self.fit_params = {"epochs": epochs, "batch_size": batch_size}
+        self.plans, self.models = {}, {}
+        for index, name in enumerate(self.order):
+            plan, training = learn_plan(self.metadata.tables[name], tables, self.metadata,
+                                        self.privacy_config, self.order)
+            self.plans[name] = plan
+            if training is None:
+                _report(progress, TableProgress("fit", name, index, len(self.order), 1, 1))
+                continue
+            model = self.model_class(**self.model_kwargs)
+            callback = _epoch_callback(progress, name, index, len(self.order))
+            log.info("training %s on %d rows x %d columns", name, len(training.data), training.data.shape[1])
+            extra = {"table": name} if "table" in inspect.signature(model.fit).parameters else {}
+            model.fit(training.data, training.context, epochs=epochs, batch_size=batch_size,
+                      seed=derive_seed(self.seed, name, "fit"), progress=callback, **extra)
+            self.models[name] = model
+            _report(progress, TableProgress("fit", name, index, len(self.order), epochs, epochs))
+        return self
+
+    # --------------------------------------------------------------- sample
+    def sample(self, num_rows: Mapping[str, int] | None = None, *, scale: float | None = None,
+               seed: int | None = None, output_path_base: str | Path | None = None,
+               chunk_rows: int = DEFAULT_CHUNK_ROWS,
+               progress: TableProgressCallback | None = None) -> dict[str, pd.DataFrame] | dict[str, str]:
+        """A synthetic database: frames by table, or Parquet paths when `output_path_base` is given
+        (then every table is streamed to disk chunk by chunk and never held whole in memory).
+
+        `num_rows` sizes the root tables (unnamed roots follow the same average factor); children follow
+        from the learned children-per-parent distributions. `scale` multiplies every root's real size.
+        """
+        if not self.plans or self.seed is None:
+            raise ModelError("sample() was called before fit()", hint="call fit(data=...) or Synthesizer.load(path)")
+        if chunk_rows < 1:
+            raise ConfigError(f"sample(chunk_rows={chunk_rows}) must be at least 1", hint="use e.g. 50000")
+        sizes = root_sizes(self.plans, num_rows, scale)
+        sink: MemorySink | ParquetSink = ParquetSink(output_path_base) if output_path_base is not None \
+            else MemorySink()
+        self.last_sample_stats = sample_database(
+            self.plans, self.models, self.metadata, self.order, sizes,
+            int(seed) if seed is not None else self.seed, sink, chunk_rows, progress)
+        return sink.results
+
+    # ------------------------------------------------------------ save/load
+    def save(self, path: str | Path) -> None:
+        """One file: safetensors for every model's tensors, JSON for everything else; no pickle."""
+        if not self.plans or self.seed is None:
+            raise ModelError("save() was called before fit()", hint="call fit(data=...) first")
+        tensors: dict[str, Any] = {}
+        model_states: dict[str, Any] = {}
+        for name, model in self.models.items():
+            if not hasattr(model, "state"):
+                raise ModelError(f"table {name!r}: model {type(model).__name__} has no state() method, so it "
+                                 "cannot be stored in one artifact", hint="use backend='CTGAN' or 'TVAE', or "
+                                 "implement state() / from_state() on the model class")
+            weights, meta = model.state()
+            tensors.update({f"{name}/{k}": v for k, v in weights.items()})
+            model_states[name] = {"class": type(model).__name__, "meta": meta}
+        state = {
+            "metadata": json.loads(self.metadata.to_json()),
+            "privacy": self.privacy_config.model_dump(mode="json", exclude={"secret"}),
+            "model_class": self.model_class.__name__,
+            "model_kwargs": self.model_kwargs,
+            "seed": self.seed,
+            "fit_params": self.fit_params,
+            "order": self.order,
+            "plans": {name: plan.to_dict() for name, plan in self.plans.items()},
+            "models": model_states,
+        }
+        try:
+            write_artifact(path, state, tensors)
+        except TypeError as exc:
+            raise ModelError(f"the synthesizer state cannot be written as JSON: {exc}",
+                             hint="model metas and model_kwargs must hold only JSON values") from exc
+
+    @classmethod
+    def load(cls, path: str | Path,
+             model: type[ConditionalGenerativeModel] | None = None) -> Synthesizer:
+        """Rebuild a saved synthesizer; no training data needed. `model` is required only for a custom
+        model class (an artifact may name only a registered backend or the class you pass)."""
+        state, tensors = read_artifact(path)
+        try:
+            metadata = Metadata.model_validate(state["metadata"])
+            privacy = PrivacyConfig.model_validate(state["privacy"])
+            model_class = _resolve_class(state["model_class"], model, path)
+            synth = cls(metadata, privacy, model=model_class, model_kwargs=state["model_kwargs"])
+            synth.seed = int(state["seed"])
+            synth.fit_params = dict(state["fit_params"])
+            synth.plans = {name: TablePlan.from_dict(p) for name, p in state["plans"].items()}
+            for name, entry in state["models"].items():
+                klass = _resolve_class(entry["class"], model, path)
+                prefix = f"{name}/"
+                own = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+                synth.models[name] = klass.from_state(own, entry["meta"])  # type: ignore[attr-defined]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ArtifactError(f"{str(path)!r} passed its checksum but its content is incomplete: {exc!r}",
+                                hint="re-train and save with this version of synthohive-dbt") from exc
+        return synth
+
+
+def _backend(name: str) -> type[ConditionalGenerativeModel]:
+    if name not in BACKENDS:
+        raise ConfigError(f"unknown backend {name!r}", hint=f"use one of {sorted(BACKENDS)} or pass model=<class>")
+    module, attr = BACKENDS[name]
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"backend {name!r} is not available: {exc}",
+                          hint="install the full package, or pass model=<a ConditionalGenerativeModel class>") from exc
+
+
+def _resolve_class(name: str, given: type[ConditionalGenerativeModel] | None,
+                   path: str | Path) -> type[ConditionalGenerativeModel]:
+    if given is not None and given.__name__ == name:
+        return given
+    if name in BACKENDS:
+        return _backend(name)
+    raise ArtifactError(f"{str(path)!r} was trained with model class {name!r}, which is not a built-in backend",
+                        hint=f"pass it explicitly: Synthesizer.load(path, model={name})")
+
+
+def _report(progress: TableProgressCallback | None, event: TableProgress) -> None:
+    if progress is not None:
+        progress(event)
+
+
+def _epoch_callback(progress: TableProgressCallback | None, table: str, index: int, n: int):
+    if progress is None:
+        return None
+
+    def forward(p: Progress) -> None:
+        progress(TableProgress("fit", table, index, n, p.epoch, p.epochs, epoch=p))
+
+    return forward
