@@ -1,8 +1,9 @@
 """Read many related tables under a row budget without breaking their foreign keys.
 
 Cutting each table on its own would leave orders whose customer was cut, and children-per-parent counts
-that are wrong for every parent. So the budget is spent at the ROOTS: each root table keeps a seeded random
-share of its keys, sized so that the largest table below it lands near `max_rows`; every other table keeps
+that are wrong for every parent. So the budget is spent at the ROOTS: each table over budget is charged to
+its largest root ancestor, which keeps a seeded random share of its keys so that the table lands near
+`max_rows` (small lookup roots such as products stay whole); every other table keeps
 exactly the rows whose parents were kept (all of their children, so per-parent counts stay true), and a
 self-reference (employee -> manager) pulls the sampled rows' ancestors in.
 
@@ -72,7 +73,8 @@ def read_tables(bind: Engine | Connection, tables: Mapping[str, Relation | tuple
                 max_rows: int | None = None, seed: int = 0) -> dict[str, pd.DataFrame]:
     """Typed frames for `tables` (logical name -> relation), sampled consistently along foreign keys.
 
-    `max_rows` None reads everything. With a budget, results are deterministic for a given `seed` and
+    `max_rows` None reads everything; otherwise it is the target size of the largest table (children keep
+    all rows of their kept parents, so a table can land somewhat above it). With a budget, results are deterministic for a given `seed` and
     warehouse content. Foreign keys to tables outside `tables` are ignored.
     """
     if isinstance(bind, Engine):
@@ -120,22 +122,28 @@ class _Sampler:
 
     # -- planning ------------------------------------------------------------------------------------
     def _root_fractions(self, parents: dict[str, list[str]]) -> dict[str, float]:
-        """Each root's share: max_rows over the largest row count among itself and its descendants."""
+        """The share of keys each cut root keeps; roots not listed are read whole.
+
+        Every table over budget is charged to ONE root above it, its "driver": the largest root among its
+        ancestors (customers rather than products for order_items), so small lookup roots stay whole and
+        a child with several parents is not cut twice. The driver keeps max_rows / rows of the largest
+        table it drives.
+        """
         assert self.max_rows is not None
         counts = {n: count_rows(self.conn, r) for n, r in self.rels.items()}
-        children: dict[str, set[str]] = {n: set() for n in self.rels}
-        for e in self.edges:
-            if e.child != e.parent:
-                children[e.parent].add(e.child)
-        fractions = {}
-        for root in (n for n in self.rels if not [p for p in parents[n] if p != n]):
-            seen, stack = {root}, [root]
-            while stack:
-                for c in children[stack.pop()] - seen:
-                    seen.add(c)
-                    stack.append(c)
-            biggest = max(counts[n] for n in seen)
-            fractions[root] = 1.0 if biggest <= self.max_rows else self.max_rows / biggest
+        roots = [n for n in self.rels if not [p for p in parents[n] if p != n]]
+        ancestors: dict[str, set[str]] = {}
+        for name in topological_order(self.rels, parents):
+            mine = {name} if name in roots else set()
+            for p in parents[name]:
+                if p != name:
+                    mine |= ancestors[p]
+            ancestors[name] = mine
+        fractions: dict[str, float] = {}
+        for name in sorted(self.rels):
+            if counts[name] > self.max_rows:
+                driver = max(ancestors[name], key=lambda r: (counts[r], r))
+                fractions[driver] = min(fractions.get(driver, 1.0), self.max_rows / counts[name])
         return fractions
 
     def _key_columns(self, name: str) -> list[str]:
