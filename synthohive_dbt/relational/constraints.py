@@ -77,6 +77,7 @@ def assert_frame(frame: pd.DataFrame, cfg: TableConfig, seen: dict[str, pd.Index
         for rule, mask in violations(frame[col], c, seen=(seen or {}).get(col)).items():
             if mask.any():
                 value = frame[col].to_numpy()[np.flatnonzero(mask)[0]]
+                value = value.item() if isinstance(value, np.generic) else value
                 raise ConstraintViolationError(
                     f"table {cfg.name!r}, column {col!r}: {int(mask.sum())} generated row(s) break the "
                     f"{rule} constraint, e.g. value {value!r} ({_describe(c, rule)})",

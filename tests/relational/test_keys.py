@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthohive_dbt.errors import DataError
+from synthohive_dbt.relational.keys import detect_key_format, detect_per_group_start, per_group_sequence
+
+
+def _fmt(values: list[object]):
+    return detect_key_format(pd.Series(values, name="id"), table="t", column="id")
+
+
+def test_dense_integers_become_a_sequence_from_the_real_start() -> None:
+    fmt = _fmt([101, 102, 104, 105])
+    assert fmt.kind == "int_sequence"
+    assert fmt.generate(3, np.random.default_rng(0)).tolist() == [101, 102, 103]
+
+
+def test_sparse_integers_stay_sparse_and_unique() -> None:
+    fmt = _fmt([5, 90_000, 1_234_567])
+    out = fmt.generate(1000, np.random.default_rng(0))
+    assert fmt.kind == "int_random" and len(set(out.tolist())) == 1000 and out.min() >= 5
+
+
+def test_uuid_format_is_kept_and_reproducible() -> None:
+    fmt = _fmt(["3f2b8a3c-1d2e-4f5a-8b6c-7d8e9f0a1b2c", "a1b2c3d4-e5f6-4a7b-9c8d-e9f0a1b2c3d4"])
+    a = fmt.generate(500, np.random.default_rng(1))
+    b = fmt.generate(500, np.random.default_rng(1))
+    assert fmt.kind == "uuid" and a.tolist() == b.tolist() and len(set(a)) == 500
+    assert all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", v) for v in a)
+
+
+def test_prefixed_zero_padded_pattern() -> None:
+    fmt = _fmt(["C-000123", "C-000007", "C-004000"])
+    assert (fmt.kind, fmt.prefix, fmt.width) == ("pattern", "C-", 6)
+    assert fmt.generate(2, np.random.default_rng(0)).tolist() == ["C-000007", "C-000008"]
+
+
+def test_free_text_keys_become_unique_tokens_over_the_real_alphabet() -> None:
+    fmt = _fmt(["ab", "ba", "aa"])
+    out = fmt.generate(200, np.random.default_rng(0))
+    assert fmt.kind == "token" and len(set(out)) == 200 and set("".join(out)) <= {"a", "b"}
+
+
+def test_all_null_key_is_a_data_error_naming_table_and_column() -> None:
+    with pytest.raises(DataError, match=r"table 't': key column 'id' has only nulls"):
+        _fmt([None, None])
+
+
+def test_per_group_counter_is_detected_and_regenerated() -> None:
+    frame = pd.DataFrame({"order_id": [1, 1, 2, 3, 3, 3], "line_no": [1, 2, 1, 1, 2, 3]})
+    assert detect_per_group_start(frame, "line_no", ["order_id"]) == 1
+    assert detect_per_group_start(frame.assign(line_no=[1, 5, 1, 1, 2, 3]), "line_no", ["order_id"]) is None
+    assert per_group_sequence(np.array([7, 7, 9, 7]), 1).tolist() == [1, 2, 1, 3]
