@@ -6,9 +6,10 @@ lists every unique+not_null column, as if they were one composite key). The gene
 key per table, so the order of preference is explicit here:
 
 1. a declared `primary_key` constraint;
-2. one column that is unique on every row, ranked: also not_null, named like this table's id
-   (`id`, `<entity>_id`, `<entity>_key`), named like any id (`*_id`, `*_key`), listed in the manifest's
-   `primary_key`, not a foreign key, then declaration order;
+2. one column that is unique on every row, ranked by: named like this table's id (`id`, `<entity>_id`,
+   `<entity>_key`), then like any id (`*_id`, `*_key`), then anything else; within a rank, also not_null,
+   listed in the manifest's `primary_key`, not a foreign key, then declaration order. The name comes first
+   because a `users` table with a unique `user_id` and a unique+not_null `email` is keyed by `user_id`;
 3. a composite unique key (`unique_combination_of_columns`), fewest columns first;
 4. the manifest's own `primary_key` field.
 """
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from synthohive_dbt.metadata.findings import KeyRule
 
 _PREFIXES = re.compile(r"^(stg|dim|fct|fact|int|raw|src|base|tbl|seed|data|source)_+")
-_ID_SUFFIXES = ("_id", "_key", "_pk", "_uuid", "_sk", "id")
+_ID_SUFFIXES = ("_id", "_key", "_pk", "_uuid", "_sk")
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def choose_primary_key(table: str, keys: Sequence[KeyRule], column_order: Sequen
     singles = sorted({k.columns[0] for k in keys if k.origin == "unique" and len(k.columns) == 1})
     if singles:
         entities = entity_names(table)
-        best = min(singles, key=lambda c: (c not in not_null, id_likeness(c, entities),
+        best = min(singles, key=lambda c: (id_likeness(c, entities), c not in not_null,
                                            c not in (manifest_pk or []), c in fk_columns,
                                            order.get(c, len(order)), c))
         why = "unique" + (" + not_null" if best in not_null else "")
