@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthohive_dbt.config import ForeignKey, Metadata, PrivacyConfig, TableConfig
+from synthohive_dbt.config import Metadata, PrivacyConfig, TableConfig
 from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.relational.cardinality import ChildrenPerParent, Histogram, children_counts, match_parents
 from synthohive_dbt.relational.context import ContextSpec, build_context_spec, default_context_columns
@@ -156,7 +156,7 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
         plan.key_formats[col] = detect_key_format(frame[col], table=cfg.name, column=col)
     plan.pii = [PiiColumn.learn(frame[c]) for c in pii if c not in plan.key_formats]
 
-    plan.foreign_keys = _foreign_keys(cfg, tables, order)
+    plan.foreign_keys = _foreign_keys(cfg, tables, metadata, order)
     driving = plan.driving
     context_frame = None
     if driving is not None:
@@ -188,21 +188,39 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
     return plan, TrainingInput(frame[plan.model_columns].reset_index(drop=True), context_frame)
 
 
-def _foreign_keys(cfg: TableConfig, tables: dict[str, pd.DataFrame], order: list[str]) -> list[ForeignKeyPlan]:
-    """Pick the driving foreign key (never null, deepest parent in the training order) and learn all."""
+def _foreign_keys(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Metadata,
+                  order: list[str]) -> list[ForeignKeyPlan]:
+    """Learn every foreign key and pick the one that drives the row count.
+
+    The driving key is never null and is the one whose parents most consistently have children (the
+    smallest share of childless parents: every order has lines, not every product sells), then the
+    deepest parent, then the first declared. Its shape is reproduced exactly; the others by popularity.
+    """
     frame = tables[cfg.name]
-    candidates = [fk for fk in cfg.fk if fk.parent != cfg.name and not frame[fk.columns].isna().any().any()]
-    driving: ForeignKey | None = max(candidates, key=lambda fk: order.index(fk.parent), default=None)
-    plans = []
-    for fk in cfg.fk:
+    depth = _depths(metadata, order)
+    plans: list[ForeignKeyPlan] = []
+    ranking: list[tuple[float, int, int]] = []
+    for i, fk in enumerate(cfg.fk):
         parent = tables[fk.parent]
         keys = frame[fk.columns]
         null_rate = float(keys.isna().any(axis=1).mean())
         counts = children_counts(keys, parent[fk.parent_columns])
-        role = "driving" if fk is driving else ("self" if fk.parent == cfg.name else "secondary")
+        role = "self" if fk.parent == cfg.name else "secondary"
         plans.append(ForeignKeyPlan(list(fk.columns), fk.parent, list(fk.parent_columns), null_rate,
                                     Histogram.of(counts), role))
+        if role == "secondary" and null_rate == 0:
+            ranking.append((float((counts == 0).mean()), -depth[fk.parent], i))
+    if ranking:
+        plans[min(ranking)[2]].role = "driving"
     return plans
+
+
+def _depths(metadata: Metadata, order: list[str]) -> dict[str, int]:
+    depth: dict[str, int] = {}
+    for name in order:
+        parents = [p for p in metadata.tables[name].parents if p != name]
+        depth[name] = 1 + max((depth[p] for p in parents), default=-1)
+    return depth
 
 
 def _integral_or_text(s: pd.Series) -> bool:

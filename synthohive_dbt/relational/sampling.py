@@ -194,22 +194,24 @@ def _plan_links(plan: TablePlan, cfg: TableConfig, kept: dict[str, _Kept], sizes
         n = len(rows)
     else:
         n = sizes[plan.name]
+    weights: dict[int, np.ndarray] = {}
     for i, f in enumerate(fks):
         if f.role != "secondary":
             continue
-        links[i] = _popular_links(f, n, len(kept[f.parent].frame), rng)
+        weights[i] = f.popularity.draw(len(kept[f.parent].frame), rng)
+        links[i] = _popular_links(f, n, weights[i], rng)
     if not links:
         return links
     pk_links = [i for i, f in enumerate(fks) if f.role != "self" and set(f.columns) <= set(cfg.pk)]
     if cfg.pk and all(any(c in fks[i].columns for i in pk_links) for c in cfg.pk):
-        links = _dedupe_links(links, pk_links, fks, kept, rng, stats)
+        links = _dedupe_links(links, pk_links, weights, rng, stats)
     return links
 
 
-def _popular_links(f: ForeignKeyPlan, n: int, n_parents: int, rng: np.random.Generator) -> np.ndarray:
+def _popular_links(f: ForeignKeyPlan, n: int, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     out = np.full(n, -1, dtype=np.int64)
     present = rng.random(n) >= f.null_rate
-    out[present] = deal_by_popularity(int(present.sum()), f.popularity.draw(n_parents, rng), rng)
+    out[present] = deal_by_popularity(int(present.sum()), weights, rng)
     return out
 
 
@@ -223,18 +225,19 @@ def _self_links(plan: TablePlan, f: ForeignKeyPlan, n: int, rng: np.random.Gener
     return forest(n, f.null_rate, f.popularity.draw(n, rng), rng, allow_null=f.null_rate > 0)
 
 
-def _dedupe_links(links: dict[int, np.ndarray], pk_links: list[int], fks: list[ForeignKeyPlan],
-                  kept: dict[str, _Kept], rng: np.random.Generator, stats: TableStats) -> dict[int, np.ndarray]:
+def _dedupe_links(links: dict[int, np.ndarray], pk_links: list[int], weights: dict[int, np.ndarray],
+                  rng: np.random.Generator, stats: TableStats) -> dict[int, np.ndarray]:
     """A primary key made only of foreign keys must be unique as a combination: redraw the secondary
-    parent of repeated combinations a few times, then drop what is still repeated (counted in stats)."""
-    redraw = [i for i in pk_links if fks[i].role == "secondary"]
+    parent of repeated combinations a few times (by the same popularity, so unpopular parents stay
+    childless), then drop what is still repeated (counted in stats)."""
+    redraw = [i for i in pk_links if i in weights]
     for _ in range(_MAX_KEY_REDRAWS):
-        dup = pd.DataFrame({i: links[i] for i in pk_links}).duplicated().to_numpy()
+        dup = pd.DataFrame({i: links[i] for i in pk_links}).duplicated().to_numpy() & (links[pk_links[0]] >= 0)
         if not dup.any() or not redraw:
             break
         for i in redraw:
-            n_parents = len(kept[fks[i].parent].frame)
-            links[i][dup] = rng.integers(0, n_parents, size=int(dup.sum()))
+            w = weights[i].astype(np.float64) if weights[i].sum() > 0 else np.ones(len(weights[i]))
+            links[i][dup] = rng.choice(len(w), size=int(dup.sum()), p=w / w.sum())
     dup = pd.DataFrame({i: links[i] for i in pk_links}).duplicated().to_numpy()
     if dup.any():
         stats.dropped_duplicate_keys += int(dup.sum())
