@@ -22,7 +22,7 @@ from synthohive_dbt.metadata.keys import choose_primary_key
 from synthohive_dbt.metadata.manifest import Manifest, load_manifest
 from synthohive_dbt.metadata.pii import pii_columns
 from synthohive_dbt.metadata.result import ManifestReadResult, TableInfo
-from synthohive_dbt.metadata.tables import DEFAULT_RESOURCE_TYPES, base_name, is_table, select_tables, unique_names
+from synthohive_dbt.metadata.tables import base_name, is_table, select_tables, unique_names
 from synthohive_dbt.metadata.testkinds import interpret_test, tested_table
 
 

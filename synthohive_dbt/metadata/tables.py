@@ -65,14 +65,13 @@ def unique_names(nodes: Iterable[dict[str, Any]]) -> dict[str, str]:
 
 
 def _aliases(node: dict[str, Any]) -> set[str]:
-    out = {str(node["unique_id"]), base_name(node), str(node.get("name") or "")}
-    if node.get("alias"):
-        out.add(str(node["alias"]))
-    if node.get("resource_type") == "source":
+    out = {str(node["unique_id"]), base_name(node)}
+    if node.get("resource_type") == "source":  # a bare source table name is not selectable, as in dbt
         qualified = f"{node.get('source_name')}.{node.get('name')}"
         out |= {qualified, f"source:{qualified}", f"source:{node.get('source_name')}"}
     else:
-        out.add(f"{node.get('resource_type')}:{node.get('name')}")
+        name = str(node.get("name") or "")
+        out |= {name, str(node.get("alias") or ""), f"{node.get('resource_type')}:{name}"}
     out.discard("")
     return out
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from synthohive_dbt.config import Constraint
 from synthohive_dbt.errors import ConfigError
@@ -54,7 +54,7 @@ class TestContext:
         return parts[0] if parts else None
 
     @property
-    def severity(self) -> str:
+    def severity(self) -> Literal["error", "warn"]:
         return "warn" if str(self.config.get("severity") or "error").lower() == "warn" else "error"
 
     def constraint(self, **fields: Any) -> Constraint:
@@ -281,8 +281,8 @@ def interpret_test(manifest: Manifest, node: dict[str, Any], table: str) -> list
         return [NotModelled(node["unique_id"], f"test `{label}` comes from package {namespace!r}, not from "
                                                f"{' / '.join(str(n or 'the project') for n in namespaces)}; "
                                                "its arguments may differ", table)]
-    kwargs = meta.get("kwargs") if isinstance(meta.get("kwargs"), dict) else {}
-    return handler(TestContext(manifest, node, table, dict(kwargs)))
+    kwargs = meta.get("kwargs")
+    return handler(TestContext(manifest, node, table, dict(kwargs) if isinstance(kwargs, dict) else {}))
 
 
 def tested_table(manifest: Manifest, node: dict[str, Any]) -> str | None:

@@ -146,6 +146,12 @@ def test_selection_narrows_and_names_become_plain(parsed_manifest: Path) -> None
     assert [fk.label for fk in r.metadata.tables["raw_orders"].fk] == ["(customer_id) -> raw_customers(id)"]
     # tests of unselected tables are out of scope, not "not modelled"
     assert [n.test.split(".")[2] for n in r.not_modelled] == ["assert_orders_not_empty"]
+    # a bare name selects models and seeds, not a source table of that name (as in dbt); names shown by
+    # `synthohive inspect` (qualified on a collision) select too
+    assert sorted(read_manifest(parsed_manifest, select=["orders", "customers", "country_codes"]).tables) == [
+        "country_codes", "customers", "orders"]
+    r = read_manifest(parsed_manifest, select=["raw_customers__source", "raw_customers__seed"])
+    assert sorted(r.tables) == ["raw_customers__seed", "raw_customers__source"]
 
 
 def test_selection_errors(parsed_manifest: Path) -> None:

@@ -211,3 +211,12 @@ def test_model_level_constraints_other_kinds(tmp_path: Path) -> None:
         "check constraint `v > 0` on the model is not modelled",
         "foreign_key constraint to \"ref('nowhere')\" matches no model, seed, snapshot or source on the model"}
     r.metadata.validate_schema()
+
+
+def test_describe_constraint() -> None:
+    from synthohive_dbt.metadata.render import describe_constraint
+
+    assert describe_constraint(Constraint(not_null=True, unique=True, data_type="int")) == "not null, unique, int"
+    assert describe_constraint(Constraint(min=0, max_expr="n * 2", max_inclusive=False, where="a > 1",
+                                          severity="warn")) == "0 <= x < (n * 2), where a > 1, (warn only)"
+    assert describe_constraint(Constraint(accepted_values=list(range(10)))) == "in [0, 1, 2, 3, 4, 5, 6, 7, ...]"
