@@ -129,10 +129,9 @@ def table_privacy(table: TableConfig, real: pd.DataFrame, synthetic: pd.DataFram
         hold = real.iloc[order[:n_hold]]
         ref_all = real.iloc[order[n_hold:]]
     copies, share = copy_share(synthetic, real, copy_cols)
-    ref_copies, ref_share = copy_share(synthetic, ref_all, copy_cols)
+    _, ref_share = copy_share(synthetic, ref_all, copy_cols)
     _, hold_share = copy_share(hold, ref_all, copy_cols)
-    pooled = (ref_copies + hold_share * len(hold)) / (len(synthetic) + len(hold))
-    se = float(np.sqrt(pooled * (1 - pooled) * (1 / len(synthetic) + 1 / len(hold))))
+    se = float(np.sqrt(hold_share * (1 - hold_share) / len(hold)))
 
     def sample(frame: pd.DataFrame, n: int) -> pd.DataFrame:
         return frame if len(frame) <= n else frame.iloc[np.sort(rng.choice(len(frame), n, replace=False))]
@@ -149,7 +148,7 @@ def table_privacy(table: TableConfig, real: pd.DataFrame, synthetic: pd.DataFram
         table=table.name, columns=[p.column for p in scored], rows_synthetic=len(synthetic),
         exact_copies=copies, exact_copy_share=share, holdout_copy_share=hold_share,
         reference_copy_share=ref_share, holdout_rows=len(hold),
-        copy_share_excess_se=se, holdout_source=source,
+        holdout_copy_share_se=se, holdout_source=source,
         reference_rows=len(ref), dcr_synthetic=_quantiles(d_syn), dcr_holdout=hold_q,
         dcr_edges=edges.tolist(),
         dcr_hist_synthetic=(np.histogram(np.minimum(d_syn, top), edges)[0] / d_syn.size).tolist(),

@@ -130,8 +130,8 @@ class TablePrivacy:
     `exact_copy_share` counts copies of any real row; `reference_copy_share` counts them against the same
     real rows the holdout is compared with (all of them with a given holdout, the non-held-out part of a
     split), so it and `holdout_copy_share` are like for like.
-    `copy_share_excess_se` is the standard error of their difference, so a gate can tell
-    natural duplicates (small tables with few columns have many) from copying.
+    `holdout_copy_share_se` is the standard error of the holdout's share, so a gate can tell natural
+    duplicates (small tables with few columns have many) from copying.
     DCR is a Gower-style distance in [0, 1] (mean over columns of range-normalised |Δ| or category
     mismatch). `holdout_*` are the same numbers for real rows the model did not see, the baseline a
     synthetic row should not beat.
@@ -145,7 +145,7 @@ class TablePrivacy:
     holdout_copy_share: float | None
     reference_copy_share: float
     holdout_rows: int
-    copy_share_excess_se: float
+    holdout_copy_share_se: float
     holdout_source: str
     reference_rows: int
     dcr_synthetic: dict[str, float]
@@ -214,7 +214,7 @@ class EvaluationResult:
         raise KeyError(f"no privacy metrics for table {table}")
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(asdict(self))
+        return clean_json(asdict(self))
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
@@ -250,16 +250,16 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
     return cls(**kwargs)
 
 
-def _clean(value: Any) -> Any:
+def clean_json(value: Any) -> Any:
     """JSON-safe: numpy scalars to Python, NaN / inf to None."""
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): clean_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [clean_json(v) for v in value]
     if is_dataclass(value) and not isinstance(value, type):
-        return _clean(asdict(value))
+        return clean_json(asdict(value))
     if isinstance(value, np.ndarray):
-        return _clean(value.tolist())
+        return clean_json(value.tolist())
     if isinstance(value, (np.bool_, bool)):
         return bool(value)
     if isinstance(value, np.integer):
