@@ -121,6 +121,7 @@ class ForeignKey(_Strict):
     parent: str
     parent_columns: list[str]
     where: str | None = Field(None, description="relationships_where: condition on the child rows")
+    parent_where: str | None = Field(None, description="relationships_where: condition on the parent rows")
 
     @model_validator(mode="after")
     def _same_arity(self) -> ForeignKey:
@@ -161,6 +162,8 @@ class TableConfig(_Strict):
     parent_context_cols: list[str] | None = Field(
         None, description="parent columns fed to this table's model as context; None = a sensible default")
     columns: list[str] | None = Field(None, description="known column names; None when not declared")
+    unique_keys: list[list[str]] = Field(
+        default_factory=list, description="composite unique keys other than the primary key")
     pii_columns: list[str] = Field(default_factory=list, description="columns that must never reach a model")
     copy_as_is: bool = Field(False, description="small lookup table without PII: copy it instead of learning")
     unique_id: str | None = Field(None, description="dbt unique_id when read from a manifest")
@@ -199,10 +202,11 @@ class TableConfig(_Strict):
         """The unconditional constraint of a column (an empty one when none is declared)."""
         return self.constraints.get(column, Constraint())
 
-    def add_constraint(self, column: str, constraint: Constraint) -> None:
+    def add_constraint(self, column: str, constraint: Constraint, test: str | None = None) -> None:
         """Merge into the column's constraint, or keep it apart when conditional / warn-only."""
         if constraint.where is not None or constraint.severity == "warn":
-            self.conditional_constraints.append(ConditionalConstraint(column=column, constraint=constraint))
+            self.conditional_constraints.append(
+                ConditionalConstraint(column=column, constraint=constraint, test=test))
         elif column in self.constraints:
             self.constraints[column] = self.constraints[column].merge(constraint)
         else:

@@ -124,10 +124,8 @@ def _parent_outside(manifest: Manifest, fk: FkRule, names: dict[str, str], read_
 def _add(table: TableConfig, rule: ColumnRule, skipped: list[NotModelled]) -> None:
     """Merge a column rule; contradicting rules (min above max, ...) are reported, not raised."""
     try:
-        before = len(table.conditional_constraints)
-        table.add_constraint(rule.column, rule.constraint)
-        if len(table.conditional_constraints) > before and rule.source != table.unique_id:
-            table.conditional_constraints[-1].test = rule.source
+        test = rule.source if rule.source != table.unique_id else None
+        table.add_constraint(rule.column, rule.constraint, test=test)
     except ConfigError as exc:
         skipped.append(NotModelled(rule.source, f"contradicts another constraint on column {rule.column!r} "
                                                 f"of {table.name!r}: {exc}", table.unique_id))
@@ -153,6 +151,7 @@ def _build_table(node: dict[str, Any], names: dict[str, str], findings: list[Fin
         for col in choice.columns:
             implied = Constraint(not_null=True, unique=len(choice.columns) == 1)
             _add(table, ColumnRule(uid, col, implied, uid), skipped)
+    table.unique_keys = [list(key.columns) for key in choice.unused]
     for key in choice.unused:
         skipped.append(NotModelled(key.source, f"composite unique key ({', '.join(key.columns)}) of {name!r} "
                                                f"is not its primary key {choice.columns}; uniqueness of "
