@@ -108,7 +108,16 @@ def as_float(series: pd.Series, kind: Kind) -> np.ndarray:
 
 
 def as_category(series: pd.Series) -> pd.Series:
-    """Categorical view: values as strings so 1 and '1' or True and 'True' compare equal; nulls stay NA."""
+    """Categorical view: values as strings so 1, 1.0 and '1' compare equal; nulls stay NA.
+
+    A numeric column holding only whole numbers is written without a decimal point, because pandas turns
+    an integer column with nulls into floats on one side while the other side may stay int64.
+    """
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        finite = values[~np.isnan(values)]
+        if np.array_equal(finite, np.round(finite)):
+            return series.astype("Float64").astype("Int64").astype("string")
     return series.astype("string")
 
 

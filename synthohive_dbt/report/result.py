@@ -244,8 +244,10 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
             continue
         value = data[f.name]
         sub = _NESTED.get(f.name)
-        if sub is not None and value is not None:
-            value = [_build(sub, v) for v in value] if isinstance(value, list) else _build(sub, value)
+        if sub is not None and isinstance(value, dict):
+            value = _build(sub, value)
+        elif sub is not None and isinstance(value, list):  # "columns" is also a plain list of names
+            value = [_build(sub, v) if isinstance(v, dict) else v for v in value]
         kwargs[f.name] = value
     return cls(**kwargs)
 
