@@ -13,7 +13,6 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from synthohive_dbt.config import Metadata, PrivacyConfig, TableConfig
