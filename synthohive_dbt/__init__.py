@@ -10,11 +10,22 @@ from synthohive_dbt.errors import SynthohiveError
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    """Import the Synthesizer lazily: it pulls in torch, which `synthohive inspect` never needs."""
+    if name == "Synthesizer":
+        from synthohive_dbt.relational.synthesizer import Synthesizer
+
+        return Synthesizer
+    raise AttributeError(f"module 'synthohive_dbt' has no attribute {name!r}")
+
+
 __all__ = [
     "Constraint",
     "ForeignKey",
     "Metadata",
     "PrivacyConfig",
+    "Synthesizer",
     "SynthohiveError",
     "TableConfig",
     "__version__",
