@@ -18,7 +18,7 @@ from faker.providers.person.en_US import Provider as _PersonUS
 #: RFC 2606 reserved domains: a fake address can never reach a real person.
 FAKE_EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
 
-EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+EMAIL = re.compile(r"[\w.%+'-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")  # \w: internationalised addresses too
 _OCTET = r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 IPV4 = re.compile(rf"({_OCTET}\.){{3}}{_OCTET}")
 IPV6 = re.compile(r"([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}"
@@ -66,7 +66,7 @@ def last_name_set() -> frozenset[str]:
 def luhn_valid(values: pd.Series) -> np.ndarray:
     """Luhn checksum of digit strings (separators stripped), vectorised over a digit matrix."""
     digits = values.str.replace(r"[ -]", "", regex=True)
-    ok_len = digits.str.len().between(13, 19).fillna(False).to_numpy(dtype=bool)
+    ok_len = digits.str.fullmatch(r"[0-9]{13,19}").fillna(False).to_numpy(dtype=bool)
     out = np.zeros(len(values), dtype=bool)
     if not ok_len.any():
         return out
