@@ -151,7 +151,10 @@ class DbtProject:
         if run_results.exists() and args[0] in ("build", "test", "run", "seed", "snapshot"):
             run_results.unlink()  # never report a previous run's results as this one's
         with _working_dir_and_env(self.project_dir, {**self.env, "DBT_TARGET_PATH": str(self.target_path)}):
-            res = dbtRunner(callbacks=[collect]).invoke(command)
+            try:
+                res = dbtRunner(callbacks=[collect]).invoke(command)
+            finally:
+                _release_duckdb()
         outcomes = outcomes_from_run_results(run_results) if run_results.exists() and args[0] in (
             "build", "test", "run", "seed", "snapshot") else []
         result = DbtResult(command=["dbt", *command], success=bool(res.success), outcomes=outcomes, logs=logs)
@@ -211,6 +214,27 @@ class DbtProject:
             raise DbtError(f"dbt {what} failed in {self.project_dir}: {bad or 'see the dbt log'}",
                            hint="fix the failing nodes and rerun")
         return result
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after a command.
+
+    dbt-duckdb caches its database handle at class level across invocations; while it is open, DuckDB
+    refuses our own (differently configured) connection to the same file ("Can't open a connection to
+    same database file with a different configuration"). Private attributes: guarded, best effort.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    lock = getattr(DuckDBConnectionManager, "_LOCK", None)
+    if lock is None:
+        return
+    with lock:
+        env = getattr(DuckDBConnectionManager, "_ENV", None)
+        if env is not None and hasattr(env, "close"):
+            env.close()
+            DuckDBConnectionManager._ENV = None
 
 
 def _selection(select: Sequence[str] | None, exclude: Sequence[str] | None) -> list[str]:
