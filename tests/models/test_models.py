@@ -44,6 +44,7 @@ def ctgan(data: pd.DataFrame) -> CTGAN:
     return CTGAN(epochs=2, batch_size=100, device="cpu").fit(data.iloc[:500], seed=7)
 
 
+@pytest.mark.slow  # ~14 s alone, ~25 s when the 2 shared cores are busy
 def test_ctgan_reproduces_category_frequencies_and_numeric_ranges(data: pd.DataFrame) -> None:
     ctgan = CTGAN(**FAST).fit(data, seed=7)
     synth = ctgan.sample(3000, seed=1)
@@ -116,6 +117,7 @@ def test_unknown_format_version_and_foreign_shapes_are_refused(ctgan: CTGAN, tmp
         TVAE.from_state(*ctgan.state())
 
 
+@pytest.mark.slow  # ~12 s alone, ~20 s when the 2 shared cores are busy
 def test_context_dependence_is_learned() -> None:
     rng = np.random.default_rng(3)
     n = 2000
