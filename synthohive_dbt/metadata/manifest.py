@@ -29,6 +29,7 @@ class Manifest:
     schema_version: int
     dbt_version: str | None
     nodes: dict[str, dict[str, Any]] = field(repr=False)
+    adapter_type: str | None = None  # metadata.adapter_type (duckdb, postgres, ...): the SQL dialect of compiled_code
 
     def node(self, unique_id: str) -> dict[str, Any] | None:
         return self.nodes.get(unique_id)
@@ -95,4 +96,6 @@ def load_manifest(path: str | Path) -> Manifest:
             node.setdefault("resource_type", "source" if section == "sources" else key.split(".", 1)[0])
             merged[key] = node
     meta = raw.get("metadata") or {}
-    return Manifest(path=path, schema_version=version, dbt_version=meta.get("dbt_version"), nodes=merged)
+    adapter = meta.get("adapter_type")
+    return Manifest(path=path, schema_version=version, dbt_version=meta.get("dbt_version"), nodes=merged,
+                    adapter_type=str(adapter) if adapter else None)

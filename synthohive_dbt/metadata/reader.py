@@ -26,13 +26,16 @@ from synthohive_dbt.metadata.tables import base_name, is_table, select_tables, u
 from synthohive_dbt.metadata.testkinds import interpret_test, tested_table
 
 
-def read_manifest(path: str | Path, select: Iterable[str] | None = None) -> ManifestReadResult:
+def read_manifest(path: str | Path | Manifest, select: Iterable[str] | None = None, *,
+                  extra_findings: Iterable[Finding] = ()) -> ManifestReadResult:
     """Read a dbt manifest.json (schema v10-v12) into Metadata plus what could not be modelled.
 
     `select` narrows the tables (names, unique_ids, `source_name.table`, ...); None reads every model,
     seed and source. A foreign key to a table outside the selection is an error, not a silent drop.
+    `extra_findings` are merged as if a test on the selected tables had said them (sources mode: tests on
+    downstream models carried back to raw tables by `metadata.lineage`); `path` may be a loaded Manifest.
     """
-    manifest = load_manifest(path)
+    manifest = path if isinstance(path, Manifest) else load_manifest(path)
     selected = select_tables(manifest, None if select is None else list(select))
     chosen = set(selected)
     names = unique_names(manifest.nodes[u] for u in selected)
@@ -41,6 +44,14 @@ def read_manifest(path: str | Path, select: Iterable[str] | None = None) -> Mani
 
     for uid in selected:
         findings[uid] += interpret_node(manifest, manifest.nodes[uid])
+    for finding in extra_findings:
+        if isinstance(finding, NotModelled):
+            not_modelled.append(finding)
+        elif finding.table not in chosen:
+            raise ManifestError(f"a finding from {finding.source} is about {finding.table}, which is not in the "
+                                "selection", hint=f"select {finding.table} too, or drop that finding")
+        else:
+            findings[finding.table].append(finding)
     for test in manifest.of_type("test"):
         for finding in _test_findings(manifest, test, chosen, read_all=select is None):
             (not_modelled.append(finding) if isinstance(finding, NotModelled)
