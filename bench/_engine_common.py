@@ -1,0 +1,135 @@
+"""What every engine process of bench/relational_compare.py shares: arguments, reading a dataset written by
+bench/datasets.py, timing, peak memory, writing synthetic CSVs, and recording a refusal or crash as a result.
+
+Imports only the standard library and pandas, so it runs in every engine's own virtual environment.
+An engine script defines `fit(tables, schema, args) -> model` and `sample(model, scale, args) -> {table: frame}`
+and calls `main(name, fit, sample, version=...)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+def rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident set size so far (Linux reports KiB)."""
+    return round(resource.getrusage(who).ru_maxrss / 1024, 1)
+
+
+def current_rss_mb() -> float:
+    """Resident set size now, from /proc (the baseline before training: imports and data)."""
+    with open("/proc/self/statm") as fh:
+        return round(int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, required=True, help="dataset folder: <table>.csv + schema.json")
+    ap.add_argument("--out", type=Path, required=True, help="folder for the synthetic <table>.csv")
+    ap.add_argument("--timings", type=Path, required=True)
+    ap.add_argument("--epochs", type=int, default=None, help="engine default when omitted")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--throughput-rows", type=int, default=100_000,
+                    help="after the scale-1 sample, sample about this many rows to time throughput")
+    ap.add_argument("--throughput-max-s", type=float, default=120.0,
+                    help="skip (shrink) the throughput sample when the scale-1 rate says it would take longer")
+    ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                    help="engine-specific setting (JSON value), repeatable")
+    args = ap.parse_args(argv)
+    args.options = {k: _json_or_text(v) for k, v in (o.split("=", 1) for o in args.option)}
+    return args
+
+
+def _json_or_text(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
+def read_dataset(folder: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """The real tables with their declared types (dates parsed) and the neutral schema."""
+    schema = json.loads((folder / "schema.json").read_text())
+    tables = {}
+    for name, spec in schema["tables"].items():
+        frame = pd.read_csv(folder / f"{name}.csv")
+        for col, meta in spec["columns"].items():
+            if meta["sdtype"] == "datetime":
+                frame[col] = pd.to_datetime(frame[col], format=meta.get("datetime_format"))
+        tables[name] = frame
+    return tables, schema
+
+
+def write_tables(tables: dict[str, pd.DataFrame], folder: Path, schema: dict[str, Any]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in schema["tables"]:
+        frame = tables[name]
+        frame.to_csv(folder / f"{name}.csv", index=False, date_format="%Y-%m-%d")
+
+
+def _total(tables: dict[str, pd.DataFrame]) -> int:
+    return int(sum(len(f) for f in tables.values()))
+
+
+def main(engine: str, fit: Callable[..., Any], sample: Callable[..., dict[str, pd.DataFrame]],
+         version: Callable[[], dict[str, str]], refusal_types: tuple[type[BaseException], ...] = (),
+         argv: list[str] | None = None) -> None:
+    """Fit, sample at scale 1 (scored), sample ~throughput_rows (timed), record everything; never raise."""
+    args = parse_args(argv)
+    result: dict[str, Any] = {"engine": engine, "dataset": args.data.name, "status": "ok", "epochs": args.epochs,
+                              "seed": args.seed, "threads": args.threads, "options": args.options}
+    phase = "setup"
+    try:
+        result["versions"] = version()
+        tables, schema = read_dataset(args.data)
+        real_rows = _total(tables)
+        result["real_rows"] = real_rows
+        result["rss_before_fit_mb"] = current_rss_mb()
+        phase = "fit"
+        t0 = time.perf_counter()
+        model = fit(tables, schema, args)
+        result["fit_s"] = round(time.perf_counter() - t0, 3)
+        result["rss_after_fit_peak_mb"] = rss_mb()
+        phase = "sample"
+        t0 = time.perf_counter()
+        synth = sample(model, 1.0, args)
+        elapsed = time.perf_counter() - t0
+        rows = _total(synth)
+        result.update(sample_s=round(elapsed, 3), sample_rows=rows,
+                      sample_rows_per_s=round(rows / max(elapsed, 1e-9), 1))
+        write_tables(synth, args.out, schema)
+        phase = "throughput"
+        rate = rows / max(elapsed, 1e-9)
+        target = min(args.throughput_rows, rate * args.throughput_max_s)
+        scale = target / max(real_rows, 1)
+        if scale >= 2.0:  # worth a second, larger draw: per-call overhead no longer dominates
+            del synth
+            t0 = time.perf_counter()
+            big = sample(model, scale, args)
+            elapsed = time.perf_counter() - t0
+            rows = _total(big)
+            result["throughput"] = {"scale": round(scale, 3), "rows": rows, "seconds": round(elapsed, 3),
+                                    "rows_per_s": round(rows / max(elapsed, 1e-9), 1)}
+        else:
+            result["throughput"] = {"skipped": f"scale {scale:.2f} < 2 (rows/s at scale 1: {rate:.0f})"}
+    except refusal_types as exc:
+        result.update(status="refused", phase=phase, error_type=f"{type(exc).__module__}.{type(exc).__name__}",
+                      error=str(exc)[:4000])
+    except Exception as exc:  # noqa: BLE001 - a crash is a benchmark result, written down with its traceback
+        result.update(status="failed", phase=phase, error_type=f"{type(exc).__module__}.{type(exc).__name__}",
+                      error=str(exc)[:4000], traceback=traceback.format_exc()[-6000:])
+    result["peak_rss_mb"] = rss_mb()
+    result["peak_rss_children_mb"] = rss_mb(resource.RUSAGE_CHILDREN)
+    args.timings.parent.mkdir(parents=True, exist_ok=True)
+    args.timings.write_text(json.dumps(result, indent=2, default=str))
