@@ -12,6 +12,7 @@ SYNTHOHIVE_PG_* variables the example project's `pg` target reads.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -115,16 +116,20 @@ def _run(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
     return res
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """A real PostgreSQL for the whole session; skipped (with the reason) only if no server can be had."""
+class NoPostgres(RuntimeError):
+    """No PostgreSQL server binaries here, and they could not be installed."""
+
+
+@contextlib.contextmanager
+def start_postgres() -> Iterator[PostgresServer]:
+    """Start a throwaway server and stop it on exit (also used by bench/write_throughput.py)."""
     bin_dir = _pg_bin_dir()
     if bin_dir is None:
         why = _try_install_postgres()
         bin_dir = _pg_bin_dir()
         if bin_dir is None:
-            pytest.skip(f"PostgreSQL server binaries not found under {_PG_GLOB} and could not be installed "
-                        f"({why}); install the `postgresql` package to run the postgres tests")
+            raise NoPostgres(f"PostgreSQL server binaries not found under {_PG_GLOB} and could not be installed "
+                             f"({why}); install the `postgresql` package to run the postgres tests")
     root = Path(tempfile.mkdtemp(prefix="synthohive-pg-"))
     os.chmod(root, 0o755)
     data_dir, pwfile = root / "data", root / "pw"
@@ -135,18 +140,18 @@ def postgres_server() -> Iterator[PostgresServer]:
         shutil.chown(pwfile, user="postgres")
     os.chmod(pwfile, 0o600)
     user, port = "synthohive", _free_port()
-    _run([str(bin_dir / "initdb"), "-D", str(data_dir), "-U", user, "--pwfile", str(pwfile), "-A",
-          "scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"], cwd=root)
-    opts = (f"-c listen_addresses=127.0.0.1 -c port={port} -c fsync=off -c synchronous_commit=off "
-            f"-c full_page_writes=off -c unix_socket_directories={root} -c max_connections=50")
-    _run([str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-o", opts, "-l", str(root / "server.log"), "-w",
-          "-t", "60", "start"], cwd=root)
-    server = PostgresServer(host="127.0.0.1", port=port, user=user, password=password, dbname="postgres",
-                            bin_dir=bin_dir, data_dir=data_dir)
     try:
-        deadline = time.monotonic() + 30
+        _run([str(bin_dir / "initdb"), "-D", str(data_dir), "-U", user, "--pwfile", str(pwfile), "-A",
+              "scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"], cwd=root)
+        opts = (f"-c listen_addresses=127.0.0.1 -c port={port} -c fsync=off -c synchronous_commit=off "
+                f"-c full_page_writes=off -c unix_socket_directories={root} -c max_connections=50")
+        _run([str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-o", opts, "-l", str(root / "server.log"), "-w",
+              "-t", "60", "start"], cwd=root)
+        server = PostgresServer(host="127.0.0.1", port=port, user=user, password=password, dbname="postgres",
+                                bin_dir=bin_dir, data_dir=data_dir)
         import psycopg2
 
+        deadline = time.monotonic() + 30
         while True:
             try:
                 psycopg2.connect(server.dsn()).close()
@@ -160,6 +165,16 @@ def postgres_server() -> Iterator[PostgresServer]:
         subprocess.run(_as_pg_user([str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-m", "immediate", "-w",
                                     "stop"]), capture_output=True, cwd=root)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL for the whole session; skipped (with the reason) only if no server can be had."""
+    try:
+        with start_postgres() as server:
+            yield server
+    except NoPostgres as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture
