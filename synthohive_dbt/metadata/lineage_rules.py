@@ -251,10 +251,12 @@ def _column_rule(rule: ColumnRule, rel: RelationLineage, facts: RawFacts, dialec
         constraint = c
         if c.unique:
             link = rel.rows.get(origin.relation)
-            why = (link.injective if link else "its rows do not come from this raw table") or value_preserving(
-                origin, family)
+            rows_why = link.injective if link else "its rows do not come from this raw table"
+            values_why = value_preserving(origin, family)
+            why = (f"{rel.name} may hold several rows per raw row: {rows_why}" if rows_why else
+                   f"{label} is not the raw value: {values_why}" if values_why else None)
             if why and not key_holds:
-                raise _Stop(f"{label} is unique only if {rel.name} keeps one row per raw row: {why}")
+                raise _Stop(why)
             if why or len(lin.origins) > 1:
                 constraint = constraint.model_copy(update={"unique": False})
         req = _through(constraint, origin, family)
@@ -292,10 +294,12 @@ def _key_rule(rule: KeyRule, rel: RelationLineage, facts: RawFacts) -> Outcome:
         [relation] = relations
         link = rel.rows.get(relation)
         why = link.injective if link else "its rows do not come from one raw table"
-        why = why or next((w for o in origins if (w := value_preserving(o, facts.family(o.relation, o.column)))),
-                          None)
         if why:
-            raise _Stop(f"({cols}) of {rel.name} is unique only if {rel.name} keeps one row per raw row: {why}")
+            raise _Stop(f"{rel.name} may hold several rows per raw row: {why}")
+        for name, o in zip(rule.columns, origins):
+            values_why = value_preserving(o, facts.family(o.relation, o.column))
+            if values_why:
+                raise _Stop(f"{rel.name}.{name} is not the raw value: {values_why}")
     except _Stop:
         if _is_key(rel, list(rule.columns)):
             return Holds(f"({cols}) of {rel.name} is unique by construction (GROUP BY / DISTINCT key)")
@@ -308,13 +312,13 @@ def _fk_rule(rule: FkRule, rel: RelationLineage, parent: RelationLineage, facts:
              dialect: str | None) -> Outcome:
     children = [_single_origin(rel, c, allow_pick=True) for c in rule.columns]
     parents = [_single_origin(parent, c, allow_pick=False) for c in rule.parent_columns]
-    for side, origins in ((rel, children), (parent, parents)):
+    for side, names, origins in ((rel, rule.columns, children), (parent, rule.parent_columns, parents)):
         if len({o.relation for o in origins}) != 1:
             raise _Stop(f"the columns of {side.name} in the relationship come from different raw tables")
-        for o in origins:
+        for name, o in zip(names, origins):
             why = value_preserving(o, facts.family(o.relation, o.column))
             if why:
-                raise _Stop(f"{side.name}.{o.column}: {why}")
+                raise _Stop(f"{side.name}.{name} is not the raw value: {why}")
     child_rel, parent_rel = children[0].relation, parents[0].relation
     link = parent.rows.get(parent_rel)
     covers = link.covers if link else "its rows do not come from one raw table"
