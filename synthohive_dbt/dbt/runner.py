@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synthohive_dbt.dbt.profiles import find_profiles_dir
+from synthohive_dbt.dbt.profiles import ResolvedProfile, find_profiles_dir, load_profile
 from synthohive_dbt.errors import DbtError
+from synthohive_dbt.io.connection import Engine, create_warehouse_engine
 
 METADATA_START = "SYNTHOHIVE_METADATA_START"
 METADATA_END = "SYNTHOHIVE_METADATA_END"
@@ -129,6 +130,17 @@ class DbtProject:
             self.profiles_dir = find_profiles_dir(profiles_dir, self.project_dir).resolve()
         self.target, self.profile = target, profile
         self.target_path = Path(target_path).resolve() if target_path else self.project_dir / "target"
+
+    # -- the warehouse dbt writes to ---------------------------------------------------------------------
+    def resolved_profile(self) -> ResolvedProfile:
+        """The connection dbt uses for this project, resolved from the very profiles.yml dbt reads."""
+        with _working_dir_and_env(self.project_dir, self.env):
+            return load_profile(self.project_dir, profiles_dir=self.profiles_dir, profile=self.profile,
+                                target=self.target)
+
+    def engine(self) -> Engine:
+        """A SQLAlchemy engine on the project's warehouse (dispose it before the next DuckDB dbt command)."""
+        return create_warehouse_engine(self.resolved_profile().spec)
 
     # -- generic ---------------------------------------------------------------------------------------
     def invoke(self, args: Sequence[str], *, check: bool = True) -> DbtResult:

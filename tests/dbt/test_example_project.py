@@ -47,7 +47,7 @@ def test_seed_and_build_pass_every_test(built: tuple[DbtProject, list]) -> None:
 @pytest.mark.slow
 def test_sources_redirect_to_the_synthetic_schema(built: tuple[DbtProject, list]) -> None:
     project, _ = built
-    engine = engine_from_profile(project.project_dir)
+    engine = project.engine()
     rels = {name: ("main_raw", ident) for name, ident in SOURCES.items()}
     frames = {ident: read_table(engine, rel) for ident, rel in zip(SOURCES.values(), rels.values())}
     # break two rules on purpose: a duplicated customer id, a quantity out of the accepted range
@@ -115,7 +115,8 @@ def test_deps_seed_build_pass_on_postgres(postgres_server, tmp_path: Path) -> No
     result = project.build(exclude=["resource_type:seed"])
     assert result.success, [(o.name, o.message) for o in result.failed]
     assert len(result.tests()) == 63 and sum(o.resource_type == "model" for o in result.outcomes) == 8
-    engine = sa.create_engine(postgres_server.sqlalchemy_url(dbname))
+    engine = project.engine()
+    assert project.resolved_profile().spec.schema == "analytics"
     assert len(read_table(engine, ("analytics", "dim_customers"))) == 200
     assert list_tables(engine, "analytics_raw") == sorted(SOURCES.values())
     engine.dispose()
@@ -132,6 +133,7 @@ def test_schema_macros_refuse_real_schemas(built: tuple[DbtProject, list]) -> No
     with pytest.raises(DbtError, match="schema name 'x; drop' is not allowed"):
         project.create_schema("x; drop")
     project.create_schema("synthohive_scratch")
+    assert project.resolved_profile().spec.path == str(project.project_dir / "example.duckdb")
     engine = engine_from_profile(project.project_dir)
     with engine.connect() as conn:
         schemas = {r[0] for r in conn.execute(sa.text("select schema_name from information_schema.schemata"))}
