@@ -108,25 +108,26 @@ def project_to_sources(manifest_path: str | Path | Manifest, *, dialect: str | N
             break
         keys = new_keys
 
-    lineage: list[TestLineage] = []
-    not_modelled = list(skipped)
+    entries: list[TestLineage] = []
     for check, outcome in outcomes:
         if isinstance(outcome, Carried):
-            lineage.append(TestLineage(check.source, check.model, "carried",
+            entries.append(TestLineage(check.source, check.model, "carried",
                                        "; ".join(_describe(f, base) for f in outcome.findings),
                                        tuple(dict.fromkeys(f.table for f in outcome.findings))))
         elif isinstance(outcome, Holds):
-            lineage.append(TestLineage(check.source, check.model, "holds", outcome.reason))
+            entries.append(TestLineage(check.source, check.model, "holds", outcome.reason))
         else:
-            reason = f"on downstream model {check.model}: {outcome.reason}"
-            lineage.append(TestLineage(check.source, check.model, "not_modelled", reason))
-            not_modelled.append(NotModelled(check.source, reason, check.model))
-    lineage += [TestLineage(n.test, n.table or "", "not_modelled", n.reason) for n in skipped]
+            entries.append(TestLineage(check.source, check.model, "not_modelled",
+                                       f"on downstream model {check.model}: {outcome.reason}"))
+    merged = _merge(entries)
+    not_modelled = [*skipped, *(NotModelled(e.test, e.detail, e.model) for e in merged
+                                if e.status == "not_modelled")]
+    lineage = _merge([*merged, *(TestLineage(n.test, n.table or "", "not_modelled", n.reason) for n in skipped)])
     final = read_manifest(manifest, select=raw, extra_findings=[*carried, *not_modelled])
     return SourcesModeResult(
         metadata=final.metadata, tables=final.tables, not_modelled=final.not_modelled,
         notes=[*notes, *final.notes], manifest_path=final.manifest_path, schema_version=final.schema_version,
-        dbt_version=final.dbt_version, lineage=sorted(_merge(lineage), key=lambda t: t.test), dialect=dialect)
+        dbt_version=final.dbt_version, lineage=sorted(lineage, key=lambda t: t.test), dialect=dialect)
 
 
 # -- what is raw, and what is checked downstream ------------------------------------------------------------

@@ -240,12 +240,12 @@ class SqlLineage:
                 return alias.lower(), env[node.name.lower()]
             found = self.resolve(node)
             if found is None:
-                found = RelationLineage(alias, opaque=f"it reads {_snippet(node, self.dialect)}, which is not "
-                                                      "a source, seed or model the model depends on")
+                found = RelationLineage(alias, opaque=f"read from {_snippet(node, self.dialect)}, which is "
+                                                      "not a source, seed or model the model depends on")
             return alias.lower(), found
         if isinstance(node, exp.Subquery):
             return alias.lower(), self.query(node.this, env, alias)
-        return alias.lower(), RelationLineage(alias, opaque=f"it reads from `{_snippet(node, self.dialect)}`")
+        return alias.lower(), RelationLineage(alias, opaque=f"read from `{_snippet(node, self.dialect)}`")
 
     def _select(self, sel: exp.Select, env: dict[str, RelationLineage], name: str) -> RelationLineage:
         state = _Select()
