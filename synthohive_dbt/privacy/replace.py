@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -107,13 +107,17 @@ class _Replacer:
     """Holds the per-call state: the secret, every original value, and the mappings built so far."""
 
     def __init__(self, frames: Mapping[str, pd.DataFrame], columns: Mapping[str, list[str]],
-                 kinds: Mapping[str, Mapping[str, str]], config: PrivacyConfig) -> None:
+                 kinds: Mapping[str, Mapping[str, str]], strategy: str, secret: bytes,
+                 forbidden: Iterable[object] | None = None) -> None:
         self.frames = frames
         self.columns = columns
         self.kinds = kinds
-        self.strategy = config.pii_strategy
-        self.secret = resolve_secret(config)
+        self.strategy = strategy
+        self.secret = secret
         originals = [frames[t][c].dropna().astype("string").unique() for t, cols in columns.items() for c in cols]
+        if forbidden is not None:
+            extra = forbidden if isinstance(forbidden, pd.Index) else pd.Index(list(forbidden), dtype=object)
+            originals.append(extra.dropna().astype("string").unique())
         self.forbidden = pd.Index(pd.unique(np.concatenate([np.asarray(o, dtype=object) for o in originals]))
                                   if originals else [])
         self.out: dict[str, pd.DataFrame] = {t: f.copy() for t, f in frames.items()}
@@ -219,12 +223,14 @@ class _Replacer:
 
 def replace_pii(frames: Mapping[str, pd.DataFrame], columns: Mapping[str, list[str]],
                 config: PrivacyConfig | None = None, *,
-                kinds: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, pd.DataFrame]:
+                kinds: Mapping[str, Mapping[str, str]] | None = None,
+                forbidden: Iterable[object] | None = None) -> dict[str, pd.DataFrame]:
     """New frames (copies) with every listed column's values replaced; the input frames are untouched.
 
     `columns` is table -> PII columns (e.g. `pii_columns(detect_pii(...))`); `kinds` optionally fixes
     what each column holds (table -> column -> kind, e.g. `pii_kinds(findings)`), else it is inferred
-    from the column's name and values.
+    from the column's name and values. `forbidden`: more values no fake may equal (real PII of tables
+    not passed here), on top of every original value of the listed columns.
     """
     config = config or PrivacyConfig()
     kinds_given = kinds or {}
@@ -246,4 +252,21 @@ def replace_pii(frames: Mapping[str, pd.DataFrame], columns: Mapping[str, list[s
                                   hint=f"use one of {list(PII_KINDS)}")
             resolved[table][c] = kind
     cols = {t: list(dict.fromkeys(c)) for t, c in columns.items() if c}
-    return _Replacer(frames, cols, resolved, config).run()
+    return _Replacer(frames, cols, resolved, config.pii_strategy, resolve_secret(config), forbidden).run()
+
+
+def fresh_fakes(tokens: pd.DataFrame, kinds: Mapping[str, str], strategy: str, key: bytes,
+                forbidden: Iterable[object] | None = None) -> pd.DataFrame:
+    """Fakes for synthetic rows: one column per PII column, drawn from the HMAC of a per-row token.
+
+    The tokens name synthetic rows (no real value goes in), so the key only makes draws reproducible;
+    the strategy, the within-row context (an email that fits the row's fake name) and the rule that no
+    fake equals a `forbidden` (real) value work exactly as in `replace_pii`. Identifier kinds come out
+    distinct within the call. Every column of `tokens` must hold distinct string tokens.
+    """
+    unknown = {c: k for c, k in kinds.items() if k not in PII_KINDS}
+    if unknown:
+        raise ConfigError(f"unknown PII kind(s) {unknown}", hint=f"use one of {list(PII_KINDS)}")
+    frames = {"rows": tokens}
+    columns = {"rows": [str(c) for c in tokens.columns]}
+    return _Replacer(frames, columns, {"rows": dict(kinds)}, strategy, key, forbidden).run()["rows"]

@@ -22,7 +22,7 @@ from safetensors.torch import save as save_tensors
 from synthohive_dbt.errors import ArtifactError
 
 FORMAT = "synthohive-dbt/synthesizer"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: PII plans hold kinds and spans only; findings saved
 
 
 def write_artifact(path: str | Path, state: dict[str, Any], tensors: dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
 """Column constraints (dbt tests, contracts) as vectorised checks.
 
-The engine meets them by construction (keys, foreign keys, placeholders) or by rejection sampling: rows whose
+The engine meets them by construction (keys, foreign keys, PII fakes) or by rejection sampling: rows whose
 learned values break a constraint are re-sampled, a bounded number of times, never clipped. `check_frame` finds
 the offending rows; `assert_frame` is the last gate and names table, column and the first offending value.
 Conditional (`where`) and warn-only constraints are not enforced here: they need SQL to evaluate and dbt

@@ -3,8 +3,8 @@ foreign-key behaviour (children per parent, null rates, popularity) and the pare
 
 A `TablePlan` is plain data (JSON round-trip), so a saved synthesizer needs no training data to sample.
 Roles: generated keys (primary key parts and unique int/text columns), foreign keys (assigned from generated
-parents), PII (placeholders), per-group counters (line_no inside a composite key), and everything else, which
-the table's model learns.
+parents), PII (faked, never learned; see pii.py), per-group counters (line_no inside a composite key), and
+everything else, which the table's model learns.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from typing import Any
 
 import pandas as pd
 
-from synthohive_dbt.config import Metadata, PrivacyConfig, TableConfig
+from synthohive_dbt.config import Metadata, TableConfig
 from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.relational.cardinality import ChildrenPerParent, Histogram, children_counts, match_parents
 from synthohive_dbt.relational.context import ContextSpec, build_context_spec, default_context_columns
 from synthohive_dbt.relational.inputs import kind
 from synthohive_dbt.relational.keys import KeyFormat, detect_key_format, detect_per_group_start
-from synthohive_dbt.relational.pii import PiiColumn
+from synthohive_dbt.relational.pii import PiiColumn, PiiKinds
 
 
 @dataclass
@@ -112,14 +112,13 @@ def referenced_columns(metadata: Metadata) -> dict[str, set[str]]:
     return out
 
 
-def pii_columns(cfg: TableConfig, privacy: PrivacyConfig | None) -> list[str]:
-    extra = privacy.pii_columns.get(cfg.name, []) if privacy else []
-    return list(dict.fromkeys([*cfg.pii_columns, *extra]))
+def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Metadata, pii: PiiKinds,
+               copies: dict[str, tuple[int, str]], order: list[str]) -> tuple[TablePlan, TrainingInput | None]:
+    """Decide every column's role for one table and learn the non-model parts.
 
-
-def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Metadata,
-               privacy: PrivacyConfig | None, order: list[str]) -> tuple[TablePlan, TrainingInput | None]:
-    """Decide every column's role for one table and learn the non-model parts."""
+    `pii` holds every table's resolved PII columns (declared, detected, copies; parents already done),
+    `copies` this table's columns that repeat a parent's PII through a foreign key (index, parent column).
+    """
     frame = tables[cfg.name]
     plan = TablePlan(cfg.name, len(frame), [str(c) for c in frame.columns],
                      {str(c): str(frame[c].dtype) for c in frame.columns})
@@ -134,7 +133,8 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
         return plan, None
 
     fk_cols = {c for fk in cfg.fk for c in fk.columns}
-    pii = [c for c in pii_columns(cfg, privacy) if c in frame.columns and c not in fk_cols]
+    own_pii = pii.get(cfg.name, {})
+    pii_cols = [c for c in own_pii if c in frame.columns and c not in fk_cols]
     referenced = referenced_columns(metadata)[cfg.name]
     unique_cols = {c for c, con in cfg.constraints.items() if con.unique}
 
@@ -143,7 +143,7 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
     pk_fk = [c for c in cfg.pk if c in fk_cols]
     for col in plan.columns:
         is_key = col in pk_rest or col in referenced
-        unique_text_or_int = (col in unique_cols and col not in pii and col not in fk_cols
+        unique_text_or_int = (col in unique_cols and col not in pii_cols and col not in fk_cols
                               and kind(frame[col]) in ("number", "text") and _integral_or_text(frame[col]))
         if not (is_key or unique_text_or_int):
             continue
@@ -153,7 +153,8 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
                 plan.group_counters[col] = start
                 continue
         plan.key_formats[col] = detect_key_format(frame[col], table=cfg.name, column=col)
-    plan.pii = [PiiColumn.learn(frame[c]) for c in pii if c not in plan.key_formats]
+    plan.pii = [PiiColumn.learn(frame[c], own_pii[c], unique=c in unique_cols, copy_of=copies.get(c))
+                for c in pii_cols if c not in plan.key_formats]
 
     plan.foreign_keys = _foreign_keys(cfg, tables, metadata, order)
     driving = plan.driving
@@ -161,11 +162,19 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
     if driving is not None:
         parent_cfg = metadata.tables[driving.parent]
         parent = tables[driving.parent]
+        parent_pii = set(pii.get(driving.parent, {}))
         if cfg.parent_context_cols is not None:
             ctx_cols = list(cfg.parent_context_cols)
+            leaking = [c for c in ctx_cols if c in parent_pii]
+            if leaking:
+                raise ConfigError(
+                    f"table {cfg.name!r}: parent_context_cols {leaking} are PII columns of parent "
+                    f"{driving.parent!r}; as context their real values would reach the model of {cfg.name!r}",
+                    hint="remove them from parent_context_cols (see Synthesizer.pii_findings for why they "
+                         "count as PII)")
         else:
             excluded = {*parent_cfg.pk, *(c for fk in parent_cfg.fk for c in fk.columns),
-                        *pii_columns(parent_cfg, privacy), *referenced_columns(metadata)[parent_cfg.name],
+                        *parent_pii, *referenced_columns(metadata)[parent_cfg.name],
                         *(c for c, con in parent_cfg.constraints.items() if con.unique)}
             ctx_cols = default_context_columns(parent, excluded)
         if ctx_cols:

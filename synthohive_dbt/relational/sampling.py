@@ -22,6 +22,7 @@ from synthohive_dbt.models.base import ConditionalGenerativeModel
 from synthohive_dbt.relational.cardinality import deal_by_popularity, forest
 from synthohive_dbt.relational.constraints import assert_frame, check_frame
 from synthohive_dbt.relational.keys import ensure_unique, per_group_sequence
+from synthohive_dbt.relational.pii import PiiSampling, fake_columns
 from synthohive_dbt.relational.plan import ForeignKeyPlan, TablePlan
 from synthohive_dbt.relational.progress import (
     SampleStats,
@@ -78,8 +79,10 @@ def root_sizes(plans: Mapping[str, TablePlan], num_rows: Mapping[str, int] | Non
 def sample_database(plans: Mapping[str, TablePlan], models: Mapping[str, ConditionalGenerativeModel],
                     metadata: Metadata, order: list[str], sizes: dict[str, int], seed: int,
                     sink: MemorySink | ParquetSink, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-                    progress: TableProgressCallback | None = None) -> SampleStats:
+                    progress: TableProgressCallback | None = None,
+                    pii: PiiSampling | None = None) -> SampleStats:
     stats = SampleStats(seed=seed)
+    pii = pii or PiiSampling()
     keep_cols = _columns_children_need(plans)
     open_children = {name: sum(1 for p in plans.values() for f in p.foreign_keys
                                if f.parent == name and p.name != name) for name in plans}
@@ -98,7 +101,7 @@ def sample_database(plans: Mapping[str, TablePlan], models: Mapping[str, Conditi
             table_stats.rows = len(frame)
         else:
             kept[name] = _sample_table(plan, cfg, models.get(name), kept, sizes, seed, sink,
-                                       chunk_rows, keep_cols[name], table_stats,
+                                       chunk_rows, keep_cols[name], table_stats, pii,
                                        lambda done, total, i=index, t=name: progress and progress(
                                            TableProgress("sample", t, i, len(order), done, total)))
         table_stats.seconds = time.perf_counter() - started
@@ -119,12 +122,15 @@ def _columns_children_need(plans: Mapping[str, TablePlan]) -> dict[str, list[str
                 need[f.parent].extend(f.parent_columns)
         if p.context is not None:
             need[p.context.parent].extend(p.context.parent_columns)
+        for c in p.pii:
+            if c.copy_fk is not None:
+                need[p.foreign_keys[c.copy_fk].parent].append(str(c.copy_column))
     return {k: list(dict.fromkeys(v)) for k, v in need.items()}
 
 
 def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativeModel | None,
                   kept: dict[str, _Kept], sizes: dict[str, int], seed: int, sink: MemorySink | ParquetSink,
-                  chunk_rows: int, keep_cols: list[str], stats: TableStats,
+                  chunk_rows: int, keep_cols: list[str], stats: TableStats, pii: PiiSampling,
                   report: Callable[[int, int], object]) -> _Kept:
     rng = rng_for(seed, plan.name, "plan")
     links = _plan_links(plan, cfg, kept, sizes, rng, stats)
@@ -138,7 +144,8 @@ def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativ
     counters = _group_counters(plan, cfg, links, n)
 
     unique_learned = [c for c in plan.model_columns if cfg.constraint(c).unique]
-    seen: dict[str, pd.Index] = {c: pd.Index([]) for c in unique_learned}
+    unique_faked = [p.name for p in plan.pii if p.unique and p.copy_fk is None]
+    seen: dict[str, pd.Index] = {c: pd.Index([]) for c in [*unique_learned, *unique_faked]}
     parts: list[pd.DataFrame] = []
     driving = next((i for i, f in enumerate(plan.foreign_keys) if f.role == "driving"), None)
     for chunk, start in enumerate(range(0, n, chunk_rows) if n else []):
@@ -157,12 +164,17 @@ def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativ
             source = keys if f.role == "self" else kept[f.parent].frame
             for col, pcol in zip(f.columns, f.parent_columns):
                 cols[col] = _take(source[pcol], links[i][start:stop])
-        chunk_rng = rng_for(seed, plan.name, "pii", chunk)
+        fakes = fake_columns(plan.name, plan.pii, start, stop - start, seed, pii,
+                             rng_for(seed, plan.name, "pii", chunk), seen)
         for p in plan.pii:
-            cols[p.name] = p.fill(start, stop - start, chunk_rng)
+            if p.copy_fk is None:
+                cols[p.name] = fakes[p.name]
+            else:  # a denormalised copy: the parent row's fake, so one person has one email everywhere
+                source = plan.foreign_keys[p.copy_fk]
+                cols[p.name] = _take(kept[source.parent].frame[p.copy_column], links[p.copy_fk][start:stop])
         frame = _cast_like(pd.DataFrame({c: cols[c] for c in plan.columns}), plan, cfg)
         assert_frame(frame, cfg, seen)
-        for c in unique_learned:
+        for c in seen:
             seen[c] = seen[c].append(pd.Index(frame[c].dropna()))
         if keep_cols:
             parts.append(frame[keep_cols].copy())

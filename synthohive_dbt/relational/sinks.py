@@ -1,8 +1,12 @@
 """Where sampled chunks go: kept in memory (small databases) or streamed to one Parquet file per table,
-so a database larger than RAM never exists as frames at once."""
+so a database larger than RAM never exists as frames at once. Parquet output is written into a staging folder
+and published into place only when the whole sample (and its quality gates) succeeded."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -58,3 +62,41 @@ class ParquetSink:
         else:
             pq.write_table(pa.Table.from_pandas(pd.DataFrame(columns=columns), preserve_index=False), path)
         self.results[table] = str(path)
+
+
+def staging_folder(base: str | Path) -> Path:
+    """A fresh hidden sibling of `base` to write into before the output is published (same filesystem, so
+    publishing is a rename)."""
+    base = Path(base)
+    if base.exists() and not base.is_dir():
+        raise WarehouseError(f"output_path_base {str(base)!r} exists and is not a folder",
+                             hint="pass a folder path (it is created if missing)")
+    try:
+        base.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{base.name}.staging-", dir=base.parent))
+    except OSError as exc:
+        raise WarehouseError(f"cannot create a staging folder next to {str(base)!r}: {exc}",
+                             hint="choose a writable output_path_base") from exc
+
+
+def publish(staging: Path, base: str | Path, results: dict[str, str]) -> dict[str, str]:
+    """Move the staged table files into `base` (each a rename: a reader sees the old or the new file, never
+    half of one) and drop the staging folder. Files in `base` that this run did not write are left alone."""
+    base = Path(base)
+    try:
+        if not base.exists():
+            os.replace(staging, base)
+        else:
+            for path in results.values():
+                os.replace(path, base / Path(path).name)
+            shutil.rmtree(staging)
+    except OSError as exc:
+        raise WarehouseError(f"cannot move the sampled tables from {str(staging)!r} into {str(base)!r}: {exc}",
+                             hint="check permissions and free space; the staged files are still in the staging "
+                                  "folder") from exc
+    return {table: str(base / Path(path).name) for table, path in results.items()}
+
+
+def discard(staging: Path) -> None:
+    """Remove a staging folder after a failure; the previous output was never touched."""
+    shutil.rmtree(staging, ignore_errors=True)

@@ -2,11 +2,15 @@
 
     synth = Synthesizer(metadata=meta, privacy_config=privacy, backend="CTGAN")
     synth.fit(data={"users": users, "orders": orders}, epochs=300, batch_size=500, seed=7)
-    out = synth.sample(num_rows={"users": 1000})          # or scale=2.0, or output_path_base="out/"
+    synth.pii_findings                                     # what was set aside as personal data, and why
+    out = synth.sample(num_rows={"users": 1000}, gates=QualityGates())   # or scale=2.0, output_path_base=
+    synth.last_evaluation.scores                           # quality of that sample against the real data
+    synth.generate_validation_report("report.html")        # HTML + JSON twin
     synth.save("model.shm"); Synthesizer.load("model.shm").sample(scale=1.0)
 
 Tables are trained parents first. Each table's model learns only its ordinary columns; keys are generated,
-foreign keys are assigned from generated parents, PII gets placeholders, lookups are copied.
+foreign keys are assigned from generated parents, PII is set aside and faked, lookups are copied. The real
+frames stay on the object after fit (in memory only, never saved) so every sample can be measured.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import inspect
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +30,18 @@ import pandas as pd
 from synthohive_dbt.config import Metadata, PrivacyConfig
 from synthohive_dbt.errors import ArtifactError, ConfigError, ModelError
 from synthohive_dbt.models.base import ConditionalGenerativeModel, Progress
+from synthohive_dbt.privacy.detect import PiiFinding
 from synthohive_dbt.relational.artifact import read_artifact, write_artifact
+from synthohive_dbt.relational.evaluation import evaluate_output
 from synthohive_dbt.relational.inputs import load_tables, validate_data
+from synthohive_dbt.relational.pii import (
+    PiiSampling,
+    fake_copied_tables,
+    find_copies,
+    find_pii,
+    kinds_from_findings,
+    real_pii_values,
+)
 from synthohive_dbt.relational.plan import TablePlan, learn_plan
 from synthohive_dbt.relational.progress import (
     SampleStats,
@@ -35,7 +50,10 @@ from synthohive_dbt.relational.progress import (
     derive_seed,
 )
 from synthohive_dbt.relational.sampling import DEFAULT_CHUNK_ROWS, root_sizes, sample_database
-from synthohive_dbt.relational.sinks import MemorySink, ParquetSink
+from synthohive_dbt.relational.sinks import MemorySink, ParquetSink, discard, publish, staging_folder
+from synthohive_dbt.report.gates import QualityGates, check_gates
+from synthohive_dbt.report.html import render_report
+from synthohive_dbt.report.result import EvaluationResult
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +62,8 @@ BACKENDS: dict[str, tuple[str, str]] = {
     "CTGAN": ("synthohive_dbt.models.ctgan", "CTGAN"),
     "TVAE": ("synthohive_dbt.models.tvae", "TVAE"),
 }
+
+RealData = Mapping[str, Any] | str | Path
 
 
 class Synthesizer:
@@ -67,20 +87,43 @@ class Synthesizer:
         self.models: dict[str, ConditionalGenerativeModel] = {}
         self.seed: int | None = None
         self.fit_params: dict[str, Any] = {}
+        self.pii_findings: list[PiiFinding] = []
         self.last_sample_stats: SampleStats | None = None
+        self.last_evaluation: EvaluationResult | None = None
+        # in memory only, never saved: the training frames (to measure samples) and their PII values
+        self._real: dict[str, pd.DataFrame] | None = None
+        self._real_pii: pd.Index | None = None
+        self._last_output: dict[str, pd.DataFrame] | dict[str, str] | None = None
 
     # ------------------------------------------------------------------ fit
     def fit(self, data: Mapping[str, Any] | str | Path, *, epochs: int = 300, batch_size: int = 500,
             seed: int | None = None, progress: TableProgressCallback | None = None) -> Synthesizer:
-        """Train on a dict of frames or a folder of <table>.csv / <table>.parquet, parents first."""
+        """Train on a dict of frames or a folder of <table>.csv / <table>.parquet, parents first.
+
+        PII is resolved first (declared, detected, copies through foreign keys; see `pii_findings`) and
+        never reaches a model, a parent context, or the saved artifact.
+        """
         tables = load_tables(data, self.metadata)
         validate_data(tables, self.metadata)
         self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**31))
         self.fit_params = {"epochs": epochs, "batch_size": batch_size}
         self.plans, self.models = {}, {}
+        findings = find_pii(tables, self.metadata, self.privacy_config)
+        kinds = kinds_from_findings(findings)
+        copies: dict[str, dict[str, tuple[int, str]]] = {}
+        for name in self.order:
+            copies[name], more = find_copies(name, tables[name], self.metadata, tables, kinds)
+            findings = [f for f in findings if not any(m.table == f.table and m.column == f.column for m in more)]
+            findings.extend(more)
+        self.pii_findings = sorted(findings, key=lambda f: (f.table, f.column))
+        for f in self.pii_findings:
+            log.info("PII set aside: %s.%s as %s (%s, confidence %.2f): %s", f.table, f.column, f.kind, f.source,
+                     f.confidence, f.reason)
+        self._real_pii = real_pii_values(tables, kinds)
+        learn_from = fake_copied_tables(tables, self.metadata, kinds, self.privacy_config, self._real_pii)
         for index, name in enumerate(self.order):
-            plan, training = learn_plan(self.metadata.tables[name], tables, self.metadata,
-                                        self.privacy_config, self.order)
+            plan, training = learn_plan(self.metadata.tables[name], learn_from, self.metadata, kinds,
+                                        copies[name], self.order)
             self.plans[name] = plan
             if training is None:
                 _report(progress, TableProgress("fit", name, index, len(self.order), 1, 1))
@@ -93,34 +136,110 @@ class Synthesizer:
                       seed=derive_seed(self.seed, name, "fit"), progress=callback, **extra)
             self.models[name] = model
             _report(progress, TableProgress("fit", name, index, len(self.order), epochs, epochs))
+        self._real = tables
+        self.last_evaluation = None
+        self._last_output = None
         return self
+
+    @property
+    def pii_columns(self) -> dict[str, list[str]]:
+        """Table -> the columns set aside as PII (declared, detected, copies), as the findings say."""
+        return {t: sorted(c) for t, c in kinds_from_findings(self.pii_findings).items()}
 
     # --------------------------------------------------------------- sample
     def sample(self, num_rows: Mapping[str, int] | None = None, *, scale: float | None = None,
                seed: int | None = None, output_path_base: str | Path | None = None,
-               chunk_rows: int = DEFAULT_CHUNK_ROWS,
-               progress: TableProgressCallback | None = None) -> dict[str, pd.DataFrame] | dict[str, str]:
+               chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: TableProgressCallback | None = None,
+               evaluate: bool = True, gates: QualityGates | None = None,
+               real: RealData | None = None) -> dict[str, pd.DataFrame] | dict[str, str]:
         """A synthetic database: frames by table, or Parquet paths when `output_path_base` is given
         (then every table is streamed to disk chunk by chunk and never held whole in memory).
 
         `num_rows` sizes the root tables (unnamed roots follow the same average factor); children follow
         from the learned children-per-parent distributions. `scale` multiplies every root's real size.
+
+        Quality: with real data at hand (kept after `fit`, or given as `real=`: frames or a folder), the
+        sample is measured and kept as `last_evaluation` (at most EVALUATION_MAX_ROWS rows per table are
+        compared, picked deterministically; keys use every row); `evaluate=False` skips that. `gates` raise
+        QualityGateError listing every miss before anything is written: Parquet output goes to a staging
+        folder beside `output_path_base` and replaces the previous files only once the gates pass.
         """
         if not self.plans or self.seed is None:
             raise ModelError("sample() was called before fit()", hint="call fit(data=...) or Synthesizer.load(path)")
         if chunk_rows < 1:
             raise ConfigError(f"sample(chunk_rows={chunk_rows}) must be at least 1", hint="use e.g. 50000")
+        real_frames, real_pii = self._real_data(real)
+        if gates is not None and not evaluate:
+            raise ConfigError("sample(gates=..., evaluate=False): gates need an evaluation",
+                              hint="drop evaluate=False, or drop gates")
+        if gates is not None and real_frames is None:
+            raise ConfigError("sample(gates=...) needs the real data to measure against, and this synthesizer "
+                              "has none (it was loaded from a file)",
+                              hint="pass real={table: frame, ...} or a folder of <table>.parquet / .csv")
         sizes = root_sizes(self.plans, num_rows, scale)
-        sink: MemorySink | ParquetSink = ParquetSink(output_path_base) if output_path_base is not None \
-            else MemorySink()
-        self.last_sample_stats = sample_database(
-            self.plans, self.models, self.metadata, self.order, sizes,
-            int(seed) if seed is not None else self.seed, sink, chunk_rows, progress)
-        return sink.results
+        seed = int(seed) if seed is not None else self.seed
+        staging = staging_folder(output_path_base) if output_path_base is not None else None
+        sink: MemorySink | ParquetSink = ParquetSink(staging) if staging is not None else MemorySink()
+        settings = PiiSampling(self.privacy_config.pii_strategy, real_pii)
+        self.last_evaluation = None
+        self._last_output = None
+        try:
+            self.last_sample_stats = sample_database(self.plans, self.models, self.metadata, self.order, sizes,
+                                                     seed, sink, chunk_rows, progress, settings)
+            if evaluate and real_frames is not None:
+                self.last_evaluation = evaluate_output(real_frames, sink.results, self.metadata,
+                                                       pii_columns=self.pii_columns, pii_findings=self.pii_findings,
+                                                       seed=seed)
+            elif evaluate:
+                log.info("sample not evaluated: no real data (pass real=... to measure it)")
+            if gates is not None:
+                assert self.last_evaluation is not None
+                check_gates(self.last_evaluation, gates)
+        except BaseException:
+            if staging is not None:
+                discard(staging)
+            raise
+        results: dict[str, pd.DataFrame] | dict[str, str] = sink.results
+        if staging is not None and output_path_base is not None:
+            results = publish(staging, output_path_base, sink.results)  # type: ignore[arg-type]
+        self._last_output = results
+        return results
+
+    def _real_data(self, real: RealData | None) -> tuple[dict[str, pd.DataFrame] | None, pd.Index | None]:
+        """The frames to measure against and the real PII values fakes must avoid (given > kept > none)."""
+        if real is None:
+            return self._real, self._real_pii
+        frames = load_tables(real, self.metadata)
+        return frames, real_pii_values(frames, kinds_from_findings(self.pii_findings))
+
+    def generate_validation_report(self, path: str | Path, real: RealData | None = None,
+                                   gates: QualityGates | None = None) -> tuple[Path, Path]:
+        """Write the quality report: `path` (self-contained HTML) and the same name with `.json`.
+
+        Uses the last sample's evaluation; with `real=`, or when the last sample was not evaluated, it
+        measures the last sample now (sampling one at the real size first if there is none). `gates` only
+        mark misses in the report; use `sample(gates=...)` to fail on them.
+        """
+        result = self.last_evaluation if real is None else None
+        if result is None:
+            if not self.plans or self.seed is None:
+                raise ModelError("generate_validation_report() was called before fit()",
+                                 hint="call fit(data=...) or Synthesizer.load(path), then sample()")
+            real_frames, _ = self._real_data(real)
+            if real_frames is None:
+                raise ModelError("generate_validation_report() has no real data to measure against (this "
+                                 "synthesizer was loaded from a file)",
+                                 hint="pass real={table: frame, ...} or a folder of <table>.parquet / .csv")
+            output = self._last_output if self._last_output is not None else self.sample(evaluate=False)
+            result = evaluate_output(real_frames, output, self.metadata, pii_columns=self.pii_columns,
+                                     pii_findings=self.pii_findings, seed=self.seed)
+            self.last_evaluation = result
+        return render_report(result, path, gates)
 
     # ------------------------------------------------------------ save/load
     def save(self, path: str | Path) -> None:
-        """One file: safetensors for every model's tensors, JSON for everything else; no pickle."""
+        """One file: safetensors for every model's tensors, JSON for everything else; no pickle, no real
+        PII (plans keep only the shape of a PII column), no secret."""
         if not self.plans or self.seed is None:
             raise ModelError("save() was called before fit()", hint="call fit(data=...) first")
         tensors: dict[str, Any] = {}
@@ -143,6 +262,7 @@ class Synthesizer:
             "order": self.order,
             "plans": {name: plan.to_dict() for name, plan in self.plans.items()},
             "models": model_states,
+            "pii_findings": [asdict(f) for f in self.pii_findings],
         }
         try:
             write_artifact(path, state, tensors)
@@ -164,6 +284,7 @@ class Synthesizer:
             synth.seed = int(state["seed"])
             synth.fit_params = dict(state["fit_params"])
             synth.plans = {name: TablePlan.from_dict(p) for name, p in state["plans"].items()}
+            synth.pii_findings = [PiiFinding(**f) for f in state["pii_findings"]]
             for name, entry in state["models"].items():
                 klass = _resolve_class(entry["class"], model, path)
                 prefix = f"{name}/"

@@ -167,8 +167,14 @@ def _searchable(series: pd.Series) -> pd.Series | None:
 def find_pii_leaks(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame],
                    pii_columns: dict[str, list[str]]) -> list[PiiLeak]:
     """Every synthetic column holding a real PII value verbatim (values are counted, never stored)."""
-    searchable = {(t, c): s for t, f in synthetic.items() for c in f.columns
-                  if (s := _searchable(f[c])) is not None}
+    searchable: dict[tuple[str, str], pd.Series] = {}  # built on the first value to search: text casts cost
+
+    def columns() -> dict[tuple[str, str], pd.Series]:
+        if not searchable:
+            searchable.update({(t, c): s for t, f in synthetic.items() for c in f.columns
+                               if (s := _searchable(f[c])) is not None})
+        return searchable
+
     leaks: list[PiiLeak] = []
     for source_table, cols in sorted(pii_columns.items()):
         frame = real.get(source_table)
@@ -181,7 +187,7 @@ def find_pii_leaks(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFr
             values = values[values.str.len() >= MIN_LEAK_LENGTH]
             if values.empty:
                 continue
-            for (t, c), s in searchable.items():
+            for (t, c), s in columns().items():
                 hit = s.isin(values).fillna(False).to_numpy(dtype=bool)
                 if hit.any():
                     leaks.append(PiiLeak(table=t, column=c, source_table=source_table,

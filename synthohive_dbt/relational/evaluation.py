@@ -1,0 +1,116 @@
+"""Quality after every sample: measure the synthetic database against the real one, cheaply and exactly
+where it matters.
+
+Column shapes, pair trends, constraints and privacy metrics are measured on a deterministic subsample of at
+most `EVALUATION_MAX_ROWS` rows per table and side (seeded by the sampling seed and the table name), so the
+measurement costs about a second per table however large the output is (~1 s for 20k + 20k rows of a
+ten-column table on one core). Subsampling tables independently would cut children off their parents, so
+referential integrity and children-per-parent are measured on the *full* key columns instead (narrow: a
+Parquet output is read back one key column at a time). Leaked PII is searched with every real PII value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from synthohive_dbt.config import Metadata
+from synthohive_dbt.relational.progress import derive_seed
+from synthohive_dbt.report.evaluate import evaluate, summary_scores
+from synthohive_dbt.report.privacy_metrics import find_pii_leaks
+from synthohive_dbt.report.relationships import relationship_score
+from synthohive_dbt.report.result import EvaluationResult
+
+#: Rows per table and side that column, pair, constraint and privacy metrics look at.
+EVALUATION_MAX_ROWS = 20_000
+
+Output = Mapping[str, pd.DataFrame] | Mapping[str, str]
+
+
+def subsample(frame: pd.DataFrame, cap: int, seed: int) -> pd.DataFrame:
+    """At most `cap` rows, the same ones for the same seed, in their original order."""
+    if len(frame) <= cap:
+        return frame
+    rows = np.sort(np.random.default_rng(seed).choice(len(frame), cap, replace=False))
+    return frame.iloc[rows].reset_index(drop=True)
+
+
+def subsample_parquet(path: str | Path, cap: int, seed: int) -> pd.DataFrame:
+    """The rows `subsample` would pick, read one row group at a time (the file is never loaded whole)."""
+    file = pq.ParquetFile(path)
+    n = file.metadata.num_rows
+    if n <= cap:
+        return file.read().to_pandas()
+    rows = np.sort(np.random.default_rng(seed).choice(n, cap, replace=False))
+    parts = []
+    start = 0
+    for group in range(file.num_row_groups):
+        size = file.metadata.row_group(group).num_rows
+        lo, hi = np.searchsorted(rows, [start, start + size])
+        if hi > lo:
+            parts.append(file.read_row_group(group).take(rows[lo:hi] - start).to_pandas())
+        start += size
+    return pd.concat(parts, ignore_index=True)
+
+
+def _key_columns(metadata: Metadata) -> dict[str, list[str]]:
+    need: dict[str, list[str]] = {name: [] for name in metadata.tables}
+    for name, cfg in metadata.tables.items():
+        for fk in cfg.fk:
+            need[name].extend(fk.columns)
+            need.setdefault(fk.parent, []).extend(fk.parent_columns)
+    return {t: list(dict.fromkeys(c)) for t, c in need.items()}
+
+
+def _synthetic_keys(output: Output, table: str, columns: list[str]) -> pd.DataFrame:
+    value = output[table]
+    if isinstance(value, pd.DataFrame):
+        return value[columns]
+    return pq.read_table(value, columns=columns).to_pandas()
+
+
+def evaluate_output(real: Mapping[str, pd.DataFrame], output: Output, metadata: Metadata, *,
+                    pii_columns: Mapping[str, list[str]], pii_findings: list[Any], seed: int,
+                    max_rows: int = EVALUATION_MAX_ROWS) -> EvaluationResult:
+    """An EvaluationResult for a sampled database (frames in memory or Parquet paths)."""
+    tables = [t for t in metadata.tables if t in real and t in output]
+    real_small = {t: subsample(real[t], max_rows, derive_seed(seed, "evaluate-real", t)) for t in tables}
+    syn_small: dict[str, pd.DataFrame] = {}
+    for t in tables:
+        value = output[t]
+        tseed = derive_seed(seed, "evaluate-synthetic", t)
+        syn_small[t] = (subsample(value, max_rows, tseed) if isinstance(value, pd.DataFrame)
+                        else subsample_parquet(value, max_rows, tseed))
+    result = evaluate(real_small, syn_small, metadata, pii_columns={t: list(c) for t, c in pii_columns.items()},
+                      pii_findings=[asdict(f) if not isinstance(f, dict) else f for f in pii_findings])
+    cut = [t for t in tables if len(real_small[t]) < len(real[t]) or len(syn_small[t]) < _rows(output[t])]
+    if not cut:
+        return result
+    # relationships on the full key columns, leaks with every real PII value
+    keys = _key_columns(metadata)
+    syn_keys = {t: _synthetic_keys(output, t, keys.get(t, [])) for t in tables}
+    exact = []
+    for t in tables:
+        for fk in metadata.tables[t].fk:
+            if fk.parent in syn_keys:
+                exact.append(relationship_score(t, fk, real[t], real[fk.parent], syn_keys[t], syn_keys[fk.parent]))
+    result.relationships = exact
+    result.pii_leaks = find_pii_leaks(dict(real), syn_small, {t: list(c) for t, c in pii_columns.items()})
+    for t in tables:
+        result.tables[t] = {"rows_real": len(real[t]), "rows_synthetic": _rows(output[t]),
+                            "rows_evaluated_real": len(real_small[t]), "rows_evaluated_synthetic": len(syn_small[t])}
+    result.notes.append(f"column, pair, constraint and privacy metrics use a deterministic subsample of at most "
+                        f"{max_rows} rows per table ({', '.join(cut)} were cut); referential integrity and "
+                        "children per parent use every row")
+    result.scores = summary_scores(result)
+    return result
+
+
+def _rows(value: pd.DataFrame | str) -> int:
+    return len(value) if isinstance(value, pd.DataFrame) else pq.ParquetFile(value).metadata.num_rows
