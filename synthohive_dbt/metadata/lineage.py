@@ -26,7 +26,7 @@ from typing import Any, Literal
 from sqlglot import Dialect, exp
 from sqlglot.errors import SqlglotError
 
-from synthohive_dbt.config import Constraint, DType
+from synthohive_dbt.config import Constraint, DType, dtype_from_sql
 from synthohive_dbt.errors import ManifestError
 from synthohive_dbt.metadata.constraints import interpret_node
 from synthohive_dbt.metadata.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
@@ -93,7 +93,7 @@ def project_to_sources(manifest_path: str | Path | Manifest, *, dialect: str | N
             notes.append(f"adapter type {manifest.adapter_type!r} has no sqlglot dialect; compiled SQL is "
                          "parsed as generic SQL")
     base = read_manifest(manifest, select=raw)
-    facts = _facts(base)
+    facts = _facts(base, manifest, shadowed)
     tests, skipped = _model_checks(manifest, set(raw) | set(shadowed))
     _require_compiled(manifest, tests)
 
@@ -223,14 +223,19 @@ def _require_compiled(manifest: Manifest, checks: list[_Check]) -> None:
 
 
 # -- raw facts and keys -------------------------------------------------------------------------------------
-def _facts(base: ManifestReadResult) -> RawFacts:
+def _facts(base: ManifestReadResult, manifest: Manifest, shadowed: dict[str, str]) -> RawFacts:
+    """Raw column types (a shadowed seed's column_types count for its source) and declared names."""
     families: dict[tuple[str, str], DType | None] = {}
     names: dict[tuple[str, str], str] = {}
+    for seed, source in shadowed.items():
+        for col, data_type in ((manifest.nodes[seed].get("config") or {}).get("column_types") or {}).items():
+            families[(source, str(col).lower())] = dtype_from_sql(str(data_type))
     for name, info in base.tables.items():
         table = base.metadata.tables[name]
         for col in [*(table.columns or []), *table.constraints]:
             names.setdefault((info.unique_id, col.lower()), col)
-            families[(info.unique_id, col.lower())] = table.constraint(col).dtype
+            families[(info.unique_id, col.lower())] = (table.constraint(col).dtype
+                                                       or families.get((info.unique_id, col.lower())))
     return RawFacts(family=lambda uid, col: families.get((uid, col.lower())),
                     column_name=lambda uid, col: names.get((uid, col.lower()), col))
 

@@ -10,7 +10,7 @@ a guess that merely often works). The rules, per step between the raw column and
 | cast that may merge values  | yes      | no     | values cast back       | no    | no    | no        |
 | try_cast                    | no       | as cast| as cast                | as cast | as cast | no      |
 | lower/upper/initcap/trim    | yes      | no     | the values f leaves be | no    | no    | no        |
-| coalesce(x, default)        | holds    | no     | if default accepted    | if default in range | if default matches | no |
+| coalesce(x, default)        | holds    | no     | if default accepted    | if default is in range / matches | no   |
 | min/max/any_value per group | yes      | no     | yes                    | yes   | yes   | yes       |
 | anything else (arithmetic, concat, CASE, sum/count, window) | no: not modelled, with the expression |
 
