@@ -6,6 +6,7 @@ Never touches a database: everything comes from the manifest `dbt parse` writes.
 from __future__ import annotations
 
 from synthohive_dbt.metadata.findings import NotModelled
+from synthohive_dbt.metadata.lineage import SourcesModeResult, TestLineage, project_to_sources
 from synthohive_dbt.metadata.manifest import SUPPORTED_SCHEMA_VERSIONS, Manifest, load_manifest
 from synthohive_dbt.metadata.reader import read_manifest
 from synthohive_dbt.metadata.result import ManifestReadResult, TableInfo
@@ -15,7 +16,10 @@ __all__ = [
     "Manifest",
     "ManifestReadResult",
     "NotModelled",
+    "SourcesModeResult",
     "TableInfo",
+    "TestLineage",
     "load_manifest",
+    "project_to_sources",
     "read_manifest",
 ]
