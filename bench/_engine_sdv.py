@@ -23,6 +23,9 @@ from _engine_common import main  # noqa: E402
 def _metadata(schema: dict[str, Any]):
     spec = copy.deepcopy(schema)
     spec.pop("rows", None)
+    for table in spec["tables"].values():  # deprecated in SDV 2 (a warning per column); SDV infers it
+        for column in table["columns"].values():
+            column.pop("computer_representation", None)
     try:
         from sdv.metadata import Metadata
 

@@ -157,7 +157,9 @@ def summary_row(dataset: str, name: str, run: dict[str, Any], scores: dict[str, 
     tp = run.get("throughput", {})
     return {
         "dataset": dataset, "engine": name, "status": run.get("status"),
-        "fit_s": run.get("fit_s"), "sample_rows_per_s": tp.get("rows_per_s", run.get("sample_rows_per_s")),
+        "fit_s": run.get("fit_s"), "fit_cpu_s": run.get("fit_cpu_s"),
+        "sample_rows_per_s": tp.get("rows_per_s", run.get("sample_rows_per_s")),
+        "sample_rows_per_cpu_s": tp.get("rows_per_cpu_s"),
         "peak_rss_mb": run.get("peak_rss_mb"), "quality": s.get("quality"),
         "column_shapes": q.get("Column Shapes"), "column_pair_trends": q.get("Column Pair Trends"),
         "cardinality": q.get("Cardinality"), "intertable_trends": q.get("Intertable Trends"),
@@ -168,7 +170,7 @@ def summary_row(dataset: str, name: str, run: dict[str, Any], scores: dict[str, 
 
 
 def render(rows: list[dict[str, Any]]) -> str:
-    cols = ["dataset", "engine", "status", "fit_s", "sample_rows_per_s", "peak_rss_mb", "quality",
+    cols = ["dataset", "engine", "status", "fit_s", "fit_cpu_s", "sample_rows_per_s", "peak_rss_mb", "quality",
             "column_shapes", "column_pair_trends", "cardinality", "intertable_trends", "diagnostic",
             "planted_trend_error"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
