@@ -181,11 +181,20 @@ def find_copies(name: str, frame: pd.DataFrame, metadata: Metadata, tables: Mapp
 
 def real_pii_values(tables: Mapping[str, pd.DataFrame], kinds: PiiKinds) -> pd.Index:
     """Every distinct real value of every PII column, as text: fakes must avoid them (kept in memory only)."""
-    parts = [tables[t][c].dropna().astype("string").unique() for t, cols in kinds.items() if t in tables
+    parts = [_text_forms(tables[t][c].dropna()) for t, cols in kinds.items() if t in tables
              for c in cols if c in tables[t].columns]
     if not parts:
         return pd.Index([], dtype=object)
     return pd.Index(pd.unique(np.concatenate([np.asarray(p, dtype=object) for p in parts])))
+
+
+def _text_forms(values: pd.Series) -> np.ndarray:
+    """Distinct values as text; dates also as ISO days, the form date fakes are compared in."""
+    text = values.astype("string").unique()
+    if pd.api.types.is_datetime64_any_dtype(values):
+        text = np.concatenate([np.asarray(text, dtype=object),
+                               np.asarray(values.dt.strftime("%Y-%m-%d").unique(), dtype=object)])
+    return np.asarray(text, dtype=object)
 
 
 def fake_copied_tables(tables: dict[str, pd.DataFrame], metadata: Metadata, kinds: PiiKinds,
@@ -261,30 +270,38 @@ def _fake_values(p: PiiColumn, words: np.ndarray, key: bytes, table: str, rows: 
                  forbidden: pd.Index | None, seen: pd.Index | None) -> np.ndarray:
     if p.family == "bool":
         return (words[:, 0] % np.uint64(2)).astype(bool)
-    if p.family in ("datetime", "datestring"):
-        lo = np.datetime64(f"{int(p.low):04d}-01-01", "D").astype(np.int64)
-        hi = np.datetime64(f"{int(p.high) + 1:04d}-01-01", "D").astype(np.int64)
-        days = lo + (words[:, 0] % np.uint64(max(hi - lo, 1))).astype(np.int64)
-        dates = days.astype("datetime64[D]")
-        return (pd.Series(dates).dt.strftime("%Y-%m-%d").to_numpy(dtype=object) if p.family == "datestring"
-                else dates.astype("datetime64[ns]"))
     if p.family == "float":
         u = (words[:, 0] >> np.uint64(11)).astype(np.float64) / float(1 << 53)
         return p.low + u * (p.high - p.low)
-    # int: same number of digits as the real values, redrawn where it equals a real value or repeats
-    d = max(p.digits, 1)
-    lo = 10 ** (d - 1) if d > 1 else 0
-    span = np.uint64(10**d - lo)
+    if p.family in ("datetime", "datestring"):  # a day in the real span of whole years
+        lo = int(np.datetime64(f"{int(p.low):04d}-01-01", "D").astype(np.int64))
+        span = np.uint64(max(int(np.datetime64(f"{int(p.high) + 1:04d}-01-01", "D").astype(np.int64)) - lo, 1))
+    else:  # int: as many digits as the real values
+        d = max(p.digits, 1)
+        lo = 10 ** (d - 1) if d > 1 else 0
+        span = np.uint64(10**d - lo)
     values = lo + (words[:, 0] % span).astype(np.int64)
     avoid = pd.Index([], dtype=object) if forbidden is None else forbidden
+    # redraw where a value equals a real one (or repeats, for unique columns): a fake birth date must not be
+    # somebody's real one. Gives up after a few rounds only when the span is all but exhausted by real values.
     for round_ in range(1, _MAX_UNIQUE_REDRAWS + 1):
-        bad = pd.Index(values.astype(str)).isin(avoid)
+        text = _as_text(values, p.family)
+        bad = pd.Index(text).isin(avoid)
         if p.unique:
             bad |= pd.Series(values).duplicated().to_numpy()
             if seen is not None and len(seen):
-                bad |= pd.Index(values).isin(seen)
+                bad |= pd.Index(text).isin(seen.astype(str))
         if not bad.any():
             break
         redraw = hmac_words((f"{table}\x1f{p.name}\x1f" + rows[bad]).to_numpy(dtype=object), key, round_)
         values[bad] = lo + (redraw[:, 0] % span).astype(np.int64)
-    return values
+    if p.family == "datestring":
+        return _as_text(values, p.family)
+    return values.astype("datetime64[D]").astype("datetime64[ns]") if p.family == "datetime" else values
+
+
+def _as_text(values: np.ndarray, family: str) -> np.ndarray:
+    """How `real_pii_values` writes a value: digits for ints, ISO days for dates."""
+    if family in ("datetime", "datestring"):
+        return np.datetime_as_string(values.astype("datetime64[D]"), unit="D").astype(object)
+    return values.astype(str).astype(object)
