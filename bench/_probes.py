@@ -14,10 +14,18 @@ SEGMENTS = ["premium", "standard", "basic"]
 
 def shop_probes(t: dict[str, pd.DataFrame]) -> dict[str, float]:
     """Flat {probe[segment]: value}; NaN where a segment is missing from the synthetic data."""
-    cust, orders, items, prods = t["customers"], t["orders"], t["order_items"], t["products"]
+    cust, orders = t["customers"], t["orders"]
     seg = cust.set_index("customer_id")["segment"]
     per_customer = orders.groupby("customer_id").size().reindex(cust["customer_id"], fill_value=0)
     orders_per = per_customer.groupby(seg.reindex(per_customer.index).to_numpy()).mean()
+    o = orders.set_index("order_id")
+    signup = cust.set_index("customer_id")["signup_date"].reindex(o["customer_id"]).to_numpy()
+    after_signup = float((pd.to_datetime(o["order_date"]).to_numpy() >= pd.to_datetime(signup)).mean())
+    out = {f"orders_per_customer[{s}]": round(float(orders_per.get(s, float("nan"))), 4) for s in SEGMENTS}
+    out["orders_after_signup"] = round(after_signup, 4)
+    if "order_items" not in t:
+        return out
+    items, prods = t["order_items"], t["products"]
 
     lines = items.merge(orders[["order_id", "customer_id"]], on="order_id", how="left")
     lines["segment"] = seg.reindex(lines["customer_id"]).to_numpy()
@@ -27,26 +35,20 @@ def shop_probes(t: dict[str, pd.DataFrame]) -> dict[str, float]:
     lines["price_ratio"] = lines["unit_price"] / products["list_price"].reindex(lines["product_id"]).to_numpy()
 
     order_value = lines.groupby("order_id")["value"].sum()
-    o = orders.set_index("order_id")
     o_seg = seg.reindex(o["customer_id"]).to_numpy()
     spend = (order_value.reindex(o.index, fill_value=0.0) + o["shipping_fee"]).groupby(o_seg).mean()
     lines_per_order = items.groupby("order_id").size().reindex(o.index, fill_value=0).groupby(o_seg).mean()
     electronics = (lines["category"] == "electronics").groupby(lines["segment"]).mean()
     ratio = lines["price_ratio"].groupby(lines["segment"]).median()
-    signup = cust.set_index("customer_id")["signup_date"].reindex(o["customer_id"]).to_numpy()
-    after_signup = float((pd.to_datetime(o["order_date"]).to_numpy() >= pd.to_datetime(signup)).mean())
-
-    out: dict[str, float] = {}
-    for name, series in [("orders_per_customer", orders_per), ("order_value", spend),
+    for name, series in [("order_value", spend),
                          ("lines_per_order", lines_per_order), ("electronics_share", electronics),
                          ("price_to_list_ratio", ratio)]:
         for s in SEGMENTS:
             out[f"{name}[{s}]"] = round(float(series.get(s, float("nan"))), 4)
-    out["orders_after_signup"] = round(after_signup, 4)
     return out
 
 
-PROBES = {"shop": shop_probes, "shop_5k": shop_probes}
+PROBES = {"shop": shop_probes, "shop_5k": shop_probes, "shop_2level": shop_probes}
 
 
 def compare(real: dict[str, float], synth: dict[str, float]) -> dict[str, object]:

@@ -14,6 +14,8 @@ Datasets:
   payments → orders relationship: UNDECLARED_FKS adds it, as the data holds it.
 * shop                 gen_shop.generate(10_000 customers, 500 products): ~136k rows, 4 tables, 3 levels.
 * shop_5k              gen_shop.generate(430, 50): ~5k rows, the "fit a 5k-row 3-table schema" target.
+* shop_2level          customers → orders only, from gen_shop.generate(2000, 50) (~8k rows): the one schema
+                       here that SDV 2.x's HMA accepts (it refuses every 3-level schema).
 Names, last names and e-mails are marked as PII sdtypes: SDV fakes them, SDMetrics leaves them out of the
 scores, and our engine gets them as pii_columns, so no engine is scored on copying personal data.
 """
@@ -52,7 +54,8 @@ CORPUS_TABLES: dict[str, dict[str, tuple[tuple[str, ...], dict[str, str]]]] = {
 UNDECLARED_FKS: dict[str, list[tuple[str, str, str, str]]] = {
     "jaffle_shop_classic": [("raw_orders", "id", "raw_payments", "order_id")],
 }
-SHOP_SIZES = {"shop": (10_000, 500), "shop_5k": (430, 50)}
+SHOP_SIZES = {"shop": (10_000, 500), "shop_5k": (430, 50), "shop_2level": (2_000, 50)}
+SHOP_TABLES = {"shop_2level": ("customers", "orders")}  # a variant SDV 2.x's HMA accepts (depth 2, 2 tables)
 DATASETS = [*CORPUS_TABLES, *SHOP_SIZES]
 
 
@@ -114,7 +117,12 @@ def shop_dataset(name: str, seed: int = 0) -> tuple[dict[str, pd.DataFrame], dic
     from gen_shop import SCHEMA, generate
 
     customers, products = SHOP_SIZES[name]
-    return generate(customers=customers, products=products, seed=seed), json.loads(json.dumps(SCHEMA))
+    tables, schema = generate(customers=customers, products=products, seed=seed), json.loads(json.dumps(SCHEMA))
+    keep = SHOP_TABLES.get(name, tuple(tables))
+    schema["tables"] = {t: spec for t, spec in schema["tables"].items() if t in keep}
+    schema["relationships"] = [r for r in schema["relationships"]
+                               if r["parent_table_name"] in keep and r["child_table_name"] in keep]
+    return {t: f for t, f in tables.items() if t in keep}, schema
 
 
 def prepare(name: str, out: Path) -> Path:

@@ -35,7 +35,7 @@ WORK = HERE / "work"
 RESULTS = HERE / "results"
 PREPARE_PYTHON = ROOT / ".venv" / "bin" / "python"
 SCORER_PYTHON = HERE / ".venv-ref" / "bin" / "python"
-DATASETS = ["jaffle_shop_classic", "duckdb_analytics_kit", "shop_5k", "shop"]
+DATASETS = ["jaffle_shop_classic", "duckdb_analytics_kit", "shop_2level", "shop_5k", "shop"]
 
 
 @dataclass(frozen=True)
