@@ -1,10 +1,17 @@
 """The `synthohive` command: thin. Arguments go to one entry point per subcommand; every SynthohiveError
-becomes a clear message on stderr and exit status 1, never a traceback."""
+becomes a clear message on stderr and exit status 1, never a traceback.
+
+Exit status: 0 = done and every dbt test passed; 1 = a dbt test failed or errored, or synthohive refused /
+failed (the message says which); 2 = bad command-line usage; 130 = interrupted (Ctrl-C). An interrupted
+or failed run never leaves a half-written target schema (writes are staged and swapped atomically)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +28,10 @@ class _Group(click.Group):
         except SynthohiveError as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             sys.exit(1)
+        except KeyboardInterrupt:
+            click.secho("interrupted: nothing was swapped into the target schema unless the run said so",
+                        fg="red", err=True)
+            sys.exit(130)
 
 
 @click.group(cls=_Group)
@@ -51,6 +62,210 @@ def inspect(manifest_path: Path, select: tuple[str, ...], as_json: bool, more: t
         click.echo(json.dumps(result.to_contract(), indent=2))
     else:
         render_result(result, Console(soft_wrap=False))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# seed / fit / generate / demo: arguments -> one pipeline call -> outcome table and exit status
+
+def _names(values: tuple[str, ...]) -> tuple[str, ...]:
+    """dbt selection tokens; `-s "a b"`, `-s a -s b` and `-s a,b` (dbt's intersection) all pass through."""
+    return tuple(t for v in values for t in v.split() if t)
+
+
+def _project_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--project-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+                     show_default=True, help="The dbt project (holds dbt_project.yml)."),
+        click.option("--profiles-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+                     help="Where profiles.yml is (default: as dbt: $DBT_PROFILES_DIR, ., project, ~/.dbt)."),
+        click.option("--target", "-t", default=None, help="The profile target (default: the profile's)."),
+        click.option("--profile", default=None, help="The profile (default: dbt_project.yml's `profile:`)."),
+        click.option("--mode", type=click.Choice(["mirror", "sources"]), default="mirror", show_default=True,
+                     help="mirror: synthesize the selected models/seeds/sources and `dbt test` them; sources: "
+                          "synthesize sources and seeds (with tests carried back from models) and `dbt build`."),
+        click.option("--select", "-s", multiple=True, metavar="SELECTOR",
+                     help="dbt selection syntax (repeat, or quote several: -s 'a b')."),
+        click.option("--exclude", multiple=True, metavar="SELECTOR", help="dbt selection syntax to leave out."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _train_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--epochs", type=click.IntRange(min=1), default=300, show_default=True,
+                     help="Training epochs per table."),
+        click.option("--max-rows", type=click.IntRange(min=1), default=None,
+                     help="Read at most about this many rows of the largest table (keys kept consistent)."),
+        click.option("--backend", type=click.Choice(["CTGAN", "TVAE"]), default="CTGAN", show_default=True),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _sample_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--target-schema", required=True, help="Schema to (re)place with the synthetic tables."),
+        click.option("--rows", type=int, default=None, help="Rows of the largest root table (others follow)."),
+        click.option("--scale", type=float, default=None, help="Multiply every real table size by this."),
+        click.option("--force", is_flag=True, help="Allow a target schema that holds real tables of the project."),
+        click.option("--build-schema", default=None,
+                     help="Sources mode: where dbt builds the models (default: <target-schema>_build)."),
+        click.option("--skip-dbt", is_flag=True, help="Only write the tables; run no dbt test/build."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _ui_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--seed", "seed_value", type=int, default=None, help="Random seed (reproducible runs).")(f)
+    f = click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                     help="json: one JSON object per line on stderr (CI logs).")(f)
+    f = click.option("--quiet", "-q", is_flag=True, help="No progress; print only failures.")(f)
+    return f
+
+
+@contextmanager
+def _reporter(quiet: bool, log_format: str) -> Iterator[Any]:
+    from synthohive_dbt.pipeline.progress import JsonLogHandler, JsonReporter, NullReporter, RichReporter
+
+    logger = logging.getLogger("synthohive_dbt")
+    if log_format == "json":
+        reporter: Any = JsonReporter(sys.stderr)
+        handler: logging.Handler = JsonLogHandler(sys.stderr)
+        level = logging.INFO
+    else:
+        reporter = NullReporter() if quiet else RichReporter()
+        handler = logging.StreamHandler(sys.stderr)
+        level = logging.WARNING
+    handler.setLevel(level)
+    logger.addHandler(handler)
+    old_level = logger.level
+    logger.setLevel(min(level, old_level) if old_level else level)
+    try:
+        yield reporter
+    finally:
+        reporter.close()
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
+def _finish(result: Any, reporter: Any, quiet: bool, log_format: str) -> None:
+    from rich.console import Console
+
+    from synthohive_dbt.pipeline.outcomes import outcome_records, render_outcomes, summary_record
+
+    if log_format == "json":
+        for record in outcome_records(result):
+            reporter.emit("outcome", **record)
+        reporter.emit("summary", **summary_record(result))
+        click.echo(json.dumps(summary_record(result)))
+    else:
+        render_outcomes(result, Console(soft_wrap=False), only_failed=quiet)
+    if not result.success:
+        sys.exit(1)
+
+
+def _pipeline_options(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None,
+                      mode: str, select: tuple[str, ...], exclude: tuple[str, ...]) -> Any:
+    from synthohive_dbt.pipeline import ProjectOptions
+
+    return ProjectOptions(project_dir=project_dir, profiles_dir=profiles_dir, target=target, profile=profile,
+                          mode=mode, select=_names(select), exclude=_names(exclude))  # type: ignore[arg-type]
+
+
+def _check_rows(rows: int | None, scale: float | None) -> None:
+    if rows is not None and scale is not None:
+        raise click.UsageError("--rows and --scale cannot be used together: pass one of them")
+
+
+@cli.command()
+@_project_options
+@_train_options
+@_sample_options
+@click.option("--report", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the quality and privacy report here (HTML, plus a .json twin).")
+@_ui_options
+def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str,
+         select: tuple[str, ...], exclude: tuple[str, ...], epochs: int, max_rows: int | None, backend: str,
+         target_schema: str, rows: int | None, scale: float | None, force: bool, build_schema: str | None,
+         skip_dbt: bool, report: Path | None, seed_value: int | None, log_format: str, quiet: bool) -> None:
+    """Learn the real tables, write a synthetic copy into --target-schema, run the project's dbt tests on it."""
+    from synthohive_dbt import pipeline
+
+    _check_rows(rows, scale)
+    options = _pipeline_options(project_dir, profiles_dir, target, profile, mode, select, exclude)
+    with _reporter(quiet, log_format) as reporter:
+        result = pipeline.seed(
+            options, pipeline.TrainOptions(epochs=epochs, seed=seed_value, max_rows=max_rows, backend=backend),
+            pipeline.SampleOptions(rows=rows, scale=scale, seed=seed_value),
+            pipeline.OutputOptions(target_schema=target_schema, force=force, build_schema=build_schema,
+                                   report=report, run_dbt=not skip_dbt), reporter)
+    _finish(result, reporter, quiet, log_format)
+
+
+@cli.command()
+@_project_options
+@_train_options
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Where to save the model (one file: safetensors + JSON; no pickle, no real personal data).")
+@_ui_options
+def fit(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str,
+        select: tuple[str, ...], exclude: tuple[str, ...], epochs: int, max_rows: int | None, backend: str,
+        out: Path, seed_value: int | None, log_format: str, quiet: bool) -> None:
+    """Learn the real tables and save the model, for `synthohive generate` in CI (no real data needed there)."""
+    from synthohive_dbt import pipeline
+
+    options = _pipeline_options(project_dir, profiles_dir, target, profile, mode, select, exclude)
+    with _reporter(quiet, log_format) as reporter:
+        path = pipeline.fit(options, pipeline.TrainOptions(epochs=epochs, seed=seed_value, max_rows=max_rows,
+                                                           backend=backend), out, reporter)
+    if log_format == "json":
+        click.echo(json.dumps({"model": str(path)}))
+    elif not quiet:
+        click.echo(f"model saved to {path}")
+
+
+@cli.command()
+@_project_options
+@click.option("--model", "model_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              required=True, help="A model saved by `synthohive fit --out`.")
+@_sample_options
+@_ui_options
+def generate(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str,
+             select: tuple[str, ...], exclude: tuple[str, ...], model_path: Path, target_schema: str,
+             rows: int | None, scale: float | None, force: bool, build_schema: str | None, skip_dbt: bool,
+             seed_value: int | None, log_format: str, quiet: bool) -> None:
+    """Sample a saved model into --target-schema and run the dbt tests; reads no real data (CI seeding)."""
+    from synthohive_dbt import pipeline
+
+    _check_rows(rows, scale)
+    options = _pipeline_options(project_dir, profiles_dir, target, profile, mode, select, exclude)
+    with _reporter(quiet, log_format) as reporter:
+        result = pipeline.generate(options, model_path, pipeline.SampleOptions(rows=rows, scale=scale,
+                                                                               seed=seed_value),
+                                   pipeline.OutputOptions(target_schema=target_schema, force=force,
+                                                          build_schema=build_schema, run_dbt=not skip_dbt),
+                                   reporter)
+    _finish(result, reporter, quiet, log_format)
+
+
+@cli.command()
+@click.option("--work-dir", type=click.Path(path_type=Path, file_okay=False), default=Path(".synthohive/demo"),
+              show_default=True, help="Where the example project is copied and built (replaced on each run).")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs per table.")
+@_ui_options
+def demo(work_dir: Path, epochs: int | None, seed_value: int | None, log_format: str, quiet: bool) -> None:
+    """The whole loop on the bundled example shop (DuckDB): build it, learn it, seed `synthetic`, dbt build."""
+    from synthohive_dbt.pipeline import demo as demo_module
+
+    with _reporter(quiet, log_format) as reporter:
+        result = demo_module.demo(work_dir, epochs=epochs or demo_module.DEFAULT_EPOCHS,
+                                  seed_value=0 if seed_value is None else seed_value, reporter=reporter)
+    _finish(result, reporter, quiet, log_format)
 
 
 def main() -> None:

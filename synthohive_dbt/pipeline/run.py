@@ -1,0 +1,330 @@
+"""The main job, as ordered steps: resolve the project, guard the targets, read, fit, sample, write, test.
+
+    seed     = resolve -> guard -> read -> fit -> sample -> [report] -> write -> dbt test/build
+    fit      = resolve -> read -> fit -> save
+    generate = load model -> resolve (parse only) -> guard -> sample -> write -> dbt test/build
+
+Every check that can refuse a run (target schema holds real tables, build schema would overwrite real
+models, no source redirect in the project, clashing table names) runs BEFORE the real data is read, so a
+mistake costs seconds, not a training run. Nothing is written anywhere before `io.write_tables`, which
+stages and swaps atomically: an interrupted or failed run leaves the previous target schema as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from synthohive_dbt.config import PrivacyConfig
+from synthohive_dbt.dbt import DbtProject, DbtResult, Outcome
+from synthohive_dbt.errors import ConfigError, UnsafeTargetError
+from synthohive_dbt.io import check_target_safe, read_tables, real_columns, validate_schema_name, write_tables
+from synthohive_dbt.pipeline.progress import NullReporter, Reporter
+from synthohive_dbt.pipeline.project import QUIET_DBT, Mode, ProjectTables, parse, resolve, tables_for_model
+from synthohive_dbt.pipeline.redirect import (
+    build_project,
+    built_relations,
+    defer_args,
+    ids_at,
+    state_manifest,
+    write_state,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProjectOptions:
+    """Which dbt project, connection and tables (dbt's own flags and selection syntax)."""
+
+    project_dir: Path = Path(".")
+    profiles_dir: Path | None = None
+    target: str | None = None
+    profile: str | None = None
+    mode: Mode = "mirror"
+    select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    env: Mapping[str, str] | None = None  # extra environment for dbt (tests); users set it in their shell
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """How the real data is read and learned."""
+
+    epochs: int = 300
+    seed: int | None = None
+    max_rows: int | None = None  # FK-consistent row budget of the largest table; None reads everything
+    batch_size: int = 500
+    backend: str = "CTGAN"
+    privacy: PrivacyConfig | None = None
+
+
+@dataclass(frozen=True)
+class SampleOptions:
+    """How many rows: `rows` for the largest root table (the others follow), or `scale` x the real sizes."""
+
+    rows: int | None = None
+    scale: float | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """Where synthetic tables go and what dbt runs on them afterwards."""
+
+    target_schema: str
+    force: bool = False
+    build_schema: str | None = None  # sources mode: where `dbt build` puts the models; default <target>_build
+    report: Path | None = None
+    run_dbt: bool = True
+
+    def build_schema_name(self) -> str:
+        return self.build_schema or f"{self.target_schema}_build"
+
+
+@dataclass
+class RunResult:
+    """What a run did: rows written per table, dbt's outcomes, where the report and model are."""
+
+    mode: Mode
+    target_schema: str
+    rows: dict[str, int] = field(default_factory=dict)
+    dbt: DbtResult | None = None
+    build_schema: str | None = None
+    report: Path | None = None
+    model_path: Path | None = None
+    not_modelled: int = 0
+
+    @property
+    def tests(self) -> list[Outcome]:
+        return self.dbt.tests() if self.dbt else []
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return self.dbt.failed if self.dbt else []
+
+    @property
+    def success(self) -> bool:
+        return not self.failed
+
+
+def open_project(options: ProjectOptions) -> DbtProject:
+    return DbtProject(options.project_dir, profiles_dir=options.profiles_dir, target=options.target,
+                      profile=options.profile, env=options.env)
+
+
+# --------------------------------------------------------------------------------------------- commands
+def seed(project_options: ProjectOptions, train: TrainOptions, sample: SampleOptions, output: OutputOptions,
+         reporter: Reporter | None = None) -> RunResult:
+    """`synthohive seed`: learn the real tables and replace the target schema with a synthetic copy."""
+    reporter = reporter or NullReporter()
+    project = open_project(project_options)
+    _check_sizes(sample)
+    tables = _resolve(project, project_options, reporter)
+    with contextlib.ExitStack() as stack:
+        builder = _guard(project, tables, output, stack, reporter)
+        synth = _fit(project, tables, train, reporter)
+        frames = _sample(synth, sample, train.seed, reporter)
+        report = None
+        if output.report is not None:
+            report = _report(synth, output.report, reporter)
+        return _write_and_run(project, builder, tables, frames, output, project_options, reporter,
+                              RunResult(project_options.mode, output.target_schema, report=report,
+                                        not_modelled=len(tables.read.not_modelled)))
+
+
+def fit(project_options: ProjectOptions, train: TrainOptions, out: Path,
+        reporter: Reporter | None = None) -> Path:
+    """`synthohive fit`: learn the real tables and save the model (safetensors + JSON, no pickle)."""
+    reporter = reporter or NullReporter()
+    project = open_project(project_options)
+    tables = _resolve(project, project_options, reporter)
+    synth = _fit(project, tables, train, reporter)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    synth.save(out)
+    reporter.step(f"saved the model to {out}", path=str(out))
+    return out
+
+
+def generate(project_options: ProjectOptions, model_path: Path, sample: SampleOptions, output: OutputOptions,
+             reporter: Reporter | None = None) -> RunResult:
+    """`synthohive generate`: sample a saved model into the target schema; reads no real data."""
+    from synthohive_dbt.relational.synthesizer import Synthesizer
+
+    reporter = reporter or NullReporter()
+    _check_sizes(sample)
+    project = open_project(project_options)
+    reporter.step(f"loading the model {model_path}")
+    synth = Synthesizer.load(model_path)
+    reporter.step(f"parsing the dbt project at {project.project_dir}")
+    manifest = parse(project, "mirror")
+    tables = tables_for_model(manifest, synth.metadata.tables, project_options.mode)
+    with contextlib.ExitStack() as stack:
+        builder = _guard(project, tables, output, stack, reporter)
+        frames = _sample(synth, sample, None, reporter)
+        return _write_and_run(project, builder, tables, frames, output, project_options, reporter,
+                              RunResult(project_options.mode, output.target_schema, model_path=Path(model_path)))
+
+
+# ------------------------------------------------------------------------------------------------ steps
+def _check_sizes(sample: SampleOptions) -> None:
+    if sample.rows is not None and sample.scale is not None:
+        raise ConfigError("--rows and --scale were both given", hint="pass one of them")
+    if sample.rows is not None and sample.rows < 1:
+        raise ConfigError(f"--rows {sample.rows} must be at least 1", hint="e.g. --rows 1000")
+    if sample.scale is not None and sample.scale <= 0:
+        raise ConfigError(f"--scale {sample.scale} must be positive", hint="e.g. --scale 0.5 or --scale 2")
+
+
+def _resolve(project: DbtProject, options: ProjectOptions, reporter: Reporter) -> ProjectTables:
+    how = "compiling" if options.mode == "sources" else "parsing"
+    reporter.step(f"{how} the dbt project at {project.project_dir}")
+    tables = resolve(project, options.mode, select=options.select, exclude=options.exclude)
+    reporter.step(f"{len(tables.tables)} table(s) to synthesize ({options.mode} mode): "
+                  f"{', '.join(sorted(tables.tables))}", tables=sorted(tables.tables),
+                  not_modelled=len(tables.read.not_modelled))
+    for entry in tables.read.not_modelled:
+        log.info("not modelled: %s: %s", entry.test, entry.reason)
+    return tables
+
+
+def _guard(project: DbtProject, tables: ProjectTables, output: OutputOptions, stack: contextlib.ExitStack,
+           reporter: Reporter) -> DbtProject | None:
+    """Every refusal before any real data is read; returns the build project (sources mode) or None."""
+    check_target_safe(output.target_schema, tables.real_relations, force=output.force)
+    if not output.run_dbt:
+        return None
+    tables.require_source_redirect()
+    if tables.mode != "sources":
+        return None
+    build_schema = validate_schema_name(output.build_schema_name(), what="build schema")
+    if build_schema.lower() == output.target_schema.lower():
+        raise ConfigError(f"the build schema {build_schema!r} is the target schema",
+                          hint="models must not be built into the schema that holds the synthetic sources")
+    builder = stack.enter_context(build_project(project, build_schema))
+    reporter.step(f"parsing the project with models building into {build_schema!r}")
+    built = built_relations(json.loads(parse(builder, "mirror").read_text()))
+    real = {(r.schema.lower(), r.name.lower()) for r in tables.real_relations}
+    guarded = {output.target_schema.lower(), f"{output.target_schema}__synthohive_staging".lower()}
+    clash = sorted(f"{uid} -> {rel}" for uid, rel in built
+                   if (rel.schema.lower(), rel.name.lower()) in real or rel.schema.lower() in guarded)
+    if clash:
+        raise UnsafeTargetError(
+            f"with models building into schema {build_schema!r}, dbt would write over real or synthetic "
+            f"relations: {', '.join(clash[:5])}{' ...' if len(clash) > 5 else ''}",
+            hint="pass another --build-schema; if the project's generate_schema_name ignores the target "
+                 "schema, models cannot be moved away from the real ones, so use --mode mirror")
+    return builder
+
+
+def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, reporter: Reporter) -> Any:
+    from synthohive_dbt.relational.synthesizer import Synthesizer
+
+    if train.epochs < 1:
+        raise ConfigError(f"--epochs {train.epochs} must be at least 1", hint="e.g. --epochs 300")
+    budget = f" (at most ~{train.max_rows} rows per table, keys kept consistent)" if train.max_rows else ""
+    reporter.step(f"reading {len(tables.tables)} real table(s){budget}")
+    engine = project.engine()
+    try:
+        frames = read_tables(engine, tables.real_relations_of(), foreign_keys=tables.metadata,
+                             max_rows=train.max_rows, seed=train.seed or 0)
+    finally:
+        engine.dispose()
+    reporter.step("read " + ", ".join(f"{n}: {len(f)} rows" for n, f in frames.items()),
+                  rows={n: len(f) for n, f in frames.items()})
+    synth = Synthesizer(tables.metadata, privacy_config=train.privacy, backend=train.backend)
+    reporter.step(f"training {train.backend} for {train.epochs} epoch(s) per table")
+    synth.fit(frames, epochs=train.epochs, batch_size=train.batch_size, seed=train.seed, progress=reporter.table)
+    for finding in synth.pii_findings:
+        reporter.step(f"personal data in {finding.table}.{finding.column} ({finding.kind}) is replaced by fakes",
+                      table=finding.table, column=finding.column, kind=finding.kind)
+    return synth
+
+
+def _sample(synth: Any, sample: SampleOptions, fallback_seed: int | None, reporter: Reporter
+            ) -> dict[str, pd.DataFrame]:
+    scale = sample.scale
+    if sample.rows is not None:
+        roots = {n: p.n_real for n, p in synth.plans.items() if p.driving is None and p.copied is None}
+        largest = max(roots, key=lambda n: (roots[n], n))
+        scale = sample.rows / max(roots[largest], 1)
+    seed = sample.seed if sample.seed is not None else fallback_seed
+    reporter.step("sampling the synthetic tables")
+    frames = synth.sample(scale=scale, seed=seed, progress=reporter.table)
+    return dict(frames)
+
+
+def _report(synth: Any, path: Path, reporter: Reporter) -> Path:
+    html, js = synth.generate_validation_report(path)
+    reporter.step(f"quality report: {html} (and {js})", html=str(html), json=str(js))
+    return Path(html)
+
+
+def _write_and_run(project: DbtProject, builder: DbtProject | None, tables: ProjectTables,
+                   frames: Mapping[str, pd.DataFrame], output: OutputOptions, options: ProjectOptions,
+                   reporter: Reporter, result: RunResult) -> RunResult:
+    result.rows = _write(project, tables, frames, output, reporter)
+    if output.run_dbt:
+        result.dbt = _run_dbt(project, builder, tables, output, options, reporter)
+        result.build_schema = output.build_schema_name() if tables.mode == "sources" else None
+    return result
+
+
+def _write(project: DbtProject, tables: ProjectTables, frames: Mapping[str, pd.DataFrame],
+           output: OutputOptions, reporter: Reporter) -> dict[str, int]:
+    reporter.step(f"writing {len(frames)} synthetic table(s) into schema {output.target_schema!r} "
+                  "(staged, then swapped in one transaction)")
+    engine = project.engine()
+    try:
+        by_ident = {t.identifier: t for t in tables.tables.values()}
+        columns = real_columns(engine, {ident: t.real for ident, t in by_ident.items()})
+        out = {}
+        for ident, t in by_ident.items():
+            frame = frames[t.name]
+            names = [c.name for c in columns[ident]]
+            out[ident] = frame[names] if set(names) == set(frame.columns) else frame
+        return write_tables(engine, out, output.target_schema, columns=columns,
+                            real_relations=tables.real_relations, force=output.force, on_progress=reporter.write)
+    finally:
+        engine.dispose()
+
+
+def _run_dbt(project: DbtProject, builder: DbtProject | None, tables: ProjectTables, output: OutputOptions,
+             options: ProjectOptions, reporter: Reporter) -> DbtResult:
+    variables = ["--vars", json.dumps({"synthohive_schema": output.target_schema})]
+    select = ["--select", *options.select] if options.select else []
+    state_dir = project.target_path / "synthohive_state"
+    if tables.mode == "mirror":
+        moved = ids_at(tables.manifest, [t.real for t in tables.tables.values()])
+        write_state(state_dir, state_manifest(tables.manifest, moved, output.target_schema))
+        reporter.step(f"dbt test on the synthetic tables in {output.target_schema!r}")
+        args = ["test", *select, "--exclude", "resource_type:unit_test", *options.exclude,
+                "--indirect-selection", "cautious", *variables, *defer_args(state_dir), *QUIET_DBT]
+        return project.invoke(args)
+    assert builder is not None
+    build_manifest = json.loads((builder.target_path / "manifest.json").read_text())
+    seeds = {t.unique_id for t in tables.tables.values() if t.resource_type == "seed"}
+    defer: list[str] = []
+    if seeds:
+        write_state(state_dir, state_manifest(build_manifest, seeds, output.target_schema))
+        defer = defer_args(state_dir)
+    reporter.step(f"dbt build with sources read from {output.target_schema!r}, models built into "
+                  f"{output.build_schema_name()!r}")
+    args = ["build", *select, "--exclude", "resource_type:seed", "resource_type:unit_test", *options.exclude,
+            *variables, *defer, *QUIET_DBT]
+    return builder.invoke(args)
+
+
+def summary_counts(outcomes: Sequence[Outcome]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    return counts
