@@ -143,14 +143,16 @@ def _reporter(quiet: bool, log_format: str) -> Iterator[Any]:
         level = logging.WARNING
     handler.setLevel(level)
     logger.addHandler(handler)
-    old_level = logger.level
+    old_level, old_propagate = logger.level, logger.propagate
     logger.setLevel(min(level, old_level) if old_level else level)
+    logger.propagate = False  # dbt configures the root logger; our records must not print twice
     try:
         yield reporter
     finally:
         reporter.close()
         logger.removeHandler(handler)
         logger.setLevel(old_level)
+        logger.propagate = old_propagate
 
 
 def _finish(result: Any, reporter: Any, quiet: bool, log_format: str) -> None:

@@ -125,8 +125,9 @@ def seed(project_options: ProjectOptions, train: TrainOptions, sample: SampleOpt
          reporter: Reporter | None = None) -> RunResult:
     """`synthohive seed`: learn the real tables and replace the target schema with a synthetic copy."""
     reporter = reporter or NullReporter()
-    project = open_project(project_options)
+    _check_output(output)
     _check_sizes(sample)
+    project = open_project(project_options)
     tables = _resolve(project, project_options, reporter)
     with contextlib.ExitStack() as stack:
         builder = _guard(project, tables, output, stack, reporter)
@@ -160,6 +161,7 @@ def generate(project_options: ProjectOptions, model_path: Path, sample: SampleOp
     from synthohive_dbt.relational.synthesizer import Synthesizer
 
     reporter = reporter or NullReporter()
+    _check_output(output)
     _check_sizes(sample)
     project = open_project(project_options)
     reporter.step(f"loading the model {model_path}")
@@ -175,6 +177,12 @@ def generate(project_options: ProjectOptions, model_path: Path, sample: SampleOp
 
 
 # ------------------------------------------------------------------------------------------------ steps
+def _check_output(output: OutputOptions) -> None:
+    """Names first: a bad schema name must not cost a dbt parse, let alone a training run."""
+    validate_schema_name(output.target_schema, what="target schema")
+    validate_schema_name(output.build_schema_name(), what="build schema")
+
+
 def _check_sizes(sample: SampleOptions) -> None:
     if sample.rows is not None and sample.scale is not None:
         raise ConfigError("--rows and --scale were both given", hint="pass one of them")
