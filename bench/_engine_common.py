@@ -1,5 +1,5 @@
 """What every engine process of bench/relational_compare.py shares: arguments, reading a dataset written by
-bench/datasets.py, timing, peak memory, writing synthetic CSVs, and recording a refusal or crash as a result.
+bench/relational_data.py, timing, peak memory, writing synthetic CSVs, and recording a refusal or crash as a result.
 
 Imports only the standard library and pandas, so it runs in every engine's own virtual environment.
 An engine script defines `fit(tables, schema, args) -> model` and `sample(model, scale, args) -> {table: frame}`

@@ -41,7 +41,7 @@ def generator_config(tables: dict[str, pd.DataFrame], schema: dict[str, Any],
             entry["foreign_keys"] = [{"column": r["child_foreign_key"], "referenced_table": r["parent_table_name"],
                                       "is_context": i == 0} for i, r in enumerate(fks)]
         entries.append(entry)
-    return {"name": f"bench-{args.data.name}", "tables": entries}
+    return {"name": f"bench-{args.data.name}", "random_state": args.seed, "tables": entries}
 
 
 def fit(tables: dict[str, pd.DataFrame], schema: dict[str, Any], args: argparse.Namespace):
@@ -52,15 +52,20 @@ def fit(tables: dict[str, pd.DataFrame], schema: dict[str, Any], args: argparse.
     home = args.out.parent / f".mostly-home-{args.data.name}"
     home.mkdir(parents=True, exist_ok=True)
     mostly = MostlyAI(local=True, local_dir=str(home), quiet=True)
-    generator = mostly.train(config=generator_config(tables, schema, args), start=True, wait=True)
+    generator = mostly.train(config=generator_config(tables, schema, args), start=True, wait=True,
+                             progress_bar=False)
     sizes = {t: len(tables[t]) for t in _roots(schema)}
-    return mostly, generator, sizes
+    return mostly, generator, sizes, list(schema["tables"])
 
 
 def sample(model, scale: float, args: argparse.Namespace) -> dict[str, pd.DataFrame]:
-    mostly, generator, sizes = model
-    size = {t: max(1, round(n * scale)) for t, n in sizes.items()}
-    dataset = mostly.generate(generator, size=size, start=True, wait=True)
+    """Subject (root) tables sized by `scale`; children follow; no data report (it is not what we time)."""
+    mostly, generator, sizes, names = model
+    config = {"random_state": args.seed + 1, "tables": [
+        {"name": t, "configuration": {"enable_data_report": False,
+                                      **({"sample_size": max(1, round(sizes[t] * scale))} if t in sizes else {})}}
+        for t in names]}
+    dataset = mostly.generate(generator, config=config, start=True, wait=True, progress_bar=False)
     return dataset.data()
 
 

@@ -40,7 +40,10 @@ def _metadata(schema: dict[str, Any]):
 def fit(tables: dict[str, pd.DataFrame], schema: dict[str, Any], args: argparse.Namespace):
     from sdv.multi_table import HMASynthesizer
 
-    synth = HMASynthesizer(_metadata(schema), **{k: v for k, v in args.options.items() if k == "locales"})
+    kwargs = {k: v for k, v in args.options.items() if k == "locales"}
+    if "verbose" in inspect.signature(HMASynthesizer).parameters:
+        kwargs["verbose"] = False  # its progress bars would fill the log; timings are ours
+    synth = HMASynthesizer(_metadata(schema), **kwargs)
     if "default_distribution" in args.options:
         for name in schema["tables"]:
             synth.set_table_parameters(name, {"default_distribution": args.options["default_distribution"]})
@@ -49,6 +52,8 @@ def fit(tables: dict[str, pd.DataFrame], schema: dict[str, Any], args: argparse.
 
 
 def sample(model, scale: float, args: argparse.Namespace) -> dict[str, pd.DataFrame]:
+    if hasattr(model, "sample_scale"):  # SDV 2.x: sample(num_rows=...) sizes one table; sample_scale all
+        return model.sample_scale(scale=scale)
     return model.sample(scale=scale)
 
 

@@ -7,7 +7,7 @@ One command (see bench/README.md):
     python3 bench/relational_compare.py --smoke         # every engine on one small dataset, few epochs
     python3 bench/relational_compare.py --datasets shop_5k --engines synthohive,sdv-hma --epochs 50
 
-Per dataset: bench/datasets.py writes the real tables + a neutral schema (in the repo's .venv); then each
+Per dataset: bench/relational_data.py writes the real tables + a neutral schema (in the repo's .venv); then each
 engine runs as its own subprocess in its own virtual environment, one after the other (fit, sample at scale 1,
 a larger timed sample, peak RSS), writing synthetic CSVs + a timings JSON; then ONE scorer process
 (bench/_score.py, SDMetrics in bench/.venv-ref) scores all of them, plus the real tables as a control.
@@ -88,7 +88,7 @@ def prepare(dataset: str, reuse: bool) -> Path:
     folder = WORK / "data" / dataset
     if reuse and (folder / "schema.json").is_file():
         return folder
-    subprocess.run([str(PREPARE_PYTHON), str(HERE / "datasets.py"), "--out", str(WORK / "data"), dataset],
+    subprocess.run([str(PREPARE_PYTHON), str(HERE / "relational_data.py"), "--out", str(WORK / "data"), dataset],
                    check=True)
     return folder
 

@@ -29,7 +29,11 @@ for t in "${targets[@]}"; do
                     || bash setup_reference_env.sh ;;
         sdv)    make_env .venv-sdv "$SDV2" ;;
         sdv1)   make_env .venv-sdv1 "$SDV1" ;;
-        mostly) make_env .venv-mostly "$MOSTLY" ;;
+        mostly) make_env .venv-mostly "$MOSTLY"
+                # mostlyai-engine pins torchvision/torchaudio, but PyPI's wheels are CUDA builds that cannot load
+                # against the CPU torch ("operator torchvision::nms does not exist") and transformers then fails
+                # to import; the tabular engine uses neither, so remove them.
+                .venv-mostly/bin/pip uninstall -q -y torchvision torchaudio ;;
         *) echo "unknown environment '$t' (use: score sdv sdv1 mostly)" >&2; exit 2 ;;
     esac
 done

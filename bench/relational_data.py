@@ -4,7 +4,7 @@ schema.json is SDV-style multi-table metadata (tables → primary_key, columns �
 neutral description each engine translates into its own and SDMetrics scores with. Run in the repo's .venv
 (it reads the corpus manifests with our reader):
 
-    .venv/bin/python bench/datasets.py --out bench/work/data jaffle_shop_classic shop_5k
+    .venv/bin/python bench/relational_data.py --out bench/work/data jaffle_shop_classic shop_5k
 
 Datasets:
 * jaffle_shop_classic  raw_customers → raw_orders → raw_payments (3 levels, 312 rows), seed CSVs of the corpus.
@@ -106,7 +106,7 @@ def corpus_dataset(name: str) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
         missing = keys - set(frame.columns)
         if missing:
             raise SystemExit(f"{name}/{seed}.csv lacks key column(s) {sorted(missing)} that the manifest's tests "
-                             "name; fix CORPUS_TABLES' renames in bench/datasets.py")
+                             "name; fix CORPUS_TABLES' renames in bench/relational_data.py")
         schema["tables"][seed] = {"primary_key": pks[seed],
                                   "columns": {c: _sdtype(c, frame[c], keys) for c in frame.columns}}
         tables[seed] = frame
