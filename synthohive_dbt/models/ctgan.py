@@ -48,6 +48,8 @@ class CTGANConfig:
     eval_every: int | None = None  # epochs between scores; None = about 20 scores per run
     patience: int | None = None  # stop after this many scores without improvement; None = never
     time_budget_s: float | None = None  # stop training after this many seconds (best weights kept)
+    threads: int | None = 1  # torch threads while fitting/sampling (restored after); None = torch's default.
+    # 1 because small matrices gain little from 2 threads and lose 3-8x when other work shares the cores
     context_cond_dropout: float = 0.5  # with a context, half the steps train without a condition vector:
     # sampling from a context then needs none (a marginal condition would fight the context)
     transformer: TransformerSettings = field(default_factory=TransformerSettings)

@@ -1,15 +1,35 @@
-"""A fast fidelity score for model selection: 1 - mean over columns of the KS statistic (continuous) or
-the total-variation distance (discrete). These are the column-shape terms of SDMetrics' quality report,
-so selecting on them optimises what users measure; a generator loss says little about either."""
+"""A fast fidelity score for model selection, built like SDMetrics' single-table quality report, so that
+selecting on it optimises what users measure (a GAN's losses say little about either):
+
+- column shapes: 1 - KS statistic (numeric columns) or 1 - total-variation distance (discrete ones);
+- column pair trends: for two numeric columns 1 - |corr_real - corr_synth| / 2 (Pearson), otherwise
+  1 - TVD of the pair's contingency table, numeric columns cut into 10 equal-width bins (of each frame's
+  own range, as SDMetrics' report does);
+  averaged, as SDMetrics 0.32 does, only over the pairs that are associated in the real data
+  (|Pearson| > 0.5, Cramer's V > 0.3): weak pairs would only add noise around 0.9;
+- fidelity = mean of the two averages.
+
+"Numeric" follows the column's type (int, float, date), not its encoding, as SDMetrics' sdtypes do.
+
+Every pair is one bincount over integer codes computed once per column, so scoring 3,000 rows of a
+15-column table takes milliseconds.
+"""
 
 from __future__ import annotations
+
+from itertools import combinations
 
 import numpy as np
 import pandas as pd
 
 from synthohive_dbt.transform.continuous import ModeNormalizer
+from synthohive_dbt.transform.quantile import QuantileBinner
 from synthohive_dbt.transform.table import DataTransformer
 from synthohive_dbt.transform.values import to_base
+
+PAIR_BINS = 10  # SDMetrics' ContingencySimilarity default for numeric columns
+CORRELATION_THRESHOLD = 0.5  # SDMetrics' QualityReport defaults for a pair to count
+ASSOCIATION_THRESHOLD = 0.3
 
 
 def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
@@ -23,33 +43,98 @@ def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(cdf_a - cdf_b)))
 
 
+def _tv(codes_a: np.ndarray, codes_b: np.ndarray, size: int) -> float:
+    pa = np.bincount(codes_a, minlength=size) / max(codes_a.size, 1)
+    pb = np.bincount(codes_b, minlength=size) / max(codes_b.size, 1)
+    return float(0.5 * np.abs(pa - pb).sum())
+
+
 def tv_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Total variation distance between the category frequencies of two columns."""
-    pa = pd.Series(a, dtype=object).value_counts(normalize=True, dropna=False)
-    pb = pd.Series(b, dtype=object).value_counts(normalize=True, dropna=False)
-    pa, pb = pa.align(pb, fill_value=0.0)
-    return float(0.5 * np.abs(pa.to_numpy() - pb.to_numpy()).sum())
+    codes, uniques = pd.factorize(pd.Series(np.concatenate([a, b]), dtype=object), use_na_sentinel=False)
+    return _tv(codes[: len(a)], codes[len(a):], len(uniques))
+
+
+class _Column:
+    """One column of both frames as numbers (numeric) and as small integer codes (for contingencies)."""
+
+    def __init__(self, transformer: DataTransformer, col: str, real: pd.DataFrame, synth: pd.DataFrame):
+        codec = transformer.codecs[col]
+        rv, self.rm = to_base(real[col], codec)
+        sv, self.sm = to_base(synth[col], codec)
+        self.numeric = codec.logical in ("int", "float", "date", "datetime") or isinstance(
+            transformer.encoders[col], (ModeNormalizer, QuantileBinner))
+        if self.numeric:
+            self.rv, self.sv = rv.astype(np.float64), sv.astype(np.float64)
+            self.rc, self.sc = _bins(self.rv, self.rm), _bins(self.sv, self.sm)
+            self.size = PAIR_BINS + 3
+        else:
+            ra = np.where(self.rm, None, rv.astype(object))
+            sa = np.where(self.sm, None, sv.astype(object))
+            codes, uniques = pd.factorize(pd.Series(np.concatenate([ra, sa]), dtype=object),
+                                          use_na_sentinel=False)
+            self.rc, self.sc, self.size = codes[: len(ra)], codes[len(ra):], len(uniques)
+
+    def shape(self) -> float:
+        if not self.numeric:
+            return 1.0 - _tv(self.rc, self.sc, self.size)
+        score = 1.0 - ks_statistic(self.rv[~self.rm], self.sv[~self.sm])
+        if self.rm.any() or self.sm.any():
+            score = 0.5 * score + 0.5 * (1.0 - abs(float(self.rm.mean()) - float(self.sm.mean())))
+        return score
+
+
+def _bins(values: np.ndarray, nulls: np.ndarray) -> np.ndarray:
+    """Equal-width bin codes 1..PAIR_BINS + 1 (the maximum gets its own code), nulls PAIR_BINS + 2.
+    Like SDMetrics' report, each frame is cut by the edges of ITS OWN range: a synthetic column that
+    misses the real minimum or maximum is binned differently and loses pair-trend score."""
+    present = values[~nulls]
+    edges = np.histogram_bin_edges(present, bins=PAIR_BINS) if present.size else np.zeros(PAIR_BINS + 1)
+    return np.where(nulls, PAIR_BINS + 2, np.digitize(values, edges))
+
+
+def _corr(x: np.ndarray, y: np.ndarray) -> float:
+    if x.size < 2 or np.std(x) == 0 or np.std(y) == 0:
+        return 0.0
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def _cramers_v(codes: np.ndarray, rows: int, cols: int) -> float:
+    table = np.bincount(codes, minlength=rows * cols).reshape(rows, cols).astype(np.float64)
+    table = table[table.sum(1) > 0][:, table.sum(0) > 0]
+    k = min(table.shape) - 1
+    if k < 1:
+        return 0.0
+    n = table.sum()
+    expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / n
+    chi2 = float(((table - expected) ** 2 / expected).sum())
+    return float(np.sqrt(chi2 / n / k))
+
+
+def _pair(a: _Column, b: _Column) -> tuple[float, bool]:
+    """(similarity, whether the real pair is associated strongly enough to count)."""
+    if a.numeric and b.numeric:
+        rk, sk = ~(a.rm | b.rm), ~(a.sm | b.sm)
+        real = _corr(a.rv[rk], b.rv[rk])
+        return 1.0 - abs(real - _corr(a.sv[sk], b.sv[sk])) / 2.0, abs(real) > CORRELATION_THRESHOLD
+    real_codes = a.rc * b.size + b.rc
+    score = 1.0 - _tv(real_codes, a.sc * b.size + b.sc, a.size * b.size)
+    return score, _cramers_v(real_codes, a.size, b.size) > ASSOCIATION_THRESHOLD
 
 
 def column_scores(transformer: DataTransformer, real: pd.DataFrame, synth: pd.DataFrame) -> dict[str, float]:
-    """Per-column similarity in [0, 1] (1 = same distribution); null rates count for numeric columns."""
-    out: dict[str, float] = {}
-    for col in transformer.columns:
-        codec = transformer.codecs[col]
-        rv, rm = to_base(real[col], codec)
-        sv, sm = to_base(synth[col], codec)
-        if isinstance(transformer.encoders[col], ModeNormalizer):
-            score = 1.0 - ks_statistic(rv[~rm].astype(np.float64), sv[~sm].astype(np.float64))
-            if rm.any() or sm.any():
-                score = 0.5 * score + 0.5 * (1.0 - abs(float(rm.mean()) - float(sm.mean())))
-        else:
-            ra = np.where(rm, None, rv.astype(object))
-            sa = np.where(sm, None, sv.astype(object))
-            score = 1.0 - tv_distance(ra, sa)
-        out[col] = score
-    return out
+    """Per-column shape similarity in [0, 1] (1 = same distribution); null rates count for numbers."""
+    return {c: _Column(transformer, c, real, synth).shape() for c in transformer.columns}
+
+
+def quality(transformer: DataTransformer, real: pd.DataFrame, synth: pd.DataFrame) -> dict[str, float]:
+    """{"shapes", "pairs", "fidelity"}: the two SDMetrics-like averages and their mean."""
+    cols = [_Column(transformer, c, real, synth) for c in transformer.columns]
+    shapes = float(np.mean([c.shape() for c in cols]))
+    pair_scores = [score for score, counts in (_pair(a, b) for a, b in combinations(cols, 2)) if counts]
+    pairs = float(np.mean(pair_scores)) if pair_scores else shapes  # no associated pair: shapes alone
+    return {"shapes": shapes, "pairs": pairs, "fidelity": 0.5 * (shapes + pairs)}
 
 
 def fidelity(transformer: DataTransformer, real: pd.DataFrame, synth: pd.DataFrame) -> float:
-    scores = column_scores(transformer, real, synth)
-    return float(np.mean(list(scores.values())))
+    return quality(transformer, real, synth)["fidelity"]

@@ -68,6 +68,8 @@ class TVAEConfig:
     eval_every: int | None = None
     patience: int | None = None
     time_budget_s: float | None = None
+    threads: int | None = 1  # torch threads while fitting/sampling (restored after); None = torch's default.
+    # 1 because small matrices gain little from 2 threads and lose 3-8x when other work shares the cores
     context_cond_dropout: float = 0.0  # unused: TVAE has no condition vector
     transformer: TransformerSettings = field(default_factory=TransformerSettings)
 

@@ -18,10 +18,13 @@ import pandas as pd
 from synthohive_dbt.errors import DataError
 from synthohive_dbt.transform.continuous import ModeNormalizer
 from synthohive_dbt.transform.discrete import CategoryEncoder
+from synthohive_dbt.transform.quantile import QuantileBinner
 from synthohive_dbt.transform.spans import Span, SpanLayout
 from synthohive_dbt.transform.values import ValueCodec, detect, from_base, to_base
 
 STATE_VERSION = 1
+_ENCODERS: dict[str, Any] = {"continuous": ModeNormalizer, "quantile": QuantileBinner, "discrete": CategoryEncoder}
+_KIND = {cls: kind for kind, cls in _ENCODERS.items()}
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,11 @@ class TransformerSettings:
     max_categories: int = 100  # beyond this a one-hot costs more than it teaches (see discrete.py)
     min_category_count: int = 2  # in high-cardinality columns, a value seen once keeps no slot
     max_tail_values: int = 1000  # the resampled tail kept in the state
+    numeric_encoding: str = "mode"  # "mode": the paper's mixture; "quantile": bins of the CDF (quantile.py)
+    quantile_bins: int = 20  # equal-probability bins per numeric column ("quantile" encoding)
+    quantile_knots: int = 1000  # points of the stored quantile function: 0.1% rank resolution
+    quantile_position: str = "model"  # "model": the generator's offset; "uniform": drawn inside the bin
+    quantile_conditional: bool = False  # numeric bins join training-by-sampling's condition vector
 
 
 class DataTransformer:
@@ -44,7 +52,7 @@ class DataTransformer:
         self.settings = settings or TransformerSettings()
         self.columns: list[str] = []
         self.codecs: dict[str, ValueCodec] = {}
-        self.encoders: dict[str, ModeNormalizer | CategoryEncoder] = {}
+        self.encoders: dict[str, ModeNormalizer | QuantileBinner | CategoryEncoder] = {}
         self._layout: SpanLayout | None = None
 
     # ---- fitting -------------------------------------------------------------------------------------
@@ -64,7 +72,11 @@ class DataTransformer:
             self.codecs[str(col)] = codec
             numeric = codec.logical in ("int", "float", "date", "datetime")
             n_unique = int(pd.unique(values[~mask]).size)
-            if numeric and str(col) not in forced and n_unique > s.max_discrete_numeric:
+            if numeric and str(col) not in forced and n_unique > s.max_discrete_numeric \
+                    and s.numeric_encoding == "quantile":
+                self.encoders[str(col)] = QuantileBinner.fit(values, mask, n_bins=s.quantile_bins,
+                                                             n_knots=s.quantile_knots)
+            elif numeric and str(col) not in forced and n_unique > s.max_discrete_numeric:
                 self.encoders[str(col)] = ModeNormalizer.fit(
                     values, mask, seed=int(seeds[i]), max_modes=s.max_modes,
                     weight_threshold=s.mode_weight_threshold, sample_size=s.fit_sample_size)
@@ -88,6 +100,10 @@ class DataTransformer:
                 if isinstance(enc, ModeNormalizer):
                     spans.append(Span(col, 1, "tanh"))
                     spans.append(Span(col, enc.width - 1, "softmax"))
+                elif isinstance(enc, QuantileBinner):
+                    spans.append(Span(col, 1, "tanh"))
+                    spans.append(Span(col, enc.width - 1, "softmax",
+                                      conditional=self.settings.quantile_conditional))
                 else:
                     spans.append(Span(col, enc.width, "softmax", conditional=enc.width > 1))
             self._layout = SpanLayout(tuple(spans))
@@ -98,7 +114,7 @@ class DataTransformer:
         out = []
         for span in self.layout.conditional:
             enc = self.encoders[span.column]
-            assert isinstance(enc, CategoryEncoder)
+            assert isinstance(enc, (CategoryEncoder, QuantileBinner))
             out.append(np.asarray(enc.frequencies, dtype=np.float64))
         return out
 
@@ -122,7 +138,7 @@ class DataTransformer:
             values, mask = to_base(data[col], self.codecs[col])
             start = offsets[col]
             block = out[:, start:start + enc.width]
-            if isinstance(enc, ModeNormalizer):
+            if isinstance(enc, (ModeNormalizer, QuantileBinner)):
                 enc.transform(values, mask, rng, block)
             else:
                 try:
@@ -146,6 +162,8 @@ class DataTransformer:
             block = encoded[:, offsets[col]:offsets[col] + enc.width]
             if isinstance(enc, ModeNormalizer):
                 values, mask = enc.inverse(block)
+            elif isinstance(enc, QuantileBinner):
+                values, mask = enc.inverse(block, rng if self.settings.quantile_position == "uniform" else None)
             else:
                 values, mask = enc.inverse(block, rng)
                 codec = self.codecs[col]
@@ -169,7 +187,7 @@ class DataTransformer:
             "settings": asdict(self.settings),
             "columns": [
                 {"name": c, "codec": self.codecs[c].to_state(),
-                 "kind": "continuous" if isinstance(self.encoders[c], ModeNormalizer) else "discrete",
+                 "kind": _KIND[type(self.encoders[c])],
                  "encoder": self.encoders[c].to_state()}
                 for c in self.columns
             ],
@@ -186,8 +204,7 @@ class DataTransformer:
             name = c["name"]
             t.columns.append(name)
             t.codecs[name] = ValueCodec.from_state(c["codec"])
-            t.encoders[name] = (ModeNormalizer.from_state(c["encoder"]) if c["kind"] == "continuous"
-                                else CategoryEncoder.from_state(c["encoder"]))
+            t.encoders[name] = _ENCODERS[c["kind"]].from_state(c["encoder"])
         return t
 
 
