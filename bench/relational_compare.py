@@ -169,6 +169,29 @@ def summary_row(dataset: str, name: str, run: dict[str, Any], scores: dict[str, 
     }
 
 
+def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The issue's targets for synthohive, checked per dataset: quality at or above the better other engine,
+    >= 100k sampled rows/s, and (on shop_5k, the 5k-row 3-table schema) a fit under 10 s."""
+    out = []
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        ours = next((r for r in rows if r["dataset"] == dataset and r["engine"] == "synthohive"), None)
+        if ours is None or ours["status"] != "ok":
+            continue
+        others = [r["quality"] for r in rows if r["dataset"] == dataset and r["quality"] is not None
+                  and r["engine"] not in ("synthohive", "real (control)")]
+        checks: dict[str, Any] = {
+            "quality_vs_best_other": None if not others else {
+                "ours": ours["quality"], "best_other": max(others),
+                "met": ours["quality"] is not None and ours["quality"] >= max(others)},
+            "sample_rows_per_s": {"ours": ours["sample_rows_per_s"], "target": 100_000,
+                                  "met": (ours["sample_rows_per_s"] or 0) >= 100_000},
+        }
+        if dataset == "shop_5k":
+            checks["fit_s"] = {"ours": ours["fit_s"], "target": 10, "met": (ours["fit_s"] or 1e9) < 10}
+        out.append({"dataset": dataset, **checks})
+    return out
+
+
 def render(rows: list[dict[str, Any]]) -> str:
     cols = ["dataset", "engine", "status", "fit_s", "fit_cpu_s", "sample_rows_per_s", "peak_rss_mb", "quality",
             "column_shapes", "column_pair_trends", "cardinality", "intertable_trends", "diagnostic",
@@ -256,6 +279,7 @@ def main(argv: list[str] | None = None) -> None:
         }
         names = [*args.engines, *([] if args.no_control else ["real (control)"])]
         results["summary"] += [summary_row(dataset, n, runs.get(n, {"status": "control"}), scores) for n in names]
+        results["targets"] = targets(results["summary"])
         results["loadavg_end"] = loadavg()
         results["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         out_file.write_text(json.dumps(results, indent=2, default=str))  # after each dataset: partial results
