@@ -30,6 +30,20 @@ def hmac_words(values: np.ndarray, secret: bytes, round_: int = 0) -> np.ndarray
     return np.frombuffer(digests, dtype="<u8").reshape(-1, 4)
 
 
+def token_words(values: np.ndarray, key: bytes, round_: int = 0) -> np.ndarray:
+    """(n, 4) uint64 words of synthetic tokens: one keyed SipHash per value (pandas' vectorised
+    `hash_array`), spread to four words by the splitmix64 finaliser. ~100x faster than one HMAC per value,
+    for inputs that are not real data and so need no secret."""
+    sub = hmac.digest(key, f"token-words-{round_}".encode(), "sha256").hex()[:16]
+    h = pd.util.hash_array(np.asarray(values, dtype=object), hash_key=sub, categorize=False).astype(np.uint64)
+    steps = np.arange(1, 5, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    with np.errstate(over="ignore"):
+        z = h[:, None] + steps[None, :]
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
 def pick(pool: np.ndarray, words: np.ndarray) -> pd.Series:
     return pd.Series(pool[(words % np.uint64(len(pool))).astype(np.int64)], dtype=object)
 

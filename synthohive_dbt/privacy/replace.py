@@ -37,6 +37,12 @@ IDENTIFIER_KINDS = frozenset({"email", "phone", "ssn", "credit_card", "ip_addres
 MAX_REDRAWS = 6
 
 Maker = Callable[[np.ndarray, np.ndarray, int], pd.Series]  # (words, positions, round) -> fakes
+Words = Callable[[np.ndarray, int], np.ndarray]  # (values, round) -> (n, 4) uint64 words
+
+
+def hmac_words_with(secret: bytes) -> Words:
+    """Words of real values: HMAC-SHA256 under the secret (not recomputable by hashing guessed values)."""
+    return lambda values, round_: fakes.hmac_words(values, secret, round_)
 
 
 def resolve_secret(config: PrivacyConfig) -> bytes:
@@ -64,11 +70,11 @@ def _family(series: pd.Series) -> str:
     return "string"
 
 
-def _resolve(uniques: np.ndarray, make: Maker, secret: bytes, forbidden: pd.Index, distinct: bool,
+def _resolve(uniques: np.ndarray, make: Maker, words: Words, forbidden: pd.Index, distinct: bool,
              fallback: Callable[[np.ndarray, pd.Series], pd.Series]) -> pd.Series:
     """Fakes for `uniques`, redrawn while one equals a forbidden value (or repeats, for identifiers)."""
     all_pos = np.arange(len(uniques))
-    out = make(fakes.hmac_words(uniques, secret), all_pos, 0).reset_index(drop=True)
+    out = make(words(uniques, 0), all_pos, 0).reset_index(drop=True)
     for round_ in range(1, MAX_REDRAWS + 1):
         bad = out.isin(forbidden).to_numpy()
         if distinct:
@@ -76,11 +82,11 @@ def _resolve(uniques: np.ndarray, make: Maker, secret: bytes, forbidden: pd.Inde
         if not bad.any():
             return out
         pos = all_pos[bad]
-        out[bad] = make(fakes.hmac_words(uniques[pos], secret, round_), pos, round_).to_numpy()
+        out[bad] = make(words(uniques[pos], round_), pos, round_).to_numpy()
     bad = out.isin(forbidden).to_numpy() | (out.duplicated().to_numpy() if distinct else False)
     if bad.any():
         pos = all_pos[bad]
-        out[bad] = fallback(fakes.hmac_words(uniques[pos], secret, MAX_REDRAWS + 1), out[bad]).to_numpy()
+        out[bad] = fallback(words(uniques[pos], MAX_REDRAWS + 1), out[bad]).to_numpy()
     return out
 
 
@@ -104,17 +110,20 @@ def _suffix_fallback(kind: str) -> Callable[[np.ndarray, pd.Series], pd.Series]:
 
 
 class _Replacer:
-    """Holds the per-call state: the secret, every original value, and the mappings built so far."""
+    """Holds the per-call state: the word source (keyed hash), every original value, and the mappings so far."""
 
     def __init__(self, frames: Mapping[str, pd.DataFrame], columns: Mapping[str, list[str]],
-                 kinds: Mapping[str, Mapping[str, str]], strategy: str, secret: bytes,
-                 forbidden: Iterable[object] | None = None) -> None:
+                 kinds: Mapping[str, Mapping[str, str]], strategy: str, words: Words,
+                 forbidden: Iterable[object] | None = None, synthetic_tokens: bool = False) -> None:
         self.frames = frames
         self.columns = columns
         self.kinds = kinds
         self.strategy = strategy
-        self.secret = secret
-        originals = [frames[t][c].dropna().astype("string").unique() for t, cols in columns.items() for c in cols]
+        self.words = words
+        # real originals must never come back as fakes; synthetic tokens cannot (they hold a \x1f)
+        self.synthetic_tokens = synthetic_tokens
+        originals = ([] if synthetic_tokens else
+                     [frames[t][c].dropna().astype("string").unique() for t, cols in columns.items() for c in cols])
         if forbidden is not None:
             extra = forbidden if isinstance(forbidden, pd.Index) else pd.Index(list(forbidden), dtype=object)
             originals.append(extra.dropna().astype("string").unique())
@@ -129,7 +138,9 @@ class _Replacer:
 
     def _uniques(self, targets: list[tuple[str, str]]) -> np.ndarray:
         parts = [self.frames[t][c].dropna().astype("string").unique() for t, c in targets]
-        return np.sort(pd.unique(np.concatenate([np.asarray(p, dtype=object) for p in parts])))
+        uniques = pd.unique(np.concatenate([np.asarray(p, dtype=object) for p in parts]))
+        # sorted, so a value's redraw history does not depend on row order (tokens are row-ordered already)
+        return uniques if self.synthetic_tokens else np.sort(uniques)
 
     def _apply(self, targets: list[tuple[str, str]], uniques: np.ndarray, fake: pd.Series) -> None:
         index = pd.Index(uniques)
@@ -186,7 +197,7 @@ class _Replacer:
                     l_ = last.iloc[pos].reset_index(drop=True).fillna(fakes.last_name(w))
                 return fakes.fake_strings(kind, w, f, l_)
         fallback = _name_fallback(kind) if kind in NAME_KINDS else _suffix_fallback(kind)
-        fake = _resolve(uniques, make, self.secret, self.forbidden, kind in IDENTIFIER_KINDS, fallback)
+        fake = _resolve(uniques, make, self.words, self.forbidden, kind in IDENTIFIER_KINDS, fallback)
         self._apply(targets, uniques, fake)
 
     def _numbers_and_dates(self) -> None:
@@ -197,12 +208,12 @@ class _Replacer:
                 continue
             values = src.dropna()
             uniq = pd.unique(values)
-            w = fakes.hmac_words(np.asarray(uniq, dtype=object), self.secret)
+            w = self.words(np.asarray(uniq, dtype=object), 0)
             if family == "int":
                 fake = fakes.fake_integers(np.asarray(uniq), w)
                 clash = np.isin(fake.astype(str), self.forbidden)
                 if clash.any():  # one redraw from fresh words; then step off the value
-                    w2 = fakes.hmac_words(np.asarray(uniq, dtype=object)[clash], self.secret, 1)
+                    w2 = self.words(np.asarray(uniq, dtype=object)[clash], 1)
                     fake[clash] = fakes.fake_integers(np.asarray(uniq)[clash], w2)
             elif family == "float":
                 fake = fakes.fake_floats(np.asarray(uniq, dtype=float), w)
@@ -252,21 +263,28 @@ def replace_pii(frames: Mapping[str, pd.DataFrame], columns: Mapping[str, list[s
                                   hint=f"use one of {list(PII_KINDS)}")
             resolved[table][c] = kind
     cols = {t: list(dict.fromkeys(c)) for t, c in columns.items() if c}
-    return _Replacer(frames, cols, resolved, config.pii_strategy, resolve_secret(config), forbidden).run()
+    return _Replacer(frames, cols, resolved, config.pii_strategy, hmac_words_with(resolve_secret(config)),
+                     forbidden).run()
 
 
 def fresh_fakes(tokens: pd.DataFrame, kinds: Mapping[str, str], strategy: str, key: bytes,
                 forbidden: Iterable[object] | None = None) -> pd.DataFrame:
-    """Fakes for synthetic rows: one column per PII column, drawn from the HMAC of a per-row token.
+    """Fakes for synthetic rows: one column per PII column, drawn from keyed hashes of a per-row token.
 
-    The tokens name synthetic rows (no real value goes in), so the key only makes draws reproducible;
-    the strategy, the within-row context (an email that fits the row's fake name) and the rule that no
-    fake equals a `forbidden` (real) value work exactly as in `replace_pii`. Identifier kinds come out
-    distinct within the call. Every column of `tokens` must hold distinct string tokens.
+    The tokens name synthetic rows (no real value goes in), so the key only makes draws reproducible and
+    a fast vectorised keyed hash (SipHash, `fakes.token_words`) replaces the per-value HMAC. The strategy,
+    the within-row context (an email that fits the row's fake name) and the rule that no fake equals a
+    `forbidden` (real) value work exactly as in `replace_pii`. Identifier kinds come out distinct within
+    the call. Every column of `tokens` must hold distinct string tokens.
     """
     unknown = {c: k for c, k in kinds.items() if k not in PII_KINDS}
     if unknown:
         raise ConfigError(f"unknown PII kind(s) {unknown}", hint=f"use one of {list(PII_KINDS)}")
     frames = {"rows": tokens}
     columns = {"rows": [str(c) for c in tokens.columns]}
-    return _Replacer(frames, columns, {"rows": dict(kinds)}, strategy, key, forbidden).run()["rows"]
+
+    def words(values: np.ndarray, round_: int) -> np.ndarray:
+        return fakes.token_words(values, key, round_)
+
+    return _Replacer(frames, columns, {"rows": dict(kinds)}, strategy, words, forbidden,
+                     synthetic_tokens=True).run()["rows"]

@@ -29,7 +29,7 @@ import pandas as pd
 from synthohive_dbt.config import Metadata, PrivacyConfig
 from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.privacy.detect import PiiFinding, detect_pii
-from synthohive_dbt.privacy.fakes import hmac_words
+from synthohive_dbt.privacy.fakes import token_words
 from synthohive_dbt.privacy.replace import fresh_fakes, replace_pii
 from synthohive_dbt.relational.cardinality import match_parents
 from synthohive_dbt.relational.inputs import kind as coarse_kind
@@ -227,6 +227,16 @@ class PiiSampling:
 
     strategy: str = "context_aware_faker"
     forbidden: pd.Index | None = None
+    _days: np.ndarray | None = None
+
+    def forbidden_days(self) -> np.ndarray:
+        """The forbidden values that are ISO dates, as day numbers (parsed once per sample)."""
+        if self._days is None:
+            text = pd.Series(self.forbidden if self.forbidden is not None else [], dtype=object).astype(str)
+            iso = text[text.str.match(r"^\d{4}-\d{2}-\d{2}$")]
+            days = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce").dropna()
+            self._days = np.unique(days.to_numpy().astype("datetime64[D]").astype(np.int64))
+        return self._days
 
 
 def pii_key(seed: int) -> bytes:
@@ -256,8 +266,8 @@ def fake_columns(table: str, columns: list[PiiColumn], start: int, n: int, seed:
     for p in own:
         if p.family == "string":
             continue
-        words = hmac_words((f"{table}\x1f{p.name}\x1f" + rows).to_numpy(dtype=object), key)
-        out[p.name] = _fake_values(p, words, key, table, rows, settings.forbidden, seen.get(p.name))
+        words = token_words((f"{table}\x1f{p.name}\x1f" + rows).to_numpy(dtype=object), key)
+        out[p.name] = _fake_values(p, words, key, table, rows, settings, seen.get(p.name))
     for p in own:
         if p.null_rate > 0:
             values = pd.Series(out[p.name])
@@ -267,7 +277,7 @@ def fake_columns(table: str, columns: list[PiiColumn], start: int, n: int, seed:
 
 
 def _fake_values(p: PiiColumn, words: np.ndarray, key: bytes, table: str, rows: pd.Series,
-                 forbidden: pd.Index | None, seen: pd.Index | None) -> np.ndarray:
+                 settings: PiiSampling, seen: pd.Index | None) -> np.ndarray:
     if p.family == "bool":
         return (words[:, 0] % np.uint64(2)).astype(bool)
     if p.family == "float":
@@ -281,27 +291,27 @@ def _fake_values(p: PiiColumn, words: np.ndarray, key: bytes, table: str, rows: 
         lo = 10 ** (d - 1) if d > 1 else 0
         span = np.uint64(10**d - lo)
     values = lo + (words[:, 0] % span).astype(np.int64)
-    avoid = pd.Index([], dtype=object) if forbidden is None else forbidden
+    dates = p.family in ("datetime", "datestring")
+    if dates:  # compared as day numbers: text forms would cost more than the draw
+        avoid = pd.Index(settings.forbidden_days())
+        taken = (pd.Index(np.asarray(seen, dtype="datetime64[D]").astype(np.int64)) if p.unique and seen is not None
+                 and len(seen) else None)
+    else:
+        avoid = settings.forbidden if settings.forbidden is not None else pd.Index([], dtype=object)
+        taken = pd.Index(seen.astype(str)) if p.unique and seen is not None and len(seen) else None
     # redraw where a value equals a real one (or repeats, for unique columns): a fake birth date must not be
     # somebody's real one. Gives up after a few rounds only when the span is all but exhausted by real values.
     for round_ in range(1, _MAX_UNIQUE_REDRAWS + 1):
-        text = _as_text(values, p.family)
-        bad = pd.Index(text).isin(avoid)
+        probe = pd.Index(values) if dates else pd.Index(values.astype(str))
+        bad = probe.isin(avoid)
         if p.unique:
             bad |= pd.Series(values).duplicated().to_numpy()
-            if seen is not None and len(seen):
-                bad |= pd.Index(text).isin(seen.astype(str))
+            if taken is not None:
+                bad |= probe.isin(taken)
         if not bad.any():
             break
-        redraw = hmac_words((f"{table}\x1f{p.name}\x1f" + rows[bad]).to_numpy(dtype=object), key, round_)
+        redraw = token_words((f"{table}\x1f{p.name}\x1f" + rows[bad]).to_numpy(dtype=object), key, round_)
         values[bad] = lo + (redraw[:, 0] % span).astype(np.int64)
     if p.family == "datestring":
-        return _as_text(values, p.family)
-    return values.astype("datetime64[D]").astype("datetime64[ns]") if p.family == "datetime" else values
-
-
-def _as_text(values: np.ndarray, family: str) -> np.ndarray:
-    """How `real_pii_values` writes a value: digits for ints, ISO days for dates."""
-    if family in ("datetime", "datestring"):
         return np.datetime_as_string(values.astype("datetime64[D]"), unit="D").astype(object)
-    return values.astype(str).astype(object)
+    return values.astype("datetime64[D]").astype("datetime64[ns]") if p.family == "datetime" else values

@@ -164,3 +164,42 @@ def test_hundred_thousand_distinct_emails_are_fast() -> None:
     elapsed = time.perf_counter() - start
     assert out["t"]["email"].is_unique
     assert elapsed < 20, f"{elapsed:.1f}s"  # ~2-3 s on an idle 2-core machine
+
+
+def test_forbidden_values_are_avoided_too() -> None:
+    """Real values of tables not passed in (here: every pool first name but two) are never a fake."""
+    pool = list(first_names())
+    frame = pd.DataFrame({"first_name": ["Zed", "Quinn", "Ada"] * 50})
+    out = replace_pii({"t": frame}, {"t": ["first_name"]}, PrivacyConfig(pii_strategy="faker", secret=SECRET),
+                      forbidden=pd.Index(pool[2:]))
+    assert not set(out["t"]["first_name"]) & set(pool[2:])
+
+
+def test_fresh_fakes_for_synthetic_rows() -> None:
+    from synthohive_dbt.privacy.fakes import token_words
+    from synthohive_dbt.privacy.replace import fresh_fakes
+
+    n = 5000
+    rows = pd.Series(np.arange(n)).astype(str)
+    tokens = pd.DataFrame({c: f"t\x1f{c}\x1f" + rows for c in ("fn", "ln", "mail", "tel")})
+    kinds = {"fn": "first_name", "ln": "last_name", "mail": "email", "tel": "phone"}
+    real_phones = pd.Index([f"+1-{a}-555-{b:04d}" for a in range(200, 1000) for b in range(0, 10_000, 97)])
+    out = fresh_fakes(tokens, kinds, "context_aware_faker", b"k" * 32, forbidden=real_phones)
+    again = fresh_fakes(tokens, kinds, "context_aware_faker", b"k" * 32, forbidden=real_phones)
+    pd.testing.assert_frame_equal(out, again)  # reproducible from the key
+    other = fresh_fakes(tokens, kinds, "context_aware_faker", b"q" * 32)
+    assert (other["mail"] != out["mail"]).mean() > 0.99
+    local = out["mail"].str.split("@").str[0].str.replace(r"\d+$", "", regex=True)
+    assert (local == out["fn"].map(_ascii) + "." + out["ln"].map(_ascii)).all()  # fits the row's name
+    assert out["mail"].is_unique and out["tel"].is_unique  # identifier kinds stay distinct
+    assert not out["tel"].isin(real_phones).any()  # ~8 % of the phone space was forbidden
+    words = token_words(tokens["fn"].to_numpy(), b"k" * 32)
+    assert words.shape == (n, 4) and words.dtype == np.uint64 and len(np.unique(words[:, 0])) == n
+    assert abs((words[:, 2] % np.uint64(2)).mean() - 0.5) < 0.03  # the spread words are balanced bits
+
+
+def _ascii(name: str) -> str:
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+                   if c.isalpha())
