@@ -10,10 +10,11 @@ What is kept in the artifact is only the shape of a column, never a value: its f
 powers of ten). Copies are not faked on their own: the child takes its parent's fake through the foreign
 key, so the same synthetic person has the same email in every table.
 
-Fakes come from `privacy.fresh_fakes`: HMAC words of a per-row token (table, column, row number) under a key
-derived from the sampling seed, so `sample(seed=s)` is reproducible and nothing real enters the draw. The
+Fakes come from `privacy.fresh_fakes`: keyed hashes of a per-row token (table, column, row number) under a key
+derived from the sampling seed, so `sample(seed=s)` is reproducible, also after save/load, and nothing real
+enters the draw (the HMAC secret is only needed where real values are mapped: tables copied as is). The
 strategy (mask / faker / context_aware_faker) decides what they look like; a fake that equals a real value
-(known while the real frames are at hand) is redrawn.
+(known while the real frames are at hand: after fit, or with `sample(real=...)`) is redrawn, dates included.
 """
 
 from __future__ import annotations
@@ -240,7 +241,7 @@ class PiiSampling:
 
 
 def pii_key(seed: int) -> bytes:
-    """HMAC key for sampled fakes. Tokens name synthetic rows only, so the key need not be secret: deriving
+    """Hash key for sampled fakes. Tokens name synthetic rows only, so the key need not be secret: deriving
     it from the seed makes `sample(seed=s)` reproducible, also after save/load (the secret is never saved)."""
     return hashlib.sha256(f"synthohive-dbt/pii/{seed}".encode()).digest()
 
