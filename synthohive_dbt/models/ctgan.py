@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from synthohive_dbt.models.conditional import ConditionalSampler
+from synthohive_dbt.models.optim import Adam
 from synthohive_dbt.models.layers import Discriminator, Generator, OutputActivation, init_linear
 from synthohive_dbt.models.tabular import TabularModel, pack_batch
 from synthohive_dbt.transform.spans import SpanLayout
@@ -47,7 +48,8 @@ class CTGANConfig:
     max_validation_rows: int = 5000  # enough for a KS/TV estimate to +-0.02; bounds the cost of scoring
     eval_every: int | None = None  # epochs between scores; None = about 20 scores per run
     patience: int | None = None  # stop after this many scores without improvement; None = never
-    time_budget_s: float | None = None  # stop training after this many seconds (best weights kept)
+    time_budget_s: float | None = 45.0  # stop training after this many seconds (best weights kept): the
+    # validation score of a GAN plateaus early and then drifts, so a fixed 300 epochs mostly buys time
     threads: int | None = 1  # torch threads while fitting/sampling (restored after); None = torch's default.
     # 1 because small matrices gain little from 2 threads and lose 3-8x when other work shares the cores
     context_cond_dropout: float = 0.5  # with a context, half the steps train without a condition vector:
@@ -86,9 +88,9 @@ class CTGAN(TabularModel):
         self.discriminator.set_generator(gen)
         self.generator.train()
         self.discriminator.train()
-        self._opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.generator_lr, betas=cfg.betas,
+        self._opt_g = Adam(self.generator.parameters(), lr=cfg.generator_lr, betas=cfg.betas,
                                        weight_decay=cfg.generator_decay)
-        self._opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.discriminator_lr,
+        self._opt_d = Adam(self.discriminator.parameters(), lr=cfg.discriminator_lr,
                                        betas=cfg.betas, weight_decay=cfg.discriminator_decay)
         # per conditional span: (offset in the row, offset in the condition vector, width)
         cond_offsets = np.concatenate([[0], np.cumsum([s.width for s in self._layout.conditional])])

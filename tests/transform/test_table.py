@@ -12,6 +12,8 @@ import pytest
 from synthohive_dbt.errors import DataError
 from synthohive_dbt.transform import DataTransformer, Span, SpanLayout, TransformerSettings
 
+MODE = TransformerSettings(numeric_encoding="mode")  # the paper's mixture encoding (the default is quantile)
+
 
 def mixed_table(n: int = 600, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
@@ -37,7 +39,7 @@ def mixed_table(n: int = 600, seed: int = 0) -> pd.DataFrame:
 
 def test_mixed_table_round_trips_exactly_also_through_json_state() -> None:
     df = mixed_table()
-    t = DataTransformer().fit(df, seed=1)
+    t = DataTransformer(MODE).fit(df, seed=1)
     enc = t.transform(df, seed=2, dtype=np.float64)
     assert enc.shape == (len(df), t.layout.width)
     # floats within tolerance; ints, categories, bools, dates, timestamps and nulls exactly
@@ -52,7 +54,7 @@ def test_mixed_table_round_trips_exactly_also_through_json_state() -> None:
 
 def test_layout_spans_and_kinds() -> None:
     df = mixed_table()
-    layout = DataTransformer().fit(df).layout
+    layout = DataTransformer(MODE).fit(df).layout
     by_col = {}
     for s in layout.spans:
         by_col.setdefault(s.column, []).append(s)
@@ -124,7 +126,7 @@ def test_mixture_fit_uses_a_sample_and_stays_fast_on_many_rows() -> None:
     df = pd.DataFrame({"x": np.concatenate([rng.normal(0, 1, n // 2), rng.normal(50, 3, n // 2)]),
                        "c": rng.choice(["a", "b"], n)})
     t0 = time.perf_counter()
-    t = DataTransformer().fit(df)
+    t = DataTransformer(MODE).fit(df)
     enc = t.transform(df)
     elapsed = time.perf_counter() - t0
     assert elapsed < 10, f"fit+transform of {n} rows took {elapsed:.1f}s"
