@@ -196,9 +196,9 @@ def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profi
          target_schema: str, rows: int | None, scale: float | None, force: bool, build_schema: str | None,
          skip_dbt: bool, report: Path | None, seed_value: int | None, log_format: str, quiet: bool) -> None:
     """Learn the real tables, write a synthetic copy into --target-schema, run the project's dbt tests on it."""
-    from synthohive_dbt import pipeline
-
     _check_rows(rows, scale)
+    from synthohive_dbt import pipeline  # heavy (dbt, torch): after the cheap checks
+
     options = _pipeline_options(project_dir, profiles_dir, target, profile, mode, select, exclude)
     with _reporter(quiet, log_format) as reporter:
         result = pipeline.seed(
@@ -242,9 +242,9 @@ def generate(project_dir: Path, profiles_dir: Path | None, target: str | None, p
              rows: int | None, scale: float | None, force: bool, build_schema: str | None, skip_dbt: bool,
              seed_value: int | None, log_format: str, quiet: bool) -> None:
     """Sample a saved model into --target-schema and run the dbt tests; reads no real data (CI seeding)."""
-    from synthohive_dbt import pipeline
-
     _check_rows(rows, scale)
+    from synthohive_dbt import pipeline  # heavy (dbt, torch): after the cheap checks
+
     options = _pipeline_options(project_dir, profiles_dir, target, profile, mode, select, exclude)
     with _reporter(quiet, log_format) as reporter:
         result = pipeline.generate(options, model_path, pipeline.SampleOptions(rows=rows, scale=scale,
