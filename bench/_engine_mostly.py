@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,8 @@ def fit(tables: dict[str, pd.DataFrame], schema: dict[str, Any], args: argparse.
 
     torch.set_num_threads(args.threads)
     home = args.out.parent / f".mostly-home-{args.data.name}"
-    home.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(home, ignore_errors=True)  # the engine's own store of generators: start each run empty
+    home.mkdir(parents=True)
     mostly = MostlyAI(local=True, local_dir=str(home), quiet=True)
     generator = mostly.train(config=generator_config(tables, schema, args), start=True, wait=True,
                              progress_bar=False)
