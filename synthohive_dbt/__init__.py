@@ -6,27 +6,72 @@ Public API: Synthesizer, Metadata, TableConfig, Constraint, PrivacyConfig, and t
 from __future__ import annotations
 
 from synthohive_dbt.config import Constraint, ForeignKey, Metadata, PrivacyConfig, TableConfig
-from synthohive_dbt.errors import SynthohiveError
+from synthohive_dbt.errors import (
+    ArtifactError,
+    ConfigError,
+    ConstraintViolationError,
+    CycleError,
+    DataError,
+    DbtError,
+    ManifestError,
+    ModelError,
+    ProfileError,
+    QualityGateError,
+    SchemaValidationError,
+    SynthohiveError,
+    UnsafeTargetError,
+    WarehouseError,
+)
 
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> object:
-    """Import the Synthesizer lazily: it pulls in torch, which `synthohive inspect` never needs."""
-    if name == "Synthesizer":
-        from synthohive_dbt.relational.synthesizer import Synthesizer
+# Imported on first use: these pull in torch, sklearn or matplotlib, which `synthohive inspect` never needs.
+_LAZY = {
+    "Synthesizer": "synthohive_dbt.relational.synthesizer",
+    "QualityGates": "synthohive_dbt.report",
+    "ColumnGate": "synthohive_dbt.report",
+    "EvaluationResult": "synthohive_dbt.report",
+    "PiiFinding": "synthohive_dbt.privacy",
+    "detect_pii": "synthohive_dbt.privacy",
+    "read_manifest": "synthohive_dbt.metadata",
+}
 
-        return Synthesizer
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'synthohive_dbt' has no attribute {name!r}")
 
 
 __all__ = [
+    "ArtifactError",
+    "ColumnGate",
+    "ConfigError",
     "Constraint",
+    "ConstraintViolationError",
+    "CycleError",
+    "DataError",
+    "DbtError",
+    "EvaluationResult",
     "ForeignKey",
+    "ManifestError",
     "Metadata",
+    "ModelError",
+    "PiiFinding",
     "PrivacyConfig",
+    "ProfileError",
+    "QualityGateError",
+    "QualityGates",
+    "SchemaValidationError",
     "Synthesizer",
     "SynthohiveError",
     "TableConfig",
+    "UnsafeTargetError",
+    "WarehouseError",
     "__version__",
+    "detect_pii",
+    "read_manifest",
 ]
