@@ -39,6 +39,12 @@ NAME_RULES: tuple[tuple[str, re.Pattern[str], float], ...] = tuple(
         ("postal_code", r"zip(_?code)?|postal_?code|postcode", 0.6),
     ))
 
+#: A name that describes a measure or a flag ABOUT personal data is not itself personal data:
+#: `credit_card_amount`, `email_count`, `phone_type`, `is_email_verified`, `address_id`.
+MEASURE_NAME = re.compile(r"(^(is|has|n|num|count|total)_)|(_(amount|amt|total|sum|count|cnt|qty|quantity|avg|mean|"
+                          r"pct|percent|rate|ratio|share|fee|price|cost|balance|value|score|type|kind|method|"
+                          r"status|flag|verified|valid|category|id|key|hash|length|len|domain)$)")
+
 #: A value pattern must match at least this share of sampled distinct values to count.
 MIN_VALUE_SHARE = 0.6
 #: Person-name lists are incomplete (foreign names, nicknames): a lower bar, and a confidence discount.
@@ -79,6 +85,8 @@ def kind_from_name(column: str) -> Evidence | None:
     name = normalise_name(column)
     if name == "name":
         return Evidence("person_name", 0.5, "column is called 'name' (a person's, or a product's?)")
+    if MEASURE_NAME.search(name):
+        return None
     best: Evidence | None = None
     for kind, pattern, conf in NAME_RULES:
         if pattern.search(name) and (best is None or conf > best.confidence):

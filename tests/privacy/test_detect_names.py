@@ -1,0 +1,27 @@
+"""Name rules: personal columns are flagged, measures and flags about personal data are not."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from synthohive_dbt.privacy import detect_pii
+from synthohive_dbt.privacy.detect import kind_from_name
+
+
+@pytest.mark.parametrize("column,kind", [
+    ("email", "email"), ("E-Mail", "email"), ("credit_card", "credit_card"), ("customer_name", "person_name"),
+    ("billingAddress", "address"), ("phone_number", "phone"), ("first_name", "first_name"),
+    ("credit_card_amount", None), ("email_count", None), ("is_email_verified", None), ("phone_type", None),
+    ("address_id", None), ("total_phone_calls", None),
+])
+def test_name_rules(column: str, kind: str | None) -> None:
+    got = kind_from_name(column)
+    assert (got.kind if got else None) == kind
+
+
+def test_jaffle_payment_amounts_are_not_pii() -> None:
+    """jaffle-shop-classic's orders model has credit_card_amount: a sum of money, once wrongly faked."""
+    orders = pd.DataFrame({"order_id": range(50), "credit_card_amount": [float(i % 7) * 10 for i in range(50)],
+                           "gift_card_amount": [0.0] * 50})
+    assert detect_pii({"orders": orders}) == []
