@@ -99,6 +99,9 @@ def _train_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--max-rows", type=click.IntRange(min=1), default=None,
                      help="Read at most about this many rows of the largest table (keys kept consistent)."),
         click.option("--backend", type=click.Choice(["CTGAN", "TVAE"]), default="CTGAN", show_default=True),
+        click.option("--infer-keys/--no-infer-keys", default=True, show_default=True,
+                     help="Add foreign keys the project does not declare when the data and the column names "
+                          "support them (e.g. payments.order_id -> orders.id); each one is listed for review."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -193,7 +196,7 @@ def _check_rows(rows: int | None, scale: float | None) -> None:
 @_ui_options
 def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str,
          select: tuple[str, ...], exclude: tuple[str, ...], epochs: int, max_rows: int | None, backend: str,
-         target_schema: str, rows: int | None, scale: float | None, force: bool, build_schema: str | None,
+         infer_keys: bool, target_schema: str, rows: int | None, scale: float | None, force: bool, build_schema: str | None,
          skip_dbt: bool, report: Path | None, seed_value: int | None, log_format: str, quiet: bool) -> None:
     """Learn the real tables, write a synthetic copy into --target-schema, run the project's dbt tests on it."""
     _check_rows(rows, scale)
@@ -202,7 +205,8 @@ def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profi
     options = _pipeline_options(project_dir, profiles_dir, target, profile, mode, select, exclude)
     with _reporter(quiet, log_format) as reporter:
         result = pipeline.seed(
-            options, pipeline.TrainOptions(epochs=epochs, seed=seed_value, max_rows=max_rows, backend=backend),
+            options, pipeline.TrainOptions(epochs=epochs, seed=seed_value, max_rows=max_rows, backend=backend,
+                                           infer_keys=infer_keys),
             pipeline.SampleOptions(rows=rows, scale=scale, seed=seed_value),
             pipeline.OutputOptions(target_schema=target_schema, force=force, build_schema=build_schema,
                                    report=report, run_dbt=not skip_dbt), reporter)
@@ -217,14 +221,14 @@ def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profi
 @_ui_options
 def fit(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str,
         select: tuple[str, ...], exclude: tuple[str, ...], epochs: int, max_rows: int | None, backend: str,
-        out: Path, seed_value: int | None, log_format: str, quiet: bool) -> None:
+        infer_keys: bool, out: Path, seed_value: int | None, log_format: str, quiet: bool) -> None:
     """Learn the real tables and save the model, for `synthohive generate` in CI (no real data needed there)."""
     from synthohive_dbt import pipeline
 
     options = _pipeline_options(project_dir, profiles_dir, target, profile, mode, select, exclude)
     with _reporter(quiet, log_format) as reporter:
         path = pipeline.fit(options, pipeline.TrainOptions(epochs=epochs, seed=seed_value, max_rows=max_rows,
-                                                           backend=backend), out, reporter)
+                                                           backend=backend, infer_keys=infer_keys), out, reporter)
     if log_format == "json":
         click.echo(json.dumps({"model": str(path)}))
     elif not quiet:

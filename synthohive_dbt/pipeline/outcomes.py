@@ -42,6 +42,9 @@ def summary_line(result: RunResult) -> str:
             text += f", {len(result.failed)} failed or errored"
     if result.report is not None:
         text += f"; report: {result.report}"
+    if result.inferred_keys:
+        text += (f"; {len(result.inferred_keys)} inferred foreign key(s), review them: "
+                 + ", ".join(fk.label for fk in result.inferred_keys))
     return text
 
 
@@ -61,4 +64,5 @@ def summary_record(result: RunResult) -> dict[str, Any]:
             "rows": result.rows, "tests": len(tests), "tests_passed": sum(o.passed for o in tests),
             "failed": [o.unique_id for o in result.failed], "success": result.success,
             "report": str(result.report) if result.report else None,
-            "model": str(result.model_path) if result.model_path else None}
+            "model": str(result.model_path) if result.model_path else None,
+            "inferred_keys": [fk.to_dict() for fk in result.inferred_keys]}

@@ -64,6 +64,7 @@ class TrainOptions:
     batch_size: int = 500
     backend: str = "CTGAN"
     privacy: PrivacyConfig | None = None
+    infer_keys: bool = True  # add undeclared foreign keys the data and column names support (relational.infer)
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class RunResult:
     report: Path | None = None
     model_path: Path | None = None
     not_modelled: int = 0
+    inferred_keys: list[Any] = field(default_factory=list)  # relational.infer.InferredFK, for review
 
     @property
     def tests(self) -> list[Outcome]:
@@ -131,14 +133,14 @@ def seed(project_options: ProjectOptions, train: TrainOptions, sample: SampleOpt
     tables = _resolve(project, project_options, reporter)
     with contextlib.ExitStack() as stack:
         builder = _guard(project, tables, output, stack, reporter)
-        synth = _fit(project, tables, train, reporter)
+        synth, inferred = _fit(project, tables, train, reporter)
         frames = _sample(synth, sample, train.seed, reporter)
         report = None
         if output.report is not None:
             report = _report(synth, output.report, reporter)
         return _write_and_run(project, builder, tables, frames, output, project_options, reporter,
                               RunResult(project_options.mode, output.target_schema, report=report,
-                                        not_modelled=len(tables.read.not_modelled)))
+                                        not_modelled=len(tables.read.not_modelled), inferred_keys=inferred))
 
 
 def fit(project_options: ProjectOptions, train: TrainOptions, out: Path,
@@ -147,7 +149,7 @@ def fit(project_options: ProjectOptions, train: TrainOptions, out: Path,
     reporter = reporter or NullReporter()
     project = open_project(project_options)
     tables = _resolve(project, project_options, reporter)
-    synth = _fit(project, tables, train, reporter)
+    synth, _ = _fit(project, tables, train, reporter)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     synth.save(out)
@@ -233,7 +235,8 @@ def _guard(project: DbtProject, tables: ProjectTables, output: OutputOptions, st
     return builder
 
 
-def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, reporter: Reporter) -> Any:
+def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, reporter: Reporter
+         ) -> tuple[Any, list[Any]]:
     from synthohive_dbt.relational.synthesizer import Synthesizer
 
     if train.epochs < 1:
@@ -248,13 +251,32 @@ def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, report
         engine.dispose()
     reporter.step("read " + ", ".join(f"{n}: {len(f)} rows" for n, f in frames.items()),
                   rows={n: len(f) for n, f in frames.items()})
-    synth = Synthesizer(tables.metadata, privacy_config=train.privacy, backend=train.backend)
+    metadata, inferred = _infer_keys(frames, tables, train, reporter)
+    synth = Synthesizer(metadata, privacy_config=train.privacy, backend=train.backend)
     reporter.step(f"training {train.backend} for {train.epochs} epoch(s) per table")
     synth.fit(frames, epochs=train.epochs, batch_size=train.batch_size, seed=train.seed, progress=reporter.table)
     for finding in synth.pii_findings:
         reporter.step(f"personal data in {finding.table}.{finding.column} ({finding.kind}) is replaced by fakes",
                       table=finding.table, column=finding.column, kind=finding.kind)
-    return synth
+    return synth, inferred
+
+
+def _infer_keys(frames: Mapping[str, pd.DataFrame], tables: ProjectTables, train: TrainOptions,
+                reporter: Reporter) -> tuple[Any, list[Any]]:
+    """Undeclared foreign keys found in the data (declared ones win); each is reported so a user can review
+    it and declare it (a relationships test) or turn inference off (--no-infer-keys)."""
+    if not train.infer_keys:
+        return tables.metadata, []
+    from synthohive_dbt.relational.infer import apply_foreign_keys, infer_keys
+
+    found = infer_keys(frames, tables.metadata)
+    for fk in found.inferred:
+        reporter.step(fk.message(), **fk.to_dict())
+    for skipped in found.skipped:
+        log.info("%s", skipped.message())
+    if not found.inferred:
+        return tables.metadata, []
+    return apply_foreign_keys(tables.metadata, found.inferred), found.inferred
 
 
 def _sample(synth: Any, sample: SampleOptions, fallback_seed: int | None, reporter: Reporter

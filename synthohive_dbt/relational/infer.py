@@ -1,0 +1,368 @@
+"""Foreign keys the project never declared, found in the data (inclusion dependencies) and named by the columns.
+
+Why: dbt projects often declare only some relationships. An undeclared one (jaffle-shop: payments.order_id ->
+orders) is learned as a plain number, so synthetic children point at no parent or leave parents childless, and
+models that join the two (a LEFT JOIN of per-order payment sums) break tests that hold on the real data.
+
+A column `c` of table `T` is inferred to reference key `k` of table `P` when ALL of these hold:
+
+- `c` is not a primary key, unique, foreign-key or PII column of `T` (those have their own role already);
+- `c` holds integers or strings, with at least `min_distinct` distinct values (a few values are in every key);
+- `k` is the single-column primary key of `P`, or a column declared unique, and unique in the data;
+- the names say so (data alone cannot: sequential integer ids are contained in every other sequential id):
+  * `c` equals `k` and `k` is not a bare `id`/`key` (`customer_id` -> `customers.customer_id`), or
+  * `c` is `<stem>_id` (`_key`, `_fk`, `_uuid`, or `<stem>id`) and `<stem>` names `P`: `order_id` names
+    `orders`, `raw_orders`, `stg_orders`, `order` (layer prefixes raw_/stg_/src_/base_/dim_/fct_/int_ and a
+    plural s/es/ies are ignored), also with a role prefix (`billing_order_id`);
+  * an alias the user gave names `P` (`aliases={"user": "customers"}`). `user_id` -> `customers.id` is NOT
+    inferred on its own: "user" does not name "customers", and its values would also fit orders.id or
+    payments.id, so only the user can say which one is meant (a relationships test, or an alias);
+- every non-null value of `c` is a value of `k` (partial coverage is reported and skipped: a relationships test
+  on it would fail on the real data too, so it is not a key);
+- types agree (integers with integers, text with text, declared SQL types compatible).
+
+When several parents fit, the one whose name evidence is strongest wins, then one in the same layer as the child
+(`stg_payments` -> `stg_orders` over `orders`), then the smaller table, then the name. A key that would close a
+cycle (other than a self-reference) is skipped with the cycle printed. Declared foreign keys always win: their
+columns are never candidates. The check runs on unique values only (`pd.Index.isin`), so it is cheap on big tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthohive_dbt.config import ForeignKey, Metadata, TableConfig
+from synthohive_dbt.errors import SchemaValidationError
+from synthohive_dbt.graph import find_cycle
+
+log = logging.getLogger(__name__)
+
+MIN_DISTINCT = 5
+"""A column with fewer distinct values fits inside almost any key; too little evidence for a relationship."""
+
+_GENERIC_KEYS = frozenset({"id", "key", "pk", "uuid", "guid"})
+_LAYER_PREFIXES = ("raw_", "stg_", "src_", "source_", "base_", "dim_", "fct_", "fact_", "int_", "tbl_")
+_NODE_SUFFIXES = frozenset({"source", "seed", "model", "snapshot"})
+_KEY_SUFFIX = re.compile(r"^(?P<stem>[a-z0-9_]*?[a-z0-9])_?(?:id|key|fk|uuid)$")
+
+# evidence strength: higher wins when several parents fit one column
+_SAME_NAME_AND_TABLE = 3
+_NAMES_TABLE = 2
+_SAME_NAME = 1
+_ALIAS = 1
+
+
+@dataclass(frozen=True)
+class InferredFK:
+    """One inferred foreign key `table.column -> parent.parent_column`, with the numbers that justify it."""
+
+    table: str
+    column: str
+    parent: str
+    parent_column: str
+    evidence: str
+    child_rows: int  # non-null rows of the child column
+    distinct: int  # distinct child values, all found in the parent key
+    parents_referenced: int  # parent keys with at least one child
+    parent_rows: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.table}.{self.column} -> {self.parent}.{self.parent_column}"
+
+    @property
+    def parent_coverage(self) -> float:
+        """Share of the parent keys that have a child (1.0: no childless parent in the real data)."""
+        return self.parents_referenced / self.parent_rows if self.parent_rows else 0.0
+
+    def message(self) -> str:
+        return (f"inferred foreign key {self.label}: all {self.distinct} distinct values ({self.child_rows} rows) "
+                f"are keys of {self.parent}; {self.parents_referenced} of {self.parent_rows} parent keys "
+                f"({self.parent_coverage:.0%}) have a child; evidence: {self.evidence}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "parent_coverage": round(self.parent_coverage, 4)}
+
+
+@dataclass(frozen=True)
+class SkippedFK:
+    """A candidate the names pointed at but the rules refused, and why (for review)."""
+
+    table: str
+    column: str
+    parent: str
+    parent_column: str
+    reason: str
+
+    def message(self) -> str:
+        return (f"not inferred: {self.table}.{self.column} -> {self.parent}.{self.parent_column}: {self.reason}")
+
+
+@dataclass
+class KeyInference:
+    """Everything one inference pass found: the keys it adds and the candidates it turned down."""
+
+    inferred: list[InferredFK] = field(default_factory=list)
+    skipped: list[SkippedFK] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------------ API
+def infer_foreign_keys(frames: Mapping[str, pd.DataFrame], metadata: Metadata, *,
+                       min_distinct: int = MIN_DISTINCT, aliases: Mapping[str, str] | None = None
+                       ) -> list[InferredFK]:
+    """The undeclared foreign keys the data and the names support (see the module docstring for the rules)."""
+    return infer_keys(frames, metadata, min_distinct=min_distinct, aliases=aliases).inferred
+
+
+def infer_keys(frames: Mapping[str, pd.DataFrame], metadata: Metadata, *, min_distinct: int = MIN_DISTINCT,
+               aliases: Mapping[str, str] | None = None) -> KeyInference:
+    """Like `infer_foreign_keys`, and also the candidates that were turned down, with the reason."""
+    if min_distinct < 1:
+        raise SchemaValidationError(f"min_distinct={min_distinct} must be at least 1",
+                                    hint="use the default (5) or another positive number")
+    alias_map = {_norm(k): v for k, v in (aliases or {}).items()}
+    unknown = sorted(v for v in alias_map.values() if v not in metadata.tables)
+    if unknown:
+        raise SchemaValidationError(f"aliases name table(s) {unknown} that are not in the metadata "
+                                    f"(tables: {sorted(metadata.tables)})",
+                                    hint="map a column stem to a table name, e.g. {'user': 'customers'}")
+    keys = _parent_keys(frames, metadata)
+    result = KeyInference()
+    best: list[tuple[_Candidate, InferredFK]] = []
+    for child in sorted(metadata.tables):
+        frame = frames.get(child)
+        if frame is None:
+            continue
+        table = metadata.tables[child]
+        for column in _candidate_columns(table, frame):
+            found = _check_column(child, column, frame[column], table, keys, metadata, alias_map, min_distinct,
+                                  result.skipped)
+            if found is not None:
+                best.append(found)
+    parents = {n: set(t.parents) for n, t in metadata.tables.items()}
+    for cand, fk in sorted(best, key=lambda b: (-b[0].score, b[0].table, b[0].column)):
+        parents[fk.table].add(fk.parent)
+        cycle = find_cycle(parents)
+        if cycle:
+            parents[fk.table].discard(fk.parent)
+            result.skipped.append(_skip(cand, f"it would close a cycle of foreign keys "
+                                              f"({' -> '.join(reversed(cycle))})"))
+            continue
+        result.inferred.append(fk)
+    for fk in result.inferred:
+        log.info("%s", fk.message())
+    for s in result.skipped:
+        log.info("%s", s.message())
+    return result
+
+
+def apply_foreign_keys(metadata: Metadata, inferred: list[InferredFK]) -> Metadata:
+    """A copy of `metadata` with the inferred foreign keys added; a column already in a declared foreign key
+    keeps the declared one (the user's word wins). The copy is validated before it is returned."""
+    out = metadata.model_copy(deep=True)
+    for fk in inferred:
+        table = out.tables.get(fk.table)
+        if table is None or fk.parent not in out.tables:
+            raise SchemaValidationError(f"inferred foreign key {fk.label} names a table that is not in the metadata",
+                                        hint="infer the keys on the same Metadata you apply them to")
+        if any(fk.column in declared.columns for declared in table.fk):
+            continue
+        table.fk.append(ForeignKey(columns=[fk.column], parent=fk.parent, parent_columns=[fk.parent_column]))
+        if table.columns is not None and fk.column not in table.columns:
+            table.columns = [*table.columns, fk.column]  # the data has it; the manifest did not document it
+    out.validate_schema()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- rules
+@dataclass(frozen=True)
+class _Key:
+    table: str
+    column: str
+    kind: str  # "int" | "text"
+    values: pd.Index
+    rows: int
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    table: str
+    column: str
+    parent: str
+    parent_column: str
+    score: int
+    evidence: str
+
+
+def _norm(name: str) -> str:
+    return name.strip().lower()
+
+
+def _entity(table: str) -> str:
+    """The thing a table is about: last `__` part that is not a node kind, without a layer prefix."""
+    parts = [p for p in _norm(table).split("__") if p and p not in _NODE_SUFFIXES]
+    name = parts[-1] if parts else _norm(table)
+    for prefix in _LAYER_PREFIXES:
+        if name.startswith(prefix) and len(name) > len(prefix):
+            return name[len(prefix):]
+    return name
+
+
+def _layer(table: str) -> str:
+    name = _norm(table)
+    return next((p for p in _LAYER_PREFIXES if name.startswith(p)), "")
+
+
+def _singulars(word: str) -> set[str]:
+    out = {word}
+    if word.endswith("ies") and len(word) > 3:
+        out.add(word[:-3] + "y")
+    if word.endswith("es") and len(word) > 2:
+        out.add(word[:-2])
+    if word.endswith("s") and len(word) > 1:
+        out.add(word[:-1])
+    return out
+
+
+def _names_table(stem: str, table: str) -> bool:
+    """`order` names orders / raw_orders / order; `billing_order` too (a role prefix)."""
+    forms = {f for f in _singulars(_entity(table)) if len(f) >= 2}
+    return any(stem == f or stem.endswith(f"_{f}") for f in forms)
+
+
+def _value_kind(s: pd.Series) -> str | None:
+    """'int' (integral numbers), 'text', or None for anything a key cannot be (floats, dates, bools)."""
+    values = s.dropna()
+    if pd.api.types.is_bool_dtype(s):
+        return None
+    if pd.api.types.is_integer_dtype(s):
+        return "int"
+    if pd.api.types.is_float_dtype(s):
+        arr = values.to_numpy(dtype=np.float64)
+        return "int" if np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)) else None
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
+        return None
+    inferred = pd.api.types.infer_dtype(values, skipna=True)
+    if inferred == "integer":
+        return "int"
+    return "text" if inferred == "string" else None
+
+
+def _uniques(s: pd.Series, kind: str) -> pd.Index:
+    values = pd.unique(s.dropna())
+    if kind == "int":
+        return pd.Index(np.asarray(values, dtype=np.float64).astype(np.int64))
+    return pd.Index(np.asarray(values, dtype=object).astype(str))
+
+
+def _parent_keys(frames: Mapping[str, pd.DataFrame], metadata: Metadata) -> list[_Key]:
+    """Single-column primary keys and declared unique columns that are unique and non-null in the data."""
+    keys = []
+    for name in sorted(metadata.tables):
+        frame = frames.get(name)
+        if frame is None:
+            continue
+        table = metadata.tables[name]
+        cols = [*table.pk] if len(table.pk) == 1 else []
+        cols += sorted(c for c, k in table.constraints.items() if k.unique and c not in cols)
+        for col in cols:
+            if col not in frame.columns:
+                continue
+            s = frame[col]
+            kind = _value_kind(s)
+            if kind is None or s.isna().any() or not s.is_unique:
+                continue
+            keys.append(_Key(name, col, kind, _uniques(s, kind), len(s)))
+    return keys
+
+
+def _candidate_columns(table: TableConfig, frame: pd.DataFrame) -> list[str]:
+    taken = {*table.pk, *table.pii_columns, *(c for fk in table.fk for c in fk.columns),
+             *(c for uk in table.unique_keys if len(uk) == 1 for c in uk),
+             *(c for c, k in table.constraints.items() if k.unique)}
+    return [str(c) for c in frame.columns if c not in taken]
+
+
+def _evidence(column: str, key: _Key, child: str, aliases: Mapping[str, str]) -> tuple[int, str] | None:
+    col, pcol = _norm(column), _norm(key.column)
+    m = _KEY_SUFFIX.match(col)
+    stem = m.group("stem").rstrip("_") if m else None
+    same = col == pcol and pcol not in _GENERIC_KEYS
+    names = stem is not None and _names_table(stem, key.table)
+    if stem is not None and not names and aliases.get(stem) == key.table:
+        return _ALIAS, f"alias {stem!r} -> table {key.table!r} given by the user"
+    if same and names:
+        return _SAME_NAME_AND_TABLE, f"column name {column!r} is the key of {key.table!r} and names that table"
+    if names and (pcol in _GENERIC_KEYS or pcol == col or _KEY_SUFFIX.match(pcol) is not None):
+        return _NAMES_TABLE, f"column name {column!r} names table {key.table!r}"
+    if same:
+        return _SAME_NAME, f"column {column!r} has the name of the key {key.table}.{key.column}"
+    return None
+
+
+def _check_column(child: str, column: str, series: pd.Series, table: TableConfig, keys: list[_Key],
+                  metadata: Metadata, aliases: Mapping[str, str], min_distinct: int,
+                  skipped: list[SkippedFK]) -> tuple[_Candidate, InferredFK] | None:
+    named = []
+    for key in keys:
+        if key.table == child and key.column == column:
+            continue
+        ev = _evidence(column, key, child, aliases)
+        if ev is not None:
+            named.append((_Candidate(child, column, key.table, key.column, ev[0], ev[1]), key))
+    if not named:
+        return None
+    kind = _value_kind(series)
+    passing: list[tuple[_Candidate, InferredFK]] = []
+    for cand, key in named:
+        reason = _type_clash(kind, key, table.constraint(column).dtype,
+                             metadata.tables[key.table].constraint(key.column).dtype)
+        if reason:
+            skipped.append(_skip(cand, reason))
+            continue
+        values = _uniques(series, key.kind)
+        if len(values) < min_distinct:
+            skipped.append(_skip(cand, f"only {len(values)} distinct value(s), fewer than {min_distinct}: too "
+                                       "little evidence"))
+            continue
+        inside = values.isin(key.values)
+        if not inside.all():
+            missing = values[~inside]
+            skipped.append(_skip(cand, f"partial coverage: {int(inside.sum())} of {len(values)} distinct values "
+                                       f"({inside.mean():.1%}) are keys of {key.table}; missing e.g. "
+                                       f"{sorted(missing[:3].tolist())} (with --max-rows, read all rows to check)"))
+            continue
+        fk = InferredFK(child, column, key.table, key.column, cand.evidence, int(series.notna().sum()),
+                        len(values), len(values), key.rows)
+        passing.append((cand, fk))
+    if not passing:
+        return None
+    layer = _layer(child)
+    passing.sort(key=lambda p: (-p[0].score, _layer(p[0].parent) != layer or not layer, p[1].parent_rows,
+                                p[0].parent, p[0].parent_column))
+    chosen = passing[0]
+    for cand, _ in passing[1:]:
+        skipped.append(_skip(cand, f"{chosen[1].parent}.{chosen[1].parent_column} fits better "
+                                   "(stronger name evidence, same layer, or smaller table)"))
+    return chosen
+
+
+def _type_clash(kind: str | None, key: _Key, declared: str | None, parent_declared: str | None) -> str | None:
+    if kind is None:
+        return "the column holds neither integers nor strings"
+    if kind != key.kind:
+        return f"the column holds {kind} values but {key.table}.{key.column} holds {key.kind} values"
+    if declared and parent_declared and declared != parent_declared and {declared, parent_declared} != {"int", "float"}:
+        return f"declared types differ ({declared} vs {parent_declared})"
+    return None
+
+
+def _skip(cand: _Candidate, reason: str) -> SkippedFK:
+    return SkippedFK(cand.table, cand.column, cand.parent, cand.parent_column, reason)
