@@ -153,9 +153,10 @@ def infer_keys(frames: Mapping[str, pd.DataFrame], metadata: Metadata, *, min_di
         if cycle:
             parents[fk.table].discard(fk.parent)
             result.skipped.append(_skip(cand, f"it would close a cycle of foreign keys "
-                                              f"({' -> '.join(reversed(cycle))})"))
+                                              f"({_cycle_from(cycle, fk.table)}, each references the next)"))
             continue
         result.inferred.append(fk)
+    result.inferred.sort(key=lambda f: (f.table, f.column))
     for fk in result.inferred:
         log.info("%s", fk.message())
     for s in result.skipped:
@@ -362,6 +363,14 @@ def _type_clash(kind: str | None, key: _Key, declared: str | None, parent_declar
     if declared and parent_declared and declared != parent_declared and {declared, parent_declared} != {"int", "float"}:
         return f"declared types differ ({declared} vs {parent_declared})"
     return None
+
+
+def _cycle_from(cycle: list[str], start: str) -> str:
+    """`find_cycle`'s closed path (child -> parent -> ...), rotated to start at the new key's table."""
+    ring = cycle[:-1]
+    i = ring.index(start) if start in ring else 0
+    ring = ring[i:] + ring[:i]
+    return " -> ".join([*ring, ring[0]])
 
 
 def _skip(cand: _Candidate, reason: str) -> SkippedFK:
