@@ -14,6 +14,8 @@ A column `c` of table `T` is inferred to reference key `k` of table `P` when ALL
   * `c` is `<stem>_id` (`_key`, `_fk`, `_uuid`, or `<stem>id`) and `<stem>` names `P`: `order_id` names
     `orders`, `raw_orders`, `stg_orders`, `order` (layer prefixes raw_/stg_/src_/base_/dim_/fct_/int_ and a
     plural s/es/ies are ignored), also with a role prefix (`billing_order_id`);
+  * weaker: `P` has a bare `id` key and its name ends in `_<stem>` after a source-system prefix
+    (`issue_id` -> `github_issue.id`; a trailing `_data`, as in fixture seeds, is ignored);
   * an alias the user gave names `P` (`aliases={"user": "customers"}`). `user_id` -> `customers.id` is NOT
     inferred on its own: "user" does not name "customers", and its values would also fit orders.id or
     payments.id, so only the user can say which one is meant (a relationships test, or an alias);
@@ -50,11 +52,13 @@ MIN_DISTINCT = 5
 _GENERIC_KEYS = frozenset({"id", "key", "pk", "uuid", "guid"})
 _LAYER_PREFIXES = ("raw_", "stg_", "src_", "source_", "base_", "dim_", "fct_", "fact_", "int_", "tbl_")
 _NODE_SUFFIXES = frozenset({"source", "seed", "model", "snapshot"})
+_TABLE_SUFFIXES = ("_data",)  # test-fixture seeds: github_issue_data
 _KEY_SUFFIX = re.compile(r"^(?P<stem>[a-z0-9_]*?[a-z0-9])_?(?:id|key|fk|uuid)$")
 
 # evidence strength: higher wins when several parents fit one column
 _SAME_NAME_AND_TABLE = 3
 _NAMES_TABLE = 2
+_ENDS_TABLE = 1
 _SAME_NAME = 1
 _ALIAS = 1
 
@@ -210,6 +214,9 @@ def _entity(table: str) -> str:
     """The thing a table is about: last `__` part that is not a node kind, without a layer prefix."""
     parts = [p for p in _norm(table).split("__") if p and p not in _NODE_SUFFIXES]
     name = parts[-1] if parts else _norm(table)
+    for suffix in _TABLE_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name = name[:-len(suffix)]
     for prefix in _LAYER_PREFIXES:
         if name.startswith(prefix) and len(name) > len(prefix):
             return name[len(prefix):]
@@ -236,6 +243,12 @@ def _names_table(stem: str, table: str) -> bool:
     """`order` names orders / raw_orders / order; `billing_order` too (a role prefix)."""
     forms = {f for f in _singulars(_entity(table)) if len(f) >= 2}
     return any(stem == f or stem.endswith(f"_{f}") for f in forms)
+
+
+def _ends_table(stem: str, table: str) -> bool:
+    """`issue` ends github_issue / shopify_issue (a source-system prefix): weaker than naming the table."""
+    forms = {f for f in _singulars(stem) | {stem} if len(f) >= 2}
+    return any(e.endswith(f"_{f}") for e in _singulars(_entity(table)) for f in forms)
 
 
 def _value_kind(s: pd.Series) -> str | None:
@@ -305,6 +318,8 @@ def _evidence(column: str, key: _Key, child: str, aliases: Mapping[str, str]) ->
         return _NAMES_TABLE, f"column name {column!r} names table {key.table!r}"
     if same:
         return _SAME_NAME, f"column {column!r} has the name of the key {key.table}.{key.column}"
+    if stem is not None and pcol in _GENERIC_KEYS and _ends_table(stem, key.table):
+        return _ENDS_TABLE, f"column name {column!r} ends the name of table {key.table!r}"
     return None
 
 
@@ -346,12 +361,15 @@ def _check_column(child: str, column: str, series: pd.Series, table: TableConfig
     if not passing:
         return None
     layer = _layer(child)
-    passing.sort(key=lambda p: (-p[0].score, _layer(p[0].parent) != layer or not layer, p[1].parent_rows,
-                                p[0].parent, p[0].parent_column))
+    def rank(p: tuple[_Candidate, InferredFK]) -> tuple[int, bool]:
+        return -p[0].score, _layer(p[0].parent) != layer or not layer
+
+    passing.sort(key=lambda p: (*rank(p), p[1].parent_rows, p[0].parent, p[0].parent_column))
     chosen = passing[0]
-    for cand, _ in passing[1:]:
-        skipped.append(_skip(cand, f"{chosen[1].parent}.{chosen[1].parent_column} fits better "
-                                   "(stronger name evidence, same layer, or smaller table)"))
+    for cand, fk in passing[1:]:
+        why = ("a tie on the evidence, broken by the smaller table, then the name" if rank((cand, fk)) ==
+               rank(chosen) else "stronger name evidence, or the same layer as the child")
+        skipped.append(_skip(cand, f"{chosen[1].parent}.{chosen[1].parent_column} is chosen instead ({why})"))
     return chosen
 
 

@@ -96,8 +96,27 @@ def test_same_layer_parent_wins_and_the_other_is_listed() -> None:
     result = infer_keys({"orders": orders, "stg_orders": orders.copy(), "stg_payments": pay}, meta)
     assert [fk.label for fk in result.inferred] == ["stg_payments.order_id -> stg_orders.order_id"]
     assert [s.message() for s in result.skipped] == [
-        "not inferred: stg_payments.order_id -> orders.order_id: stg_orders.order_id fits better "
-        "(stronger name evidence, same layer, or smaller table)"]
+        "not inferred: stg_payments.order_id -> orders.order_id: stg_orders.order_id is chosen instead "
+        "(stronger name evidence, or the same layer as the child)"]
+
+
+def test_source_system_prefix_and_fixture_suffix_are_weaker_evidence() -> None:
+    """fivetran-style names: issue_id -> github_issue_data.id; issue_id -> issues.id would win over it."""
+    issues = pd.DataFrame({"id": range(100, 120)})
+    comments = pd.DataFrame({"id": range(30), "issue_id": np.arange(30) % 8 + 100})
+    meta = Metadata()
+    meta.add_table("github_issue_data", pk="id")
+    meta.add_table("github_issue_comment_data", pk="id")
+    found = infer_foreign_keys({"github_issue_data": issues, "github_issue_comment_data": comments}, meta)
+    assert [(fk.label, fk.evidence) for fk in found] == [
+        ("github_issue_comment_data.issue_id -> github_issue_data.id",
+         "column name 'issue_id' ends the name of table 'github_issue_data'")]
+    meta.add_table("issues", pk="id")
+    result = infer_keys({"github_issue_data": issues, "github_issue_comment_data": comments,
+                         "issues": issues.copy()}, meta)
+    assert [fk.label for fk in result.inferred] == ["github_issue_comment_data.issue_id -> issues.id"]
+    assert result.skipped[0].reason == ("issues.id is chosen instead (stronger name evidence, or the same layer "
+                                        "as the child)")
 
 
 def test_deterministic_whatever_the_order_of_tables_and_columns() -> None:
@@ -238,3 +257,14 @@ def test_engine_keeps_at_least_one_payment_per_order() -> None:
     assert len(orders) > 50
     assert per_order.min() == 1 and per_order.max() <= 3
     assert payments["order_id"].isin(orders["id"]).all()
+
+
+def test_cli_offers_the_switch_on_seed_and_fit() -> None:
+    from click.testing import CliRunner
+
+    from synthohive_dbt.cli import cli
+
+    for command in ("seed", "fit"):
+        out = CliRunner().invoke(cli, [command, "--help"], terminal_width=200).output
+        assert "--infer-keys / --no-infer-keys" in out
+        assert "payments.order_id -> orders.id" in out
