@@ -1,5 +1,11 @@
-"""CTGAN (Xu et al., 2019): a conditional WGAN-GP over mode-normalised, one-hot encoded rows, with
+"""CTGAN (Xu et al., 2019): a conditional WGAN-GP over (offset, one-hot) encoded rows, with
 training-by-sampling, a residual generator and a PacGAN critic. Written from the paper.
+
+Where this departs from the paper, measured on adult.csv (bench/ctgan_adult.py, SDMetrics quality):
+numbers are encoded by quantile bins rather than a Gaussian mixture (the same offset + one-hot shape, but
+spiky columns such as capital-gain come out right), the bins join the condition vector, columns that a
+discrete column determines are derived rather than learned (transform/derived.py), and training stops
+at a time budget with the best-scoring weights kept, instead of running a fixed 300 epochs.
 
 With a context (the parent's features for a child table) both networks see the encoded context next to
 each row; the generator step draws a fresh batch of real (row, context) pairs rather than reusing the
