@@ -138,9 +138,12 @@ def seed(project_options: ProjectOptions, train: TrainOptions, sample: SampleOpt
         report = None
         if output.report is not None:
             report = _report(synth, output.report, reporter)
-        return _write_and_run(project, builder, tables, frames, output, project_options, reporter,
-                              RunResult(project_options.mode, output.target_schema, report=report,
-                                        not_modelled=len(tables.read.not_modelled), inferred_keys=inferred))
+        result = _write_and_run(project, builder, tables, frames, output, project_options, reporter,
+                                RunResult(project_options.mode, output.target_schema, report=report,
+                                          not_modelled=len(tables.read.not_modelled), inferred_keys=inferred))
+        if report is not None and result.dbt is not None:
+            _add_dbt_to_report(synth, report, result.dbt, reporter)
+        return result
 
 
 def fit(project_options: ProjectOptions, train: TrainOptions, out: Path,
@@ -296,6 +299,20 @@ def _report(synth: Any, path: Path, reporter: Reporter) -> Path:
     html, js = synth.generate_validation_report(path)
     reporter.step(f"quality report: {html} (and {js})", html=str(html), json=str(js))
     return Path(html)
+
+
+def _add_dbt_to_report(synth: Any, path: Path, dbt: DbtResult, reporter: Reporter) -> None:
+    """The report is written before anything is published (gates); once dbt has run, its outcomes join it."""
+    from synthohive_dbt.report import with_dbt_tests
+    from synthohive_dbt.report.html import render_report
+
+    evaluation = synth.last_evaluation
+    if evaluation is None:
+        return
+    tests = [{"name": o.name, "status": o.status, "failures": o.failures}
+             for o in dbt.outcomes if o.resource_type == "test"]
+    render_report(with_dbt_tests(evaluation, tests), path)
+    reporter.step(f"quality report updated with {len(tests)} dbt test outcome(s): {path}", html=str(path))
 
 
 def _write_and_run(project: DbtProject, builder: DbtProject | None, tables: ProjectTables,

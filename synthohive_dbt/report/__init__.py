@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from synthohive_dbt.report.evaluate import evaluate, summary_scores
+from synthohive_dbt.report.evaluate import evaluate, summary_scores, with_dbt_tests
 from synthohive_dbt.report.gates import ColumnGate, GateMiss, QualityGates, check_gates, gate_misses
 from synthohive_dbt.report.privacy_metrics import PrivacySettings, find_pii_leaks
 from synthohive_dbt.report.quality import FidelitySettings
@@ -20,4 +20,5 @@ __all__ = [
     "find_pii_leaks",
     "gate_misses",
     "summary_scores",
+    "with_dbt_tests",
 ]

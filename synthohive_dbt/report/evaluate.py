@@ -16,7 +16,7 @@ Scores in [0, 1] (None when a project has nothing of that kind, e.g. no foreign 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
@@ -129,6 +129,14 @@ def evaluate(real: Mapping[str, pd.DataFrame], synthetic: Mapping[str, pd.DataFr
     result.pii_findings = [asdict(f) if not isinstance(f, dict) else dict(f) for f in (pii_findings or ())]
     result.scores = summary_scores(result)
     return result
+
+
+def with_dbt_tests(result: EvaluationResult,
+                   tests: Iterable[Mapping[str, Any] | DbtTestOutcome]) -> EvaluationResult:
+    """The same result with dbt's test outcomes attached (dbt runs after the data is measured and written)."""
+    updated = replace(result, dbt_tests=_dbt_outcomes(tests))
+    updated.scores = summary_scores(updated)
+    return updated
 
 
 def summary_scores(result: EvaluationResult) -> dict[str, float | None]:
