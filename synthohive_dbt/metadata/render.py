@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from synthohive_dbt.config import Constraint
@@ -43,7 +44,8 @@ def describe_constraint(c: Constraint) -> str:
 
 def render_result(result: ManifestReadResult, console: Console) -> None:
     """Tables with their keys, foreign keys and PII; column constraints; tests not modelled; notes."""
-    console.print(f"[bold]{result.manifest_path}[/bold]  manifest v{result.schema_version}, "
+    # every name, value and reason comes from the user's project: escape it, or rich reads `[a, b]` as markup
+    console.print(f"[bold]{escape(str(result.manifest_path))}[/bold]  manifest v{result.schema_version}, "
                   f"dbt {result.dbt_version or 'unknown'}: {len(result.tables)} tables, "
                   f"{len(result.not_modelled)} tests not modelled")
     tables = Table(title="Tables", show_lines=False)
@@ -51,9 +53,10 @@ def render_result(result: ManifestReadResult, console: Console) -> None:
         tables.add_column(col, overflow="fold")
     for name, info in result.tables.items():
         cfg = result.metadata.tables[name]
-        pk = ", ".join(cfg.pk) + f"  [dim]({info.key_reason})[/dim]" if cfg.pk else "[dim]none[/dim]"
+        pk = (escape(", ".join(cfg.pk)) + f"  [dim]({escape(info.key_reason)})[/dim]" if cfg.pk
+              else "[dim]none[/dim]")
         fks = "\n".join(fk.label + (f" where {fk.where}" if fk.where else "") for fk in cfg.fk)
-        tables.add_row(name, info.resource_type, pk, fks, ", ".join(cfg.pii_columns))
+        tables.add_row(escape(name), info.resource_type, pk, escape(fks), escape(", ".join(cfg.pii_columns)))
     console.print(tables)
 
     columns = Table(title="Column constraints")
@@ -63,9 +66,9 @@ def render_result(result: ManifestReadResult, console: Console) -> None:
         for col, constraint in cfg.constraints.items():
             text = describe_constraint(constraint)
             if text:
-                columns.add_row(name, col, text)
+                columns.add_row(escape(name), escape(col), escape(text))
         for cc in cfg.conditional_constraints:
-            columns.add_row(name, cc.column, describe_constraint(cc.constraint))
+            columns.add_row(escape(name), escape(cc.column), escape(describe_constraint(cc.constraint)))
     if columns.row_count:
         console.print(columns)
 
@@ -74,7 +77,7 @@ def render_result(result: ManifestReadResult, console: Console) -> None:
         skipped.add_column("test", overflow="fold")
         skipped.add_column("reason", overflow="fold")
         for item in result.not_modelled:
-            skipped.add_row(item.test, item.reason)
+            skipped.add_row(escape(item.test), escape(item.reason))
         console.print(skipped)
     for note in result.notes:
-        console.print(f"[yellow]note:[/yellow] {note}")
+        console.print(f"[yellow]note:[/yellow] {escape(note)}")

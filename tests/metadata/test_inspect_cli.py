@@ -26,6 +26,14 @@ def test_inspect_text() -> None:
             "reader does not interpret") in lines
 
 
+def test_inspect_shows_accepted_values_literally() -> None:
+    """Values in brackets are the project's text, not rich markup (they once vanished from the table)."""
+    result = CliRunner().invoke(cli, ["inspect", "--manifest", str(corpus_manifest("jaffle_shop_classic"))],
+                                env={"COLUMNS": "250"})
+    lines = [" ".join(line.replace("│", " ").split()) for line in result.output.splitlines()]
+    assert "orders status in [placed, shipped, completed, return_pending, returned]" in lines
+
+
 def test_inspect_json_contract() -> None:
     result = CliRunner().invoke(cli, ["inspect", "--manifest", str(corpus_manifest("jaffle_shop_classic")),
                                       "--select", "orders", "customers", "--json"])
