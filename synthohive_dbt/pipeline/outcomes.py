@@ -13,22 +13,25 @@ _STYLE = {"pass": "green", "success": "green", "warn": "yellow", "fail": "red", 
 
 def render_outcomes(result: RunResult, console: Any, *, only_failed: bool = False) -> None:
     """A table of every dbt node that ran (or only the failed ones), then a one-line summary."""
+    from rich.markup import escape
     from rich.table import Table
 
     outcomes = result.dbt.outcomes if result.dbt else []
     shown = [o for o in outcomes if not o.passed] if only_failed else outcomes
     if shown:
-        table = Table(title=f"dbt on synthetic data in schema {result.target_schema!r}", title_justify="left")
+        table = Table(title=escape(f"dbt on synthetic data in schema {result.target_schema!r}"),
+                      title_justify="left")
         for col in ("status", "type", "name", "failures", "message"):
             table.add_column(col, overflow="fold")
         for o in sorted(shown, key=lambda o: (o.passed, o.resource_type, o.name)):
             style = _STYLE.get(o.status, "")
-            table.add_row(f"[{style}]{o.status}[/]" if style else o.status, o.resource_type, o.name,
+            status = escape(o.status)
+            table.add_row(f"[{style}]{status}[/]" if style else status, o.resource_type, escape(o.name),
                           "" if o.failures is None else str(o.failures),
-                          "" if o.passed else (o.message or ""))
+                          "" if o.passed else escape(o.message or ""))
         console.print(table)
     if not only_failed or not result.success:
-        console.print(summary_line(result))
+        console.print(escape(summary_line(result)))
 
 
 def summary_line(result: RunResult) -> str:

@@ -88,13 +88,15 @@ class RichReporter:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.console = console or Console(stderr=True)
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        self.progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), console=self.console, transient=False)
         self.progress.start()
         self._tasks: dict[tuple[str, str], Any] = {}
 
     def step(self, message: str, **fields: Any) -> None:
-        self.progress.console.print(f"[bold cyan]>[/] {message}")
+        from rich.markup import escape
+
+        self.progress.console.print(f"[bold cyan]>[/] {escape(message)}")
 
     def _task(self, key: tuple[str, str], description: str, total: int) -> Any:
         if key not in self._tasks:
