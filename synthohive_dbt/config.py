@@ -227,7 +227,19 @@ class PrivacyConfig(_Strict):
     pii_columns: dict[str, list[str]] = Field(
         default_factory=dict, description="table -> columns to treat as PII, on top of dbt meta/tags")
     detect_pii: bool = Field(True, description="also flag PII by column names and values")
+    not_pii: dict[str, list[str]] = Field(
+        default_factory=dict, description="table -> columns the heuristics flagged wrongly (a product `name`)")
     secret: SecretStr | None = Field(None, description="HMAC key for consistent fakes; generated if None")
+
+
+    @model_validator(mode="after")
+    def _no_contradiction(self) -> PrivacyConfig:
+        for table, cols in self.not_pii.items():
+            both = sorted(set(cols) & set(self.pii_columns.get(table, [])))
+            if both:
+                raise ConfigError(f"PrivacyConfig: table {table!r} lists {both} both as pii_columns and not_pii",
+                                  hint="keep each column in one of the two lists")
+        return self
 
 
 class Metadata(_Strict):

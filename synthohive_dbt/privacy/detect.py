@@ -196,18 +196,20 @@ def detect_pii(frames: Mapping[str, pd.DataFrame], metadata: Metadata | None = N
                sample_size: int = 2000, seed: int = 0) -> list[PiiFinding]:
     """Findings for every column that is declared PII or looks like PII, sorted by table and column.
 
-    With `config.detect_pii` False only declared columns are returned. Values are sampled (distinct
+    With `config.detect_pii` False only declared columns are returned; columns in `config.not_pii` are
+    never flagged by the heuristics (a declaration in dbt still wins). Values are sampled (distinct
     values, at most `sample_size`), so a 10M-row table costs the same as a 10k-row one.
     """
     declared = declared_pii(metadata, config)
     detect = config.detect_pii if config is not None else True
+    overruled = config.not_pii if config is not None else {}
     findings: list[PiiFinding] = []
     for table in sorted(frames):
         frame = frames[table]
         for column in frame.columns:
             column = str(column)
             is_declared = column in declared.get(table, [])
-            if not is_declared and not detect:
+            if not is_declared and (not detect or column in overruled.get(table, ())):
                 continue
             name = kind_from_name(column)
             values = kind_from_values(frame[column], sample_size, seed)

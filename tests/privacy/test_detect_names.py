@@ -25,3 +25,14 @@ def test_jaffle_payment_amounts_are_not_pii() -> None:
     orders = pd.DataFrame({"order_id": range(50), "credit_card_amount": [float(i % 7) * 10 for i in range(50)],
                            "gift_card_amount": [0.0] * 50})
     assert detect_pii({"orders": orders}) == []
+
+
+def test_not_pii_overrules_a_false_detection() -> None:
+    from synthohive_dbt import ConfigError, PrivacyConfig
+
+    products = pd.DataFrame({"product_id": range(40), "name": ["Alice", "Bob", "Carol", "Dave"] * 10})
+    assert [f.column for f in detect_pii({"products": products})] == ["name"]
+    config = PrivacyConfig(not_pii={"products": ["name"]})
+    assert detect_pii({"products": products}, config=config) == []
+    with pytest.raises(ConfigError, match=r"table 'products' lists \['name'\] both as pii_columns and not_pii"):
+        PrivacyConfig(pii_columns={"products": ["name"]}, not_pii={"products": ["name"]})
