@@ -108,15 +108,16 @@ def find_pii(tables: Mapping[str, pd.DataFrame], metadata: Metadata, privacy: Pr
 
     Declared names that do not exist are errors here, before any training, rather than silently ignored.
     """
-    for table, cols in privacy.pii_columns.items():
-        if table not in tables:
-            raise ConfigError(f"PrivacyConfig.pii_columns names table {table!r}, which is not in the metadata "
-                              f"(tables: {sorted(tables)})", hint="fix the table name in PrivacyConfig.pii_columns")
-        missing = [c for c in cols if c not in tables[table].columns]
-        if missing:
-            raise ConfigError(f"PrivacyConfig.pii_columns: table {table!r} has no column(s) {missing} "
-                              f"(columns: {list(map(str, tables[table].columns))})",
-                              hint="fix the column names in PrivacyConfig.pii_columns")
+    for field, listed in (("pii_columns", privacy.pii_columns), ("not_pii", privacy.not_pii)):
+        for table, cols in listed.items():
+            if table not in tables:
+                raise ConfigError(f"PrivacyConfig.{field} names table {table!r}, which is not in the metadata "
+                                  f"(tables: {sorted(tables)})", hint=f"fix the table name in PrivacyConfig.{field}")
+            missing = [c for c in cols if c not in tables[table].columns]
+            if missing:
+                raise ConfigError(f"PrivacyConfig.{field}: table {table!r} has no column(s) {missing} "
+                                  f"(columns: {list(map(str, tables[table].columns))})",
+                                  hint=f"fix the column names in PrivacyConfig.{field}")
     return detect_pii(tables, metadata, privacy, min_confidence=MIN_CONFIDENCE)
 
 

@@ -183,6 +183,9 @@ def test_detection_switch_and_bad_pii_names() -> None:
         find_pii(data, meta, PrivacyConfig(pii_columns={"customers": ["mobile"]}))
     with pytest.raises(ConfigError, match=r"names table 'clients', which is not in the metadata"):
         find_pii(data, meta, PrivacyConfig(pii_columns={"clients": ["email"]}))
+    # a typo in the override must not silently keep a column flagged
+    with pytest.raises(ConfigError, match=r"PrivacyConfig.not_pii: table 'customers' has no column\(s\) \['emial'\]"):
+        find_pii(data, meta, PrivacyConfig(not_pii={"customers": ["emial"]}))
 
 
 def test_copied_lookup_table_stores_fakes_not_its_real_pii(tmp_path: Path) -> None:
