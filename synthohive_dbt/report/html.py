@@ -7,16 +7,34 @@ Jinja2 with autoescaping renders it, so table and column names can never inject 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
 
+from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.report import plots
 from synthohive_dbt.report.gates import QualityGates, gate_misses
-from synthohive_dbt.report.result import SCORE_NAMES, EvaluationResult, clean_json
+from synthohive_dbt.report.result import SCORE_NAMES, ColumnScore, EvaluationResult, TableMatrices, clean_json
 
 WORST_PAIRS = 15
+
+
+@dataclass(frozen=True)
+class PlotLimits:
+    """How many plots one report draws. A project with hundreds of columns must still give a file that opens
+    in a browser in seconds and shows its problems first; the tables and the JSON twin keep every number."""
+
+    column_plots: int = 60  # distribution plots in total, lowest column-shape score first
+    heatmap_columns: int = plots.MAX_HEATMAP_COLUMNS  # per heatmap: where real and synthetic differ most
+    heatmap_tables: int = 10  # tables with heatmaps, lowest mean pair-trend score first
+
+    def __post_init__(self) -> None:
+        for name in ("column_plots", "heatmap_columns", "heatmap_tables"):
+            if getattr(self, name) < 0 or (name == "heatmap_columns" and self.heatmap_columns < 2):
+                raise ConfigError(f"PlotLimits.{name} = {getattr(self, name)} is too small",
+                                  hint="use 0 or more plots (0 draws none) and at least 2 heatmap columns")
 
 _CSS = """
 body{font:14px/1.45 -apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;color:#1f2328;margin:0;background:#f6f8fa}
@@ -35,6 +53,7 @@ th{background:#f6f8fa;font-weight:600} td.num{text-align:right;font-variant-nume
 .grid img,.wide img{max-width:100%;border:1px solid #eaeef2;border-radius:6px}
 .gate{border-left:4px solid #cf222e;background:#fff5f5;padding:8px 14px;margin:8px 0}
 .gate.ok{border-color:#1a7f37;background:#f0fff4} ul{margin:4px 0}
+.note{border-left:4px solid #0969da;background:#f1f8ff;padding:8px 14px;margin:8px 0}
 nav a{margin-right:14px;font-size:13px}
 """
 
@@ -66,6 +85,9 @@ _TEMPLATE = """<!DOCTYPE html>
 </table>
 
 <h2 id="columns">Columns</h2>
+{% if plots_left_out %}<p class="note" id="plot-cap"><b>{{ plots_left_out }} of {{ plots_total }} distribution plots
+ left out</b> to keep this page light: the {{ plots_shown }} lowest-scoring columns are drawn (limit
+ {{ plot_limit }}). Every column is listed with its scores in the tables below, and the JSON file has every number.</p>{% endif %}
 {% for t in tables %}{% if t.columns %}
 <h3>{{ t.name }}</h3>
 <table><tr><th>column</th><th>kind</th><th>metric</th><th>statistic</th><th>score</th><th>null rate real</th><th>null rate synthetic</th></tr>
@@ -73,6 +95,7 @@ _TEMPLATE = """<!DOCTYPE html>
 <td class="num">{{ '%.3f'|format(c.statistic) }}</td><td class="num"><span class="badge {{ c.score|grade }}">{{ c.score|score }}</span></td>
 <td class="num">{{ '%.1f%%'|format(100 * c.null_rate_real) }}</td><td class="num">{{ '%.1f%%'|format(100 * c.null_rate_synthetic) }}</td></tr>{% endfor %}
 </table>
+{% if t.plots_left_out %}<p class="muted">{{ t.plots_left_out }} of this table's plots left out (scores above).</p>{% endif %}
 <div class="grid">{% for img in t.column_plots %}<img alt="distribution" src="data:image/png;base64,{{ img }}">{% endfor %}</div>
 {% endif %}{% endfor %}
 
@@ -84,6 +107,8 @@ _TEMPLATE = """<!DOCTYPE html>
 <td class="num">{{ p.real_correlation|num }}</td><td class="num">{{ p.synthetic_correlation|num }}</td>
 <td class="num"><span class="badge {{ p.score|grade }}">{{ p.score|score }}</span></td><td class="num">{{ '%.3f'|format(p.mi_drift) }}</td></tr>{% endfor %}
 </table>{% else %}<p class="muted">No table has two comparable columns.</p>{% endif %}
+{% if heatmaps_left_out %}<p class="muted">Heatmaps of {{ heatmaps_left_out }} more table(s) left out (the
+ {{ heatmaps|length }} shown are of the tables with the weakest pair trends); the JSON file has every matrix.</p>{% endif %}
 {% for img in heatmaps %}<div class="wide"><img alt="heatmap" src="data:image/png;base64,{{ img }}"></div>{% endfor %}
 
 <h2 id="relationships">Relationships</h2>
@@ -164,26 +189,49 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _context(result: EvaluationResult, gates: QualityGates | None) -> dict[str, Any]:
+def _plotted_columns(columns: list[ColumnScore], limit: int) -> set[tuple[str, str]]:
+    """The (table, column) pairs that get a plot: the `limit` lowest scores, so problems are always shown."""
+    plottable = sorted((c for c in columns if c.distribution is not None),
+                       key=lambda c: (c.score, c.table, c.column))
+    return {(c.table, c.column) for c in plottable[:limit]}
+
+
+def _heatmap_tables(result: EvaluationResult, limit: int) -> list[TableMatrices]:
+    """Tables with matrices, weakest mean pair trend first, at most `limit` (report order kept)."""
+    pair_means = {m.table: _mean([p.score for p in result.pairs if p.table == m.table]) for m in result.matrices}
+    ranked = sorted(result.matrices, key=lambda m: (1.0 if pair_means[m.table] is None else pair_means[m.table],
+                                                   m.table))
+    chosen = {m.table for m in ranked[:limit]}
+    return [m for m in result.matrices if m.table in chosen]
+
+
+def _context(result: EvaluationResult, gates: QualityGates | None, limits: PlotLimits) -> dict[str, Any]:
+    plotted = _plotted_columns(result.columns, limits.column_plots)
+    plottable = sum(c.distribution is not None for c in result.columns)
     tables = []
     for name, rows in result.tables.items():
         cols = [c for c in result.columns if c.table == name]
         prs = [p.score for p in result.pairs if p.table == name]
+        images = [img for c in cols if (c.table, c.column) in plotted and (img := plots.column_plot(c)) is not None]
         tables.append({"name": name, **rows, "columns": cols, "shapes": _mean([c.score for c in cols]),
-                       "pairs": _mean(prs),
-                       "column_plots": [img for c in cols if (img := plots.column_plot(c)) is not None]})
+                       "pairs": _mean(prs), "column_plots": images,
+                       "plots_left_out": sum(c.distribution is not None for c in cols) - len(images)})
     heat = []
-    for m in result.matrices:
+    chosen = _heatmap_tables(result, limits.heatmap_tables)
+    for m in chosen:
         for which in ("correlation", "nmi"):
-            img = plots.heatmaps(m, which)
+            img = plots.heatmaps(m, which, limits.heatmap_columns)
             if img:
                 heat.append(img)
     ordered = [(k, result.scores.get(k)) for k in ("overall", *SCORE_NAMES, "dbt_tests")]
     return {
         "css": _CSS, "scores": ordered, "tables": tables,
+        "plots_total": plottable, "plots_shown": len(plotted), "plots_left_out": plottable - len(plotted),
+        "plot_limit": limits.column_plots,
         "gates": gates, "misses": [str(m) for m in gate_misses(result, gates)] if gates is not None else [],
         "worst_pairs": sorted(result.pairs, key=lambda p: p.score)[:WORST_PAIRS], "n_pairs": len(result.pairs),
-        "heatmaps": heat, "relationships": result.relationships,
+        "heatmaps": heat, "heatmaps_left_out": len(result.matrices) - len(chosen),
+        "relationships": result.relationships,
         "children_plots": [plots.children_plot(r) for r in result.relationships],
         "constraints": result.constraints, "dbt_tests": result.dbt_tests, "privacy": result.privacy,
         "dcr_plots": [plots.dcr_plot(p) for p in result.privacy],
@@ -192,20 +240,22 @@ def _context(result: EvaluationResult, gates: QualityGates | None) -> dict[str, 
     }
 
 
-def render_html(result: EvaluationResult, gates: QualityGates | None = None) -> str:
-    """The report as one HTML string (plots inline)."""
-    return _env().from_string(_TEMPLATE).render(**_context(result, gates))
+def render_html(result: EvaluationResult, gates: QualityGates | None = None,
+                limits: PlotLimits | None = None) -> str:
+    """The report as one HTML string (plots inline, at most as many as `limits` allow)."""
+    return _env().from_string(_TEMPLATE).render(**_context(result, gates, limits or PlotLimits()))
 
 
 def render_report(result: EvaluationResult, path: str | Path,
-                  gates: QualityGates | None = None) -> tuple[Path, Path]:
+                  gates: QualityGates | None = None, limits: PlotLimits | None = None) -> tuple[Path, Path]:
     """Write `path` (HTML) and the same name with `.json` (every number); returns both paths.
 
     With `gates`, the summary says which gates were missed; it does not raise (call `check_gates`).
+    `limits` caps the plots of wide projects (see PlotLimits); the JSON always has every number.
     """
     html_path = Path(path)
     html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(render_html(result, gates), encoding="utf-8")
+    html_path.write_text(render_html(result, gates, limits), encoding="utf-8")
     json_path = html_path.with_suffix(".json")
     data = result.to_dict()
     if gates is not None:

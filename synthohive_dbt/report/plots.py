@@ -21,7 +21,8 @@ from synthohive_dbt.report.result import ColumnScore, RelationshipScore, TableMa
 REAL = "#4C72B0"
 SYNTH = "#DD8452"
 DPI = 96
-MAX_HEATMAP_COLUMNS = 25
+MAX_HEATMAP_COLUMNS = 20
+"""Columns per heatmap: beyond ~20 the labels no longer read; the JSON keeps the full matrices."""
 
 
 def _png(fig: Figure, tight_box: bool = False) -> str:
@@ -95,8 +96,25 @@ def _heat(ax, m: np.ndarray, labels: list[str], title: str, vmin: float, vmax: f
     return im
 
 
-def heatmaps(mat: TableMatrices, which: str) -> str | None:
-    """Three panels: real, synthetic, and their difference (synthetic - real)."""
+def relevant_columns(real: np.ndarray, synthetic: np.ndarray, k: int) -> np.ndarray:
+    """Indices (in their original order) of the `k` columns whose dependence on the others differs most
+    between real and synthetic; ties go to the columns with the strongest real dependence. A reader of a
+    capped heatmap should see where the model went wrong, not the first k columns of the table."""
+    n = real.shape[0]
+    if n <= k:
+        return np.arange(n)
+    off = ~np.eye(n, dtype=bool)
+    diff = np.where(off, np.abs(synthetic - real), np.nan)
+    strength = np.where(off, np.abs(real), np.nan)
+    worst = np.where(np.isnan(diff), -1.0, diff).max(axis=1)  # a pair not scored counts as no evidence
+    strong = np.where(np.isnan(strength), -1.0, strength).max(axis=1)
+    order = np.lexsort((np.arange(n), -strong, -worst))  # last key is primary: largest difference first
+    return np.sort(order[:k])
+
+
+def heatmaps(mat: TableMatrices, which: str, max_columns: int = MAX_HEATMAP_COLUMNS) -> str | None:
+    """Three panels: real, synthetic, and their difference (synthetic - real); at most `max_columns`
+    columns, chosen by `relevant_columns`."""
     if which == "correlation":
         cols, real, syn = mat.numeric_columns, mat.correlation_real, mat.correlation_synthetic
         vmin, cmap, label = -1.0, "RdBu_r", "Pearson correlation"
@@ -105,20 +123,25 @@ def heatmaps(mat: TableMatrices, which: str) -> str | None:
         vmin, cmap, label = 0.0, "viridis", "normalised mutual information"
     if len(cols) < 2 or not real:
         return None
-    k = min(len(cols), MAX_HEATMAP_COLUMNS)
-    r = np.array(real, dtype=float)[:k, :k]
-    s = np.array(syn, dtype=float)[:k, :k]
+    r_all = np.array(real, dtype=float)
+    s_all = np.array(syn, dtype=float)
+    keep = relevant_columns(r_all, s_all, max(2, max_columns))
+    k = len(keep)
+    r = r_all[np.ix_(keep, keep)]
+    s = s_all[np.ix_(keep, keep)]
+    names = [cols[i] for i in keep]
     size = 2.2 + 0.28 * k
     fig = Figure(figsize=(3 * size + 1.2, size + 0.6))
     axes = fig.subplots(1, 3)
-    im = _heat(axes[0], r, cols[:k], "real", vmin, 1.0, cmap)
-    _heat(axes[1], s, cols[:k], "synthetic", vmin, 1.0, cmap, ylabels=False)
+    im = _heat(axes[0], r, names, "real", vmin, 1.0, cmap)
+    _heat(axes[1], s, names, "synthetic", vmin, 1.0, cmap, ylabels=False)
     fig.colorbar(im, ax=axes[:2], shrink=0.8, label=label)
     diff = s - r
     lim = max(0.1, float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else 0.1)
-    im_d = _heat(axes[2], diff, cols[:k], "synthetic − real", -lim, lim, "PuOr_r", ylabels=False)
+    im_d = _heat(axes[2], diff, names, "synthetic − real", -lim, lim, "PuOr_r", ylabels=False)
     fig.colorbar(im_d, ax=axes[2], shrink=0.8, label="difference")
-    suffix = f" (first {k} of {len(cols)} columns)" if k < len(cols) else ""
+    suffix = (f" ({k} of {len(cols)} columns: those where real and synthetic differ most)"
+              if k < len(cols) else "")
     fig.suptitle(f"{mat.table}: {label}{suffix}", fontsize=11, x=0.02, ha="left")
     return _png(fig, tight_box=True)
 
