@@ -259,6 +259,62 @@ def generate(project_dir: Path, profiles_dir: Path | None, target: str | None, p
     _finish(result, reporter, quiet, log_format)
 
 
+# ---------------------------------------------------------------------------------------------------------
+# report: measure synthetic tables already written (by `generate` in CI) against the real ones
+
+@cli.command()
+@_project_options
+@click.option("--model", "model_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              required=True, help="The model the synthetic tables were sampled from (`synthohive fit --out`).")
+@click.option("--synthetic-schema", default=None,
+              help="Schema holding the synthetic tables (the --target-schema of seed/generate), same connection.")
+@click.option("--synthetic-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Or a folder of <table>.parquet / <table>.csv files.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("synthohive_report.html"),
+              show_default=True, help="The HTML report; the JSON with every number goes next to it (.json).")
+@click.option("--gates", "gates_path", default=None, metavar="FILE|default",
+              help="Fail (exit 1) on missed quality/privacy gates: a JSON/YAML file of QualityGates fields, or "
+                   "`default` for the default thresholds.")
+@click.option("--min-overall", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Fail (exit 1) below this overall score (alone: the only gate; with --gates: overrides it).")
+@click.option("--dbt-test", "run_dbt", is_flag=True,
+              help="Also run the project's dbt tests on --synthetic-schema now, as `generate` does.")
+@click.option("--dbt-results", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="Or include the tests of an earlier run: its run_results.json.")
+@click.option("--build-schema", default=None,
+              help="Sources mode with --dbt-test: where dbt builds the models (default: <schema>_build).")
+@click.option("--max-rows", type=click.IntRange(min=1), default=None,
+              help="Read at most about this many rows of the largest table, per side (keys kept consistent).")
+@click.option("--max-plots", type=click.IntRange(min=0), default=60, show_default=True,
+              help="Distribution plots in the HTML, lowest scores first (the JSON keeps every number).")
+@_ui_options
+def report(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str,
+           select: tuple[str, ...], exclude: tuple[str, ...], model_path: Path, synthetic_schema: str | None,
+           synthetic_dir: Path | None, out: Path, gates_path: str | None, min_overall: float | None,
+           run_dbt: bool, dbt_results: Path | None, build_schema: str | None, max_rows: int | None,
+           max_plots: int, seed_value: int | None, log_format: str, quiet: bool) -> None:
+    """Measure synthetic tables already written against the real ones: HTML + JSON quality and privacy report."""
+    from synthohive_dbt.pipeline.report import ReportOptions, load_gates
+    from synthohive_dbt.pipeline.report import report as run_report
+    from synthohive_dbt.report.html import PlotLimits
+
+    options = ReportOptions(synthetic_schema=synthetic_schema, synthetic_dir=synthetic_dir, out=out,
+                            gates=load_gates(gates_path, min_overall), max_rows=max_rows, seed=seed_value,
+                            limits=PlotLimits(column_plots=max_plots), dbt_results=dbt_results, run_dbt=run_dbt,
+                            build_schema=build_schema)
+    with _reporter(quiet, log_format) as reporter:
+        result = run_report(_pipeline_options(project_dir, profiles_dir, target, profile, mode, select, exclude),
+                            model_path, options, reporter)
+    if log_format == "json":
+        reporter.emit("summary", **result.summary())
+        click.echo(json.dumps(result.summary()))
+    elif not quiet:
+        scores = " · ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in result.evaluation.scores.items()
+                            if v is not None)
+        click.echo(f"report: {result.html}\njson:   {result.json}\nscores: {scores}")
+    result.check()  # QualityGateError -> the miss list on stderr, exit 1
+
+
 @cli.command()
 @click.option("--work-dir", type=click.Path(path_type=Path, file_okay=False), default=Path(".synthohive/demo"),
               show_default=True, help="Where the example project is copied and built (replaced on each run).")
