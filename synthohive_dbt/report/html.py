@@ -96,7 +96,7 @@ _TEMPLATE = """<!DOCTYPE html>
 <td class="num">{{ '%.1f%%'|format(100 * c.null_rate_real) }}</td><td class="num">{{ '%.1f%%'|format(100 * c.null_rate_synthetic) }}</td></tr>{% endfor %}
 </table>
 {% if t.plots_left_out %}<p class="muted">{{ t.plots_left_out }} of this table's plots left out (scores above).</p>{% endif %}
-<div class="grid">{% for img in t.column_plots %}<img alt="distribution" src="data:image/png;base64,{{ img }}">{% endfor %}</div>
+<div class="grid">{% for column, img in t.column_plots %}<img alt="distribution of {{ t.name }}.{{ column }}" src="data:image/png;base64,{{ img }}">{% endfor %}</div>
 {% endif %}{% endfor %}
 
 <h2 id="pairs">Column pairs</h2>
@@ -212,7 +212,8 @@ def _context(result: EvaluationResult, gates: QualityGates | None, limits: PlotL
     for name, rows in result.tables.items():
         cols = [c for c in result.columns if c.table == name]
         prs = [p.score for p in result.pairs if p.table == name]
-        images = [img for c in cols if (c.table, c.column) in plotted and (img := plots.column_plot(c)) is not None]
+        images = [(c.column, img) for c in cols
+                  if (c.table, c.column) in plotted and (img := plots.column_plot(c)) is not None]
         tables.append({"name": name, **rows, "columns": cols, "shapes": _mean([c.score for c in cols]),
                        "pairs": _mean(prs), "column_plots": images,
                        "plots_left_out": sum(c.distribution is not None for c in cols) - len(images)})
