@@ -17,11 +17,12 @@ import contextlib
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
 from synthohive_dbt.dbt import DbtResult
 from synthohive_dbt.dbt.runner import outcomes_from_run_results
@@ -127,7 +128,8 @@ def report(project_options: ProjectOptions, model_path: Path, options: ReportOpt
         del real, synthetic
         dbt = None
         if options.run_dbt:
-            dbt = _run_dbt(project, builder, tables, _output(options), project_options, reporter)
+            dbt = _run_dbt(project, builder, tables, _output(options), _dbt_selection(project_options, tables,
+                                                                                      chosen), reporter)
             earlier_tests = [{"name": o.name, "status": o.status, "failures": o.failures} for o in dbt.tests()]
     if earlier_tests:
         evaluation = with_dbt_tests(evaluation, earlier_tests)
@@ -166,6 +168,20 @@ def _check_options(options: ReportOptions) -> None:
 def _output(options: ReportOptions) -> OutputOptions:
     """The synthetic schema as `generate` saw it, so dbt is guarded and run exactly as there."""
     return OutputOptions(target_schema=str(options.synthetic_schema), build_schema=options.build_schema)
+
+
+def _dbt_selection(options: ProjectOptions, tables: ProjectTables, chosen: Mapping[str, Any]) -> ProjectOptions:
+    """Mirror mode without --select/--exclude tests the reported tables only: the synthetic schema holds
+    nothing else, so tests of other nodes would read relations that are not there and error."""
+    if options.mode != "mirror" or options.select or options.exclude:
+        return options
+    nodes = {**(tables.manifest.get("nodes") or {}), **(tables.manifest.get("sources") or {})}
+    selectors = []
+    for t in chosen.values():
+        node = nodes.get(t.unique_id, {})
+        selectors.append(f"source:{node['source_name']}.{node['name']}" if t.resource_type == "source"
+                         and "source_name" in node else str(node.get("name", t.name)))
+    return replace(options, select=tuple(selectors))
 
 
 def _earlier_dbt_tests(path: Path | None) -> list[dict[str, Any]]:
@@ -312,8 +328,9 @@ def load_gates(path: Path | str | None, min_overall: float | None = None) -> Qua
         data["min_overall"] = min_overall
     try:
         return QualityGates.model_validate(data)
-    except ValueError as exc:  # pydantic's ValidationError
-        raise ConfigError(f"gates file {str(path)!r} is not valid: {exc}",
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"gates file {str(path)!r} is not valid: {problems}",
                           hint="use the fields of synthohive_dbt.QualityGates, e.g. {\"min_overall\": 0.8, "
                                "\"min_column_shape\": 0.7}") from None
 
