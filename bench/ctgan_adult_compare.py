@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -43,10 +44,12 @@ def score(real: pd.DataFrame, synth: pd.DataFrame) -> dict[str, float]:
 
 def run(engine: str, cmd: list[str], real: pd.DataFrame) -> dict:
     out, timings = WORK / f"{engine}.csv", WORK / f"{engine}.json"
+    load_before = list(os.getloadavg())
     t0 = time.perf_counter()
     subprocess.run([*cmd, "--data", str(DATA), "--out", str(out), "--timings", str(timings)], check=True)
     result = json.loads(timings.read_text())
     result["wall_s"] = time.perf_counter() - t0
+    result["loadavg_before"], result["loadavg_after"] = load_before, list(os.getloadavg())
     result.update(score(real, pd.read_csv(out, skipinitialspace=True)))
     return result
 
@@ -59,8 +62,11 @@ def main() -> None:
     args = ap.parse_args()
     WORK.mkdir(exist_ok=True)
     real = pd.read_csv(DATA, skipinitialspace=True)
+    path = HERE / "results" / "ctgan_adult.json"
+    # Earlier engines' results are kept, so re-running only ours does not drop a 20-minute reference run.
+    previous = json.loads(path.read_text())["engines"] if path.exists() else {}
     results = {"machine": {"cpus": __import__("os").cpu_count(), "platform": platform.platform()},
-               "data": {"rows": len(real), "columns": real.shape[1]}, "engines": {}}
+               "data": {"rows": len(real), "columns": real.shape[1]}, "engines": previous}
     ours = [str(ROOT / ".venv" / "bin" / "python"), str(HERE / "ctgan_adult.py"), *args.ours_args.split()]
     results["engines"]["synthohive CTGAN"] = run("ours", ours, real)
     print(json.dumps(results["engines"]["synthohive CTGAN"], indent=2), flush=True)
@@ -68,7 +74,7 @@ def main() -> None:
         ref = [sys.executable, str(HERE / "_reference_ctgan.py"), "--epochs", str(args.ref_epochs)]
         results["engines"][f"ctgan 0.12 ({args.ref_epochs} epochs)"] = run("reference", ref, real)
     (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "ctgan_adult.json").write_text(json.dumps(results, indent=2))
+    path.write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
 
 

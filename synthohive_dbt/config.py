@@ -221,8 +221,10 @@ class PrivacyConfig(_Strict):
     """How personal data is kept out of models and output."""
 
     enable_differential_privacy: bool = False
-    epsilon: float = Field(3.0, gt=0, description="DP budget; smaller is more private and less faithful")
-    delta: float | None = Field(None, gt=0, lt=1, description="DP delta; None = 1 / (10 * rows)")
+    epsilon: float = Field(3.0, gt=0, description="DP budget for the whole database, split evenly over the "
+                           "learned tables; smaller is more private and less faithful")
+    delta: float | None = Field(None, gt=0, lt=1, description="DP delta, split like epsilon; None = 1 / (10 * rows) "
+                                "per table")
     pii_strategy: Literal["mask", "faker", "context_aware_faker"] = "context_aware_faker"
     pii_columns: dict[str, list[str]] = Field(
         default_factory=dict, description="table -> columns to treat as PII, on top of dbt meta/tags")

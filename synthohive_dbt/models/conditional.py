@@ -34,6 +34,7 @@ class ConditionalSampler:
         self.n_columns = len(widths)
         self.offsets = np.concatenate([[0], np.cumsum(self.widths)[:-1]]).astype(np.int64)
         self.total = int(self.widths.sum())
+        self._codes = codes.astype(np.int64)
         if self.n_columns == 0:
             return
         glob = codes.astype(np.int64) + self.offsets[None, :]  # global slot per (row, column)
@@ -89,7 +90,23 @@ class ConditionalSampler:
     def sample_original(self, batch: int, rng: np.random.Generator) -> np.ndarray:
         """Conditional vectors for generation: categories drawn at their observed frequency, so the
         marginals of the output follow the data's."""
+        return self.sample_original_batch(batch, rng).cond
+
+    def sample_original_batch(self, batch: int, rng: np.random.Generator) -> CondBatch:
+        """As sample_original, with the chosen column and category (for the condition loss) and no rows."""
+        none = np.zeros(0, dtype=np.int64)
         if self.n_columns == 0:
-            return np.zeros((batch, 0), dtype=np.float32)
-        _, glob = self._draw(self._original_cum, batch, rng)
-        return self._onehot(glob, np.ones(batch, dtype=bool))
+            empty = np.full(batch, -1, dtype=np.int64)
+            return CondBatch(np.zeros((batch, 0), np.float32), empty, empty, none)
+        col, glob = self._draw(self._original_cum, batch, rng)
+        return CondBatch(self._onehot(glob, np.ones(batch, dtype=bool)), col, glob - self.offsets[col], none)
+
+    def condition_of_rows(self, rows: np.ndarray, rng: np.random.Generator, drop: float = 0.0) -> np.ndarray:
+        """Conditions read from the rows themselves (a random conditional column per row, holding the row's
+        own category): what DP training uses, since picking rows BY category would not be Poisson sampling."""
+        if self.n_columns == 0:
+            return np.zeros((rows.size, 0), dtype=np.float32)
+        col = rng.integers(self.n_columns, size=rows.size)
+        glob = self._codes[rows, col] + self.offsets[col]
+        keep = rng.random(rows.size) >= drop if drop > 0 else np.ones(rows.size, dtype=bool)
+        return self._onehot(glob, keep)

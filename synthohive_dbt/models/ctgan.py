@@ -21,7 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.models.conditional import ConditionalSampler
+from synthohive_dbt.models.dp import DPCritic, PrivacySpent
 from synthohive_dbt.models.optim import Adam
 from synthohive_dbt.models.layers import Discriminator, Generator, OutputActivation, init_linear
 from synthohive_dbt.models.tabular import TabularModel, pack_batch
@@ -60,6 +62,11 @@ class CTGANConfig:
     # 1 because small matrices gain little from 2 threads and lose 3-8x when other work shares the cores
     context_cond_dropout: float = 0.5  # with a context, half the steps train without a condition vector:
     # sampling from a context then needs none (a marginal condition would fight the context)
+    # differential privacy (models/dp.py): when dp_epsilon is set, the critic trains with DP-SGD (Opacus),
+    # pac becomes 1, the gradient penalty is off, and no real-data validation picks the checkpoint
+    dp_epsilon: float | None = None
+    dp_delta: float | None = None  # None = 1 / (10 * rows)
+    dp_max_grad_norm: float = 1.0  # per-sample clipping bound C: each row moves the critic by at most C
     transformer: TransformerSettings = field(default_factory=TransformerSettings)
 
 
@@ -75,7 +82,7 @@ class CTGAN(TabularModel):
         self.generator = Generator(cfg.embedding_dim + cond_width + context_width, cfg.generator_dims,
                                    layout.width)
         self.discriminator = Discriminator(layout.width + cond_width + context_width,
-                                           cfg.discriminator_dims, cfg.pac, cfg.discriminator_dropout)
+                                           cfg.discriminator_dims, self._pac, cfg.discriminator_dropout)
         init_linear(self.generator, gen)
         init_linear(self.discriminator, gen)
         self.generator.to(self.device)
@@ -84,11 +91,19 @@ class CTGAN(TabularModel):
     def _sampling_modules(self) -> dict[str, nn.Module]:
         return {"generator": self.generator}
 
+    def _private(self) -> bool:
+        return self.config.dp_epsilon is not None
+
+    @property
+    def _pac(self) -> int:
+        """DP clips one row's gradient at a time, so the critic judges single rows under DP."""
+        return 1 if self._private() else self.config.pac
+
     def _start_training(self, data: torch.Tensor, context: torch.Tensor | None,
                         rng: np.random.Generator, gen: torch.Generator) -> None:
         cfg = self.config
         self._x, self._c, self._rng, self._gen = data, context, rng, gen
-        self._batch = pack_batch(cfg.batch_size, cfg.pac)
+        self._batch = pack_batch(cfg.batch_size, self._pac)
         self._act = OutputActivation(self._layout, self.device)
         self._drop = cfg.context_cond_dropout if context is not None else 0.0
         self.discriminator.set_generator(gen)
@@ -102,6 +117,18 @@ class CTGAN(TabularModel):
         cond_offsets = np.concatenate([[0], np.cumsum([s.width for s in self._layout.conditional])])
         self._cond_spans = [(s.offset, int(cond_offsets[j]), s.width)
                             for j, s in enumerate(self._layout.conditional)]
+        self._dp: DPCritic | None = None
+        if self._private():
+            if context is not None:
+                raise ConfigError(f"table {self.table!r}: differential privacy is not supported for a model "
+                                  "conditioned on a parent context",
+                                  hint="fit without a context (the Synthesizer drops parent context under DP)")
+            assert cfg.dp_epsilon is not None
+            self._dp = DPCritic(self.discriminator, rows=data.shape[0], batch_size=self._batch,
+                                planned_steps=self._planned_steps(data.shape[0]), epsilon=cfg.dp_epsilon,
+                                delta=cfg.dp_delta, max_grad_norm=cfg.dp_max_grad_norm,
+                                lr=cfg.discriminator_lr, betas=cfg.betas, weight_decay=cfg.discriminator_decay,
+                                gen=gen, table=self.table)
 
     def _draw(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, np.ndarray, np.ndarray]:
         """A fresh batch: (noise, condition, context of the chosen rows, chosen column, category),
@@ -122,6 +149,8 @@ class CTGAN(TabularModel):
         return torch.cat([rows, cond] + ([] if ctx is None else [ctx]), dim=1)
 
     def _train_step(self) -> tuple[float, float]:
+        if self._dp is not None:
+            return self._private_step(self._dp)
         cfg = self.config
         d_loss = torch.zeros(())
         for _ in range(cfg.discriminator_steps):
@@ -145,6 +174,33 @@ class CTGAN(TabularModel):
         g_loss.backward()
         self._opt_g.step()
         return float(g_loss.detach()), float(d_loss.detach())
+
+    def _private_step(self, dp: DPCritic) -> tuple[float, float]:
+        """A DP-SGD critic step on a Poisson sample, then a generator step that reads no real row."""
+        cfg = self.config
+        assert isinstance(self._sampler, ConditionalSampler)
+        rows = dp.draw_rows(self._x.shape[0], self._rng)
+        idx = torch.from_numpy(rows).to(self.device)
+        cond = torch.from_numpy(self._sampler.condition_of_rows(rows, self._rng)).to(self.device)
+        z = torch.randn(rows.size, cfg.embedding_dim, generator=self._gen, device=self.device)
+        with torch.no_grad():
+            fake = self._act.train(self.generator(self._g_input(z, cond, None)), self._gen, cfg.gumbel_tau)
+        d_loss = dp.step(self._d_input(self._x[idx], cond, None), self._d_input(fake, cond, None))
+        b = self._sampler.sample_original_batch(self._batch, self._rng)
+        cond = torch.from_numpy(b.cond).to(self.device)
+        z = torch.randn(self._batch, cfg.embedding_dim, generator=self._gen, device=self.device)
+        raw = self.generator(self._g_input(z, cond, None))
+        fake = self._act.train(raw, self._gen, cfg.gumbel_tau)
+        with dp.hooks_off():
+            g_loss = dp.generator_loss(self._d_input(fake, cond, None)) \
+                + self._condition_loss(raw, b.column, b.category)
+            self._opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+        self._opt_g.step()
+        return float(g_loss.detach()), d_loss
+
+    def _finish_training(self) -> None:
+        self.privacy_spent = None if self._dp is None else self._dp.spent()
 
     def _condition_loss(self, raw: torch.Tensor, column: np.ndarray, category: np.ndarray) -> torch.Tensor:
         """Cross-entropy of the generated logits against the requested category, on the chosen column."""

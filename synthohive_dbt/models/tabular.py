@@ -22,6 +22,7 @@ from synthohive_dbt.errors import ArtifactError, DataError, ModelError
 from synthohive_dbt.models.base import ConditionalGenerativeModel, Progress, ProgressCallback
 from synthohive_dbt.models.checkpoint import check_tensors, read_artifact, write_artifact
 from synthohive_dbt.models.conditional import ConditionalSampler
+from synthohive_dbt.models.dp import PrivacySpent
 from synthohive_dbt.models.layers import OutputActivation
 from synthohive_dbt.models.scoring import fidelity
 from synthohive_dbt.transform.spans import SpanLayout
@@ -79,6 +80,7 @@ class TabularModel(ConditionalGenerativeModel):
         self.device = resolve_device(self.config.device)
         self.history: list[dict[str, float]] = []  # per-evaluation scores, for reports and tests
         self.best_score: float | None = None
+        self.privacy_spent: PrivacySpent | None = None  # set by a differentially private fit
         self._sampler: ConditionalSampler | None = None
         self._sample_calls = 0
         self.table = "table"
@@ -108,6 +110,18 @@ class TabularModel(ConditionalGenerativeModel):
 
     def _uses_condition(self) -> bool:
         return True
+
+    def _private(self) -> bool:
+        """True when training is differentially private: then no real rows are held out to pick a
+        checkpoint (that choice would itself read real data outside the privacy accounting)."""
+        return False
+
+    def _finish_training(self) -> None:
+        """Called once after the training loop (DP models record what they spent)."""
+
+    def _planned_steps(self, n_train: int) -> int:
+        """Optimiser steps of a full run: epochs x steps per epoch (DP calibrates its noise to this)."""
+        return self.config.epochs * max(1, n_train // self.config.batch_size)
 
     # ---- fitting -------------------------------------------------------------------------------------
     def fit(self, data: pd.DataFrame, context: pd.DataFrame | None = None, *,
@@ -152,8 +166,12 @@ class TabularModel(ConditionalGenerativeModel):
         rng = np.random.default_rng(seeds[4])
         perm = rng.permutation(n)
         n_val = min(int(n * cfg.validation_fraction), cfg.max_validation_rows) if n >= 1000 else 0
+        if self._private():
+            n_val = 0
         val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-        if n_val == 0:  # small tables: select on (a sample of) the training rows themselves
+        if self._private():  # nothing is scored on real rows
+            val_idx = val_idx[:0]
+        elif n_val == 0:  # small tables: select on (a sample of) the training rows themselves
             val_idx = np.sort(perm[: min(n, cfg.max_validation_rows)])
         val_data = data.iloc[val_idx].reset_index(drop=True)
         val_ctx = context.iloc[val_idx].reset_index(drop=True) if context is not None else None
@@ -198,7 +216,7 @@ class TabularModel(ConditionalGenerativeModel):
             last = epoch == cfg.epochs or out_of_time
             score = None
             due = eval_interval is not None and time.perf_counter() - start - last_eval >= eval_interval
-            if epoch % eval_every == 0 or last or due:
+            if not self._private() and (epoch % eval_every == 0 or last or due):
                 score = self._validation_score(val_data, val_ctx, eval_seed)
                 last_eval = time.perf_counter() - start
                 self.history.append({"epoch": epoch, "score": score, "seconds": last_eval})
@@ -219,6 +237,7 @@ class TabularModel(ConditionalGenerativeModel):
         if best is not None:
             for k, m in self._sampling_modules().items():
                 m.load_state_dict(best[k])
+        self._finish_training()
 
     def _validation_score(self, val_data: pd.DataFrame, val_ctx: pd.DataFrame | None, seed: int) -> float:
         assert self.transformer is not None
@@ -300,6 +319,7 @@ class TabularModel(ConditionalGenerativeModel):
             "context_transformer": (None if self.context_transformer is None
                                     else self.context_transformer.state_dict()),
             "best_score": self.best_score,
+            "privacy_spent": None if self.privacy_spent is None else self.privacy_spent.to_dict(),
         }
         return tensors, meta
 
@@ -339,6 +359,13 @@ class TabularModel(ConditionalGenerativeModel):
             prefix = f"{k}."
             m.load_state_dict({n[len(prefix):]: t for n, t in tensors.items() if n.startswith(prefix)})
         model.best_score = meta.get("best_score")
+        spent = meta.get("privacy_spent")
+        if spent is not None:
+            try:
+                model.privacy_spent = PrivacySpent(**spent)
+            except TypeError as exc:
+                raise ArtifactError(f"{where}: its privacy record is malformed ({exc})",
+                                    hint="the artifact is damaged; retrain and save it again") from exc
         return model
 
     def save(self, path: str | Path) -> None:

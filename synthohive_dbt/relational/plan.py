@@ -113,11 +113,13 @@ def referenced_columns(metadata: Metadata) -> dict[str, set[str]]:
 
 
 def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Metadata, pii: PiiKinds,
-               copies: dict[str, tuple[int, str]], order: list[str]) -> tuple[TablePlan, TrainingInput | None]:
+               copies: dict[str, tuple[int, str]], order: list[str],
+               use_context: bool = True) -> tuple[TablePlan, TrainingInput | None]:
     """Decide every column's role for one table and learn the non-model parts.
 
     `pii` holds every table's resolved PII columns (declared, detected, copies; parents already done),
     `copies` this table's columns that repeat a parent's PII through a foreign key (index, parent column).
+    `use_context=False` (differential privacy) models the table without its parent's columns as context.
     """
     frame = tables[cfg.name]
     plan = TablePlan(cfg.name, len(frame), [str(c) for c in frame.columns],
@@ -163,7 +165,14 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
         parent_cfg = metadata.tables[driving.parent]
         parent = tables[driving.parent]
         parent_pii = set(pii.get(driving.parent, {}))
-        if cfg.parent_context_cols is not None:
+        if not use_context:
+            if cfg.parent_context_cols:
+                raise ConfigError(
+                    f"table {cfg.name!r} sets parent_context_cols, but with differential privacy children are "
+                    "modelled without parent context (the parent's real values would bypass the accounting)",
+                    hint="remove parent_context_cols from this table, or disable differential privacy")
+            ctx_cols = []
+        elif cfg.parent_context_cols is not None:
             ctx_cols = list(cfg.parent_context_cols)
             leaking = [c for c in ctx_cols if c in parent_pii]
             if leaking:

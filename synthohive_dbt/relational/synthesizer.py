@@ -32,6 +32,7 @@ from synthohive_dbt.errors import ArtifactError, ConfigError, ModelError
 from synthohive_dbt.models.base import ConditionalGenerativeModel, Progress
 from synthohive_dbt.privacy.detect import PiiFinding
 from synthohive_dbt.relational.artifact import read_artifact, write_artifact
+from synthohive_dbt.relational.dp import dp_model_kwargs, privacy_report
 from synthohive_dbt.relational.evaluation import evaluate_output
 from synthohive_dbt.relational.inputs import load_tables, validate_data
 from synthohive_dbt.relational.pii import (
@@ -121,14 +122,17 @@ class Synthesizer:
                      f.confidence, f.reason)
         self._real_pii = real_pii_values(tables, kinds)
         learn_from = fake_copied_tables(tables, self.metadata, kinds, self.privacy_config, self._real_pii)
+        private = self.privacy_config.enable_differential_privacy
+        model_kwargs = dp_model_kwargs(self.model_class, self.privacy_config, self.model_kwargs,
+                                       sum(not t.copy_as_is for t in self.metadata.tables.values()))
         for index, name in enumerate(self.order):
             plan, training = learn_plan(self.metadata.tables[name], learn_from, self.metadata, kinds,
-                                        copies[name], self.order)
+                                        copies[name], self.order, use_context=not private)
             self.plans[name] = plan
             if training is None:
                 _report(progress, TableProgress("fit", name, index, len(self.order), 1, 1))
                 continue
-            model = self.model_class(**self.model_kwargs)
+            model = self.model_class(**model_kwargs)
             callback = _epoch_callback(progress, name, index, len(self.order))
             log.info("training %s on %d rows x %d columns", name, len(training.data), training.data.shape[1])
             extra = {"table": name} if "table" in inspect.signature(model.fit).parameters else {}
@@ -145,6 +149,23 @@ class Synthesizer:
     def pii_columns(self) -> dict[str, list[str]]:
         """Table -> the columns set aside as PII (declared, detected, copies), as the findings say."""
         return {t: sorted(c) for t, c in kinds_from_findings(self.pii_findings).items()}
+
+    def privacy_report(self) -> dict[str, Any] | None:
+        """Differential privacy spent per table (epsilon, delta, noise, steps), the worst-case total and what
+        it does not cover; None when the fit was not differentially private."""
+        copied = [t for t, cfg in self.metadata.tables.items() if cfg.copy_as_is]
+        return privacy_report(self.models, copied)
+
+    def _evaluate(self, real: Mapping[str, pd.DataFrame], output: Any, seed: int) -> EvaluationResult:
+        result = evaluate_output(real, output, self.metadata, pii_columns=self.pii_columns,
+                                 pii_findings=self.pii_findings, seed=seed)
+        dp = result.differential_privacy = self.privacy_report()
+        if dp is not None:
+            result.notes.append(
+                f"differential privacy: DP-SGD on every learned table's critic, epsilon {dp['epsilon_total']:.3g} "
+                f"in total over {len(dp['tables'])} table(s) (worst case: one person in every table); not covered: "
+                + "; ".join(dp["not_covered"]))
+        return result
 
     # --------------------------------------------------------------- sample
     def sample(self, num_rows: Mapping[str, int] | None = None, *, scale: float | None = None,
@@ -187,9 +208,7 @@ class Synthesizer:
             self.last_sample_stats = sample_database(self.plans, self.models, self.metadata, self.order, sizes,
                                                      seed, sink, chunk_rows, progress, settings)
             if evaluate and real_frames is not None:
-                self.last_evaluation = evaluate_output(real_frames, sink.results, self.metadata,
-                                                       pii_columns=self.pii_columns, pii_findings=self.pii_findings,
-                                                       seed=seed)
+                self.last_evaluation = self._evaluate(real_frames, sink.results, seed)
             elif evaluate:
                 log.info("sample not evaluated: no real data (pass real=... to measure it)")
             if gates is not None:
@@ -231,8 +250,7 @@ class Synthesizer:
                                  "synthesizer was loaded from a file)",
                                  hint="pass real={table: frame, ...} or a folder of <table>.parquet / .csv")
             output = self._last_output if self._last_output is not None else self.sample(evaluate=False)
-            result = evaluate_output(real_frames, output, self.metadata, pii_columns=self.pii_columns,
-                                     pii_findings=self.pii_findings, seed=self.seed)
+            result = self._evaluate(real_frames, output, self.seed)
             self.last_evaluation = result
         return render_report(result, path, gates)
 

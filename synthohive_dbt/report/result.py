@@ -186,6 +186,7 @@ class EvaluationResult:
     skipped: list[dict[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    differential_privacy: dict[str, Any] | None = None  # Synthesizer.privacy_report() of a DP fit
 
     def column(self, table: str, column: str) -> ColumnScore:
         """The shape score of one column (KeyError naming what exists if absent)."""
