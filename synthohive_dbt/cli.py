@@ -102,10 +102,23 @@ def _train_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--infer-keys/--no-infer-keys", default=True, show_default=True,
                      help="Add foreign keys the project does not declare when the data and the column names "
                           "support them (e.g. payments.order_id -> orders.id); each one is listed for review."),
+        click.option("--dp-epsilon", type=click.FloatRange(min=0.0, min_open=True), default=None,
+                     help="Train with differential privacy (DP-SGD, needs the `dp` extra) within this epsilon for "
+                          "the whole database; the report states what it covers."),
     ]
     for option in reversed(options):
         f = option(f)
     return f
+
+
+def _train(epochs: int, seed: int | None, max_rows: int | None, backend: str, infer_keys: bool,
+           dp_epsilon: float | None) -> Any:
+    from synthohive_dbt import pipeline
+    from synthohive_dbt.config import PrivacyConfig
+
+    privacy = None if dp_epsilon is None else PrivacyConfig(enable_differential_privacy=True, epsilon=dp_epsilon)
+    return pipeline.TrainOptions(epochs=epochs, seed=seed, max_rows=max_rows, backend=backend,
+                                 infer_keys=infer_keys, privacy=privacy)
 
 
 def _sample_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -196,7 +209,7 @@ def _check_rows(rows: int | None, scale: float | None) -> None:
 @_ui_options
 def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str,
          select: tuple[str, ...], exclude: tuple[str, ...], epochs: int, max_rows: int | None, backend: str,
-         infer_keys: bool, target_schema: str, rows: int | None, scale: float | None, force: bool, build_schema: str | None,
+         infer_keys: bool, dp_epsilon: float | None, target_schema: str, rows: int | None, scale: float | None, force: bool, build_schema: str | None,
          skip_dbt: bool, report: Path | None, seed_value: int | None, log_format: str, quiet: bool) -> None:
     """Learn the real tables, write a synthetic copy into --target-schema, run the project's dbt tests on it."""
     _check_rows(rows, scale)
@@ -205,8 +218,7 @@ def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profi
     options = _pipeline_options(project_dir, profiles_dir, target, profile, mode, select, exclude)
     with _reporter(quiet, log_format) as reporter:
         result = pipeline.seed(
-            options, pipeline.TrainOptions(epochs=epochs, seed=seed_value, max_rows=max_rows, backend=backend,
-                                           infer_keys=infer_keys),
+            options, _train(epochs, seed_value, max_rows, backend, infer_keys, dp_epsilon),
             pipeline.SampleOptions(rows=rows, scale=scale, seed=seed_value),
             pipeline.OutputOptions(target_schema=target_schema, force=force, build_schema=build_schema,
                                    report=report, run_dbt=not skip_dbt), reporter)
@@ -221,14 +233,14 @@ def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profi
 @_ui_options
 def fit(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str,
         select: tuple[str, ...], exclude: tuple[str, ...], epochs: int, max_rows: int | None, backend: str,
-        infer_keys: bool, out: Path, seed_value: int | None, log_format: str, quiet: bool) -> None:
+        infer_keys: bool, dp_epsilon: float | None, out: Path, seed_value: int | None, log_format: str, quiet: bool) -> None:
     """Learn the real tables and save the model, for `synthohive generate` in CI (no real data needed there)."""
     from synthohive_dbt import pipeline
 
     options = _pipeline_options(project_dir, profiles_dir, target, profile, mode, select, exclude)
     with _reporter(quiet, log_format) as reporter:
-        path = pipeline.fit(options, pipeline.TrainOptions(epochs=epochs, seed=seed_value, max_rows=max_rows,
-                                                           backend=backend, infer_keys=infer_keys), out, reporter)
+        path = pipeline.fit(options, _train(epochs, seed_value, max_rows, backend, infer_keys, dp_epsilon), out,
+                            reporter)
     if log_format == "json":
         click.echo(json.dumps({"model": str(path)}))
     elif not quiet:

@@ -261,6 +261,11 @@ def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, report
     for finding in synth.pii_findings:
         reporter.step(f"personal data in {finding.table}.{finding.column} ({finding.kind}) is replaced by fakes",
                       table=finding.table, column=finding.column, kind=finding.kind)
+    dp = synth.privacy_report()
+    if dp is not None:
+        reporter.step(f"differential privacy: epsilon {dp['epsilon_total']:.3g}, delta {dp['delta_total']:.1e} spent "
+                      f"over {len(dp['tables'])} table(s); the report lists what this does not cover",
+                      epsilon=dp["epsilon_total"], delta=dp["delta_total"])
     return synth, inferred
 
 

@@ -138,3 +138,18 @@ def test_project_without_source_redirect_is_refused(tmp_path: Path) -> None:
     assert "does not redirect source() to the synthetic schema" in text
     assert "{{ return(synthohive.source(source_name, table_name)) }}" in text
     shutil.rmtree(project_dir)
+
+
+@pytest.mark.slow
+def test_fit_with_differential_privacy_reports_the_spend(duck_shop: Shop, tmp_path: Path) -> None:
+    from synthohive_dbt.relational.synthesizer import Synthesizer
+
+    model = tmp_path / "dp.shm"
+    res = run("fit", "--project-dir", duck_shop.dir, "--select", " ".join(MODELS), "--epochs", 1, "--seed", 1,
+              "--dp-epsilon", 1.5, "--out", model, "--log-format", "json")
+    assert res.exit_code == 0, res.output
+    steps = [e for e in json_lines(res.stderr) if "differential privacy" in e.get("message", "")]
+    assert len(steps) == 1 and 0 < steps[0]["epsilon"] <= 1.5, steps
+    report = Synthesizer.load(model).privacy_report()
+    assert report is not None and report["epsilon_total"] == steps[0]["epsilon"]
+    assert set(report["tables"]) <= set(MODELS) and report["tables"]
