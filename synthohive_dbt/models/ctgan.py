@@ -5,7 +5,7 @@ Where this departs from the paper, measured on adult.csv (bench/ctgan_adult.py, 
 numbers are encoded by quantile bins rather than a Gaussian mixture (the same offset + one-hot shape, but
 spiky columns such as capital-gain come out right), the bins join the condition vector, columns that a
 discrete column determines are derived rather than learned (transform/derived.py), and training stops
-at a time budget with the best-scoring weights kept, instead of running a fixed 300 epochs.
+at a step budget with the best-scoring weights kept, instead of running a fixed 300 epochs.
 
 With a context (the parent's features for a child table) both networks see the encoded context next to
 each row; the generator step draws a fresh batch of real (row, context) pairs rather than reusing the
@@ -56,8 +56,10 @@ class CTGANConfig:
     max_validation_rows: int = 5000  # enough for a KS/TV estimate to +-0.02; bounds the cost of scoring
     eval_every: int | None = None  # epochs between scores; None = about 20 scores per run
     patience: int | None = None  # stop after this many scores without improvement; None = never
-    time_budget_s: float | None = 45.0  # stop training after this many seconds (best weights kept): the
-    # validation score of a GAN plateaus early and then drifts, so a fixed 300 epochs mostly buys time
+    max_steps: int | None = 300  # stop after this many generator steps (best-scoring weights kept): the
+    # validation score plateaus within ~300 steps on adult.csv (bench/results/ctgan_adult.json) and then
+    # drifts, so a full 300 epochs mostly buys time. A step count, unlike a clock, keeps a seed reproducible.
+    time_budget_s: float | None = None  # optional wall-clock cap on top (then runs may differ run to run)
     threads: int | None = 1  # torch threads while fitting/sampling (restored after); None = torch's default.
     # 1 because small matrices gain little from 2 threads and lose 3-8x when other work shares the cores
     context_cond_dropout: float = 0.5  # with a context, half the steps train without a condition vector:
@@ -214,7 +216,5 @@ class CTGAN(TabularModel):
             total = total + F.cross_entropy(raw[idx, row_off:row_off + width], target, reduction="sum")
         return total / raw.shape[0]
 
-    def _generate(self, n: int, cond: torch.Tensor, context: torch.Tensor | None,
-                  gen: torch.Generator) -> torch.Tensor:
-        z = torch.randn(n, self.config.embedding_dim, generator=gen, device=self.device)
+    def _generate(self, z: torch.Tensor, cond: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
         return self.generator(self._g_input(z, cond, context))

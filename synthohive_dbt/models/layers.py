@@ -134,10 +134,19 @@ class OutputActivation:
             parts.append(torch.tanh(raw[:, pos:]))
         return torch.cat(parts, dim=1)
 
-    def sample(self, raw: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        """For decoding: tanh on offsets; gumbel noise on logits, so the decoder's arg-max draws each
-        category from the softmax (a plain arg-max would always pick the likeliest one)."""
-        out = self.gumbel(raw.shape, gen, raw.device).masked_fill_(~self.softmax_mask, 0.0).add_(raw)
+    @property
+    def n_categorical(self) -> int:
+        return len(self.softmax)
+
+    def sample(self, raw: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """For decoding: tanh on offsets; each one-hot span becomes a draw from its softmax (a plain arg-max
+        would always pick the likeliest category). The draw inverts the softmax's CDF at one uniform per
+        (row, span) in `u`: a tenth of the random numbers of Gumbel noise on every logit, which dominated."""
+        out = torch.zeros_like(raw)
         if self.tanh_idx.numel():
             out[:, self.tanh_idx] = torch.tanh(raw[:, self.tanh_idx])
+        for j, (a, b) in enumerate(self.softmax):  # per span, not per row
+            cdf = torch.softmax(raw[:, a:b], dim=1).cumsum_(dim=1)
+            pick = (cdf < u[:, j:j + 1]).sum(dim=1, keepdim=True).clamp_(max=b - a - 1)
+            out[:, a:b].scatter_(1, pick, 1.0)
         return out

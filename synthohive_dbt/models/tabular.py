@@ -66,7 +66,7 @@ def config_from_dict(cls: type, d: dict[str, Any]) -> Any:
 
 class TabularModel(ConditionalGenerativeModel):
     """Base of the neural tabular models. Config fields every subclass config has: epochs, batch_size,
-    seed, device, validation_fraction, max_validation_rows, eval_every, patience, time_budget_s,
+    seed, device, validation_fraction, max_validation_rows, eval_every, patience, max_steps, time_budget_s,
     context_cond_dropout, transformer."""
 
     model_name: ClassVar[str]
@@ -104,9 +104,8 @@ class TabularModel(ConditionalGenerativeModel):
         """One optimisation step; returns (generator or total loss, discriminator loss or 0)."""
 
     @abstractmethod
-    def _generate(self, n: int, cond: torch.Tensor, context: torch.Tensor | None,
-                  gen: torch.Generator) -> torch.Tensor:
-        """Raw encoded rows (before activations) for n rows."""
+    def _generate(self, z: torch.Tensor, cond: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
+        """Raw encoded rows (before activations), one per row of the noise `z` (n x embedding_dim)."""
 
     def _uses_condition(self) -> bool:
         return True
@@ -119,9 +118,15 @@ class TabularModel(ConditionalGenerativeModel):
     def _finish_training(self) -> None:
         """Called once after the training loop (DP models record what they spent)."""
 
+    def _steps_per_epoch(self, n_train: int) -> int:
+        return max(1, n_train // self.config.batch_size)
+
     def _planned_steps(self, n_train: int) -> int:
-        """Optimiser steps of a full run: epochs x steps per epoch (DP calibrates its noise to this)."""
-        return self.config.epochs * max(1, n_train // self.config.batch_size)
+        """Optimiser steps of a full run: epochs x steps per epoch, at most max_steps (DP calibrates its
+        noise to this)."""
+        steps = self.config.epochs * self._steps_per_epoch(n_train)
+        cap = getattr(self.config, "max_steps", None)
+        return steps if cap is None else min(steps, cap)
 
     # ---- fitting -------------------------------------------------------------------------------------
     def fit(self, data: pd.DataFrame, context: pd.DataFrame | None = None, *,
@@ -163,6 +168,8 @@ class TabularModel(ConditionalGenerativeModel):
             c = self.context_transformer.transform(context, seed=int(seeds[3]))
 
         n = len(data)
+        if cfg.batch_size > n >= 2:  # a batch larger than the table only repeats rows and costs time
+            self.config = cfg = dataclasses.replace(cfg, batch_size=n)
         rng = np.random.default_rng(seeds[4])
         perm = rng.permutation(n)
         n_val = min(int(n * cfg.validation_fraction), cfg.max_validation_rows) if n >= 1000 else 0
@@ -194,8 +201,10 @@ class TabularModel(ConditionalGenerativeModel):
     def _train_loop(self, n_train: int, val_data: pd.DataFrame, val_ctx: pd.DataFrame | None,
                     eval_seed: int, progress: ProgressCallback | None) -> None:
         cfg = self.config
-        steps = max(1, n_train // cfg.batch_size)
-        eval_every = cfg.eval_every or max(1, cfg.epochs // 20)
+        steps = self._steps_per_epoch(n_train)
+        planned = self._planned_steps(n_train)
+        epochs = min(cfg.epochs, math.ceil(planned / steps))  # the epochs the step budget allows
+        eval_every = cfg.eval_every or max(1, epochs // 20)
         # under a time budget the epoch count is unknown: also score every ~1/12 of the budget, so the
         # best checkpoint is chosen among ~12 candidates whatever the machine's speed
         eval_interval = None if cfg.time_budget_s is None or cfg.eval_every else cfg.time_budget_s / 12
@@ -203,17 +212,19 @@ class TabularModel(ConditionalGenerativeModel):
         start = time.perf_counter()
         best: dict[str, dict[str, torch.Tensor]] | None = None
         self.best_score, self.history = None, []
-        stale = 0
-        for epoch in range(1, cfg.epochs + 1):
+        stale = done = 0
+        for epoch in range(1, epochs + 1):
             g_sum = d_sum = 0.0
             out_of_time = False
-            for _ in range(steps):
+            taken = 0
+            for _ in range(min(steps, planned - done)):
                 g, d = self._train_step()
-                g_sum, d_sum = g_sum + g, d_sum + d
+                g_sum, d_sum, taken = g_sum + g, d_sum + d, taken + 1
                 if cfg.time_budget_s is not None and time.perf_counter() - start > cfg.time_budget_s:
                     out_of_time = True
                     break
-            last = epoch == cfg.epochs or out_of_time
+            done += taken
+            last = epoch == epochs or out_of_time
             score = None
             due = eval_interval is not None and time.perf_counter() - start - last_eval >= eval_interval
             if not self._private() and (epoch % eval_every == 0 or last or due):
@@ -227,11 +238,11 @@ class TabularModel(ConditionalGenerativeModel):
                 else:
                     stale += 1
             elapsed = time.perf_counter() - start
-            eta = elapsed / epoch * (cfg.epochs - epoch)
+            eta = elapsed / epoch * (epochs - epoch)
             if cfg.time_budget_s is not None:
                 eta = min(eta, max(0.0, cfg.time_budget_s - elapsed))
             if progress is not None:
-                progress(Progress(epoch, cfg.epochs, g_sum / steps, d_sum / steps, eta, score))
+                progress(Progress(epoch, epochs, g_sum / max(taken, 1), d_sum / max(taken, 1), eta, score))
             if out_of_time or (cfg.patience is not None and stale >= cfg.patience):
                 break
         if best is not None:
@@ -286,11 +297,18 @@ class TabularModel(ConditionalGenerativeModel):
         for m in self._sampling_modules().values():
             m.eval()
         parts = []
+        dim = self.config.embedding_dim
         for lo in range(0, n, _SAMPLE_CHUNK):
             k = min(_SAMPLE_CHUNK, n - lo)
             cond = self._generation_condition(k, rng, ctx is not None)
-            raw = self._generate(k, cond, None if ctx is None else ctx[lo:lo + k], gen)
-            parts.append(act.sample(raw, gen).cpu().numpy())
+            if self.device.type == "cpu":  # numpy's generators are several times faster than torch's on CPU
+                z = torch.from_numpy(rng.standard_normal((k, dim), dtype=np.float32))
+                u = torch.from_numpy(rng.random((k, act.n_categorical), dtype=np.float32))
+            else:
+                z = torch.randn(k, dim, generator=gen, device=self.device)
+                u = torch.rand(k, act.n_categorical, generator=gen, device=self.device)
+            raw = self._generate(z, cond, None if ctx is None else ctx[lo:lo + k])
+            parts.append(act.sample(raw, u).cpu().numpy())
         enc = np.concatenate(parts) if parts else np.zeros((0, layout.width), np.float32)
         return self.transformer.inverse_transform(enc, seed=int(seeds[3]))
 

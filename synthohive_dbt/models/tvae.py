@@ -68,6 +68,7 @@ class TVAEConfig:
     max_validation_rows: int = 5000
     eval_every: int | None = None
     patience: int | None = None
+    max_steps: int | None = None  # stop after this many optimiser steps; None = every epoch
     time_budget_s: float | None = None
     threads: int | None = 1  # torch threads while fitting/sampling (restored after); None = torch's default.
     # 1 because small matrices gain little from 2 threads and lose 3-8x when other work shares the cores
@@ -138,7 +139,5 @@ class TVAE(TabularModel):
         self._opt.step()
         return float(loss.detach()), 0.0
 
-    def _generate(self, n: int, cond: torch.Tensor, context: torch.Tensor | None,
-                  gen: torch.Generator) -> torch.Tensor:
-        z = torch.randn(n, self.config.embedding_dim, generator=gen, device=self.device)
+    def _generate(self, z: torch.Tensor, cond: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
         return self.decoder(torch.cat([z] + ([] if context is None else [context]), dim=1))

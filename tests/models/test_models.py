@@ -158,12 +158,24 @@ def test_tvae_fits_samples_and_round_trips_through_save(data: pd.DataFrame, tmp_
 
 def test_progress_callback_and_time_budget(data: pd.DataFrame) -> None:
     seen = []
-    m = CTGAN(epochs=1000, batch_size=200, device="cpu", time_budget_s=1.5, eval_every=2)
+    m = CTGAN(epochs=1000, batch_size=200, device="cpu", time_budget_s=1.5, eval_every=2, max_steps=None)
     m.fit(data.iloc[:600], seed=0, progress=seen.append)
     assert 1 <= len(seen) < 1000 and seen[-1].epochs == 1000
     assert all(np.isfinite(p.generator_loss) and np.isfinite(p.discriminator_loss) for p in seen)
     assert seen[-1].score is not None  # the last epoch is always scored
     assert m.history[-1]["seconds"] < 10
+
+
+def test_step_budget_ends_training_reproducibly_and_small_tables_use_small_batches(data: pd.DataFrame) -> None:
+    """The default budget is a step count, not a clock: a fixed seed then gives the same model on a busy
+    machine as on a quiet one."""
+    seen: list = []
+    m = CTGAN(epochs=1000, batch_size=200, device="cpu", max_steps=30, eval_every=5)
+    m.fit(data.iloc[:600], seed=0, progress=seen.append)
+    assert len(seen) == 10 and seen[-1].epochs == 10  # 3 steps per epoch, 30 steps
+    assert [h["epoch"] for h in m.history] == [5, 10]
+    small = CTGAN(epochs=2, batch_size=500, device="cpu").fit(data.iloc[:120], seed=0)
+    assert small.config.batch_size == 120  # never a batch larger than the table
 
 
 def test_clear_errors_for_empty_data_all_null_columns_and_misuse() -> None:
