@@ -80,9 +80,10 @@ def _project_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Where profiles.yml is (default: as dbt: $DBT_PROFILES_DIR, ., project, ~/.dbt)."),
         click.option("--target", "-t", default=None, help="The profile target (default: the profile's)."),
         click.option("--profile", default=None, help="The profile (default: dbt_project.yml's `profile:`)."),
-        click.option("--mode", type=click.Choice(["mirror", "sources"]), default="mirror", show_default=True,
-                     help="mirror: synthesize the selected models/seeds/sources and `dbt test` them; sources: "
-                          "synthesize sources and seeds (with tests carried back from models) and `dbt build`."),
+        click.option("--mode", type=click.Choice(["mirror", "sources"]), default=None,
+                     help="mirror (default): synthesize the selected models/seeds/sources and `dbt test` them; "
+                          "sources: synthesize sources and seeds (with tests carried back from models) and `dbt "
+                          "build`. generate/report default to the mode (and selection) the model was fitted with."),
         click.option("--select", "-s", multiple=True, metavar="SELECTOR",
                      help="dbt selection syntax (repeat, or quote several: -s 'a b')."),
         click.option("--exclude", multiple=True, metavar="SELECTOR", help="dbt selection syntax to leave out."),
@@ -188,11 +189,12 @@ def _finish(result: Any, reporter: Any, quiet: bool, log_format: str) -> None:
 
 
 def _pipeline_options(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None,
-                      mode: str, select: tuple[str, ...], exclude: tuple[str, ...]) -> Any:
+                      mode: str | None, select: tuple[str, ...], exclude: tuple[str, ...]) -> Any:
     from synthohive_dbt.pipeline import ProjectOptions
 
     return ProjectOptions(project_dir=project_dir, profiles_dir=profiles_dir, target=target, profile=profile,
-                          mode=mode, select=_names(select), exclude=_names(exclude))  # type: ignore[arg-type]
+                          mode=mode or "mirror", mode_given=mode is not None,  # type: ignore[arg-type]
+                          select=_names(select), exclude=_names(exclude))
 
 
 def _check_rows(rows: int | None, scale: float | None) -> None:
@@ -207,7 +209,7 @@ def _check_rows(rows: int | None, scale: float | None) -> None:
 @click.option("--report", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write the quality and privacy report here (HTML, plus a .json twin).")
 @_ui_options
-def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str,
+def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str | None,
          select: tuple[str, ...], exclude: tuple[str, ...], epochs: int, max_rows: int | None, backend: str,
          infer_keys: bool, dp_epsilon: float | None, target_schema: str, rows: int | None, scale: float | None, force: bool, build_schema: str | None,
          skip_dbt: bool, report: Path | None, seed_value: int | None, log_format: str, quiet: bool) -> None:
@@ -231,7 +233,7 @@ def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profi
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="Where to save the model (one file: safetensors + JSON; no pickle, no real personal data).")
 @_ui_options
-def fit(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str,
+def fit(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str | None,
         select: tuple[str, ...], exclude: tuple[str, ...], epochs: int, max_rows: int | None, backend: str,
         infer_keys: bool, dp_epsilon: float | None, out: Path, seed_value: int | None, log_format: str, quiet: bool) -> None:
     """Learn the real tables and save the model, for `synthohive generate` in CI (no real data needed there)."""
@@ -253,7 +255,7 @@ def fit(project_dir: Path, profiles_dir: Path | None, target: str | None, profil
               required=True, help="A model saved by `synthohive fit --out`.")
 @_sample_options
 @_ui_options
-def generate(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str,
+def generate(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str | None,
              select: tuple[str, ...], exclude: tuple[str, ...], model_path: Path, target_schema: str,
              rows: int | None, scale: float | None, force: bool, build_schema: str | None, skip_dbt: bool,
              seed_value: int | None, log_format: str, quiet: bool) -> None:
@@ -300,7 +302,7 @@ def generate(project_dir: Path, profiles_dir: Path | None, target: str | None, p
 @click.option("--max-plots", type=click.IntRange(min=0), default=60, show_default=True,
               help="Distribution plots in the HTML, lowest scores first (the JSON keeps every number).")
 @_ui_options
-def report(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str,
+def report(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str | None,
            select: tuple[str, ...], exclude: tuple[str, ...], model_path: Path, synthetic_schema: str | None,
            synthetic_dir: Path | None, out: Path, gates_path: str | None, min_overall: float | None,
            run_dbt: bool, dbt_results: Path | None, build_schema: str | None, max_rows: int | None,

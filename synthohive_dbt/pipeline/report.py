@@ -111,6 +111,7 @@ def report(project_options: ProjectOptions, model_path: Path, options: ReportOpt
     project = open_project(project_options)
     reporter.step(f"loading the model {model_path}")
     synth = Synthesizer.load(model_path)
+    project_options = project_options.with_fit_choices(synth.provenance)
     reporter.step(f"parsing the dbt project at {project.project_dir}")
     tables = tables_for_model(parse(project, "mirror"), synth.metadata.tables, project_options.mode)
     chosen = _selected(project, tables, project_options)

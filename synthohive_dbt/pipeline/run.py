@@ -13,6 +13,7 @@ stages and swaps atomically: an interrupted or failed run leaves the previous ta
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -52,6 +53,15 @@ class ProjectOptions:
     select: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     env: Mapping[str, str] | None = None  # extra environment for dbt (tests); users set it in their shell
+    mode_given: bool = True  # False: `generate`/`report` take the mode the model was fitted with
+
+    def with_fit_choices(self, fitted: Mapping[str, Any]) -> ProjectOptions:
+        """For a saved model: the mode and selection `fit` used, unless given again here (then those win)."""
+        mode = self.mode if self.mode_given or fitted.get("mode") not in ("mirror", "sources") else fitted["mode"]
+        if self.select or self.exclude:
+            return dataclasses.replace(self, mode=mode)
+        return dataclasses.replace(self, mode=mode, select=tuple(fitted.get("select", ())),
+                                   exclude=tuple(fitted.get("exclude", ())))
 
 
 @dataclass(frozen=True)
@@ -153,6 +163,8 @@ def fit(project_options: ProjectOptions, train: TrainOptions, out: Path,
     project = open_project(project_options)
     tables = _resolve(project, project_options, reporter)
     synth, _ = _fit(project, tables, train, reporter)
+    synth.provenance = {"mode": project_options.mode, "select": list(project_options.select),
+                        "exclude": list(project_options.exclude)}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     synth.save(out)
@@ -171,6 +183,7 @@ def generate(project_options: ProjectOptions, model_path: Path, sample: SampleOp
     project = open_project(project_options)
     reporter.step(f"loading the model {model_path}")
     synth = Synthesizer.load(model_path)
+    project_options = project_options.with_fit_choices(synth.provenance)
     reporter.step(f"parsing the dbt project at {project.project_dir}")
     manifest = parse(project, "mirror")
     tables = tables_for_model(manifest, synth.metadata.tables, project_options.mode)

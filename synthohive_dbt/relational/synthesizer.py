@@ -89,6 +89,7 @@ class Synthesizer:
         self.seed: int | None = None
         self.fit_params: dict[str, Any] = {}
         self.pii_findings: list[PiiFinding] = []
+        self.provenance: dict[str, Any] = {}  # JSON facts a caller records with the model (e.g. the dbt selection)
         self.last_sample_stats: SampleStats | None = None
         self.last_evaluation: EvaluationResult | None = None
         # in memory only, never saved: the training frames (to measure samples) and their PII values
@@ -281,6 +282,7 @@ class Synthesizer:
             "plans": {name: plan.to_dict() for name, plan in self.plans.items()},
             "models": model_states,
             "pii_findings": [asdict(f) for f in self.pii_findings],
+            "provenance": self.provenance,
         }
         try:
             write_artifact(path, state, tensors)
@@ -303,6 +305,7 @@ class Synthesizer:
             synth.fit_params = dict(state["fit_params"])
             synth.plans = {name: TablePlan.from_dict(p) for name, p in state["plans"].items()}
             synth.pii_findings = [PiiFinding(**f) for f in state["pii_findings"]]
+            synth.provenance = dict(state.get("provenance") or {})
             for name, entry in state["models"].items():
                 klass = _resolve_class(entry["class"], model, path)
                 prefix = f"{name}/"

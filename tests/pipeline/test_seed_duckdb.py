@@ -81,7 +81,8 @@ def test_fit_then_generate_mirror_mode(duck_shop: Shop, tmp_path: Path, monkeypa
         raise AssertionError("generate must not read real data")
 
     monkeypatch.setattr("synthohive_dbt.pipeline.run.read_tables", no_reading)
-    res = run("generate", "--project-dir", duck_shop.dir, *select, "--model", model, "--target-schema", "synth_ci",
+    # no --mode/--select: the model recorded what `fit` was given, and generate uses it
+    res = run("generate", "--project-dir", duck_shop.dir, "--model", model, "--target-schema", "synth_ci",
               "--rows", 120, "--log-format", "json")
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout.strip().splitlines()[-1])
@@ -153,3 +154,13 @@ def test_fit_with_differential_privacy_reports_the_spend(duck_shop: Shop, tmp_pa
     report = Synthesizer.load(model).privacy_report()
     assert report is not None and report["epsilon_total"] == steps[0]["epsilon"]
     assert set(report["tables"]) <= set(MODELS) and report["tables"]
+
+
+def test_generate_takes_the_fit_mode_and_selection_unless_given_again() -> None:
+    fitted = {"mode": "sources", "select": ["raw_orders"], "exclude": []}
+    bare = pipeline.ProjectOptions(mode="mirror", mode_given=False)
+    assert bare.with_fit_choices(fitted) == pipeline.ProjectOptions(mode="sources", mode_given=False,
+                                                                    select=("raw_orders",))
+    given = pipeline.ProjectOptions(mode="mirror", select=("stg_orders",))
+    assert given.with_fit_choices(fitted) == given
+    assert bare.with_fit_choices({}) == bare  # a model saved before provenance existed
