@@ -174,11 +174,13 @@ def match_parents(child_keys: pd.DataFrame, parent_keys: pd.DataFrame) -> np.nda
     return index.get_indexer(probe)
 
 
-def deal_by_popularity(n_rows: int, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def deal_by_popularity(n_rows: int, weights: np.ndarray, rng: np.random.Generator,
+                       cap: int | None = None) -> np.ndarray:
     """Assign n_rows child rows to parents so parent i gets about weights[i] of them (weights: drawn counts).
 
     The pool repeats each parent `weights[i]` times; it is thinned or topped up in proportion to reach
-    n_rows, so the children-per-parent shape (zeros included) survives. Returns parent row numbers, shuffled.
+    n_rows, so the children-per-parent shape (zeros included) survives. A top-up gives no parent more than
+    `cap` children (the real maximum) while any parent has room. Returns parent row numbers, shuffled.
     """
     n_parents = len(weights)
     if n_rows == 0 or n_parents == 0:
@@ -190,9 +192,28 @@ def deal_by_popularity(n_rows: int, weights: np.ndarray, rng: np.random.Generato
     if len(pool) >= n_rows:
         pool = pool[rng.permutation(len(pool))[:n_rows]]
     else:
-        extra = rng.choice(n_parents, size=n_rows - len(pool), p=weights / weights.sum())
+        extra = _top_up(n_rows - len(pool), weights, rng, cap)
         pool = np.concatenate([pool, extra])
     return pool[rng.permutation(n_rows)]
+
+
+def _top_up(n_extra: int, weights: np.ndarray, rng: np.random.Generator, cap: int | None) -> np.ndarray:
+    """n_extra more parent row numbers, in proportion to weights, filling only parents below `cap` while
+    any has room (a few vectorised rounds), so no parent ends with more children than a real one had."""
+    n_parents = len(weights)
+    added = np.zeros(n_parents, dtype=np.int64)
+    left = n_extra
+    while left > 0:
+        room = np.full(n_parents, left) if cap is None else cap - weights - added
+        p = np.where(room > 0, weights, 0).astype(np.float64)  # a parent drawn with 0 children stays childless
+        if p.sum() == 0:  # every popular parent is at the cap: the rest goes in proportion, beyond it
+            p = weights.astype(np.float64)
+            room = np.full(n_parents, left)
+        take = np.minimum(np.bincount(rng.choice(n_parents, size=left, p=p / p.sum()), minlength=n_parents),
+                          np.maximum(room, 0))
+        added += take
+        left -= int(take.sum())
+    return np.repeat(np.arange(n_parents, dtype=np.int64), added)
 
 
 def forest(n_rows: int, null_rate: float, weights: np.ndarray, rng: np.random.Generator,

@@ -223,7 +223,8 @@ def _plan_links(plan: TablePlan, cfg: TableConfig, kept: dict[str, _Kept], sizes
 def _popular_links(f: ForeignKeyPlan, n: int, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     out = np.full(n, -1, dtype=np.int64)
     present = rng.random(n) >= f.null_rate
-    out[present] = deal_by_popularity(int(present.sum()), weights, rng)
+    cap = max(f.popularity.values) if f.popularity is not None and f.popularity.values else None
+    out[present] = deal_by_popularity(int(present.sum()), weights, rng, cap)
     return out
 
 

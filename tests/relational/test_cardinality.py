@@ -57,3 +57,15 @@ def test_forest_has_no_cycles_and_keeps_the_root_share() -> None:
         if (cur < 0).all():
             break
     assert (cur < 0).all()
+
+
+def test_top_up_keeps_every_parent_within_the_real_maximum_while_any_has_room() -> None:
+    from synthohive_dbt.relational.cardinality import deal_by_popularity
+
+    rng = np.random.default_rng(0)
+    weights = rng.integers(0, 5, 100)
+    out = deal_by_popularity(int(weights.sum()) + 150, weights, rng, cap=5)
+    counts = np.bincount(out, minlength=100)
+    assert counts.max() == 5 and len(out) == weights.sum() + 150
+    # more rows than 100 parents x 5 can hold: the rest goes beyond the cap, in proportion
+    assert len(deal_by_popularity(600, weights, rng, cap=5)) == 600
