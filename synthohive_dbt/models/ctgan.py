@@ -25,7 +25,7 @@ from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.models.conditional import ConditionalSampler
 from synthohive_dbt.models.dp import DPCritic, PrivacySpent
 from synthohive_dbt.models.optim import Adam
-from synthohive_dbt.models.layers import Discriminator, Generator, OutputActivation, init_linear
+from synthohive_dbt.models.layers import Discriminator, FusedGenerator, Generator, OutputActivation, init_linear
 from synthohive_dbt.models.tabular import TabularModel, pack_batch
 from synthohive_dbt.transform.spans import SpanLayout
 from synthohive_dbt.transform.table import TransformerSettings
@@ -218,4 +218,8 @@ class CTGAN(TabularModel):
         return total / raw.shape[0]
 
     def _generate(self, z: torch.Tensor, cond: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
-        return self.generator(self._g_input(z, cond, context))
+        if self.generator.training:
+            return self.generator(self._g_input(z, cond, context))
+        # folding costs well under a millisecond, so it is redone per chunk rather than cached (a cache
+        # would go stale when training updates the weights in place between validation samples)
+        return FusedGenerator(self.generator)(self._g_input(z, cond, context))

@@ -68,6 +68,45 @@ class Generator(nn.Module):
         return self.head(self.body(x))
 
 
+class FusedGenerator:
+    """The eval-mode generator as plain matrices, for sampling: each BatchNorm folded into its Linear, and
+    the residual concatenations replaced by one matrix product per earlier block, so no growing tensor is
+    copied per block (those copies and the BatchNorms were ~35% of a sampling forward pass on CPU)."""
+
+    def __init__(self, g: Generator) -> None:
+        self.blocks: list[tuple[list[torch.Tensor], torch.Tensor]] = []
+        widths: list[int] = [g.body[0].fc.in_features] if len(g.body) else [g.head.in_features]
+        for block in g.body:
+            assert isinstance(block, Residual) and not block.bn.training
+            bn = block.bn
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            w = block.fc.weight * scale[:, None]
+            b = (block.fc.bias - bn.running_mean) * scale + bn.bias
+            self.blocks.append((self._split(w, widths), b))
+            widths = [block.fc.out_features] + widths
+        self.head = (self._split(g.head.weight, widths), g.head.bias)
+
+    @staticmethod
+    def _split(w: torch.Tensor, widths: list[int]) -> list[torch.Tensor]:
+        """Column blocks of w matching the input parts [newest block output, ..., the original input]."""
+        return [part.t().contiguous() for part in torch.split(w, widths, dim=1)]
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        parts = [x]  # newest first, like the concatenation order of Residual
+        for weights, bias in self.blocks:
+            h = _affine(parts, weights, bias)
+            parts.insert(0, torch.relu_(h))
+        weights, bias = self.head
+        return _affine(parts, weights, bias)
+
+
+def _affine(parts: list[torch.Tensor], weights: list[torch.Tensor], bias: torch.Tensor) -> torch.Tensor:
+    out = torch.addmm(bias, parts[0], weights[0])
+    for p, w in zip(parts[1:], weights[1:]):
+        out.addmm_(p, w)
+    return out
+
+
 class Discriminator(nn.Module):
     """MLP critic over packs of `pac` rows (PacGAN): seeing several rows at once it can spot mode
     collapse, which a one-row critic cannot."""

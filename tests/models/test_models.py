@@ -205,3 +205,19 @@ def test_conditional_sampler_draws_rows_holding_the_condition() -> None:
     orig = s.sample_original(20_000, rng)
     picked0 = orig[:, :3].sum(1) == 1
     assert np.mean(orig[picked0, 2]) == pytest.approx(0.01, abs=0.01)
+
+
+def test_fused_sampling_generator_matches_the_module() -> None:
+    """Sampling folds BatchNorm into the Linear layers and drops the residual concatenations; the result
+    must be the module's output up to float rounding."""
+    from synthohive_dbt.models.layers import FusedGenerator, Generator, init_linear
+
+    g = Generator(20, (16, 16), 7)
+    init_linear(g, torch.Generator().manual_seed(0))
+    g.train()
+    with torch.no_grad():
+        g(torch.randn(64, 20, generator=torch.Generator().manual_seed(1)))  # non-trivial running stats
+    g.eval()
+    x = torch.randn(32, 20, generator=torch.Generator().manual_seed(2))
+    with torch.inference_mode():
+        torch.testing.assert_close(FusedGenerator(g)(x), g(x), rtol=1e-5, atol=1e-5)
