@@ -159,6 +159,19 @@ _TEMPLATE = """<!DOCTYPE html>
 <table><tr><th>table</th><th>column</th><th>kind</th><th>confidence</th><th>reason</th></tr>
 {% for f in pii_findings %}<tr><td>{{ f.table }}</td><td>{{ f.column }}</td><td>{{ f.kind }}</td>
 <td class="num">{{ '%.2f'|format(f.confidence) }}</td><td>{{ f.reason }}</td></tr>{% endfor %}</table>{% endif %}
+<h3>Differential privacy</h3>
+{% if dp %}<p>{{ dp.mechanism }}. Spent: <b>epsilon {{ '%.3g'|format(dp.epsilon_total) }}</b>, delta
+{{ '%.1e'|format(dp.delta_total) }} in total (the worst case: one person with rows in every table).</p>
+<table><tr><th>table</th><th>epsilon</th><th>target</th><th>delta</th><th>noise multiplier</th><th>sample rate</th>
+<th>steps</th><th>clip norm</th></tr>
+{% for name, t in dp.tables.items() %}<tr><td>{{ name }}</td><td class="num">{{ '%.3g'|format(t.epsilon) }}</td>
+<td class="num">{{ '%.3g'|format(t.target_epsilon) }}</td><td class="num">{{ '%.1e'|format(t.delta) }}</td>
+<td class="num">{{ '%.3g'|format(t.noise_multiplier) }}</td><td class="num">{{ '%.4f'|format(t.sample_rate) }}</td>
+<td class="num">{{ t.steps }}</td><td class="num">{{ t.max_grad_norm }}</td></tr>{% endfor %}</table>
+<p>Not covered by this epsilon:</p><ul>{% for n in dp.not_covered %}<li>{{ n }}</li>{% endfor %}</ul>
+{% if dp.copied_tables %}<p>Copied as is (no protection): {{ dp.copied_tables|join(', ') }}</p>{% endif %}
+{% else %}<p class="muted">Off: the models were trained without differential privacy (enable it with
+<code>PrivacyConfig(enable_differential_privacy=True)</code> or <code>--dp-epsilon</code>).</p>{% endif %}
 
 <h2 id="notes">Notes</h2>
 {% if skipped %}<h3>Columns not scored</h3><table><tr><th>table</th><th>column</th><th>reason</th></tr>
@@ -237,7 +250,7 @@ def _context(result: EvaluationResult, gates: QualityGates | None, limits: PlotL
         "constraints": result.constraints, "dbt_tests": result.dbt_tests, "privacy": result.privacy,
         "dcr_plots": [plots.dcr_plot(p) for p in result.privacy],
         "pii_leaks": result.pii_leaks, "pii_findings": result.pii_findings,
-        "skipped": result.skipped, "notes": result.notes,
+        "skipped": result.skipped, "notes": result.notes, "dp": result.differential_privacy,
     }
 
 

@@ -115,7 +115,9 @@ def test_database_budget_is_split_over_tables_and_reported(tmp_path: Path) -> No
     html, js = synth.generate_validation_report(tmp_path / "r.html")
     saved = json.loads(js.read_text())["differential_privacy"]
     assert saved["epsilon_total"] == report["epsilon_total"]
-    assert "differential privacy: DP-SGD" in html.read_text()
+    page = html.read_text()
+    assert "differential privacy: DP-SGD" in page and "Not covered by this epsilon" in page
+    assert all(f"<td>{t}</td>" in page for t in ("users", "orders"))
     synth.save(tmp_path / "db.shm")
     assert Synthesizer.load(tmp_path / "db.shm").privacy_report() == report
 
