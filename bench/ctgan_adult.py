@@ -69,6 +69,7 @@ def run(model: str = "ctgan", data_path: Path = DATA, n_sample: int = 100_000, s
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
         "history": m.history,
+        "privacy_spent": None if m.privacy_spent is None else m.privacy_spent.to_dict(),
     }
     return real, synth, results
 
