@@ -112,6 +112,10 @@ class DPCritic:
     def step(self, real_in: torch.Tensor, fake_in: torch.Tensor) -> float:
         """One private critic update. Row j of `fake_in` must be generated from row j of `real_in`'s
         condition and context, so the two terms form one per-sample gradient."""
+        if real_in.shape[0] == 0:  # Poisson sampling drew no row: nothing to learn, the step still counts
+            self.accountant.step(noise_multiplier=self.noise_multiplier, sample_rate=self.sample_rate)
+            self.steps += 1
+            return 0.0
         self.optimizer.zero_grad(set_to_none=True)
         self.module.enable_hooks()
         real_logit = self.module(real_in)
