@@ -56,7 +56,8 @@ class CTGANConfig:
     max_validation_rows: int = 5000  # enough for a KS/TV estimate to +-0.02; bounds the cost of scoring
     eval_every: int | None = None  # epochs between scores; None = about 20 scores per run
     patience: int | None = None  # stop after this many scores without improvement; None = never
-    max_steps: int | None = 300  # stop after this many generator steps (the best-scoring weights are kept): the
+    max_steps: int | None = 300  # stop after this many generator steps (fewer for small tables, see
+    # TabularModel._planned_steps; the best-scoring weights are kept): the
     # validation score plateaus within ~300 steps on adult.csv (bench/results/ctgan_adult.json) and then
     # drifts, so a full 300 epochs mostly buys time. A step count, unlike a clock, keeps a seed reproducible.
     time_budget_s: float | None = None  # optional wall-clock cap on top (then runs may differ run to run)

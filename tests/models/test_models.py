@@ -176,9 +176,9 @@ def test_step_budget_ends_training_reproducibly_and_small_tables_use_small_batch
     assert [h["epoch"] for h in m.history] == [5, 10]
     small = CTGAN(epochs=2, batch_size=500, device="cpu").fit(data.iloc[:120], seed=0)
     assert small.config.batch_size == 120  # never a batch larger than the table
-    # the default budget: 300 steps, or fewer when 300 epochs take fewer
-    assert [CTGAN()._planned_steps(n) for n in (100_000, 1350, 500)] == [300, 300, 300]
-    assert CTGAN(epochs=50)._planned_steps(1350) == 100  # 2 steps per epoch
+    # the default budget: 300 steps, one step per 10 rows for smaller tables, never under 100
+    assert [CTGAN()._planned_steps(n) for n in (100_000, 1350, 500)] == [300, 135, 100]
+    assert CTGAN(epochs=20)._planned_steps(5000) == 20 * 10  # fewer when the epochs end sooner
 
 
 def test_clear_errors_for_empty_data_all_null_columns_and_misuse() -> None:
