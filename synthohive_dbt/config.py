@@ -223,8 +223,8 @@ class PrivacyConfig(_Strict):
     enable_differential_privacy: bool = False
     epsilon: float = Field(3.0, gt=0, description="DP budget for the whole database, split evenly over the "
                            "learned tables; smaller is more private and less faithful")
-    delta: float | None = Field(None, gt=0, lt=1, description="DP delta, split like epsilon; None = 1 / (10 * rows) "
-                                "per table")
+    delta: float | None = Field(None, gt=0, lt=1, description="DP delta, split like epsilon; None = min(1e-5, 1 / (10 "
+                                "* rows)) per table")
     pii_strategy: Literal["mask", "faker", "context_aware_faker"] = "context_aware_faker"
     pii_columns: dict[str, list[str]] = Field(
         default_factory=dict, description="table -> columns to treat as PII, on top of dbt meta/tags")

@@ -68,7 +68,7 @@ class CTGANConfig:
     # differential privacy (models/dp.py): when dp_epsilon is set, the critic trains with DP-SGD (Opacus),
     # pac becomes 1, the gradient penalty is off, and no real-data validation picks the checkpoint
     dp_epsilon: float | None = None
-    dp_delta: float | None = None  # None = 1 / (10 * rows)
+    dp_delta: float | None = None  # None = min(1e-5, 1 / (10 * rows))
     dp_max_grad_norm: float = 1.0  # per-sample clipping bound C: each row moves the critic by at most C
     transformer: TransformerSettings = field(default_factory=TransformerSettings)
 

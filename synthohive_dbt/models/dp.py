@@ -66,8 +66,9 @@ def _opacus() -> Any:
 
 
 def default_delta(rows: int) -> float:
-    """1 / (10 n): well below 1/n, so the guarantee does not allow publishing one row outright."""
-    return 1.0 / (10.0 * max(rows, 1))
+    """min(1e-5, 1 / (10 n)): well below 1/n, so the guarantee does not allow publishing one row outright,
+    and never looser than the customary 1e-5 (1 / (10 n) alone is 5e-3 for a 20-row table)."""
+    return min(1e-5, 1.0 / (10.0 * max(rows, 1)))
 
 
 class DPCritic:

@@ -58,7 +58,7 @@ def test_dp_fit_spends_close_to_the_target_epsilon_and_is_deterministic(tmp_path
     assert spent is not None
     # noise is calibrated for every planned step (3 epochs x 6 steps), so the spend lands just under target
     assert spent.steps == 18 and 1.8 <= spent.epsilon <= 2.0, spent
-    assert spent.noise_multiplier > 0.5 and spent.delta == pytest.approx(1 / 6000)
+    assert spent.noise_multiplier > 0.5 and spent.delta == pytest.approx(1e-5)  # 1 / (10 n) would be looser
     assert a.history == []  # nothing was scored on real rows
     b = CTGAN(**DP, dp_epsilon=2.0).fit(data, seed=3)
     pd.testing.assert_frame_equal(a.sample(300, seed=1), b.sample(300, seed=1), check_exact=True)
