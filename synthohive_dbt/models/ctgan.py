@@ -14,6 +14,8 @@ critic's. Model selection is by validation fidelity (see tabular.py), not by gen
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +25,7 @@ from torch import nn
 
 from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.models.conditional import ConditionalSampler
-from synthohive_dbt.models.dp import DPCritic, PrivacySpent
+from synthohive_dbt.models.dp import DPCritic
 from synthohive_dbt.models.optim import Adam
 from synthohive_dbt.models.layers import Discriminator, FusedGenerator, Generator, OutputActivation, init_linear
 from synthohive_dbt.models.tabular import TabularModel, pack_batch
@@ -217,9 +219,17 @@ class CTGAN(TabularModel):
             total = total + F.cross_entropy(raw[idx, row_off:row_off + width], target, reduction="sum")
         return total / raw.shape[0]
 
+    @contextlib.contextmanager
+    def _sampling(self) -> Iterator[None]:
+        """Fold the generator once per sample() call; dropped afterwards, since training updates the
+        weights in place between validation samples and a kept copy would go stale."""
+        self._fused: FusedGenerator | None = FusedGenerator(self.generator)
+        try:
+            yield
+        finally:
+            self._fused = None
+
     def _generate(self, z: torch.Tensor, cond: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
-        if self.generator.training:
-            return self.generator(self._g_input(z, cond, context))
-        # folding costs well under a millisecond, so it is redone per chunk rather than cached (a cache
-        # would go stale when training updates the weights in place between validation samples)
-        return FusedGenerator(self.generator)(self._g_input(z, cond, context))
+        fused = getattr(self, "_fused", None)
+        net = self.generator if fused is None or self.generator.training else fused
+        return net(self._g_input(z, cond, context))
