@@ -105,9 +105,15 @@ class TabularModel(ConditionalGenerativeModel):
     def _train_step(self) -> tuple[float, float]:
         """One optimisation step; returns (generator or total loss, discriminator loss or 0)."""
 
-    @abstractmethod
     def _generate(self, z: torch.Tensor, cond: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
-        """Raw encoded rows (before activations), one per row of the noise `z` (n x embedding_dim)."""
+        """Raw encoded rows (before activations), one per row of the noise `z` (n x embedding_dim).
+        Models that map noise to rows (CTGAN, TVAE) implement this; others override _sample instead."""
+        raise NotImplementedError(f"{type(self).__name__} samples through its own _sample()")
+
+    def _holdout_min_rows(self) -> int:
+        """Tables with fewer rows hold nothing out: selection then scores a sample of the training rows,
+        which suits a fidelity score (it cannot reward memorising) but not a likelihood."""
+        return 1000
 
     def _uses_condition(self) -> bool:
         return True
@@ -188,7 +194,7 @@ class TabularModel(ConditionalGenerativeModel):
         perm = rng.permutation(n)
         # under DP nothing is held out or scored: choosing on real rows would bypass the accounting
         n_val = min(int(n * cfg.validation_fraction), cfg.max_validation_rows) \
-            if n >= 1000 and not self._private() else 0
+            if n >= self._holdout_min_rows() and not self._private() else 0
         val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
         if n_val == 0 and not self._private():  # small tables: select on (a sample of) the training rows
             val_idx = np.sort(perm[: min(n, cfg.max_validation_rows)])

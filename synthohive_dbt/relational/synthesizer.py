@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 BACKENDS: dict[str, tuple[str, str]] = {
     "CTGAN": ("synthohive_dbt.models.ctgan", "CTGAN"),
     "TVAE": ("synthohive_dbt.models.tvae", "TVAE"),
+    "AR": ("synthohive_dbt.models.autoregressive", "AutoRegressive"),
 }
 
 RealData = Mapping[str, Any] | str | Path

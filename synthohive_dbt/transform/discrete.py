@@ -97,7 +97,10 @@ class CategoryEncoder:
 
     def inverse(self, block: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """(values as an object array, null_mask); "other" rows draw from the observed tail."""
-        slot = np.argmax(block, axis=1)
+        return self.decode(np.argmax(block, axis=1), rng)
+
+    def decode(self, slot: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(values, null_mask) from the slot of every row."""
         table = np.empty(self.width, dtype=object)
         table[: len(self.categories)] = self.categories
         values = table[slot]
@@ -108,7 +111,7 @@ class CategoryEncoder:
                 tail = np.empty(len(self.tail_values), dtype=object)
                 tail[:] = self.tail_values
                 values[other] = tail[rng.choice(len(tail), size=k, p=np.asarray(self.tail_probs))]
-        null_mask = slot == self.null_index if self.has_nulls else np.zeros(len(block), dtype=bool)
+        null_mask = slot == self.null_index if self.has_nulls else np.zeros(len(slot), dtype=bool)
         return values, null_mask
 
     def to_state(self) -> dict[str, Any]:

@@ -93,12 +93,17 @@ class QuantileBinner:
         `rng`, is drawn uniformly inside the bin (exact within-bin shape, for models whose offsets are
         not trusted)."""
         slot = np.argmax(block[:, 1:], axis=1)
-        null_mask = slot == self.n_bins if self.has_nulls else np.zeros(len(block), dtype=bool)
-        b = np.minimum(slot, self.n_bins - 1)
         if rng is None:
             pos = (np.clip(block[:, 0].astype(np.float64), -1.0, 1.0) + 1.0) / 2.0
         else:
             pos = rng.random(len(block))
+        return self.decode(slot, pos)
+
+    def decode(self, slot: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(values, null_mask) from a slot per row (a bin, or the null slot) and a position in [0, 1]
+        inside the bin."""
+        null_mask = slot == self.n_bins if self.has_nulls else np.zeros(len(slot), dtype=bool)
+        b = np.minimum(slot, self.n_bins - 1)
         u = (b + pos) / self.n_bins
         m = self.knots.size - 1
         return np.interp(u * m, np.arange(m + 1, dtype=np.float64), self.knots), null_mask

@@ -211,6 +211,34 @@ class DataTransformer:
                 base[col] = enc.inverse(block, rng if self.settings.quantile_position == "uniform" else None)
             else:
                 base[col] = self._typed(col, *enc.inverse(block, rng))
+        return self._assemble(base, index)
+
+    def inverse_tokens(self, tokens: np.ndarray, *, seed: int = 0) -> pd.DataFrame:
+        """Decode one token per learned column (its slot in the column's one-hot span, columns in layout
+        order) for models that emit slots rather than encoded rows. A number lands uniformly inside its
+        bin, as inverse_transform does with quantile_position="uniform"; same seed, same draws."""
+        self._require_fitted()
+        rng = np.random.default_rng(seed)
+        n = len(tokens)
+        base: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        learned = [c for c in self.columns if not isinstance(self.encoders[c], DerivedColumn)]
+        if tokens.ndim != 2 or tokens.shape[1] != len(learned):
+            raise DataError(f"{tokens.shape} tokens for {len(learned)} learned columns",
+                            hint="pass one token per row and learned column")
+        for i, col in enumerate(learned):
+            enc = self.encoders[col]
+            slot = tokens[:, i]
+            if isinstance(enc, QuantileBinner):
+                base[col] = enc.decode(slot, rng.random(n))
+            elif isinstance(enc, CategoryEncoder):
+                base[col] = self._typed(col, *enc.decode(slot, rng))
+            else:
+                raise DataError(f"column {col!r} is encoded by a Gaussian mixture, which has no token form",
+                                hint="fit the transformer with numeric_encoding='quantile'")
+        return self._assemble(base, pd.RangeIndex(n))
+
+    def _assemble(self, base: dict[str, tuple[np.ndarray, np.ndarray]], index: pd.RangeIndex) -> pd.DataFrame:
+        """Derived columns from their sources, then every column back to its dtype."""
         for col in self.columns:
             enc = self.encoders[col]
             if isinstance(enc, DerivedColumn):
