@@ -1,7 +1,8 @@
-"""Side-by-side single-table benchmark on adult.csv: our CTGAN vs the reference `ctgan` from PyPI.
+"""Side-by-side single-table benchmark on adult.csv: our CTGAN (or AR / TVAE) vs the reference `ctgan` from PyPI.
 
 Run by hand (see bench/README.md):  bash bench/setup_reference_env.sh && \
     bench/.venv-ref/bin/python bench/ctgan_adult_compare.py [--ref-epochs 300] [--skip-reference]
+    bench/.venv-ref/bin/python bench/ctgan_adult_compare.py --skip-reference --ours-args "--model ar"
 
 Each engine runs in its own process (its own virtual environment), on the same machine, one after the other, so
 fit time, sampling speed and peak RSS are comparable. Both outputs are scored by ONE neutral metric code:
@@ -67,9 +68,12 @@ def main() -> None:
     previous = json.loads(path.read_text())["engines"] if path.exists() else {}
     results = {"machine": {"cpus": __import__("os").cpu_count(), "platform": platform.platform()},
                "data": {"rows": len(real), "columns": real.shape[1]}, "engines": previous}
-    ours = [str(ROOT / ".venv" / "bin" / "python"), str(HERE / "ctgan_adult.py"), *args.ours_args.split()]
-    results["engines"]["synthohive CTGAN"] = run("ours", ours, real)
-    print(json.dumps(results["engines"]["synthohive CTGAN"], indent=2), flush=True)
+    extra = args.ours_args.split()
+    model = extra[extra.index("--model") + 1] if "--model" in extra else "ctgan"
+    ours = [str(ROOT / ".venv" / "bin" / "python"), str(HERE / "ctgan_adult.py"), *extra]
+    name = f"synthohive {model.upper()}"
+    results["engines"][name] = run(f"ours_{model}", ours, real)
+    print(json.dumps(results["engines"][name], indent=2), flush=True)
     if not args.skip_reference:
         ref = [sys.executable, str(HERE / "_reference_ctgan.py"), "--epochs", str(args.ref_epochs)]
         results["engines"][f"ctgan 0.12 ({args.ref_epochs} epochs)"] = run("reference", ref, real)

@@ -99,7 +99,8 @@ def _train_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Training epochs per table."),
         click.option("--max-rows", type=click.IntRange(min=1), default=None,
                      help="Read at most about this many rows of the largest table (keys kept consistent)."),
-        click.option("--backend", type=click.Choice(["CTGAN", "TVAE"]), default="CTGAN", show_default=True),
+        click.option("--backend", type=click.Choice(["CTGAN", "TVAE", "AR"]), default="CTGAN", show_default=True,
+                     help="table model: CTGAN (the paper's GAN), TVAE, or AR (autoregressive: best fidelity, fastest)"),
         click.option("--infer-keys/--no-infer-keys", default=True, show_default=True,
                      help="Add foreign keys the project does not declare when the data and the column names "
                           "support them (e.g. payments.order_id -> orders.id); each one is listed for review."),

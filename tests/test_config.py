@@ -6,7 +6,7 @@ import pytest
 
 from synthohive_dbt import Constraint, Metadata, PrivacyConfig, TableConfig
 from synthohive_dbt.config import ForeignKey, dtype_from_sql
-from synthohive_dbt.errors import ConfigError, CycleError, SchemaValidationError, SynthohiveError
+from synthohive_dbt.errors import ConfigError, CycleError, SchemaValidationError
 
 
 def shop() -> Metadata:

@@ -50,7 +50,9 @@ class ARConfig:
     # 110k, 64 -> 0.973 / 82k, 96 -> 0.973 / 58k, with equal held-out likelihood: wider heads only cost time
     lr: float = 3e-3  # Adam on a cross-entropy: no adversary, so a larger step than a GAN's 2e-4
     weight_decay: float = 0.0
-    dropout: float = 0.1  # on the first hidden layer, against memorising rows
+    dropout: float = 0.3  # on the first hidden layer, against memorising rows and learning noise as structure.
+    # SDMetrics quality on adult.csv: 0.1 -> 0.976, 0.3 -> 0.983, 0.5 -> 0.979; pair trends of a 430-row
+    # table (bench shop_5k customers, 2 seeds): 0.1 -> 0.77, 0.3 -> 0.77-0.79, 0.5 -> 0.78
     batch_size: int = 512
     epochs: int = 100  # an upper bound: held-out likelihood stops training much earlier
     seed: int = 0
@@ -137,13 +139,15 @@ class ColumnHeads(nn.Module):
             ctx = self.context(context)
         out = torch.empty((n, s), dtype=torch.long, device=u.device)
         for j, v in enumerate(self.vocab):
-            pre = self.b1[j].expand(n, hid)
             if j:
                 table = self.lookup[:int(self.offsets[j]), j * hid:(j + 1) * hid].contiguous()
-                pre = F.embedding_bag(out[:, :j] + self.offsets[:j], table, mode="sum") + pre
+                pre = F.embedding_bag(out[:, :j] + self.offsets[:j], table, mode="sum")
+                pre += self.b1[j]
+            else:
+                pre = self.b1[0].expand(n, hid).clone()
             if ctx is not None:
-                pre = pre + ctx[:, j * hid:(j + 1) * hid]
-            h = torch.relu(torch.addmm(self.b2[j], torch.relu(pre), self.w2[j]))
+                pre += ctx[:, j * hid:(j + 1) * hid]
+            h = torch.addmm(self.b2[j], pre.relu_(), self.w2[j]).relu_()
             probs = torch.softmax(torch.addmm(self.b3[j, :v], h, self.w3[j, :, :v]), dim=1)
             cdf = probs.cumsum_(dim=1)
             out[:, j] = torch.searchsorted(cdf, u[:, j:j + 1].contiguous()).clamp_(max=v - 1).squeeze(1)

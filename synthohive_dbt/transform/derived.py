@@ -61,7 +61,7 @@ def codes_of(values: np.ndarray, nulls: np.ndarray) -> tuple[np.ndarray, int]:
 
 def determines(src: tuple[np.ndarray, int], dep: tuple[np.ndarray, int]) -> bool:
     """Whether every value of `src` co-occurs with exactly one value of `dep` (one bincount)."""
-    (a, na), (b, nb) = src, dep
+    (a, _), (b, nb) = src, dep
     if nb < 2:
         return False  # a constant column is cheaper to encode than to derive
     pairs = np.unique(a * nb + b)

@@ -85,7 +85,7 @@ def test_report_refuses_a_schema_without_the_tables(duck_shop: Shop, written: Pa
     err = flat(res.stderr)
     assert "schema 'synth_partial' has no table(s) stg_employees, stg_orders" in err
     assert "(the schema holds: stg_customers)" in err
-    assert f"synthohive generate --model <model> --target-schema synth_partial" in err
+    assert "synthohive generate --model <model> --target-schema synth_partial" in err
     assert not (tmp_path / "r.html").exists()
 
     res = run("report", "--project-dir", duck_shop.dir, "--model", written, "--synthetic-schema", "nowhere",
