@@ -175,12 +175,14 @@ def match_parents(child_keys: pd.DataFrame, parent_keys: pd.DataFrame) -> np.nda
 
 
 def deal_by_popularity(n_rows: int, weights: np.ndarray, rng: np.random.Generator,
-                       cap: int | None = None) -> np.ndarray:
+                       cap: int | None = None, floor: int = 0) -> np.ndarray:
     """Assign n_rows child rows to parents so parent i gets about weights[i] of them (weights: drawn counts).
 
     The pool repeats each parent `weights[i]` times; it is thinned or topped up in proportion to reach
-    n_rows, so the children-per-parent shape (zeros included) survives. A top-up gives no parent more than
-    `cap` children (the real maximum) while any parent has room. Returns parent row numbers, shuffled.
+    n_rows, so the children-per-parent shape (zeros included) survives. Thinning leaves every drawn parent
+    at least `floor` children (the real minimum: when every product sold, every synthetic one does) while
+    n_rows allows it; a top-up gives no parent more than `cap` children (the real maximum) while any parent
+    has room. Returns parent row numbers, shuffled.
     """
     n_parents = len(weights)
     if n_rows == 0 or n_parents == 0:
@@ -190,7 +192,13 @@ def deal_by_popularity(n_rows: int, weights: np.ndarray, rng: np.random.Generato
         weights = np.ones(n_parents, dtype=np.int64)
     pool = np.repeat(np.arange(n_parents, dtype=np.int64), weights)
     if len(pool) >= n_rows:
-        pool = pool[rng.permutation(len(pool))[:n_rows]]
+        kept = np.minimum(weights, floor)
+        if 0 < kept.sum() <= n_rows:
+            rest = np.repeat(np.arange(n_parents, dtype=np.int64), weights - kept)
+            pool = np.concatenate([np.repeat(np.arange(n_parents, dtype=np.int64), kept),
+                                   rest[rng.permutation(len(rest))[:n_rows - int(kept.sum())]]])
+        else:
+            pool = pool[rng.permutation(len(pool))[:n_rows]]
     else:
         extra = _top_up(n_rows - len(pool), weights, rng, cap)
         pool = np.concatenate([pool, extra])

@@ -2,8 +2,13 @@
 
 One context row per child row, taken from its parent row, so that orders of big customers look like orders of
 big customers. The default is a small, safe set: the parent's own attributes that are neither keys, foreign
-keys, unique, nor PII, limited to numbers and low-cardinality labels (an id-like text column would only let a
-model memorise), capped so a wide parent does not swamp the child model.
+keys, unique, nor PII, limited to numbers, dates and low-cardinality labels (an id-like text column would only
+let a model memorise), capped so a wide parent does not swamp the child model.
+
+The parent's own context is passed on too (`inherited_columns`): order lines then see their customer's segment
+through the order, so "premium customers buy more per order" survives two levels down. The parent's context
+frame is carried with the parent's rows (real ones when fitting, generated ones when sampling) under its
+prefixed names, so a child's spec treats those columns like any other parent column.
 """
 
 from __future__ import annotations
@@ -68,12 +73,21 @@ def default_context_columns(parent: pd.DataFrame, excluded: set[str]) -> list[st
             continue
         s = parent[col]
         nunique = s.nunique(dropna=True)
-        if nunique < 2 or pd.api.types.is_datetime64_any_dtype(s):
+        if nunique < 2:
             continue
         numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
         if numeric or nunique <= MAX_CONTEXT_CATEGORIES:
             chosen.append(col)
     return chosen
+
+
+def inherited_columns(parent_context: pd.DataFrame | None) -> list[str]:
+    """The parent's own context columns a child also sees (its grandparent's attributes, and so on up),
+    nearest ancestor first, capped like the parent's own columns."""
+    if parent_context is None:
+        return []
+    names = sorted(parent_context.columns, key=lambda c: (str(c).count(PREFIX), list(parent_context.columns).index(c)))
+    return [str(c) for c in names][:MAX_DEFAULT_CONTEXT_COLS]
 
 
 def build_context_spec(parent_name: str, parent: pd.DataFrame, columns: list[str],

@@ -10,6 +10,7 @@ everything else, which the table's model learns.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,12 @@ import pandas as pd
 from synthohive_dbt.config import Metadata, TableConfig
 from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.relational.cardinality import ChildrenPerParent, Histogram, children_counts, match_parents
-from synthohive_dbt.relational.context import ContextSpec, build_context_spec, default_context_columns
+from synthohive_dbt.relational.context import (
+    ContextSpec,
+    build_context_spec,
+    default_context_columns,
+    inherited_columns,
+)
 from synthohive_dbt.relational.inputs import kind
 from synthohive_dbt.relational.keys import KeyFormat, detect_key_format, detect_per_group_start
 from synthohive_dbt.relational.pii import PiiColumn, PiiKinds
@@ -113,13 +119,15 @@ def referenced_columns(metadata: Metadata) -> dict[str, set[str]]:
 
 
 def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Metadata, pii: PiiKinds,
-               copies: dict[str, tuple[int, str]], order: list[str],
-               use_context: bool = True) -> tuple[TablePlan, TrainingInput | None]:
+               copies: dict[str, tuple[int, str]], order: list[str], use_context: bool = True,
+               contexts: Mapping[str, pd.DataFrame | None] | None = None) -> tuple[TablePlan, TrainingInput | None]:
     """Decide every column's role for one table and learn the non-model parts.
 
     `pii` holds every table's resolved PII columns (declared, detected, copies; parents already done),
     `copies` this table's columns that repeat a parent's PII through a foreign key (index, parent column).
     `use_context=False` (differential privacy) models the table without its parent's columns as context.
+    `contexts` holds the context frames of the tables already planned (aligned with their rows): by default
+    a child also sees its parent's context, i.e. its grandparent's attributes.
     """
     frame = tables[cfg.name]
     plan = TablePlan(cfg.name, len(frame), [str(c) for c in frame.columns],
@@ -165,6 +173,7 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
         parent_cfg = metadata.tables[driving.parent]
         parent = tables[driving.parent]
         parent_pii = set(pii.get(driving.parent, {}))
+        inherited: list[str] = []
         if not use_context:
             if cfg.parent_context_cols:
                 raise ConfigError(
@@ -186,6 +195,13 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
                         *parent_pii, *referenced_columns(metadata)[parent_cfg.name],
                         *(c for c, con in parent_cfg.constraints.items() if con.unique)}
             ctx_cols = default_context_columns(parent, excluded)
+            parent_context = (contexts or {}).get(driving.parent)
+            inherited = inherited_columns(parent_context)
+            if inherited:
+                assert parent_context is not None
+                parent = pd.concat([parent.reset_index(drop=True),
+                                    parent_context[inherited].reset_index(drop=True)], axis=1)
+                ctx_cols = ctx_cols + inherited
         if ctx_cols:
             plan.context = build_context_spec(driving.parent, parent, ctx_cols, child=cfg.name)
             parent_ctx = plan.context.encode(parent)

@@ -151,8 +151,8 @@ def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativ
     for chunk, start in enumerate(range(0, n, chunk_rows) if n else []):
         stop = min(n, start + chunk_rows)
         cols: dict[str, object] = {}
+        context = None
         if model is not None:
-            context = None
             if plan.context is not None and driving is not None:
                 parent_rows = kept[plan.context.parent].frame.iloc[links[driving][start:stop]]
                 context = plan.context.encode(parent_rows.reset_index(drop=True))
@@ -177,7 +177,7 @@ def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativ
         for c in seen:
             seen[c] = seen[c].append(pd.Index(frame[c].dropna()))
         if keep_cols:
-            parts.append(frame[keep_cols].copy())
+            parts.append(_kept_part(frame, context, keep_cols, plan.name))
         sink.write(plan.name, frame)
         stats.rows += len(frame)
         stats.chunks += 1
@@ -187,6 +187,21 @@ def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativ
     if not parts:
         return _Kept(pd.DataFrame(columns=keep_cols))
     return _Kept(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0])
+
+
+def _kept_part(frame: pd.DataFrame, context: pd.DataFrame | None, keep_cols: list[str],
+               table: str) -> pd.DataFrame:
+    """The chunk's columns children need; a child that inherits this table's context (its grandparent's
+    attributes) needs the context columns this chunk was generated from, too."""
+    part = frame[[c for c in keep_cols if c in frame.columns]].copy()
+    for c in keep_cols:
+        if c not in part.columns:
+            if context is None or c not in context.columns:
+                raise ConfigError(f"table {table!r}: column {c!r} is needed by a child table but was not "
+                                  "generated (the saved plans disagree)",
+                                  hint="refit and save the model with this version of synthohive-dbt")
+            part[c] = context[c].to_numpy()
+    return part[keep_cols]
 
 
 def _plan_links(plan: TablePlan, cfg: TableConfig, kept: dict[str, _Kept], sizes: dict[str, int],
@@ -223,8 +238,9 @@ def _plan_links(plan: TablePlan, cfg: TableConfig, kept: dict[str, _Kept], sizes
 def _popular_links(f: ForeignKeyPlan, n: int, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     out = np.full(n, -1, dtype=np.int64)
     present = rng.random(n) >= f.null_rate
-    cap = max(f.popularity.values) if f.popularity is not None and f.popularity.values else None
-    out[present] = deal_by_popularity(int(present.sum()), weights, rng, cap)
+    values = f.popularity.values if f.popularity is not None else []
+    cap, floor = (max(values), min(values)) if values else (None, 0)
+    out[present] = deal_by_popularity(int(present.sum()), weights, rng, cap, floor)
     return out
 
 

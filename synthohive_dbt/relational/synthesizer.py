@@ -127,10 +127,12 @@ class Synthesizer:
         private = self.privacy_config.enable_differential_privacy
         model_kwargs = dp_model_kwargs(self.model_class, self.privacy_config, self.model_kwargs,
                                        sum(not t.copy_as_is for t in self.metadata.tables.values()))
+        contexts: dict[str, pd.DataFrame | None] = {}  # each table's context frame, for its children
         for index, name in enumerate(self.order):
             plan, training = learn_plan(self.metadata.tables[name], learn_from, self.metadata, kinds,
-                                        copies[name], self.order, use_context=not private)
+                                        copies[name], self.order, use_context=not private, contexts=contexts)
             self.plans[name] = plan
+            contexts[name] = training.context if training is not None else None
             if training is None:
                 _report(progress, TableProgress("fit", name, index, len(self.order), 1, 1))
                 continue
@@ -333,8 +335,9 @@ def _resolve_class(name: str, given: type[ConditionalGenerativeModel] | None,
                    path: str | Path) -> type[ConditionalGenerativeModel]:
     if given is not None and given.__name__ == name:
         return given
-    if name in BACKENDS:
-        return _backend(name)
+    for backend, (_, attr) in BACKENDS.items():  # artifacts record the class name ("AutoRegressive" for "AR")
+        if name in (backend, attr):
+            return _backend(backend)
     raise ArtifactError(f"{str(path)!r} was trained with model class {name!r}, which is not a built-in backend",
                         hint=f"pass it explicitly: Synthesizer.load(path, model={name})")
 

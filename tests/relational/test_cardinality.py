@@ -69,3 +69,13 @@ def test_top_up_keeps_every_parent_within_the_real_maximum_while_any_has_room() 
     assert counts.max() == 5 and len(out) == weights.sum() + 150
     # more rows than 100 parents x 5 can hold: the rest goes beyond the cap, in proportion
     assert len(deal_by_popularity(600, weights, rng, cap=5)) == 600
+
+
+def test_thinning_keeps_the_real_minimum_when_every_parent_had_children() -> None:
+    rng = np.random.default_rng(1)
+    weights = rng.integers(1, 6, 200)  # every parent drawn with >= 1 child, as when every product sold
+    out = deal_by_popularity(int(weights.sum()) // 2, weights, rng, cap=5, floor=1)
+    counts = np.bincount(out, minlength=200)
+    assert counts.min() == 1 and len(out) == weights.sum() // 2
+    # fewer rows than parents: the floor cannot hold, every row is still dealt
+    assert len(deal_by_popularity(100, weights, rng, cap=5, floor=1)) == 100
