@@ -334,13 +334,16 @@ def report(project_dir: Path, profiles_dir: Path | None, target: str | None, pro
 @click.option("--work-dir", type=click.Path(path_type=Path, file_okay=False), default=Path(".synthohive/demo"),
               show_default=True, help="Where the example project is copied and built (replaced on each run).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs per table.")
+@click.option("--backend", type=click.Choice(["CTGAN", "TVAE", "AR"]), default="CTGAN", show_default=True,
+              help="table model (see `synthohive seed --help`)")
 @_ui_options
-def demo(work_dir: Path, epochs: int | None, seed_value: int | None, log_format: str, quiet: bool) -> None:
+def demo(work_dir: Path, epochs: int | None, backend: str, seed_value: int | None, log_format: str,
+         quiet: bool) -> None:
     """The whole loop on the bundled example shop (DuckDB): build it, learn it, seed `synthetic`, dbt build."""
     from synthohive_dbt.pipeline import demo as demo_module
 
     with _reporter(quiet, log_format) as reporter:
-        result = demo_module.demo(work_dir, epochs=epochs or demo_module.DEFAULT_EPOCHS,
+        result = demo_module.demo(work_dir, epochs=epochs or demo_module.DEFAULT_EPOCHS, backend=backend,
                                   seed_value=0 if seed_value is None else seed_value, reporter=reporter)
     _finish(result, reporter, quiet, log_format)
 

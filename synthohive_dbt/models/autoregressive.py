@@ -59,8 +59,8 @@ class ARConfig:
     device: str = "auto"
     validation_fraction: float = 0.1  # held out for early stopping (tables of >= 50 rows)
     max_validation_rows: int = 5000
-    eval_every: int | None = 1  # score the held-out likelihood after every epoch
-    patience: int | None = 3  # stop after 3 epochs without a better held-out likelihood
+    eval_every: int | None = None  # None: every epoch, but at least 25 steps apart (small tables)
+    patience: int | None = 3  # stop after 3 scores without a better held-out likelihood
     max_steps: int | None = 2000  # step cap; small tables get fewer (TabularModel._planned_steps)
     time_budget_s: float | None = None
     threads: int | None = 1  # see CTGANConfig.threads
@@ -163,6 +163,9 @@ class AutoRegressive(TabularModel):
 
     def _uses_condition(self) -> bool:
         return False
+
+    def _min_steps_between_scores(self) -> int:
+        return 25
 
     def _holdout_min_rows(self) -> int:
         # a likelihood model selected on its own training rows would pick the epoch that memorised most

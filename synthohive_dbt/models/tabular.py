@@ -110,6 +110,11 @@ class TabularModel(ConditionalGenerativeModel):
         Models that map noise to rows (CTGAN, TVAE) implement this; others override _sample instead."""
         raise NotImplementedError(f"{type(self).__name__} samples through its own _sample()")
 
+    def _min_steps_between_scores(self) -> int:
+        """With eval_every unset, scores are at least this many steps apart: on a small table an epoch is
+        one step, and a patience counted in one-step epochs would stop a model that has barely started."""
+        return 1
+
     def _holdout_min_rows(self) -> int:
         """Tables with fewer rows hold nothing out: selection then scores a sample of the training rows,
         which suits a fidelity score (it cannot reward memorising) but not a likelihood."""
@@ -222,7 +227,7 @@ class TabularModel(ConditionalGenerativeModel):
         steps = self._steps_per_epoch(n_train)
         planned = self._planned_steps(n_train)
         epochs = min(cfg.epochs, math.ceil(planned / steps))  # the epochs the step budget allows
-        eval_every = cfg.eval_every or max(1, epochs // 20)
+        eval_every = cfg.eval_every or max(1, epochs // 20, math.ceil(self._min_steps_between_scores() / steps))
         # under a time budget the epoch count is unknown: also score every ~1/12 of the budget, so the
         # best checkpoint is chosen among ~12 candidates whatever the machine's speed
         eval_interval = None if cfg.time_budget_s is None or cfg.eval_every else cfg.time_budget_s / 12

@@ -46,10 +46,10 @@ def prepare(work_dir: Path, reporter: Reporter) -> Path:
 
 
 def demo(work_dir: Path = DEFAULT_DIR, *, epochs: int = DEFAULT_EPOCHS, seed_value: int = 0,
-         target_schema: str = "synthetic", reporter: Reporter | None = None) -> RunResult:
+         target_schema: str = "synthetic", backend: str = "CTGAN", reporter: Reporter | None = None) -> RunResult:
     reporter = reporter or NullReporter()
     project_dir = prepare(Path(work_dir), reporter)
     return seed(ProjectOptions(project_dir=project_dir, mode="sources"),
-                TrainOptions(epochs=epochs, seed=seed_value), SampleOptions(),
+                TrainOptions(epochs=epochs, seed=seed_value, backend=backend), SampleOptions(),
                 OutputOptions(target_schema=target_schema, report=Path(work_dir).resolve() / "report.html"),
                 reporter)

@@ -51,9 +51,14 @@ class Histogram:
         return w / w.sum()
 
     def draw(self, size: int, rng: np.random.Generator) -> np.ndarray:
+        """`size` counts, stratified: one draw from each of `size` equal slices of the distribution, in
+        random order. Each value still has its probability, but 50 products get close to the real 50
+        popularities instead of an i.i.d. draw's scatter (the KS distance of the counts drops ~3x)."""
         if size == 0 or not self.values:
             return np.zeros(size, dtype=np.int64)
-        return rng.choice(np.asarray(self.values, dtype=np.int64), size=size, p=self.probs())
+        u = (rng.permutation(size) + rng.random(size)) / size
+        idx = np.minimum(np.searchsorted(np.cumsum(self.probs()), u, side="right"), len(self.values) - 1)
+        return np.asarray(self.values, dtype=np.int64)[idx]
 
 
 @dataclass

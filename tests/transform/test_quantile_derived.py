@@ -6,7 +6,9 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from synthohive_dbt.errors import DataError
 from synthohive_dbt.transform import DataTransformer, TransformerSettings
 from synthohive_dbt.transform.derived import DerivedColumn
 from synthohive_dbt.transform.quantile import QuantileBinner
@@ -94,3 +96,19 @@ def test_no_dependency_is_derived_from_too_few_rows_or_when_switched_off() -> No
     df = education_table()
     off = DataTransformer(TransformerSettings(derive_dependencies=False)).fit(df)
     assert not any(isinstance(e, DerivedColumn) for e in off.encoders.values())
+
+
+def test_token_decoding_matches_decoding_the_one_hot_rows() -> None:
+    """inverse_tokens (for models that emit one slot per column) gives what inverse_transform gives for the
+    same slots with uniform positions: same categories, same bins, nulls and derived columns included."""
+    df = spiky(2000)
+    df["kind"] = np.where(df["gain"] > 0, "paid", np.random.default_rng(1).choice(["a", "b", None], 2000))
+    settings = TransformerSettings(numeric_encoding="quantile", quantile_bins=16, quantile_position="uniform")
+    t = DataTransformer(settings).fit(df)
+    enc = t.transform(df, seed=3)
+    tokens = np.stack([enc[:, s.offset:s.end].argmax(1) for s in t.layout.softmax_spans], axis=1)
+    by_tokens, by_rows = t.inverse_tokens(tokens, seed=4), t.inverse_transform(enc, seed=4)
+    pd.testing.assert_frame_equal(by_tokens, by_rows)
+    assert by_tokens["kind"].isna().sum() == df["kind"].isna().sum()
+    with pytest.raises(DataError, match="tokens for 4 learned columns"):
+        t.inverse_tokens(tokens[:, :2])
