@@ -33,7 +33,6 @@ from synthohive_dbt.models.base import ConditionalGenerativeModel, Progress
 from synthohive_dbt.privacy.detect import PiiFinding
 from synthohive_dbt.relational.artifact import read_artifact, write_artifact
 from synthohive_dbt.relational.dp import dp_model_kwargs, privacy_report
-from synthohive_dbt.relational.evaluation import evaluate_output
 from synthohive_dbt.relational.inputs import load_tables, validate_data
 from synthohive_dbt.relational.pii import (
     PiiSampling,
@@ -53,7 +52,6 @@ from synthohive_dbt.relational.progress import (
 from synthohive_dbt.relational.sampling import DEFAULT_CHUNK_ROWS, root_sizes, sample_database
 from synthohive_dbt.relational.sinks import MemorySink, ParquetSink, discard, publish, staging_folder
 from synthohive_dbt.report.gates import QualityGates, check_gates
-from synthohive_dbt.report.html import render_report
 from synthohive_dbt.report.result import EvaluationResult
 
 log = logging.getLogger(__name__)
@@ -161,6 +159,8 @@ class Synthesizer:
         return privacy_report(self.models, copied)
 
     def _evaluate(self, real: Mapping[str, pd.DataFrame], output: Any, seed: int) -> EvaluationResult:
+        from synthohive_dbt.relational.evaluation import evaluate_output  # scipy/sklearn: ~2 s, only when measuring
+
         result = evaluate_output(real, output, self.metadata, pii_columns=self.pii_columns,
                                  pii_findings=self.pii_findings, seed=seed)
         dp = result.differential_privacy = self.privacy_report()
@@ -256,6 +256,8 @@ class Synthesizer:
             output = self._last_output if self._last_output is not None else self.sample(evaluate=False)
             result = self._evaluate(real_frames, output, self.seed)
             self.last_evaluation = result
+        from synthohive_dbt.report.html import render_report  # matplotlib: only when a report is written
+
         return render_report(result, path, gates)
 
     # ------------------------------------------------------------ save/load

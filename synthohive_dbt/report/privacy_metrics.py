@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.neighbors import NearestNeighbors
 
 from synthohive_dbt.config import TableConfig
 from synthohive_dbt.report.columns import Coder, ColumnPlan, Kind, as_float, key_columns
@@ -138,6 +137,8 @@ def table_privacy(table: TableConfig, real: pd.DataFrame, synthetic: pd.DataFram
 
     ref = sample(ref_all, settings.reference_rows)
     encode = _Encoder(ref, plans, settings.top_categories)
+    from sklearn.neighbors import NearestNeighbors  # ~2 s to import: only when distances are measured
+
     nn = NearestNeighbors(n_neighbors=1, metric="manhattan").fit(encode(ref))
     d_syn = nn.kneighbors(encode(sample(synthetic, settings.query_rows)))[0][:, 0]
     d_hold = nn.kneighbors(encode(sample(hold, settings.query_rows)))[0][:, 0]

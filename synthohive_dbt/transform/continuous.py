@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.mixture import BayesianGaussianMixture
 
 _SCALE = 4.0  # offsets are divided by 4 std: 99.99% of a mode's mass lands inside tanh's range
 
@@ -55,6 +53,9 @@ class ModeNormalizer:
         scale = scale if scale > 0 else 1.0
         z = ((x_fit - center) / scale).reshape(-1, 1)
         n_components = int(min(max_modes, max(1, np.unique(z).size)))
+        from sklearn.exceptions import ConvergenceWarning  # here: sklearn costs ~2 s to import, and the
+        from sklearn.mixture import BayesianGaussianMixture  # default quantile encoding never needs it
+
         bgm = BayesianGaussianMixture(
             n_components=n_components,
             weight_concentration_prior_type="dirichlet_process",
