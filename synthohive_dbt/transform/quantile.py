@@ -5,8 +5,14 @@ Why: a Gaussian mixture fits spiky columns badly (adult's capital-gain is 92% ze
 "40"), and whatever shape the mixture misses the generator cannot learn. Here a value x becomes its
 rank u = F(x) in [0, 1] (ties spread uniformly over their probability mass), then bin floor(u*K) and the
 position inside that bin. Every bin holds 1/K of the rows whatever the shape, point masses included, and
-decoding through the stored quantile function gives back exactly the observed values and their
-frequencies: a generator that gets the bins right gets the column's marginal right.
+decoding through the stored quantile function gives back the observed point masses (a value many rows
+share) at their frequencies, and values *between* the observed ones elsewhere: a generator that gets the
+bins right gets the column's marginal right without copying anyone's exact value.
+
+Why the interpolated ("linear") quantile function and not the observed values (inverted CDF): on a small
+table every distinct value is one person's. With observed-value knots, 30 employees' hire dates came back
+verbatim and 30-57% of synthetic (department, hire date) rows were exact copies of real ones; with
+interpolated knots 2-3%. Integer and date columns are rounded / truncated on decoding as before.
 
 The quantile function is kept at `n_knots + 1` points (JSON floats); between knots it is linear. Fitting
 is one sort, so it costs milliseconds where a mixture costs seconds.
@@ -46,9 +52,9 @@ class QuantileBinner:
     @classmethod
     def fit(cls, values: np.ndarray, null_mask: np.ndarray, *, n_bins: int = 20,
             n_knots: int = 1000) -> QuantileBinner:
-        """Knots are observed values (inverted-CDF quantiles), so integer columns decode to integers."""
+        """Knots interpolate between order statistics (see the module docstring for why)."""
         x = np.asarray(values, dtype=np.float64)[~null_mask]
-        knots = np.quantile(x, np.linspace(0.0, 1.0, n_knots + 1), method="inverted_cdf")
+        knots = np.quantile(x, np.linspace(0.0, 1.0, n_knots + 1), method="linear")
         return cls(knots, int(n_bins), float(np.mean(null_mask)) if null_mask.size else 0.0)
 
     @property
