@@ -39,6 +39,7 @@ from synthohive_dbt.transform.table import TransformerSettings
 _SAMPLE_CHUNK = 16_384  # rows per pass of the column loop: large enough to amortise 2 x columns kernel calls
 _MAX_FIRST_LAYER = 16_000_000  # weights in the lookup tables; wider tables get a narrower hidden layer
 _MIN_HIDDEN = 16
+_MIN_SCORED_ROWS = 50  # smaller tables hold nothing out and keep their last weights
 _NEG = -1e9  # logit of a padding slot (a column's vocabulary is shorter than the widest one)
 
 
@@ -82,7 +83,8 @@ class ColumnHeads(nn.Module):
         # row r of column k may feed only the heads after k: a 0/1 mask over (token row, head)
         owner = np.repeat(np.arange(s), vocab)
         later = (np.arange(s)[None, :] > owner[:, None]).astype(np.float32)
-        self.register_buffer("later", torch.from_numpy(np.repeat(later, hidden, axis=1)))
+        # derived from `vocab`, so not saved (it is as large as the lookup tables)
+        self.register_buffer("later", torch.from_numpy(np.repeat(later, hidden, axis=1)), persistent=False)
         pad = np.where(np.arange(v_max)[None, :] < np.asarray(vocab)[:, None], 0.0, _NEG).astype(np.float32)
         self.register_buffer("pad", torch.from_numpy(pad))
         self.lookup = nn.Parameter(torch.empty(int(sum(vocab)), s * hidden))
@@ -168,8 +170,12 @@ class AutoRegressive(TabularModel):
         return 25
 
     def _holdout_min_rows(self) -> int:
-        # a likelihood model selected on its own training rows would pick the epoch that memorised most
-        return 50
+        return _MIN_SCORED_ROWS
+
+    def _selects_checkpoints(self, n_rows: int) -> bool:
+        # a likelihood model selected on its own training rows would pick the epoch that memorised most, and a
+        # handful of held-out rows is noise: a table under 50 rows trains its fixed small budget (100 steps)
+        return n_rows >= _MIN_SCORED_ROWS
 
     def _check_settings(self) -> None:
         t = self.config.transformer
@@ -189,6 +195,13 @@ class AutoRegressive(TabularModel):
         hidden = self.config.hidden_dim
         while hidden > _MIN_HIDDEN and sum(vocab) * len(vocab) * hidden > _MAX_FIRST_LAYER:
             hidden //= 2  # a very wide table: keep the lookup tables within ~64 MB
+        weights = sum(vocab) * len(vocab) * hidden
+        if weights > 4 * _MAX_FIRST_LAYER:
+            raise ModelError(
+                f"table {self.table!r}: {len(vocab)} learned columns with {sum(vocab)} categories/bins in all need "
+                f"{weights * 4 / 2**30:.1f} GB of first-layer weights in the AR model (it grows with columns x "
+                "categories)", hint="use backend='CTGAN' for this table's project, exclude columns you do not "
+                "need, or lower quantile_bins / max_categories in ARConfig.transformer")
         self.heads = ColumnHeads(vocab, hidden, context_width, self.config.dropout)
         self.heads.init(gen)
         self.heads.to(self.device)

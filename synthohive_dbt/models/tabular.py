@@ -85,6 +85,7 @@ class TabularModel(ConditionalGenerativeModel):
         self.privacy_spent: PrivacySpent | None = None  # set by a differentially private fit
         self._sampler: ConditionalSampler | None = None
         self._sample_calls = 0
+        self._scoring = True
         self.table = "table"
 
     # ---- subclass hooks ------------------------------------------------------------------------------
@@ -114,6 +115,10 @@ class TabularModel(ConditionalGenerativeModel):
         """With eval_every unset, scores are at least this many steps apart: on a small table an epoch is
         one step, and a patience counted in one-step epochs would stop a model that has barely started."""
         return 1
+
+    def _selects_checkpoints(self, n_rows: int) -> bool:
+        """Whether to score checkpoints and keep the best (else the last weights are kept)."""
+        return True
 
     def _holdout_min_rows(self) -> int:
         """Tables with fewer rows hold nothing out: selection then scores a sample of the training rows,
@@ -198,10 +203,11 @@ class TabularModel(ConditionalGenerativeModel):
         rng = np.random.default_rng(seeds[4])
         perm = rng.permutation(n)
         # under DP nothing is held out or scored: choosing on real rows would bypass the accounting
+        self._scoring = not self._private() and self._selects_checkpoints(n)
         n_val = min(int(n * cfg.validation_fraction), cfg.max_validation_rows) \
-            if n >= self._holdout_min_rows() and not self._private() else 0
+            if n >= self._holdout_min_rows() and self._scoring else 0
         val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-        if n_val == 0 and not self._private():  # small tables: select on (a sample of) the training rows
+        if n_val == 0 and self._scoring:  # small tables: select on (a sample of) the training rows
             val_idx = np.sort(perm[: min(n, cfg.max_validation_rows)])
         val_data = data.iloc[val_idx].reset_index(drop=True)
         val_ctx = context.iloc[val_idx].reset_index(drop=True) if context is not None else None
@@ -250,7 +256,7 @@ class TabularModel(ConditionalGenerativeModel):
             last = epoch == epochs or out_of_time
             score = None
             due = eval_interval is not None and time.perf_counter() - start - last_eval >= eval_interval
-            if not self._private() and (epoch % eval_every == 0 or last or due):
+            if self._scoring and (epoch % eval_every == 0 or last or due):
                 score = self._validation_score(val_data, val_ctx, eval_seed)
                 last_eval = time.perf_counter() - start
                 self.history.append({"epoch": epoch, "score": score, "seconds": last_eval})

@@ -75,7 +75,8 @@ def default_context_columns(parent: pd.DataFrame, excluded: set[str]) -> list[st
         nunique = s.nunique(dropna=True)
         if nunique < 2:
             continue
-        numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+        numeric = (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)) \
+            or pd.api.types.is_datetime64_any_dtype(s)  # a signup date shapes its orders' dates
         if numeric or nunique <= MAX_CONTEXT_CATEGORIES:
             chosen.append(col)
     return chosen
@@ -109,6 +110,8 @@ def build_context_spec(parent_name: str, parent: pd.DataFrame, columns: list[str
 
 def _as_float(s: pd.Series) -> np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(s):
+        if isinstance(s.dtype, pd.DatetimeTZDtype):  # astype() refuses tz-aware values: compare them in UTC
+            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
         ns = s.astype("datetime64[ns]")
         return np.where(ns.isna(), np.nan, ns.astype(np.int64) / 1e9)
     return pd.to_numeric(s, errors="coerce").to_numpy(np.float64)

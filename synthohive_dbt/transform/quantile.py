@@ -31,6 +31,7 @@ class QuantileBinner:
     knots: np.ndarray  # Q(j / n_knots) for j = 0..n_knots: the column's quantile function
     n_bins: int
     null_rate: float  # share of nulls in the training column (they get their own slot)
+    decimals: int | None = None  # decimal places every training value had (prices: 2); decoded values keep them
 
     @property
     def has_nulls(self) -> bool:
@@ -55,7 +56,7 @@ class QuantileBinner:
         """Knots interpolate between order statistics (see the module docstring for why)."""
         x = np.asarray(values, dtype=np.float64)[~null_mask]
         knots = np.quantile(x, np.linspace(0.0, 1.0, n_knots + 1), method="linear")
-        return cls(knots, int(n_bins), float(np.mean(null_mask)) if null_mask.size else 0.0)
+        return cls(knots, int(n_bins), float(np.mean(null_mask)) if null_mask.size else 0.0, _decimals(x))
 
     @property
     def frequencies(self) -> np.ndarray:
@@ -112,11 +113,26 @@ class QuantileBinner:
         b = np.minimum(slot, self.n_bins - 1)
         u = (b + pos) / self.n_bins
         m = self.knots.size - 1
-        return np.interp(u * m, np.arange(m + 1, dtype=np.float64), self.knots), null_mask
+        x = np.interp(u * m, np.arange(m + 1, dtype=np.float64), self.knots)
+        return (x if self.decimals is None else np.round(x, self.decimals)), null_mask
 
     def to_state(self) -> dict[str, Any]:
-        return {"knots": self.knots.tolist(), "n_bins": self.n_bins, "null_rate": self.null_rate}
+        return {"knots": self.knots.tolist(), "n_bins": self.n_bins, "null_rate": self.null_rate,
+                "decimals": self.decimals}
 
     @classmethod
     def from_state(cls, s: dict[str, Any]) -> QuantileBinner:
-        return cls(np.asarray(s["knots"], dtype=np.float64), int(s["n_bins"]), float(s["null_rate"]))
+        decimals = s.get("decimals")  # absent in states written before it existed: no rounding, as then
+        return cls(np.asarray(s["knots"], dtype=np.float64), int(s["n_bins"]), float(s["null_rate"]),
+                   None if decimals is None else int(decimals))
+
+
+def _decimals(x: np.ndarray, most: int = 6) -> int | None:
+    """The fewest decimal places (0..most) that hold every value exactly, or None (e.g. measurements)."""
+    if x.size == 0 or not np.all(np.isfinite(x)):
+        return None
+    sample = x[:: max(1, x.size // 100_000)]  # a stride sample: the check is O(n) per candidate
+    for d in range(most + 1):
+        if np.allclose(sample, np.round(sample, d), rtol=0.0, atol=10.0 ** -(d + 3)):
+            return d
+    return None

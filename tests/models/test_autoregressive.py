@@ -150,6 +150,9 @@ def test_small_tables_hold_rows_out_and_settings_it_cannot_model_are_refused() -
     tiny = table(120, seed=4)
     m = AutoRegressive(device="cpu").fit(tiny, seed=0)
     assert m.history and len(m.sample(50, seed=0)) == 50
+    # under 50 rows nothing is held out or scored (selecting on its own rows would reward memorising)
+    tinier = AutoRegressive(device="cpu").fit(tiny.iloc[:40], seed=0)
+    assert tinier.history == [] and tinier.best_score is None and len(tinier.sample(10, seed=0)) == 10
     with pytest.raises(ConfigError, match="needs numeric_encoding='quantile'"):
         AutoRegressive(device="cpu", transformer=TransformerSettings(numeric_encoding="mode")).fit(tiny)
     meta = Metadata()

@@ -16,7 +16,9 @@ from synthohive_dbt.relational.synthesizer import Synthesizer
 def _data(seed: int = 0, n_users: int = 400) -> dict[str, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     tier = rng.choice(["free", "pro"], n_users, p=[0.6, 0.4])
-    users = pd.DataFrame({"user_id": np.arange(n_users), "tier": tier, "age": rng.integers(18, 80, n_users)})
+    users = pd.DataFrame({"user_id": np.arange(n_users), "tier": tier, "age": rng.integers(18, 80, n_users),
+                          "signup": pd.Timestamp("2024-01-01", tz="Europe/Paris")
+                          + pd.to_timedelta(rng.integers(0, 700, n_users), unit="D")})
     uid = np.repeat(users["user_id"].to_numpy(), 1 + rng.poisson(2, n_users))
     orders = pd.DataFrame({"order_id": np.arange(len(uid)), "user_id": uid,
                            "channel": rng.choice(["web", "app"], len(uid))})
@@ -47,6 +49,7 @@ def _by_tier(out: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def test_grandchildren_learn_a_trend_planted_in_their_grandparent(tmp_path) -> None:
     data = _data()
     synth = Synthesizer(_meta(), backend="AR").fit(data, seed=3)
+    assert "signup" in synth.plans["orders"].context.parent_columns  # dates are context, tz-aware ones too
     ctx = synth.plans["items"].context
     assert ctx is not None and ctx.parent == "orders"
     assert "ctx__tier" in ctx.parent_columns and "channel" in ctx.parent_columns

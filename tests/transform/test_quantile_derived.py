@@ -127,3 +127,16 @@ def test_a_small_tables_distinct_values_are_not_decoded_verbatim() -> None:
     assert back["salary"].isin(df["salary"]).mean() < 0.05
     assert back["hired_on"].between(df["hired_on"].min(), df["hired_on"].max()).all()
     assert back["salary"].between(df["salary"].min(), df["salary"].max()).all()
+
+
+def test_decoded_numbers_keep_the_decimal_places_of_the_real_ones() -> None:
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"price": rng.choice([9.99, 19.99, 4.5, 120.0, 7.25], 500) + rng.integers(0, 50, 500),
+                       "ratio": rng.random(500)})
+    t = DataTransformer(TransformerSettings(numeric_encoding="quantile", quantile_position="uniform")).fit(df)
+    back = t.inverse_transform(t.transform(df, seed=1), seed=2)
+    assert np.allclose(back["price"], back["price"].round(2)) and not np.allclose(back["price"], back["price"].round(1))
+    assert t.encoders["price"].decimals == 2 and t.encoders["ratio"].decimals is None
+    state = json.loads(json.dumps(t.state_dict()))
+    state["columns"][0]["encoder"].pop("decimals")  # a state saved before the field existed still loads
+    assert DataTransformer.from_state(state).encoders["price"].decimals is None
