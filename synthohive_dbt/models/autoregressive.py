@@ -162,6 +162,7 @@ class AutoRegressive(TabularModel):
     model_name = "ar"
     config_class = ARConfig
     config: ARConfig
+    dates_as_context = True
 
     def _uses_condition(self) -> bool:
         return False

@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 
@@ -32,6 +33,10 @@ ProgressCallback = Callable[[Progress], None]
 
 class ConditionalGenerativeModel(ABC):
     """fit / sample / save / load. Implementations must be deterministic for a fixed seed."""
+
+    # whether the relational engine should offer the parent's dates as default context: the AR model gained
+    # (shop_5k intertable trends 0.65 -> 0.73-0.76) where CTGAN lost (137k-row shop: 0.640 -> 0.592)
+    dates_as_context: ClassVar[bool] = False
 
     @abstractmethod
     def fit(self, data: pd.DataFrame, context: pd.DataFrame | None = None, *,

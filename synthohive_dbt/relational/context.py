@@ -65,15 +65,16 @@ class ContextSpec:
         return cls(data["parent"], tuple(ContextColumn(**c) for c in data["columns"]))
 
 
-def default_context_columns(parent: pd.DataFrame, excluded: set[str]) -> list[str]:
-    """Numbers and low-cardinality labels of the parent that are safe and useful as context."""
+def default_context_columns(parent: pd.DataFrame, excluded: set[str], *, dates: bool = True) -> list[str]:
+    """Numbers, dates and low-cardinality labels of the parent that are safe and useful as context.
+    `dates=False` leaves dates out (see ConditionalGenerativeModel.dates_as_context)."""
     chosen: list[str] = []
     for col in parent.columns:
         if col in excluded or len(chosen) >= MAX_DEFAULT_CONTEXT_COLS:
             continue
         s = parent[col]
         nunique = s.nunique(dropna=True)
-        if nunique < 2:
+        if nunique < 2 or (not dates and pd.api.types.is_datetime64_any_dtype(s)):
             continue
         numeric = (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)) \
             or pd.api.types.is_datetime64_any_dtype(s)  # a signup date shapes its orders' dates

@@ -119,13 +119,14 @@ def referenced_columns(metadata: Metadata) -> dict[str, set[str]]:
 
 
 def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Metadata, pii: PiiKinds,
-               copies: dict[str, tuple[int, str]], order: list[str], use_context: bool = True,
+               copies: dict[str, tuple[int, str]], order: list[str], use_context: bool = True, date_context: bool = True,
                contexts: Mapping[str, pd.DataFrame | None] | None = None) -> tuple[TablePlan, TrainingInput | None]:
     """Decide every column's role for one table and learn the non-model parts.
 
     `pii` holds every table's resolved PII columns (declared, detected, copies; parents already done),
     `copies` this table's columns that repeat a parent's PII through a foreign key (index, parent column).
-    `use_context=False` (differential privacy) models the table without its parent's columns as context.
+    `use_context=False` (differential privacy) models the table without its parent's columns as context;
+    `date_context=False` leaves the parent's dates out of the default context.
     `contexts` holds the context frames of the tables already planned (aligned with their rows): by default
     a child also sees its parent's context, i.e. its grandparent's attributes.
     """
@@ -194,7 +195,7 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
             excluded = {*parent_cfg.pk, *(c for fk in parent_cfg.fk for c in fk.columns),
                         *parent_pii, *referenced_columns(metadata)[parent_cfg.name],
                         *(c for c, con in parent_cfg.constraints.items() if con.unique)}
-            ctx_cols = default_context_columns(parent, excluded)
+            ctx_cols = default_context_columns(parent, excluded, dates=date_context)
             parent_context = (contexts or {}).get(driving.parent)
             inherited = inherited_columns(parent_context)
             if inherited:

@@ -128,7 +128,8 @@ class Synthesizer:
         contexts: dict[str, pd.DataFrame | None] = {}  # each table's context frame, for its children
         for index, name in enumerate(self.order):
             plan, training = learn_plan(self.metadata.tables[name], learn_from, self.metadata, kinds,
-                                        copies[name], self.order, use_context=not private, contexts=contexts)
+                                        copies[name], self.order, use_context=not private, contexts=contexts,
+                                        date_context=getattr(self.model_class, "dates_as_context", False))
             self.plans[name] = plan
             contexts[name] = training.context if training is not None else None
             if training is None:

@@ -60,3 +60,11 @@ def test_grandchildren_learn_a_trend_planted_in_their_grandparent(tmp_path) -> N
     synth.save(tmp_path / "m.shm")
     again = Synthesizer.load(tmp_path / "m.shm").sample(scale=1.0, seed=4)
     pd.testing.assert_frame_equal(_by_tier(again), fake)
+
+
+def test_dates_are_default_context_only_for_models_that_gain_from_them() -> None:
+    """CTGAN's intertable trends dropped with dates in its context (137k-row shop: 0.640 -> 0.592), AR's rose."""
+    tiny = {"embedding_dim": 8, "generator_dims": (16,), "discriminator_dims": (16,), "pac": 1}
+    synth = Synthesizer(_meta(), model_kwargs=tiny).fit(_data(n_users=60), epochs=1, batch_size=50, seed=0)
+    assert synth.plans["orders"].context.parent_columns == ["tier", "age"]
+    assert synth.plans["items"].context.parent_columns == ["channel", "ctx__tier", "ctx__age"]
