@@ -88,8 +88,8 @@ def inherited_columns(parent_context: pd.DataFrame | None) -> list[str]:
     nearest ancestor first, capped like the parent's own columns."""
     if parent_context is None:
         return []
-    names = sorted(parent_context.columns, key=lambda c: (str(c).count(PREFIX), list(parent_context.columns).index(c)))
-    return [str(c) for c in names][:MAX_DEFAULT_CONTEXT_COLS]
+    names = [str(c) for c in parent_context.columns]
+    return sorted(names, key=lambda c: c.count(PREFIX))[:MAX_DEFAULT_CONTEXT_COLS]  # stable: keeps the order
 
 
 def build_context_spec(parent_name: str, parent: pd.DataFrame, columns: list[str],
