@@ -222,6 +222,7 @@ class AutoRegressive(TabularModel):
         self._opt = Adam(list(self.heads.parameters()), lr=self.config.lr,
                          weight_decay=self.config.weight_decay)
         self._order = np.zeros(0, dtype=np.int64)
+        self._val: tuple[torch.Tensor, torch.Tensor | None] | None = None  # held-out rows, encoded once
         self.heads.train()
 
     def _train_step(self) -> tuple[float, float]:
@@ -245,12 +246,14 @@ class AutoRegressive(TabularModel):
         assert self.transformer is not None
         self.heads.eval()
         with torch.inference_mode():
-            tok = self._tokens(self.transformer.transform(val_data, seed=seed))
-            ctx = None
-            if val_ctx is not None:
-                assert self.context_transformer is not None
-                ctx = torch.from_numpy(self.context_transformer.transform(
-                    val_ctx, seed=seed, unknown="ignore")).to(self.device)
+            if self._val is None:  # the same held-out rows at every score: encode them once per fit
+                ctx = None
+                if val_ctx is not None:
+                    assert self.context_transformer is not None
+                    ctx = torch.from_numpy(self.context_transformer.transform(
+                        val_ctx, seed=seed, unknown="ignore")).to(self.device)
+                self._val = (self._tokens(self.transformer.transform(val_data, seed=seed)), ctx)
+            tok, ctx = self._val
             nll = 0.0
             for lo in range(0, tok.shape[0], _SAMPLE_CHUNK):
                 t = tok[lo:lo + _SAMPLE_CHUNK]
