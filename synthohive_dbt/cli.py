@@ -128,7 +128,18 @@ def _sample_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--target-schema", required=True, help="Schema to (re)place with the synthetic tables."),
         click.option("--rows", type=int, default=None, help="Rows of the largest root table (others follow)."),
         click.option("--scale", type=float, default=None, help="Multiply every real table size by this."),
-        click.option("--force", is_flag=True, help="Allow a target schema that holds real tables of the project."),
+        click.option("--force", is_flag=True,
+                     help="Replace relations in the target that synthohive did not write but whose names it "
+                          "writes (listed first). Never drops other relations; never touches objects that read "
+                          "the target (views elsewhere refuse the run)."),
+        click.option("--adopt", is_flag=True,
+                     help="Take over a target written by an earlier release that kept no ownership record: its "
+                          "relations are listed, then counted as synthohive's."),
+        click.option("--dry-run", is_flag=True,
+                     help="Say what the run would create, replace and refuse in each schema; write nothing, "
+                          "train nothing (exit 1 if it would refuse)."),
+        click.option("--wait", type=click.FloatRange(min=0), default=0, show_default=True, metavar="SECONDS",
+                     help="If another synthohive run is writing the same target, wait this long for it."),
         click.option("--build-schema", default=None,
                      help="Sources mode: where dbt builds the models (default: <target-schema>_build)."),
         click.option("--skip-dbt", is_flag=True, help="Only write the tables; run no dbt test/build."),
@@ -178,6 +189,9 @@ def _finish(result: Any, reporter: Any, quiet: bool, log_format: str) -> None:
 
     from synthohive_dbt.pipeline.outcomes import outcome_records, render_outcomes, summary_record
 
+    if result.dry_run:
+        _finish_dry_run(result, reporter, log_format)
+        return
     if log_format == "json":
         for record in outcome_records(result):
             reporter.emit("outcome", **record)
@@ -186,6 +200,21 @@ def _finish(result: Any, reporter: Any, quiet: bool, log_format: str) -> None:
     else:
         render_outcomes(result, Console(soft_wrap=False), only_failed=quiet)
     if not result.success:
+        sys.exit(1)
+
+
+def _finish_dry_run(result: Any, reporter: Any, log_format: str) -> None:
+    """Print the plan (every schema: create / replace / drop / refuse); exit 1 when the run would refuse."""
+    lines = result.plan.lines() if result.plan is not None else []
+    refused = result.plan is not None and result.plan.refused
+    if log_format == "json":
+        reporter.emit("plan", lines=lines, refused=refused)
+        click.echo(json.dumps({"dry_run": True, "refused": refused, "plan": lines}))
+    else:
+        click.echo("dry run: nothing was written")
+        for line in lines or ["nothing to do"]:
+            click.secho(f"  {line}", fg="red" if line.startswith("REFUSE") else None)
+    if refused:
         sys.exit(1)
 
 
@@ -212,7 +241,8 @@ def _check_rows(rows: int | None, scale: float | None) -> None:
 @_ui_options
 def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str | None,
          select: tuple[str, ...], exclude: tuple[str, ...], epochs: int, max_rows: int | None, backend: str,
-         infer_keys: bool, dp_epsilon: float | None, target_schema: str, rows: int | None, scale: float | None, force: bool, build_schema: str | None,
+         infer_keys: bool, dp_epsilon: float | None, target_schema: str, rows: int | None, scale: float | None,
+         force: bool, adopt: bool, dry_run: bool, wait: float, build_schema: str | None,
          skip_dbt: bool, report: Path | None, seed_value: int | None, log_format: str, quiet: bool) -> None:
     """Learn the real tables, write a synthetic copy into --target-schema, run the project's dbt tests on it."""
     _check_rows(rows, scale)
@@ -223,8 +253,9 @@ def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profi
         result = pipeline.seed(
             options, _train(epochs, seed_value, max_rows, backend, infer_keys, dp_epsilon),
             pipeline.SampleOptions(rows=rows, scale=scale, seed=seed_value),
-            pipeline.OutputOptions(target_schema=target_schema, force=force, build_schema=build_schema,
-                                   report=report, run_dbt=not skip_dbt), reporter)
+            pipeline.OutputOptions(target_schema=target_schema, force=force, adopt=adopt, dry_run=dry_run,
+                                   wait=wait, build_schema=build_schema, report=report, run_dbt=not skip_dbt),
+            reporter)
     _finish(result, reporter, quiet, log_format)
 
 
@@ -258,8 +289,8 @@ def fit(project_dir: Path, profiles_dir: Path | None, target: str | None, profil
 @_ui_options
 def generate(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str | None,
              select: tuple[str, ...], exclude: tuple[str, ...], model_path: Path, target_schema: str,
-             rows: int | None, scale: float | None, force: bool, build_schema: str | None, skip_dbt: bool,
-             seed_value: int | None, log_format: str, quiet: bool) -> None:
+             rows: int | None, scale: float | None, force: bool, adopt: bool, dry_run: bool, wait: float,
+             build_schema: str | None, skip_dbt: bool, seed_value: int | None, log_format: str, quiet: bool) -> None:
     """Sample a saved model into --target-schema and run the dbt tests; reads no real data (CI seeding)."""
     _check_rows(rows, scale)
     from synthohive_dbt import pipeline  # heavy (dbt, torch): after the cheap checks
@@ -268,8 +299,9 @@ def generate(project_dir: Path, profiles_dir: Path | None, target: str | None, p
     with _reporter(quiet, log_format) as reporter:
         result = pipeline.generate(options, model_path, pipeline.SampleOptions(rows=rows, scale=scale,
                                                                                seed=seed_value),
-                                   pipeline.OutputOptions(target_schema=target_schema, force=force,
-                                                          build_schema=build_schema, run_dbt=not skip_dbt),
+                                   pipeline.OutputOptions(target_schema=target_schema, force=force, adopt=adopt,
+                                                          dry_run=dry_run, wait=wait, build_schema=build_schema,
+                                                          run_dbt=not skip_dbt),
                                    reporter)
     _finish(result, reporter, quiet, log_format)
 

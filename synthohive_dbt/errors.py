@@ -64,6 +64,10 @@ class UnsafeTargetError(WarehouseError):
     """The target schema holds real data or its name is not safe to use in SQL."""
 
 
+class LockedTargetError(WarehouseError):
+    """Another synthohive run holds the lock on this target (schema, or DuckDB file)."""
+
+
 class ProfileError(SynthohiveError):
     """The dbt profile cannot be found or turned into a connection."""
 

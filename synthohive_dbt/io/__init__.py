@@ -9,17 +9,18 @@ from synthohive_dbt.io.connection import ConnectionSpec, create_warehouse_engine
 from synthohive_dbt.io.identifiers import quote_ident, validate_schema_name
 from synthohive_dbt.io.sampling import ForeignKeyEdge, foreign_key_edges, read_tables
 from synthohive_dbt.io.warehouse import Column, Relation, list_tables, read_table, reflect_columns
-from synthohive_dbt.io.writer import check_target_safe, real_columns, write_tables
+from synthohive_dbt.io.writer import inspect_target, new_run_id, real_columns, write_tables
 
 __all__ = [
     "Column",
     "ConnectionSpec",
     "ForeignKeyEdge",
     "Relation",
-    "check_target_safe",
     "create_warehouse_engine",
     "foreign_key_edges",
+    "inspect_target",
     "list_tables",
+    "new_run_id",
     "quote_ident",
     "read_table",
     "read_tables",

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy import URL, Engine, create_engine
+from sqlalchemy import URL, Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext
 
 from synthohive_dbt.errors import ProfileError
 
@@ -85,4 +86,19 @@ def create_warehouse_engine(spec: ConnectionSpec, **engine_kwargs: Any) -> Engin
             hint=f"pip install {package}")
     if spec.dialect == "duckdb" and spec.path and spec.path != ":memory:":
         Path(spec.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(url, **engine_kwargs)
+    engine = create_engine(url, **engine_kwargs)
+    _explain_connect_errors(engine, spec.source)
+    return engine
+
+
+def _explain_connect_errors(engine: Engine, where: str) -> None:
+    """A failed connection (wrong password, host down) becomes one WarehouseError naming the profile and
+    target, instead of a driver traceback, wherever in the run the first connection happens."""
+    from synthohive_dbt.io.warehouses import warehouse_for
+
+    warehouse = warehouse_for(engine)
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        if context.connection is None and context.is_disconnect is False and context.sqlalchemy_exception is not None:
+            raise warehouse.connect_error(context.original_exception, where) from None

@@ -9,39 +9,16 @@ synthetic table must get the very column types of the real one, so dbt's tests a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Connection, Engine
 
-from synthohive_dbt.config import DType, dtype_from_sql
 from synthohive_dbt.errors import WarehouseError
 from synthohive_dbt.io.identifiers import qualified, quote_ident
-
-
-class Relation(NamedTuple):
-    """A table in the warehouse: schema and identifier, exactly as stored (case included)."""
-
-    schema: str
-    name: str
-
-    def __str__(self) -> str:
-        return f"{self.schema}.{self.name}"
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a real table: its name, DDL type (the warehouse's spelling) and dtype family."""
-
-    name: str
-    sql_type: str
-    nullable: bool = True
-
-    @property
-    def family(self) -> DType | None:
-        return dtype_from_sql(self.sql_type)
+from synthohive_dbt.io.relation import Column, Relation
+from synthohive_dbt.io.warehouses import run_sql, warehouse_for
 
 
 def dialect_of(bind: Engine | Connection) -> str:
@@ -51,42 +28,30 @@ def dialect_of(bind: Engine | Connection) -> str:
 
 def reflect_columns(bind: Engine | Connection, schema: str, table: str) -> list[Column]:
     """The columns of schema.table in order; WarehouseError naming the relation when it does not exist."""
-    dialect = dialect_of(bind)
-    if dialect == "postgresql":
-        sql = text(
-            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull "
-            "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = :s AND c.relname = :t AND a.attnum > 0 AND NOT a.attisdropped "
-            "ORDER BY a.attnum")
-        rows = _fetch(bind, sql, {"s": schema, "t": table})
-    elif dialect == "duckdb":
-        sql = text("SELECT column_name, data_type, is_nullable = 'YES' FROM information_schema.columns "
-                   "WHERE table_schema = :s AND table_name = :t ORDER BY ordinal_position")
-        rows = _fetch(bind, sql, {"s": schema, "t": table})
-    else:
-        insp = inspect(bind)
-        if not insp.has_table(table, schema=schema):
-            rows = []
-        else:
-            rows = [(c["name"], c["type"].compile(dialect=bind.dialect), c.get("nullable", True))
-                    for c in insp.get_columns(table, schema=schema)]
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            return reflect_columns(conn, schema, table)
+    rows = warehouse_for(bind).reflect_columns(bind, schema, table)
     if not rows:
         raise WarehouseError(f"table {schema}.{table} does not exist or has no columns",
                              hint="check the schema and table name (case matters when quoted), and that "
                                   "the dbt sources/seeds were built in this warehouse")
-    return [Column(name=r[0], sql_type=str(r[1]), nullable=bool(r[2])) for r in rows]
+    return rows
 
 
 def list_tables(bind: Engine | Connection, schema: str) -> list[str]:
     """Names of the tables and views in a schema (empty when the schema does not exist)."""
-    sql = text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s ORDER BY 1")
-    return [r[0] for r in _fetch(bind, sql, {"s": schema})]
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            return list_tables(conn, schema)
+    return [r.name for r in warehouse_for(bind).list_relations(bind, schema)]
 
 
 def schema_exists(bind: Engine | Connection, schema: str) -> bool:
-    sql = text("SELECT count(*) FROM information_schema.schemata WHERE schema_name = :s")
-    return bool(_fetch(bind, sql, {"s": schema})[0][0])
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            return schema_exists(conn, schema)
+    return warehouse_for(bind).schema_exists(bind, schema)
 
 
 def count_rows(bind: Engine | Connection, relation: Relation) -> int:
@@ -95,27 +60,6 @@ def count_rows(bind: Engine | Connection, relation: Relation) -> int:
         with bind.connect() as conn:
             return int(run_sql(conn, sql)[0][0])
     return int(run_sql(bind, sql)[0][0])
-
-
-def run_sql(conn: Connection, sql: str) -> list[tuple[Any, ...]]:
-    """Run one statement with no parameters on the raw DB-API cursor, inside `conn`'s transaction.
-
-    Bypasses SQLAlchemy's `text()` (which reads `:name` as a bind) and psycopg2's `%` formatting, so quoted
-    identifiers holding ':' or '%' reach the database intact. Returns the rows (empty for DDL).
-    """
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        cursor.execute(sql)
-        return [tuple(r) for r in cursor.fetchall()] if cursor.description else []
-    finally:
-        cursor.close()
-
-
-def _fetch(bind: Engine | Connection, sql: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    if isinstance(bind, Engine):
-        with bind.connect() as conn:
-            return [tuple(r) for r in conn.execute(sql, params)]
-    return [tuple(r) for r in bind.execute(sql, params)]
 
 
 def select_frame(conn: Connection, sql: str, columns: Sequence[Column]) -> pd.DataFrame:

@@ -1,32 +1,54 @@
 """Write synthetic tables into a target schema: staging first, counts checked, then one atomic swap.
 
 A run that dies half-way (killed, out of memory, a bad value in row 900,000) must leave the previous target
-schema exactly as it was, because dbt models and analysts point at it. So all tables are loaded into
-`<target>__synthohive_staging`, their row counts compared with the frames, and only then is the target
-replaced in a single transaction:
+schema exactly as it was, because dbt models and analysts point at it. And a run must never touch what it
+did not write. So:
 
-- PostgreSQL: `DROP SCHEMA target CASCADE; ALTER SCHEMA staging RENAME TO target` (no data is copied).
-- DuckDB (no `ALTER SCHEMA ... RENAME`) and other dialects: drop the target, recreate it and
-  `CREATE TABLE target.t AS SELECT * FROM staging.t`, all in one transaction (DuckDB's DDL is transactional).
+1. The staging schema `<target>__synthohive_staging` of an earlier failed or killed run is removed first
+   (it holds synthohive's marker; anything else there refuses the run).
+2. The target's plan (`io.ownership.plan_schema`) is read: relations synthohive did not write, and objects
+   elsewhere that read what would be replaced, refuse the run before anything is written.
+3. Every table is loaded into the staging schema and its row count compared with the frame.
+4. One transaction, under lock, re-reads the plan (nothing may have appeared since), drops only our old
+   relations (and, with --force, the same-named ones listed), moves the staged tables in (PostgreSQL
+   `ALTER TABLE ... SET SCHEMA`, no copy; DuckDB copies, its DDL being transactional), records them in the
+   target's marker, and drops the empty staging schema. No `DROP SCHEMA ... CASCADE` anywhere.
 
-A target schema that holds any of the project's real sources, seeds or models is refused unless `force`.
 Staging tables take the real tables' column names and DDL types (from `reflect_columns`), so the synthetic
-tables look to dbt exactly like the real ones.
+tables look to dbt exactly like the real ones. The run lock (`Warehouse.run_lock`) is the caller's: the
+pipeline holds it for the whole run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from synthohive_dbt.errors import UnsafeTargetError, WarehouseError
-from synthohive_dbt.io.copy import copy_frame
-from synthohive_dbt.io.identifiers import qualified, quote_ident, validate_schema_name
-from synthohive_dbt.io.warehouse import Column, Relation, dialect_of, reflect_columns, run_sql
+from synthohive_dbt.io.identifiers import quote_ident, validate_schema_name
+from synthohive_dbt.io.ownership import (
+    MARKER_TABLE,
+    ROLE_STAGING,
+    ROLE_SYNTHETIC,
+    SchemaPlan,
+    owned_relations,
+    plan_schema,
+    raise_if_refused,
+    record_owned,
+)
+from synthohive_dbt.io.relation import Column, Relation, RelationInfo
+from synthohive_dbt.io.warehouse import reflect_columns
+from synthohive_dbt.io.warehouses import Warehouse, warehouse_for
 
 STAGING_SUFFIX = "__synthohive_staging"
+
+log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, str, int], None]
 """on_progress(event, table, rows): event is 'staging', 'loading', 'loaded', 'swapping' or 'done'."""
@@ -34,22 +56,6 @@ ProgressCallback = Callable[[str, str, int], None]
 
 def staging_schema_for(target_schema: str) -> str:
     return validate_schema_name(target_schema + STAGING_SUFFIX, what="staging schema (target + suffix)")
-
-
-def check_target_safe(target_schema: str, real_relations: Iterable[Relation | tuple[str, str]], *,
-                      force: bool = False) -> None:
-    """Refuse a target (or its staging schema) that holds real project relations, unless force=True."""
-    validate_schema_name(target_schema, what="target schema")
-    staging = staging_schema_for(target_schema)
-    guarded = {target_schema.lower(), staging.lower()}
-    hits = sorted({f"{s}.{t}" for s, t in real_relations if s.lower() in guarded})
-    if hits and not force:
-        shown = ", ".join(hits[:10]) + (f" and {len(hits) - 10} more" if len(hits) > 10 else "")
-        raise UnsafeTargetError(
-            f"target schema {target_schema!r} holds real tables of this project ({shown}); writing synthetic "
-            "data there would drop and replace them",
-            hint="choose another target schema (e.g. 'synthetic'), or pass --force if you really mean to "
-                 "replace the real tables")
 
 
 def real_columns(bind: Engine | Connection, relations: Mapping[str, Relation | tuple[str, str]]
@@ -62,28 +68,67 @@ def real_columns(bind: Engine | Connection, relations: Mapping[str, Relation | t
 
 
 def write_tables(bind: Engine, frames: Mapping[str, pd.DataFrame], target_schema: str, *,
-                 columns: Mapping[str, Sequence[Column]],
-                 real_relations: Iterable[Relation | tuple[str, str]] = (), force: bool = False,
-                 on_progress: ProgressCallback | None = None) -> dict[str, int]:
-    """Replace `target_schema` with exactly `frames` (table name -> frame); returns rows per table.
+                 columns: Mapping[str, Sequence[Column]], force: bool = False, adopt: bool = False,
+                 run_id: str | None = None, ours_elsewhere: Mapping[str, set[str]] | None = None,
+                 on_progress: ProgressCallback | None = None, on_note: Callable[[str], None] | None = None
+                 ) -> dict[str, int]:
+    """Write exactly `frames` (table name -> frame) into `target_schema`; returns rows per table.
 
     `columns[name]` are the real table's columns (names and types) that the synthetic table copies; a frame
-    must hold exactly those columns. Raises UnsafeTargetError before any SQL when the target is not safe.
+    must hold exactly those columns. Raises UnsafeTargetError, before anything is written, when the target
+    holds relations synthohive did not write (see module doc; `force`, `adopt`) or objects elsewhere read them.
     """
-    check_target_safe(target_schema, real_relations, force=force)
+    validate_schema_name(target_schema, what="target schema")
     staging = staging_schema_for(target_schema)
     notify = on_progress or (lambda event, table, rows: None)
+    note = on_note or (lambda message: None)
     plan = _plan(frames, columns)
-    dialect = bind.dialect.name
+    wh = warehouse_for(bind)
+    run_id = run_id or new_run_id()
+    elsewhere = dict(ours_elsewhere or {})
     with bind.connect() as conn:
-        _run_in_transaction(conn, lambda: _load_staging(conn, staging, plan, notify),
-                            f"loading staging schema {staging!r}")
-        counts = _check_counts(conn, staging, plan)
-        notify("swapping", target_schema, sum(counts.values()))
-        _run_in_transaction(conn, lambda: _swap(conn, dialect, staging, target_schema, list(plan)),
-                            f"replacing schema {target_schema!r}")
+        _run_in_transaction(conn, lambda: _remove_leftover_staging(conn, wh, staging, note),
+                            f"removing the leftover staging schema {staging!r}")
+        with conn.begin():
+            target_plan = plan_schema(conn, wh, target_schema, list(plan), role=ROLE_SYNTHETIC, force=force,
+                                      adopt=adopt, ours_elsewhere=elsewhere)
+        raise_if_refused([target_plan], target=target_schema)
+        try:
+            _run_in_transaction(conn, lambda: _load_staging(conn, wh, staging, plan, run_id, notify),
+                                f"loading staging schema {staging!r}")
+            counts = _check_counts(conn, wh, staging, plan)
+            notify("swapping", target_schema, sum(counts.values()))
+            _run_in_transaction(conn, lambda: _swap(conn, wh, staging, target_schema, list(plan), force=force,
+                                                    adopt=adopt, run_id=run_id, ours_elsewhere=elsewhere),
+                                f"replacing synthohive's tables in schema {target_schema!r}")
+        except BaseException:
+            _discard_staging(bind, wh, staging)
+            raise
     notify("done", target_schema, sum(counts.values()))
     return counts
+
+
+def inspect_target(bind: Engine, target_schema: str, names: Sequence[str], *, force: bool = False,
+                   adopt: bool = False, ours_elsewhere: Mapping[str, set[str]] | None = None) -> SchemaPlan:
+    """The plan `write_tables` would follow for these table names, read-only (guards and --dry-run)."""
+    validate_schema_name(target_schema, what="target schema")
+    wh = warehouse_for(bind)
+    with bind.connect() as conn, conn.begin():
+        return plan_schema(conn, wh, target_schema, list(names), role=ROLE_SYNTHETIC, force=force, adopt=adopt,
+                           ours_elsewhere=dict(ours_elsewhere or {}))
+
+
+def leftover_staging(bind: Engine, target_schema: str) -> list[str]:
+    """The relations of an earlier run's staging schema that the next write will remove (for --dry-run)."""
+    wh = warehouse_for(bind)
+    with bind.connect() as conn, conn.begin():
+        staging = staging_schema_for(target_schema)
+        return [r.name for r in wh.list_relations(conn, staging)] if wh.schema_exists(conn, staging) else []
+
+
+def new_run_id() -> str:
+    """Time and process: sortable, and unique per run on one host."""
+    return f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}"
 
 
 def _plan(frames: Mapping[str, pd.DataFrame], columns: Mapping[str, Sequence[Column]]
@@ -117,25 +162,55 @@ def _run_in_transaction(conn: Connection, work: Callable[[], None], what: str) -
                              hint="read the database error above; fix the data or the permissions") from exc
 
 
-def _load_staging(conn: Connection, staging: str, plan: dict[str, tuple[pd.DataFrame, list[Column]]],
-                  notify: ProgressCallback) -> None:
-    run_sql(conn, f"DROP SCHEMA IF EXISTS {quote_ident(staging)} CASCADE")
-    run_sql(conn, f"CREATE SCHEMA {quote_ident(staging)}")
+def _remove_leftover_staging(conn: Connection, wh: Warehouse, staging: str, note: Callable[[str], None]) -> None:
+    """Drop the staging schema an interrupted or killed run left (ours by its name and marker), one by one."""
+    if not wh.schema_exists(conn, staging):
+        return
+    relations = wh.list_relations(conn, staging)
+    owned = owned_relations(conn, wh, staging)
+    names = [r.name for r in relations]
+    foreign = [] if owned is not None else [str(r) for r in relations if r.kind != "table"]
+    dependents = [d for d in wh.dependents(conn, staging, names)
+                  if d.schema.lower() != staging.lower()]
+    if foreign or dependents:
+        raise UnsafeTargetError(
+            f"the staging schema {staging!r} of an earlier run holds what synthohive did not write "
+            f"({', '.join([*foreign, *map(str, dependents)])}); it was left as it is",
+            hint=f"look at schema {staging!r}; drop it yourself if nothing there matters, then rerun")
+    for rel in relations:
+        wh.drop_relation(conn, staging, rel)
+    wh.drop_empty_schema(conn, staging)
+    tables = [n for n in names if wh.key(n) != wh.key(MARKER_TABLE)]
+    note(f"removed the staging schema {staging!r} left by an interrupted run ({len(tables)} table(s))")
+
+
+def _discard_staging(bind: Engine, wh: Warehouse, staging: str) -> None:
+    """After a failure: drop our staging schema now if the warehouse still answers; else the next run will."""
+    try:
+        with bind.connect() as conn, conn.begin():
+            _remove_leftover_staging(conn, wh, staging, lambda message: None)
+    except (SQLAlchemyError, WarehouseError) as exc:
+        log.warning("the staging schema %s was left behind (%s); the next run removes it", staging,
+                    str(exc).splitlines()[0])
+
+
+def _load_staging(conn: Connection, wh: Warehouse, staging: str,
+                  plan: dict[str, tuple[pd.DataFrame, list[Column]]], run_id: str, notify: ProgressCallback) -> None:
+    wh.create_schema(conn, staging)
+    record_owned(conn, wh, staging, [], role=ROLE_STAGING, run_id=run_id)
     notify("staging", staging, 0)
     for name, (frame, cols) in plan.items():
-        target = qualified(staging, name)
-        ddl = ", ".join(f"{quote_ident(c.name)} {c.sql_type}" for c in cols)
-        run_sql(conn, f"CREATE TABLE {target} ({ddl})")
+        wh.create_table(conn, staging, name, cols)
         notify("loading", name, len(frame))
-        copy_frame(conn, target, frame, cols, schema=staging, table_name=name)
+        wh.load(conn, wh.qualified(staging, name), frame, cols, schema=staging, table=name)
         notify("loaded", name, len(frame))
 
 
-def _check_counts(conn: Connection, staging: str, plan: dict[str, tuple[pd.DataFrame, list[Column]]]
-                  ) -> dict[str, int]:
+def _check_counts(conn: Connection, wh: Warehouse, staging: str,
+                  plan: dict[str, tuple[pd.DataFrame, list[Column]]]) -> dict[str, int]:
     counts = {}
     for name, (frame, _) in plan.items():
-        n = int(run_sql(conn, f"SELECT count(*) FROM {qualified(staging, name)}")[0][0])
+        n = wh.row_count(conn, staging, name)
         if n != len(frame):
             raise WarehouseError(f"table {staging}.{name} holds {n} rows after loading {len(frame)}",
                                  hint="the target schema was not touched; check the warehouse logs and retry")
@@ -145,16 +220,26 @@ def _check_counts(conn: Connection, staging: str, plan: dict[str, tuple[pd.DataF
     return counts
 
 
-def _swap(conn: Connection, dialect: str, staging: str, target: str, tables: list[str]) -> None:
-    run_sql(conn, f"DROP SCHEMA IF EXISTS {quote_ident(target)} CASCADE")
-    if dialect == "postgresql":
-        run_sql(conn, f"ALTER SCHEMA {quote_ident(staging)} RENAME TO {quote_ident(target)}")
-        return
-    run_sql(conn, f"CREATE SCHEMA {quote_ident(target)}")
+def _swap(conn: Connection, wh: Warehouse, staging: str, target: str, tables: list[str], *, force: bool,
+          adopt: bool, run_id: str, ours_elsewhere: dict[str, set[str]]) -> None:
+    """In one transaction: re-check under lock, drop our old relations, move the staged ones in, record."""
+    wh.create_schema(conn, target)
+    first = plan_schema(conn, wh, target, tables, role=ROLE_SYNTHETIC, force=force, adopt=adopt,
+                        ours_elsewhere=ours_elsewhere)
+    doomed = [*first.replace, *first.force_replace, *first.drop_stale]
+    wh.lock_in_transaction(conn, target, [n for n in doomed if first.relations[wh.key(n)].kind == "table"])
+    plan = plan_schema(conn, wh, target, tables, role=ROLE_SYNTHETIC, force=force, adopt=adopt,
+                       ours_elsewhere=ours_elsewhere)  # under lock: nobody can add a reader now
+    raise_if_refused([plan], target=target)
+    for name in [*plan.replace, *plan.force_replace, *plan.drop_stale]:
+        wh.drop_relation(conn, target, plan.relations[wh.key(name)], with_own_dependents=bool(plan.own_dependents))
     for name in tables:
-        run_sql(conn, f"CREATE TABLE {qualified(target, name)} AS SELECT * FROM {qualified(staging, name)}")
-    run_sql(conn, f"DROP SCHEMA {quote_ident(staging)} CASCADE")
+        wh.move_table(conn, staging, target, name)
+    record_owned(conn, wh, target, [RelationInfo(n, "table") for n in tables], role=ROLE_SYNTHETIC, run_id=run_id,
+                 forget=[*plan.drop_stale, *(d.name for d in plan.own_dependents if d.schema.lower() == target.lower())])
+    wh.drop_relation(conn, staging, RelationInfo(MARKER_TABLE, "table"))
+    wh.drop_empty_schema(conn, staging)
 
 
-__all__ = ["STAGING_SUFFIX", "check_target_safe", "real_columns", "staging_schema_for", "write_tables",
-           "dialect_of"]
+__all__ = ["STAGING_SUFFIX", "inspect_target", "leftover_staging", "new_run_id", "real_columns",
+           "staging_schema_for", "write_tables"]

@@ -120,7 +120,7 @@ def report(project_options: ProjectOptions, model_path: Path, options: ReportOpt
         builder = None
         if options.run_dbt:
             assert options.synthetic_schema is not None
-            builder = _guard(project, tables, _output(options), stack, reporter)
+            builder, _plan = _guard(project, tables, _output(options), stack, reporter, writes_target=False)
         real, synthetic = _read(project, tables, chosen, synth.metadata, options, seed, reporter)
         reporter.step(f"measuring {len(chosen)} synthetic table(s) in {options.where} against the real ones")
         pii = {t: c for t, c in synth.pii_columns.items() if t in chosen}

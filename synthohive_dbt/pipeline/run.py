@@ -26,7 +26,7 @@ import pandas as pd
 from synthohive_dbt.config import PrivacyConfig
 from synthohive_dbt.dbt import DbtProject, DbtResult, Outcome
 from synthohive_dbt.errors import ConfigError, UnsafeTargetError
-from synthohive_dbt.io import check_target_safe, read_tables, real_columns, validate_schema_name, write_tables
+from synthohive_dbt.io import new_run_id, read_tables, real_columns, validate_schema_name, write_tables
 from synthohive_dbt.pipeline.progress import NullReporter, Reporter
 from synthohive_dbt.pipeline.project import QUIET_DBT, Mode, ProjectTables, parse, resolve, tables_for_model
 from synthohive_dbt.pipeline.redirect import (
@@ -37,6 +37,7 @@ from synthohive_dbt.pipeline.redirect import (
     state_manifest,
     write_state,
 )
+from synthohive_dbt.pipeline.safety import RunPlan, check_plan, plan_run, record_build, run_lock, run_workspace
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,10 @@ class OutputOptions:
     """Where synthetic tables go and what dbt runs on them afterwards."""
 
     target_schema: str
-    force: bool = False
+    force: bool = False  # replace same-named relations synthohive did not write (never other ones)
+    adopt: bool = False  # take over a target written by a release that kept no ownership record
+    dry_run: bool = False  # say what would be created, replaced and refused; write nothing
+    wait: float = 0.0  # seconds to wait for another run holding the target's lock
     build_schema: str | None = None  # sources mode: where `dbt build` puts the models; default <target>_build
     report: Path | None = None
     run_dbt: bool = True
@@ -113,6 +117,8 @@ class RunResult:
     model_path: Path | None = None
     not_modelled: int = 0
     inferred_keys: list[Any] = field(default_factory=list)  # relational.infer.InferredFK, for review
+    plan: RunPlan | None = None  # what the run did (or, with dry_run, would do) in each schema
+    dry_run: bool = False
 
     @property
     def tests(self) -> list[Outcome]:
@@ -124,12 +130,22 @@ class RunResult:
 
     @property
     def success(self) -> bool:
-        return not self.failed
+        return not self.failed and not (self.plan is not None and self.plan.refused)
 
 
-def open_project(options: ProjectOptions) -> DbtProject:
-    return DbtProject(options.project_dir, profiles_dir=options.profiles_dir, target=options.target,
-                      profile=options.profile, env=options.env)
+def open_project(options: ProjectOptions, run_id: str | None = None) -> DbtProject:
+    """The user's project, with dbt's artifacts in a workspace of this run's own (see `safety`)."""
+    project = DbtProject(options.project_dir, profiles_dir=options.profiles_dir, target=options.target,
+                         profile=options.profile, env=options.env)
+    project.target_path = run_workspace(project.project_dir, run_id or new_run_id())
+    return project
+
+
+def _locked(project: DbtProject, output: OutputOptions, reporter: Reporter) -> contextlib.AbstractContextManager[None]:
+    """The target's run lock (none for a dry run, which writes nothing)."""
+    if output.dry_run:
+        return contextlib.nullcontext()
+    return run_lock(project, output.target_schema, wait=output.wait, reporter=reporter)
 
 
 # --------------------------------------------------------------------------------------------- commands
@@ -139,18 +155,22 @@ def seed(project_options: ProjectOptions, train: TrainOptions, sample: SampleOpt
     reporter = reporter or NullReporter()
     _check_output(output)
     _check_sizes(sample)
-    project = open_project(project_options)
-    tables = _resolve(project, project_options, reporter)
-    with contextlib.ExitStack() as stack:
-        builder = _guard(project, tables, output, stack, reporter)
+    run_id = new_run_id()
+    project = open_project(project_options, run_id)
+    with _locked(project, output, reporter), contextlib.ExitStack() as stack:
+        tables = _resolve(project, project_options, reporter)
+        builder, plan = _guard(project, tables, output, stack, reporter)
+        if output.dry_run:
+            return RunResult(project_options.mode, output.target_schema, plan=plan, dry_run=True)
         synth, inferred = _fit(project, tables, train, reporter)
         frames = _sample(synth, sample, train.seed, reporter)
         report = None
         if output.report is not None:
             report = _report(synth, output.report, reporter)
         result = _write_and_run(project, builder, tables, frames, output, project_options, reporter,
-                                RunResult(project_options.mode, output.target_schema, report=report,
-                                          not_modelled=len(tables.read.not_modelled), inferred_keys=inferred))
+                                RunResult(project_options.mode, output.target_schema, report=report, plan=plan,
+                                          not_modelled=len(tables.read.not_modelled), inferred_keys=inferred),
+                                run_id)
         if report is not None and result.dbt is not None:
             _add_dbt_to_report(synth, report, result.dbt, reporter)
         return result
@@ -180,18 +200,23 @@ def generate(project_options: ProjectOptions, model_path: Path, sample: SampleOp
     reporter = reporter or NullReporter()
     _check_output(output)
     _check_sizes(sample)
-    project = open_project(project_options)
-    reporter.step(f"loading the model {model_path}")
-    synth = Synthesizer.load(model_path)
-    project_options = project_options.with_fit_choices(synth.provenance)
-    reporter.step(f"parsing the dbt project at {project.project_dir}")
-    manifest = parse(project, "mirror")
-    tables = tables_for_model(manifest, synth.metadata.tables, project_options.mode)
-    with contextlib.ExitStack() as stack:
-        builder = _guard(project, tables, output, stack, reporter)
+    run_id = new_run_id()
+    project = open_project(project_options, run_id)
+    with _locked(project, output, reporter), contextlib.ExitStack() as stack:
+        reporter.step(f"loading the model {model_path}")
+        synth = Synthesizer.load(model_path)
+        project_options = project_options.with_fit_choices(synth.provenance)
+        reporter.step(f"parsing the dbt project at {project.project_dir}")
+        manifest = parse(project, "mirror")
+        tables = tables_for_model(manifest, synth.metadata.tables, project_options.mode)
+        builder, plan = _guard(project, tables, output, stack, reporter)
+        if output.dry_run:
+            return RunResult(project_options.mode, output.target_schema, plan=plan, dry_run=True,
+                             model_path=Path(model_path))
         frames = _sample(synth, sample, None, reporter)
         return _write_and_run(project, builder, tables, frames, output, project_options, reporter,
-                              RunResult(project_options.mode, output.target_schema, model_path=Path(model_path)))
+                              RunResult(project_options.mode, output.target_schema, model_path=Path(model_path),
+                                        plan=plan), run_id)
 
 
 # ------------------------------------------------------------------------------------------------ steps
@@ -223,32 +248,36 @@ def _resolve(project: DbtProject, options: ProjectOptions, reporter: Reporter) -
 
 
 def _guard(project: DbtProject, tables: ProjectTables, output: OutputOptions, stack: contextlib.ExitStack,
-           reporter: Reporter) -> DbtProject | None:
-    """Every refusal before any real data is read; returns the build project (sources mode) or None."""
-    check_target_safe(output.target_schema, tables.real_relations, force=output.force)
-    if not output.run_dbt:
-        return None
-    tables.require_source_redirect()
-    if tables.mode != "sources":
-        return None
-    build_schema = validate_schema_name(output.build_schema_name(), what="build schema")
-    if build_schema.lower() == output.target_schema.lower():
-        raise ConfigError(f"the build schema {build_schema!r} is the target schema",
-                          hint="models must not be built into the schema that holds the synthetic sources")
-    builder = stack.enter_context(build_project(project, build_schema))
-    reporter.step(f"parsing the project with models building into {build_schema!r}")
-    built = built_relations(json.loads(parse(builder, "mirror").read_text()))
-    real = {(r.schema.lower(), r.name.lower()) for r in tables.real_relations}
-    guarded = {output.target_schema.lower(), f"{output.target_schema}__synthohive_staging".lower()}
-    clash = sorted(f"{uid} -> {rel}" for uid, rel in built
-                   if (rel.schema.lower(), rel.name.lower()) in real or rel.schema.lower() in guarded)
-    if clash:
-        raise UnsafeTargetError(
-            f"with models building into schema {build_schema!r}, dbt would write over real or synthetic "
-            f"relations: {', '.join(clash[:5])}{' ...' if len(clash) > 5 else ''}",
-            hint="pass another --build-schema; if the project's generate_schema_name ignores the target "
-                 "schema, models cannot be moved away from the real ones, so use --mode mirror")
-    return builder
+           reporter: Reporter, *, writes_target: bool = True) -> tuple[DbtProject | None, RunPlan]:
+    """Every refusal before any real data is read; returns the build project (sources mode) or None, and the
+    plan of what the run will change (with `dry_run`, the plan is returned unchecked: the caller prints it)."""
+    builder, built, build_schema = None, [], None
+    if output.run_dbt:
+        tables.require_source_redirect()
+    if output.run_dbt and tables.mode == "sources":
+        build_schema = validate_schema_name(output.build_schema_name(), what="build schema")
+        if build_schema.lower() == output.target_schema.lower():
+            raise ConfigError(f"the build schema {build_schema!r} is the target schema",
+                              hint="models must not be built into the schema that holds the synthetic sources")
+        builder = stack.enter_context(build_project(project, build_schema))
+        reporter.step(f"parsing the project with models building into {build_schema!r}")
+        built = built_relations(json.loads(parse(builder, "mirror").read_text()))
+        real = {(r.schema.lower(), r.name.lower()) for r in tables.real_relations}
+        guarded = {output.target_schema.lower(), f"{output.target_schema}__synthohive_staging".lower()}
+        clash = sorted(f"{uid} -> {rel}" for uid, rel in built
+                       if (rel.schema.lower(), rel.name.lower()) in real or rel.schema.lower() in guarded)
+        if clash:
+            raise UnsafeTargetError(
+                f"with models building into schema {build_schema!r}, dbt would write over real or synthetic "
+                f"relations: {', '.join(clash[:5])}{' ...' if len(clash) > 5 else ''}",
+                hint="pass another --build-schema; if the project's generate_schema_name ignores the target "
+                     "schema, models cannot be moved away from the real ones, so use --mode mirror")
+    names = [t.identifier for t in tables.tables.values()] if writes_target else None
+    plan = plan_run(project, output.target_schema, names, force=output.force, adopt=output.adopt,
+                    build_schema=build_schema, built=[rel for _, rel in built])
+    if not output.dry_run:
+        check_plan(plan, output.target_schema, reporter)
+    return builder, plan
 
 
 def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, reporter: Reporter
@@ -335,18 +364,23 @@ def _add_dbt_to_report(synth: Any, path: Path, dbt: DbtResult, reporter: Reporte
 
 def _write_and_run(project: DbtProject, builder: DbtProject | None, tables: ProjectTables,
                    frames: Mapping[str, pd.DataFrame], output: OutputOptions, options: ProjectOptions,
-                   reporter: Reporter, result: RunResult) -> RunResult:
-    result.rows = _write(project, tables, frames, output, reporter)
+                   reporter: Reporter, result: RunResult, run_id: str) -> RunResult:
+    assert result.plan is not None
+    result.rows = _write(project, tables, frames, output, reporter, result.plan, run_id)
     if output.run_dbt:
-        result.dbt = _run_dbt(project, builder, tables, output, options, reporter)
+        try:
+            result.dbt = _run_dbt(project, builder, tables, output, options, reporter)
+        finally:
+            if tables.mode == "sources":
+                record_build(project, output.build_schema_name(), result.plan.built, run_id)
         result.build_schema = output.build_schema_name() if tables.mode == "sources" else None
     return result
 
 
 def _write(project: DbtProject, tables: ProjectTables, frames: Mapping[str, pd.DataFrame],
-           output: OutputOptions, reporter: Reporter) -> dict[str, int]:
+           output: OutputOptions, reporter: Reporter, plan: RunPlan, run_id: str) -> dict[str, int]:
     reporter.step(f"writing {len(frames)} synthetic table(s) into schema {output.target_schema!r} "
-                  "(staged, then swapped in one transaction)")
+                  "(staged, then swapped in one transaction; only relations synthohive wrote are replaced)")
     engine = project.engine()
     try:
         by_ident = {t.identifier: t for t in tables.tables.values()}
@@ -356,8 +390,9 @@ def _write(project: DbtProject, tables: ProjectTables, frames: Mapping[str, pd.D
             frame = frames[t.name]
             names = [c.name for c in columns[ident]]
             out[ident] = frame[names] if set(names) == set(frame.columns) else frame
-        return write_tables(engine, out, output.target_schema, columns=columns,
-                            real_relations=tables.real_relations, force=output.force, on_progress=reporter.write)
+        return write_tables(engine, out, output.target_schema, columns=columns, force=output.force,
+                            adopt=output.adopt, run_id=run_id, ours_elsewhere=plan.ours_elsewhere,
+                            on_progress=reporter.write, on_note=reporter.step)
     finally:
         engine.dispose()
 

@@ -10,7 +10,6 @@ import sqlalchemy as sa
 
 from synthohive_dbt.errors import UnsafeTargetError, WarehouseError
 from synthohive_dbt.io import (
-    check_target_safe,
     list_tables,
     read_table,
     real_columns,
@@ -18,7 +17,9 @@ from synthohive_dbt.io import (
     validate_schema_name,
     write_tables,
 )
+from synthohive_dbt.io.ownership import MARKER_TABLE
 from synthohive_dbt.io.warehouse import run_sql
+from synthohive_dbt.io.writer import staging_schema_for
 
 ODD_TABLE = 'order "items" 2024'
 ODD_DDL = (
@@ -66,7 +67,7 @@ def test_roundtrip_with_odd_identifiers_keeps_real_types_and_values(engine: sa.E
     cols = real_columns(engine, {ODD_TABLE: ("raw", ODD_TABLE)})
     events: list[tuple[str, str, int]] = []
     counts = write_tables(engine, {ODD_TABLE: _synthetic()}, "synth", columns=cols,
-                          real_relations=[("raw", ODD_TABLE)], on_progress=lambda *a: events.append(a))
+                          on_progress=lambda *a: events.append(a))
     assert counts == {ODD_TABLE: 3}
     assert [e[0] for e in events] == ["staging", "loading", "loaded", "swapping", "done"]
     assert [c.sql_type for c in reflect_columns(engine, "synth", ODD_TABLE)] == [c.sql_type for c in cols[ODD_TABLE]]
@@ -83,13 +84,16 @@ def test_roundtrip_with_odd_identifiers_keeps_real_types_and_values(engine: sa.E
     assert "synth__synthohive_staging" not in _schemas(engine)
 
 
-def test_second_write_replaces_the_target_schema_entirely(engine: sa.Engine) -> None:
+def test_second_write_replaces_only_what_synthohive_wrote(engine: sa.Engine) -> None:
     cols = real_columns(engine, {ODD_TABLE: ("raw", ODD_TABLE)})
     write_tables(engine, {ODD_TABLE: _synthetic()}, "synth", columns=cols)
+    write_tables(engine, {ODD_TABLE: _synthetic().iloc[:1]}, "synth", columns=cols)
+    assert list_tables(engine, "synth") == sorted([ODD_TABLE, MARKER_TABLE])
+    assert len(read_table(engine, ("synth", ODD_TABLE))) == 1
     with engine.begin() as conn:
         run_sql(conn, 'CREATE TABLE synth.leftover (x INTEGER)')
-    write_tables(engine, {ODD_TABLE: _synthetic().iloc[:1]}, "synth", columns=cols)
-    assert list_tables(engine, "synth") == [ODD_TABLE]
+    with pytest.raises(UnsafeTargetError, match="holds relations synthohive did not write: table leftover"):
+        write_tables(engine, {ODD_TABLE: _synthetic()}, "synth", columns=cols)
     assert len(read_table(engine, ("synth", ODD_TABLE))) == 1
 
 
@@ -106,13 +110,14 @@ def test_failed_load_leaves_the_old_target_untouched(engine: sa.Engine) -> None:
 
 def test_refuses_a_target_holding_real_tables(engine: sa.Engine) -> None:
     cols = real_columns(engine, {ODD_TABLE: ("raw", ODD_TABLE)})
+    with engine.begin() as conn:
+        run_sql(conn, "CREATE TABLE raw.customers (id INTEGER)")
     with pytest.raises(UnsafeTargetError) as err:
-        write_tables(engine, {ODD_TABLE: _synthetic()}, "RAW", columns=cols,
-                     real_relations=[("raw", ODD_TABLE), ("raw", "customers"), ("main", "x")])
+        write_tables(engine, {ODD_TABLE: _synthetic()}, "raw", columns=cols)
     msg = str(err.value)
-    assert "target schema 'RAW' holds real tables of this project" in msg
-    assert 'raw.customers' in msg and f"raw.{ODD_TABLE}" in msg and "main.x" not in msg
-    assert "--force" in msg
+    assert f"schema 'raw' already holds table {ODD_TABLE}, not written by synthohive" in msg
+    assert "holds relations synthohive did not write: table customers" in msg
+    assert "--force" in msg and "--adopt" in msg
     assert len(read_table(engine, ("raw", ODD_TABLE))) == 2  # nothing was touched
 
 
@@ -129,10 +134,9 @@ def test_schema_names_outside_the_allow_list_are_refused(name: str) -> None:
         validate_schema_name(name)
 
 
-def test_force_allows_a_real_schema_and_names_too_long_for_staging_are_refused() -> None:
-    check_target_safe("raw", [("raw", "customers")], force=True)
+def test_names_too_long_for_staging_are_refused() -> None:
     with pytest.raises(UnsafeTargetError, match="staging schema .* is 83 bytes long; the limit is 63"):
-        check_target_safe("s" * 63, [])
+        staging_schema_for("s" * 63)
 
 
 def _schemas(engine: sa.Engine) -> set[str]:

@@ -1,0 +1,168 @@
+"""DuckDB: an embedded file. The file is the unit of locking; views are found by reading their SQL.
+
+DuckDB does not record which views read a table (dropping the table leaves the view to break silently), so
+`dependents` parses every view's definition from `duckdb_views()` with sqlglot and reads foreign keys from
+`duckdb_constraints()`. A view whose SQL cannot be parsed counts as a dependent when it names the schema
+at all: refusing too much is recoverable, dropping a user's view is not.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+import sqlglot
+from sqlalchemy import Connection, Engine
+from sqlglot import exp
+
+from synthohive_dbt.errors import WarehouseError
+from synthohive_dbt.io.relation import Column, Dependent, RelationInfo
+from synthohive_dbt.io.warehouses.base import LockHolder, Warehouse, fetch, run_sql
+
+_KINDS = {"BASE TABLE": "table", "VIEW": "view", "LOCAL TEMPORARY": "temporary table"}
+_FK_TARGET = re.compile(r"REFERENCES\s+(.+?)\s*\(", re.IGNORECASE | re.DOTALL)
+
+
+class DuckDBWarehouse(Warehouse):
+    dialect = "duckdb"
+    folds_case = True
+
+    def reflect_columns(self, conn: Connection, schema: str, table: str) -> list[Column]:
+        rows = fetch(conn, "SELECT column_name, data_type, is_nullable = 'YES' FROM information_schema.columns "
+                           "WHERE table_catalog = current_database() AND table_schema = :s AND table_name = :t "
+                           "ORDER BY ordinal_position", {"s": schema, "t": table})
+        if not rows:  # DuckDB matches names case-insensitively; so must we
+            rows = fetch(conn, "SELECT column_name, data_type, is_nullable = 'YES' FROM information_schema.columns "
+                               "WHERE table_catalog = current_database() AND lower(table_schema) = lower(:s) "
+                               "AND lower(table_name) = lower(:t) ORDER BY ordinal_position", {"s": schema, "t": table})
+        return [Column(name=r[0], sql_type=str(r[1]), nullable=bool(r[2])) for r in rows]
+
+    def list_relations(self, conn: Connection, schema: str) -> list[RelationInfo]:
+        rows = fetch(conn, "SELECT table_name, table_type FROM information_schema.tables "
+                           "WHERE table_catalog = current_database() AND lower(table_schema) = lower(:s) "
+                           "ORDER BY 1", {"s": schema})
+        return [RelationInfo(r[0], _KINDS.get(str(r[1]), str(r[1]).lower())) for r in rows]
+
+    def schema_exists(self, conn: Connection, schema: str) -> bool:
+        rows = fetch(conn, "SELECT count(*) FROM information_schema.schemata WHERE catalog_name = current_database() "
+                           "AND lower(schema_name) = lower(:s)", {"s": schema})
+        return bool(rows[0][0])
+
+    def dependents(self, conn: Connection, schema: str, names: Sequence[str]) -> list[Dependent]:
+        wanted = {n.lower() for n in names}
+        out: list[Dependent] = []
+        views = fetch(conn, "SELECT schema_name, view_name, sql FROM duckdb_views() "
+                            "WHERE NOT internal AND database_name = current_database()", {})
+        for view_schema, view, sql in views:
+            for on in sorted(_view_reads(str(sql or ""), str(view_schema), schema, wanted)):
+                if not (view_schema.lower() == schema.lower() and view.lower() == on):
+                    out.append(Dependent(view_schema, view, "view", f"{schema}.{on}"))
+        fks = fetch(conn, "SELECT schema_name, table_name, constraint_text FROM duckdb_constraints() "
+                          "WHERE constraint_type = 'FOREIGN KEY' AND database_name = current_database()", {})
+        for fk_schema, fk_table, text_ in fks:
+            ref = _fk_reference(str(text_), str(fk_schema))
+            if ref and ref[0] == schema.lower() and ref[1] in wanted and not (
+                    fk_schema.lower() == schema.lower() and fk_table.lower() in wanted):
+                out.append(Dependent(fk_schema, fk_table, "foreign key of table", f"{schema}.{ref[1]}"))
+        return sorted(set(out), key=str)
+
+    def load(self, conn: Connection, target_sql: str, frame: pd.DataFrame, columns: Sequence[Column], *,
+             schema: str | None = None, table: str | None = None) -> int:
+        from synthohive_dbt.io.copy import to_arrow  # copy.py delegates here: import on use
+
+        names = [c.name for c in columns]
+        data = frame[names] if list(frame.columns) != names else frame
+        raw = conn.connection.driver_connection
+        view = f"_synthohive_load_{os.getpid()}_{id(data):x}"
+        raw.register(view, to_arrow(data))
+        try:
+            casts = ", ".join(f"CAST(v.{self.quote(c.name)} AS {c.sql_type})" for c in columns)
+            col_list = ", ".join(self.quote(n) for n in names)
+            raw.execute(f"INSERT INTO {target_sql} ({col_list}) "
+                        f"SELECT {casts} FROM {self.quote(view)} v")
+        finally:
+            raw.unregister(view)
+        return len(data)
+
+    # -- the lock: an flock'ed file beside the database file --------------------------------------------------
+    def lock_scope(self, engine: Engine, schema: str) -> str:
+        path = _database_file(engine)
+        return f"the DuckDB file {path} (schema {schema!r})" if path else f"schema {schema!r}"
+
+    def try_lock(self, engine: Engine, schema: str) -> tuple[Callable[[], None] | None, LockHolder | None]:
+        path = _database_file(engine)
+        if path is None:  # an in-memory database lives and dies with this process: nobody else can write it
+            return (lambda: None), None
+        lock = path.with_name(path.name + ".synthohive.lock")
+        while True:
+            try:
+                fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise WarehouseError(f"cannot create the lock file {lock}: {exc}",
+                                     hint="synthohive needs write access to the folder of the DuckDB file") from exc
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 512, 0).decode(errors="replace")
+                os.close(fd)
+                return None, LockHolder.decode(holder)
+            try:
+                same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:  # not a file the previous holder unlinked after we opened it
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, LockHolder.me().encode().encode(), 0)
+
+        def release() -> None:
+            try:
+                os.unlink(lock)  # while still held: whoever opens it next creates a fresh file
+            except FileNotFoundError:
+                pass
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+        return release, None
+
+
+def _database_file(engine: Engine) -> Path | None:
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith(":memory:"):
+        return None
+    return Path(database).expanduser().resolve()
+
+
+def _view_reads(sql: str, view_schema: str, schema: str, wanted: set[str]) -> set[str]:
+    """Which of schema.`wanted` (lower case) a view's SQL reads; unparsable SQL counts when it names them."""
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        low = sql.lower()
+        return {w for w in wanted if schema.lower() in low and w in low}
+    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+    found = set()
+    for table in tree.find_all(exp.Table):
+        name, db = table.name.lower(), (table.db or "").lower()
+        if not db and name in ctes:
+            continue
+        if (db or view_schema.lower()) == schema.lower() and name in wanted:
+            found.add(name)
+    return found
+
+
+def _fk_reference(text_: str, own_schema: str) -> tuple[str, str] | None:
+    """(schema, table) in lower case that a DuckDB FOREIGN KEY constraint text references."""
+    match = _FK_TARGET.search(text_)
+    if not match:
+        return None
+    parts = [p.strip().strip('"').lower() for p in match.group(1).split(".")]
+    return (parts[-2], parts[-1]) if len(parts) >= 2 else (own_schema.lower(), parts[-1])
+
+
+__all__ = ["DuckDBWarehouse", "run_sql"]
