@@ -86,6 +86,7 @@ class SchemaPlan:
     dependents_unchecked: bool = False                        # this warehouse cannot list dependents
     relations: dict[str, RelationInfo] = field(default_factory=dict)
     owned_keys: set[str] = field(default_factory=set)         # key(name) of what counts as ours now
+    real: set[str] = field(default_factory=set)               # names of the dbt project's own relations here
 
     @property
     def refused(self) -> bool:
@@ -112,6 +113,10 @@ class SchemaPlan:
 
     def refusals(self) -> list[str]:
         out = []
+        real = sorted(n for n in [*self.clashes, *self.foreign] if n.split(" ")[-1] in self.real)
+        if real:
+            out.append(f"schema {self.schema!r} holds real relations of this dbt project ({', '.join(real)}) that "
+                       "a synthetic write would replace or sit beside")
         if self.clashes:
             out.append(f"schema {self.schema!r} already holds {', '.join(self.clashes)}, not written by "
                        "synthohive, under the names this run would write")
@@ -125,15 +130,16 @@ class SchemaPlan:
 
 def plan_schema(conn: Connection, wh: Warehouse, schema: str, names: Sequence[str], *, role: str,
                 force: bool = False, adopt: bool = False, drop_stale: bool = True,
-                ours_elsewhere: dict[str, set[str]] | None = None) -> SchemaPlan:
+                ours_elsewhere: dict[str, set[str]] | None = None, real: Iterable[str] = ()) -> SchemaPlan:
     """What writing `names` into `schema` would do (read-only).
 
     `ours_elsewhere`: {schema: {key(name)}} of relations in other schemas this run owns (the build schema's
     views over the target): they may depend on what we replace, because the run rebuilds them.
     `drop_stale`: whether our relations that are not rewritten now are dropped (the target: yes; the build
-    schema: dbt owns what it builds, so no).
+    schema: dbt owns what it builds, so no). `real`: names of the dbt project's own relations in `schema`,
+    named as such when they refuse the run.
     """
-    plan = SchemaPlan(schema, role)
+    plan = SchemaPlan(schema, role, real=set(real))
     existing = {wh.key(r.name): r for r in wh.list_relations(conn, schema) if wh.key(r.name) != wh.key(MARKER_TABLE)}
     plan.relations = existing
     owned = owned_relations(conn, wh, schema)

@@ -274,7 +274,7 @@ def _guard(project: DbtProject, tables: ProjectTables, output: OutputOptions, st
                      "schema, models cannot be moved away from the real ones, so use --mode mirror")
     names = [t.identifier for t in tables.tables.values()] if writes_target else None
     plan = plan_run(project, output.target_schema, names, force=output.force, adopt=output.adopt,
-                    build_schema=build_schema, built=[rel for _, rel in built])
+                    build_schema=build_schema, built=[rel for _, rel in built], real=tables.real_relations)
     if not output.dry_run:
         check_plan(plan, output.target_schema, reporter)
     return builder, plan

@@ -100,11 +100,17 @@ class RunPlan:
         return out
 
 def plan_run(project: DbtProject, target_schema: str, names: Sequence[str] | None, *, force: bool, adopt: bool,
-             build_schema: str | None = None, built: Sequence[Relation] = ()) -> RunPlan:
+             build_schema: str | None = None, built: Sequence[Relation] = (),
+             real: Sequence[Relation] = ()) -> RunPlan:
     """Read the catalog (nothing is written) and say what the run would do in each schema it writes.
 
-    `names`: the tables written into the target (None: the target is only read, as by `report`).
+    `names`: the tables written into the target (None: the target is only read, as by `report`). `real`: the
+    project's own relations, named as such when one of them refuses the run.
     """
+
+    def real_in(schema: str) -> list[str]:
+        return [r.name for r in real if r.schema.lower() == schema.lower()]
+
     engine = project.engine()
     try:
         wh = warehouse_for(engine)
@@ -114,10 +120,11 @@ def plan_run(project: DbtProject, target_schema: str, names: Sequence[str] | Non
             if build_schema is not None:
                 names_b = [r.name for r in built if r.schema.lower() == build_schema.lower()]
                 build = plan_schema(conn, wh, build_schema, names_b, role=ROLE_BUILD, force=force, adopt=adopt,
-                                    drop_stale=False)
+                                    drop_stale=False, real=real_in(build_schema))
                 ours = {build_schema: {wh.key(n) for n in names_b} | build.owned_keys}
             target = None if names is None else plan_schema(
-                conn, wh, target_schema, names, role="synthetic", force=force, adopt=adopt, ours_elsewhere=ours)
+                conn, wh, target_schema, names, role="synthetic", force=force, adopt=adopt, ours_elsewhere=ours,
+                real=real_in(target_schema))
         leftovers = leftover_staging(engine, target_schema) if names is not None else []
     finally:
         engine.dispose()

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from synthohive_dbt.dbt import DbtProject
 from synthohive_dbt.dbt.example import copy_example_project
+from synthohive_dbt.io.ownership import MARKER_TABLE
 
 EXAMPLE_TESTS = 63
 PROBE_SQL = """-- fails only when synthohive writes into a schema named fail_probe (see tests/pipeline/conftest.py)
@@ -47,7 +48,7 @@ class Shop:
             with engine.connect() as conn:
                 rows = conn.execute(sa.text("select table_name from information_schema.tables "
                                             "where table_schema = :s order by 1"), {"s": schema})
-                return [r[0] for r in rows]
+                return [r[0] for r in rows if r[0] != MARKER_TABLE]  # synthohive's ownership record
         finally:
             engine.dispose()
 

@@ -118,8 +118,8 @@ def test_refusals_come_before_any_training(duck_shop: Shop) -> None:
     res = run("seed", "--project-dir", duck_shop.dir, "--target-schema", "main_raw", "--epochs", 100000)
     assert res.exit_code == 1
     text = " ".join(res.output.split())
-    assert "target schema 'main_raw' holds real tables of this project (main_raw.raw_customers" in text
-    assert "pass --force if you really mean to replace the real tables" in text
+    assert "schema 'main_raw' holds real relations of this dbt project (table raw_customers" in text
+    assert "nothing was written" in text and "pass --force to replace the same-named relations" in text
     res = run("seed", "--project-dir", duck_shop.dir, "--mode", "sources", "--target-schema", "s2",
               "--build-schema", "main", "--epochs", 100000)
     assert res.exit_code == 1
