@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.system import REQUIRE_ENV, missing_reason, parse_reason, shared_dir
+from tests.helpers.system import REQUIRE_ENV, java_major, missing_reason, need_java, parse_reason, shared_dir
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -98,3 +98,15 @@ def test_shared_dir_is_beside_the_repository_unless_overridden(monkeypatch: pyte
     assert shared_dir() == (REPO / ".." / "shared").resolve()
     monkeypatch.setenv("SYNTHOHIVE_SHARED_DIR", str(tmp_path))
     assert shared_dir() == tmp_path.resolve()
+
+
+def test_java_version_is_read_from_the_jvm_and_too_old_skips_as_missing(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tmp_path / "java"
+    fake.write_text('#!/bin/sh\necho \'openjdk version "1.8.0_402"\' >&2\n')
+    fake.chmod(0o755)
+    assert java_major(str(fake)) == 8
+    assert java_major(str(tmp_path / "nojava")) == 0
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(pytest.skip.Exception, match="missing system part 'java' \\(Java 17\\+ needed, found 8\\)"):
+        need_java(17)

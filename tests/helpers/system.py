@@ -1,7 +1,8 @@
 """Skips for a missing system part (a server, a browser, a JVM, the shared corpus), and what CI makes of them.
 
 A test that cannot run because something outside the Python environment is missing calls `require_system`
-(or uses `missing_reason` as a `skipif` reason). Such a skip names the part and the command that installs it.
+(or uses `missing_reason` as a `skipif` reason, or `need_java` / `need_mariadb` / `require_shared`). Such a
+skip names the part and the command that installs it.
 
 * With `SYNTHOHIVE_REQUIRE_SYSTEM=1` (set by `.ci/run`, which installs every part first) such a skip FAILS
   the run: CI must run every test, and a silently skipped test is how a broken install goes unnoticed.
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +83,38 @@ def require_shared(relative: str) -> Path:
     if not path.exists():
         require_system("shared corpus", f"{path} is not here")
     return path
+
+
+def java_major(java: str = "java") -> int:
+    """The major version of `java` (17 for "17.0.15", 8 for "1.8.0_402"), 0 when there is none."""
+    exe = shutil.which(java)
+    if exe is None:
+        return 0
+    try:
+        res = subprocess.run([exe, "-version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    match = re.search(r'version "(?:1\.)?(\d+)', res.stderr + res.stdout)
+    return int(match[1]) if match else 0
+
+
+def need_java(minimum: int = 17) -> str:
+    """The `java` executable for Spark tests; skips as a missing part when there is none this recent."""
+    __tracebackhide__ = True
+    found = java_major()
+    if found < minimum:
+        require_system("java", f"Java {minimum}+ needed, found {found or 'none'}")
+    return str(shutil.which("java"))
+
+
+def need_mariadb() -> Path:
+    """The MariaDB server binary (`mariadbd`) for MariaDB tests; skips as a missing part when absent."""
+    __tracebackhide__ = True
+    exe = shutil.which("mariadbd") or next((p for p in ("/usr/sbin/mariadbd", "/usr/sbin/mysqld")
+                                            if os.access(p, os.X_OK)), None)
+    if exe is None:
+        require_system("mariadb", "no mariadbd on PATH or in /usr/sbin")
+    return Path(exe)
 
 
 @dataclass(frozen=True)
