@@ -19,6 +19,7 @@ import click
 
 from synthohive_dbt import __version__
 from synthohive_dbt.errors import SynthohiveError
+from synthohive_dbt.quiet import silence_library_warnings
 
 
 class _Group(click.Group):
@@ -381,4 +382,5 @@ def demo(work_dir: Path, epochs: int | None, backend: str, seed_value: int | Non
 
 
 def main() -> None:
+    silence_library_warnings()
     cli()

@@ -8,6 +8,10 @@ to run as root). It never touches a server on 5432. Tests that use it are marked
 Interface (see `PostgresServer`): host, port, user, password, dbname, `sqlalchemy_url(dbname=None)`,
 `dsn(dbname=None)`, `create_database(name)` for a fresh database per test, and `dbt_env()` with the
 SYNTHOHIVE_PG_* variables the example project's `pg` target reads.
+
+The tests never install system packages: `.ci/run` does. A test that lacks one (PostgreSQL, Chromium, Java,
+MariaDB, the shared/ corpus) skips through `tests.helpers.system.require_system`, which fails the run under
+SYNTHOHIVE_REQUIRE_SYSTEM=1 and otherwise prints the install command at the end of the run.
 """
 
 from __future__ import annotations
@@ -26,6 +30,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+# the hooks of the missing-system-part rules (skip here, fail in CI, print the install commands at the end);
+# re-exported rather than listed in `pytest_plugins`, which would re-import an already imported module
+from tests.helpers.system import (  # noqa: F401
+    INSTALL,
+    pytest_runtest_makereport,
+    pytest_terminal_summary,
+    require_system,
+)
 
 _PG_GLOB = "/usr/lib/postgresql/*/bin"
 
@@ -87,18 +100,6 @@ def _pg_bin_dir() -> Path | None:
     return None
 
 
-def _try_install_postgres() -> str | None:
-    """On a fresh CI machine (root, Debian-like) install the server package; return why not, or None."""
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return "not root or no apt-get"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "postgresql"]):
-        res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-        if res.returncode != 0:
-            return f"{' '.join(cmd)} failed: {res.stderr.strip()[-300:]}"
-    return None
-
-
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -117,7 +118,7 @@ def _run(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
 
 
 class NoPostgres(RuntimeError):
-    """No PostgreSQL server binaries here, and they could not be installed."""
+    """No PostgreSQL server binaries here. The tests never install them: `.ci/run` does, before `make test`."""
 
 
 @contextlib.contextmanager
@@ -125,11 +126,8 @@ def start_postgres() -> Iterator[PostgresServer]:
     """Start a throwaway server and stop it on exit (also used by bench/write_throughput.py)."""
     bin_dir = _pg_bin_dir()
     if bin_dir is None:
-        why = _try_install_postgres()
-        bin_dir = _pg_bin_dir()
-        if bin_dir is None:
-            raise NoPostgres(f"PostgreSQL server binaries not found under {_PG_GLOB} and could not be installed "
-                             f"({why}); install the `postgresql` package to run the postgres tests")
+        raise NoPostgres(f"PostgreSQL server binaries (initdb, pg_ctl) not found under {_PG_GLOB}; "
+                         f"install them with: {INSTALL['postgresql']}")
     root = Path(tempfile.mkdtemp(prefix="synthohive-pg-"))
     os.chmod(root, 0o755)
     data_dir, pwfile = root / "data", root / "pw"
@@ -169,12 +167,12 @@ def start_postgres() -> Iterator[PostgresServer]:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    """A real PostgreSQL for the whole session; skipped (with the reason) only if no server can be had."""
-    try:
-        with start_postgres() as server:
-            yield server
-    except NoPostgres as exc:
-        pytest.skip(str(exc))
+    """A real PostgreSQL for the whole session; without the server binaries its tests skip as a missing system
+    part (a failure under SYNTHOHIVE_REQUIRE_SYSTEM=1, which CI sets)."""
+    if _pg_bin_dir() is None:
+        require_system("postgresql", f"no initdb/pg_ctl under {_PG_GLOB}")
+    with start_postgres() as server:
+        yield server
 
 
 @pytest.fixture

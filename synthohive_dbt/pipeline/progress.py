@@ -1,16 +1,20 @@
 """How a pipeline run tells the person (or the CI log) what it is doing.
 
-The pipeline only calls a `Reporter`; the CLI picks one: rich progress bars on stderr for people, one JSON
-object per line on stderr for CI logs, or nothing (`--quiet`). Keeping the drawing out of the pipeline lets
-tests run it silently and lets the JSON log carry exactly the events the bars show.
+The pipeline only calls a `Reporter`; `reporter_for` picks one for the CLI: rich progress bars when stderr is
+a terminal, plain timestamped lines when it is not (a CI log, a pipe: bars would be lost or garbled there), one
+JSON object per line for `--log-format json`, or nothing (`--quiet`). Keeping the drawing out of the pipeline
+lets tests run it silently and lets the JSON log carry exactly the events the bars show.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
 from synthohive_dbt.relational.progress import TableProgress
@@ -120,6 +124,118 @@ class RichReporter:
         self.progress.stop()
 
 
+@dataclass
+class _Phase:
+    """One table's training or sampling as the line reporter follows it."""
+
+    started: float
+    last_line: float
+    last_epoch: int | None = None  # the last epoch the model reported (fewer than planned: it stopped early)
+    ended: bool = False
+
+
+class LineReporter:
+    """Plain lines with the seconds since the start, for logs: stderr is not a terminal (CI, a pipe, a file).
+
+    At most two lines per table and phase (training starts / ends, with epochs and seconds; one line per table
+    sampled and per table written), plus a heartbeat line every `heartbeat` seconds while one phase runs long,
+    so a log shows where the time went and that the run is alive, without one line per epoch."""
+
+    def __init__(self, stream: IO[str] | None = None, heartbeat: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream = stream or sys.stderr
+        self.heartbeat = heartbeat
+        self._clock = clock
+        self._start = self._last_event = clock()
+        self._phases: dict[tuple[str, str], _Phase] = {}
+        self._writing: dict[str, float] = {}
+
+    def _line(self, text: str, now: float | None = None) -> None:
+        elapsed = (self._clock() if now is None else now) - self._start
+        self.stream.write(f"[{elapsed:7.1f}s] {text}\n")
+        self.stream.flush()
+
+    def step(self, message: str, **fields: Any) -> None:
+        self._last_event = self._clock()
+        self._line(message, self._last_event)
+
+    def table(self, event: TableProgress) -> None:
+        now = self._clock()
+        key, where = (event.stage, event.table), f"{event.table} ({event.table_index + 1}/{event.n_tables})"
+        phase = self._phases.get(key)
+        if phase is None:
+            # no event marks a phase's start (the first comes after epoch 1 or chunk 1): it began when the
+            # previous event ended, unless the engine says so itself with done == 0
+            started = now if event.done == 0 else self._last_event
+            phase = self._phases[key] = _Phase(started=started, last_line=now)
+            if event.stage == "fit" and event.done < event.total:
+                self._line(f"training {where}: {event.total} epochs", now)
+        self._last_event = now
+        if event.epoch is not None:
+            phase.last_epoch = event.epoch.epoch
+        if phase.ended:
+            return  # the engine repeats the last epoch as a table's end
+        seconds = now - phase.started
+        if event.done >= event.total:
+            phase.ended = True
+            if event.stage == "fit":
+                epochs = phase.last_epoch if phase.last_epoch is not None else event.done
+                stop = " (stopped early)" if epochs < event.total else ""
+                self._line(f"trained {where}: {epochs}/{event.total} epochs{stop} in {seconds:.1f}s", now)
+            else:
+                self._line(f"sampled {where}: {event.total:,} rows in {seconds:.1f}s", now)
+        elif now - phase.last_line >= self.heartbeat:
+            phase.last_line = now
+            unit = "epochs" if event.stage == "fit" else "rows"
+            verb = "training" if event.stage == "fit" else "sampling"
+            self._line(f"{verb} {where}: {event.done:,}/{event.total:,} {unit} after {seconds:.1f}s", now)
+
+    def write(self, event: str, table: str, rows: int) -> None:
+        now = self._last_event = self._clock()
+        if event == "staging":
+            self._line(f"writing into the staging schema {table}", now)
+        elif event == "loading":
+            self._writing[table] = now
+        elif event == "loaded":
+            seconds = now - self._writing.pop(table, now)
+            self._line(f"wrote {table}: {rows:,} rows in {seconds:.1f}s", now)
+        elif event == "swapping":
+            self._line(f"swapping the staging schema into {table} ({rows:,} rows in all)", now)
+        elif event == "done":
+            self._line(f"{table} now holds the synthetic tables ({rows:,} rows)", now)
+        else:
+            self._line(f"{event} {table} ({rows:,} rows)", now)
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+def _is_terminal(stream: IO[str]) -> bool:
+    """Bars only where a person watches a terminal able to redraw them."""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
+    except ValueError:  # a closed stream
+        return False
+
+
+def reporter_for(stream: IO[str] | None = None, log_format: str = "text", quiet: bool = False) -> Reporter:
+    """The CLI's reporter: JSON lines when asked (even with --quiet: a CI log wants them), nothing when quiet,
+    bars on a terminal, plain timestamped lines elsewhere."""
+    out = stream or sys.stderr
+    if log_format == "json":
+        return JsonReporter(out)
+    if quiet:
+        return NullReporter()
+    if _is_terminal(out):
+        if out is sys.stderr:
+            return RichReporter()
+        from rich.console import Console
+
+        return RichReporter(Console(file=out))
+    return LineReporter(out)
+
+
 class JsonLogHandler(logging.Handler):
     """Log records as JSON lines, next to the reporter's events (for `--log-format json`)."""
 
@@ -134,4 +250,5 @@ class JsonLogHandler(logging.Handler):
         self.stream.flush()
 
 
-__all__ = ["JsonLogHandler", "JsonReporter", "NullReporter", "Reporter", "RichReporter"]
+__all__ = ["JsonLogHandler", "JsonReporter", "LineReporter", "NullReporter", "Reporter", "RichReporter",
+           "reporter_for"]

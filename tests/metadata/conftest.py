@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.system import require_system, shared_dir
+
 REPO = Path(__file__).resolve().parents[2]
-CORPUS = REPO / ".." / "shared" / "corpus"
+CORPUS = shared_dir() / "corpus"  # ../shared beside the repository, or SYNTHOHIVE_SHARED_DIR
 PARSE_PROJECT = REPO / "tests" / "fixtures" / "parse_project"
 MANIFESTS = REPO / "tests" / "fixtures" / "manifests"
 
@@ -18,7 +20,7 @@ MANIFESTS = REPO / "tests" / "fixtures" / "manifests"
 def corpus_manifest(name: str) -> Path:
     path = CORPUS / name / "manifest.json"
     if not path.exists():
-        pytest.skip(f"corpus manifest {path} is not here (shared/ must sit beside the repository)")
+        require_system("shared corpus", f"corpus manifest {path} is not here")
     return path
 
 

@@ -3,8 +3,6 @@ integrity, progress."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,9 +12,10 @@ from synthohive_dbt.errors import ArtifactError, DataError
 from synthohive_dbt.metadata import read_manifest
 from synthohive_dbt.relational.constraints import assert_frame
 from synthohive_dbt.relational.synthesizer import Synthesizer
+from tests.helpers.system import missing_reason, shared_dir
 from tests.relational.conftest import TINY, fit
 
-JAFFLE = Path("/work/shared/corpus/jaffle_shop_classic")
+JAFFLE = shared_dir() / "corpus" / "jaffle_shop_classic"  # shared/ beside the repository
 
 # the manifest tests its staging models, which rename the raw seeds' columns: staging column <- seed column
 _STAGING = {"stg_customers": ("raw_customers", {"customer_id": "id"}),
@@ -38,7 +37,7 @@ def _jaffle_metadata() -> Metadata:
     return meta
 
 
-@pytest.mark.skipif(not JAFFLE.is_dir(), reason="corpus not present")
+@pytest.mark.skipif(not JAFFLE.is_dir(), reason=missing_reason("shared corpus", f"{JAFFLE} is not here"))
 def test_jaffle_constraints_hold_on_every_generated_row() -> None:
     meta = _jaffle_metadata()
     assert meta.tables["raw_orders"].constraints["status"].accepted_values == \

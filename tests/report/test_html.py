@@ -13,6 +13,7 @@ import pytest
 from synthohive_dbt.privacy import detect_pii
 from synthohive_dbt.report import QualityGates, evaluate
 from synthohive_dbt.report.html import render_report
+from tests.helpers.system import missing_reason
 from tests.report.conftest import make_world, world_metadata
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
@@ -50,7 +51,7 @@ def test_report_is_self_contained_and_complete(report) -> None:
     assert data["relationships"][0]["counts"][0] == 0
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+@pytest.mark.skipif(CHROMIUM is None, reason=missing_reason("chromium", "renders the report headless"))
 def test_images_decode_in_headless_chromium(report, tmp_path: Path) -> None:
     html_path, _, n_images = report
     probe = tmp_path / "probe.html"

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests (and loaded as a pytest plugin by tests/conftest.py)."""
