@@ -160,7 +160,7 @@ def _ui_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 @contextmanager
 def _reporter(quiet: bool, log_format: str) -> Iterator[Any]:
-    from synthohive_dbt.pipeline.progress import JsonLogHandler, JsonReporter, NullReporter, RichReporter
+    from synthohive_dbt.pipeline.progress import JsonLogHandler, JsonReporter, reporter_for
 
     logger = logging.getLogger("synthohive_dbt")
     if log_format == "json":
@@ -168,7 +168,7 @@ def _reporter(quiet: bool, log_format: str) -> Iterator[Any]:
         handler: logging.Handler = JsonLogHandler(sys.stderr)
         level = logging.INFO
     else:
-        reporter = NullReporter() if quiet else RichReporter()
+        reporter = reporter_for(sys.stderr, log_format, quiet)
         handler = logging.StreamHandler(sys.stderr)
         level = logging.WARNING
     handler.setLevel(level)

@@ -179,7 +179,11 @@ def seed(project_options: ProjectOptions, train: TrainOptions, sample: SampleOpt
 def fit(project_options: ProjectOptions, train: TrainOptions, out: Path,
         reporter: Reporter | None = None) -> Path:
     """`synthohive fit`: learn the real tables and save the model (safetensors + JSON, no pickle)."""
+    from synthohive_dbt.relational.artifact import remove_stale_temp_files
+
     reporter = reporter or NullReporter()
+    for stale in remove_stale_temp_files(out):
+        reporter.step(f"removed {stale}, left by an earlier `synthohive fit` that was interrupted")
     project = open_project(project_options)
     tables = _resolve(project, project_options, reporter)
     synth, _ = _fit(project, tables, train, reporter)

@@ -35,15 +35,53 @@ def write_artifact(path: str | Path, state: dict[str, Any], tensors: dict[str, A
     index, data = _split(raw, path)
     header["sha256"] = _digest(index, body, data)
     raw = save_tensors(tensors, metadata=header)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         if path.parent and not path.parent.exists():
             path.parent.mkdir(parents=True)
+        remove_stale_temp_files(path)
         tmp.write_bytes(raw)
         os.replace(tmp, path)
     except OSError as exc:
+        tmp.unlink(missing_ok=True)
         raise ArtifactError(f"cannot write the synthesizer to {str(path)!r}: {exc}",
-                            hint="choose a writable path with enough free space") from exc
+                            hint="choose a writable path with enough free space (nothing was left behind)") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def remove_stale_temp_files(path: str | Path) -> list[Path]:
+    """Delete the temp files of earlier writes to `path` whose process is gone (killed mid-write); returns them.
+
+    A temp file is `<name>.<pid>.tmp` (`<name>.tmp` from older releases), so a write still running in
+    another process is never touched.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    removed = []
+    for cand in path.parent.iterdir():
+        if not (cand.name.startswith(path.name + ".") and cand.name.endswith(".tmp")):
+            continue
+        middle = cand.name[len(path.name) + 1:-len(".tmp")]
+        if middle and (not middle.isdigit() or _process_alive(int(middle))):
+            continue
+        cand.unlink(missing_ok=True)
+        removed.append(cand)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def read_artifact(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -4,6 +4,7 @@ and published into place only when the whole sample (and its quality gates) succ
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -14,6 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthohive_dbt.errors import WarehouseError
+
+log = logging.getLogger(__name__)
 
 
 class MemorySink:
@@ -73,10 +76,30 @@ def staging_folder(base: str | Path) -> Path:
                              hint="pass a folder path (it is created if missing)")
     try:
         base.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{base.name}.staging-", dir=base.parent))
+        _remove_dead_staging(base)
+        return Path(tempfile.mkdtemp(prefix=f".{base.name}.staging-{os.getpid()}-", dir=base.parent))
     except OSError as exc:
         raise WarehouseError(f"cannot create a staging folder next to {str(base)!r}: {exc}",
                              hint="choose a writable output_path_base") from exc
+
+
+def _remove_dead_staging(base: Path) -> list[Path]:
+    """Staging folders of earlier samples whose process is gone (killed before publishing) are removed."""
+    from synthohive_dbt.relational.artifact import _process_alive
+
+    prefix = f".{base.name}.staging-"
+    removed = []
+    for cand in base.parent.iterdir():
+        if not (cand.is_dir() and cand.name.startswith(prefix)):
+            continue
+        pid = cand.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and _process_alive(int(pid)):
+            continue
+        shutil.rmtree(cand, ignore_errors=True)
+        removed.append(cand)
+    if removed:
+        log.info("removed %d staging folder(s) of interrupted samples next to %s", len(removed), base)
+    return removed
 
 
 def publish(staging: Path, base: str | Path, results: dict[str, str]) -> dict[str, str]:

@@ -91,3 +91,109 @@ def test_sigkill_mid_write_keeps_the_old_target_postgres(postgres_db: str, tmp_p
     new = pd.DataFrame({"id": [9], "label": ["new"], "amount": [9.0]})
     write_tables(engine, {"facts": new}, "synth", columns=real_columns(engine, {"facts": ("raw", "facts")}))
     assert read_table(engine, ("synth", "facts"))["label"].tolist() == ["new"]
+
+
+SWAPPER = textwrap.dedent("""
+    import sys, time, pandas as pd, sqlalchemy as sa
+    from synthohive_dbt.io import real_columns, write_tables
+    from synthohive_dbt.io.warehouses import warehouse_for
+    url, where = sys.argv[1], sys.argv[2]
+    engine = sa.create_engine(url)
+    wh = type(warehouse_for(engine))
+    moved = wh.move_table
+    def move_then_hang(self, conn, source, target, table):  # the swap transaction is open: die inside it
+        moved(self, conn, source, target, table)
+        print("moved", table, flush=True)
+        time.sleep(600)
+    if where == "inside":
+        wh.move_table = move_then_hang
+    def progress(event, table, n):
+        print(event, table, n, flush=True)
+        if event == "swapping" and where == "before":
+            time.sleep(600)
+    frame = pd.DataFrame({"id": [7, 8], "label": ["new", "new"], "amount": [1.0, 2.0]})
+    write_tables(engine, {"facts": frame}, "synth", columns=real_columns(engine, {"facts": ("raw", "facts")}),
+                 on_progress=progress)
+""")
+
+
+def _kill_at(url: str, where: str, marker: str, tmp_path: Path) -> None:
+    script = tmp_path / "swapper.py"
+    script.write_text(SWAPPER)
+    proc = subprocess.Popen([sys.executable, str(script), url, where], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=Path(__file__).parents[2])
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:
+        seen.append(line.strip())
+        if line.startswith(marker):
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, (seen, proc.stderr.read() if proc.stderr else "")
+
+
+def _schemas(engine: sa.Engine) -> set[str]:
+    with engine.connect() as conn:
+        return {r[0] for r in conn.exec_driver_sql("SELECT schema_name FROM information_schema.schemata")}
+
+
+@pytest.mark.parametrize("where,marker", [("before", "swapping"), ("inside", "moved")])
+@pytest.mark.parametrize("backend", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_sigkill_at_the_swap_leaves_nothing_after_the_next_start(backend: str, where: str, marker: str,
+                                                                 tmp_path: Path, request: pytest.FixtureRequest
+                                                                 ) -> None:
+    url = f"duckdb:///{tmp_path / 'swap.duckdb'}" if backend == "duckdb" else request.getfixturevalue("postgres_db")
+    engine = _prepare(url)
+    _kill_at(url, where, marker, tmp_path)
+    engine = sa.create_engine(url)
+    _assert_old_target(engine)  # the swap is one transaction: all or nothing
+    assert "synth__synthohive_staging" in _schemas(engine)  # the killed run could not clean up after itself
+    notes: list[str] = []
+    new = pd.DataFrame({"id": [9], "label": ["next"], "amount": [9.0]})
+    write_tables(engine, {"facts": new}, "synth", columns=real_columns(engine, {"facts": ("raw", "facts")}),
+                 on_note=notes.append)
+    assert notes == ["removed the staging schema 'synth__synthohive_staging' left by an interrupted run (1 table(s))"]
+    assert "synth__synthohive_staging" not in _schemas(engine)
+    assert read_table(engine, ("synth", "facts"))["label"].tolist() == ["next"]
+    engine.dispose()
+
+
+FULL_DISK = textwrap.dedent("""
+    import resource, signal, sys, numpy as np, pandas as pd, sqlalchemy as sa
+    from synthohive_dbt.errors import WarehouseError
+    from synthohive_dbt.io import real_columns, write_tables
+    url, limit = sys.argv[1], int(sys.argv[2])
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, as on a full disk
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    engine = sa.create_engine(url)
+    rows = 400_000
+    frame = pd.DataFrame({"id": np.arange(rows), "label": np.repeat("synthetic-row-with-some-text", rows),
+                          "amount": np.linspace(0, 1, rows)})
+    try:
+        write_tables(engine, {"facts": frame}, "synth", columns=real_columns(engine, {"facts": ("raw", "facts")}))
+    except WarehouseError as exc:
+        print("refused:", str(exc).splitlines()[0][:200], flush=True)
+        sys.exit(3)
+    print("finished", flush=True)
+""")
+
+
+def test_a_write_failing_for_space_leaves_nothing_visible(tmp_path: Path) -> None:
+    """DuckDB: the file may not grow past its current size plus a little (RLIMIT_FSIZE in a child process)."""
+    path = tmp_path / "full.duckdb"
+    url = f"duckdb:///{path}"
+    _prepare(url)
+    script = tmp_path / "full.py"
+    script.write_text(FULL_DISK)
+    res = subprocess.run([sys.executable, str(script), url, str(path.stat().st_size + 64 * 1024)],
+                         capture_output=True, text=True, cwd=Path(__file__).parents[2], timeout=300)
+    assert res.returncode == 3, (res.stdout, res.stderr[-2000:])
+    assert "failed and was rolled back" in res.stdout
+    engine = sa.create_engine(url)
+    _assert_old_target(engine)
+    write_tables(engine, {"facts": pd.DataFrame({"id": [9], "label": ["next"], "amount": [9.0]})}, "synth",
+                 columns=real_columns(engine, {"facts": ("raw", "facts")}))
+    assert "synth__synthohive_staging" not in _schemas(engine)
+    assert read_table(engine, ("synth", "facts"))["label"].tolist() == ["next"]
+    engine.dispose()
