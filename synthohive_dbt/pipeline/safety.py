@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from synthohive_dbt.io.relation import RelationInfo
 from synthohive_dbt.io.warehouses import warehouse_for
 from synthohive_dbt.io.writer import leftover_staging, staging_schema_for
 from synthohive_dbt.pipeline.progress import Reporter
+from synthohive_dbt.processes import pid_alive
 
 KEEP_WORKSPACES = 3
 
@@ -57,17 +57,8 @@ def run_workspace(project_dir: Path, run_id: str) -> Path:
 
 def _alive(run_id: str) -> bool:
     """Whether the process named in a run id (`<time>-<pid>`) still runs on this host."""
-    try:
-        pid = int(run_id.rsplit("-", 1)[1])
-    except (IndexError, ValueError):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    pid = run_id.rsplit("-", 1)[-1]
+    return pid.isdigit() and pid_alive(int(pid))
 
 
 @dataclass

@@ -20,6 +20,7 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from synthohive_dbt.errors import ArtifactError
+from synthohive_dbt.processes import pid_alive
 
 FORMAT = "synthohive-dbt/synthesizer"
 FORMAT_VERSION = 2  # 2: PII plans hold kinds and spans only; findings saved
@@ -65,23 +66,11 @@ def remove_stale_temp_files(path: str | Path) -> list[Path]:
         if not (cand.name.startswith(path.name + ".") and cand.name.endswith(".tmp")):
             continue
         middle = cand.name[len(path.name) + 1:-len(".tmp")]
-        if middle and (not middle.isdigit() or _process_alive(int(middle))):
+        if middle and (not middle.isdigit() or pid_alive(int(middle))):
             continue
         cand.unlink(missing_ok=True)
         removed.append(cand)
     return removed
-
-
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def read_artifact(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:

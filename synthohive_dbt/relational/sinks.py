@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthohive_dbt.errors import WarehouseError
+from synthohive_dbt.processes import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -85,15 +86,13 @@ def staging_folder(base: str | Path) -> Path:
 
 def _remove_dead_staging(base: Path) -> list[Path]:
     """Staging folders of earlier samples whose process is gone (killed before publishing) are removed."""
-    from synthohive_dbt.relational.artifact import _process_alive
-
     prefix = f".{base.name}.staging-"
     removed = []
     for cand in base.parent.iterdir():
         if not (cand.is_dir() and cand.name.startswith(prefix)):
             continue
         pid = cand.name[len(prefix):].split("-", 1)[0]
-        if pid.isdigit() and _process_alive(int(pid)):
+        if pid.isdigit() and pid_alive(int(pid)):
             continue
         shutil.rmtree(cand, ignore_errors=True)
         removed.append(cand)
