@@ -138,4 +138,18 @@ def test_schema_macros_refuse_real_schemas(built: tuple[DbtProject, list]) -> No
         schemas = {r[0] for r in conn.execute(sa.text("select schema_name from information_schema.schemata"))}
     engine.dispose()
     assert "synthohive_scratch" in schemas
+    engine = engine_from_profile(project.project_dir)
+    with engine.begin() as conn:  # something synthohive did not write, and a view elsewhere reading it
+        conn.execute(sa.text("create table synthohive_scratch.keepme (x integer)"))
+        conn.execute(sa.text("create view main.reads_scratch as select * from synthohive_scratch.keepme"))
+    engine.dispose()
+    with pytest.raises(DbtError, match=r"refusing to drop schema 'synthohive_scratch': it holds relations "
+                                       r"synthohive did not write \(synthohive_scratch.keepme\); views in other "
+                                       r"schemas read it \(main.reads_scratch\); nothing was dropped"):
+        project.drop_schema("synthohive_scratch")
+    engine = engine_from_profile(project.project_dir)
+    with engine.begin() as conn:
+        conn.execute(sa.text("drop view main.reads_scratch"))
+        conn.execute(sa.text("drop table synthohive_scratch.keepme"))
+    engine.dispose()
     project.drop_schema("synthohive_scratch")
