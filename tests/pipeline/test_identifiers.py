@@ -210,3 +210,56 @@ def test_seed_end_to_end_on_odd_names(clinic: DbtProject) -> None:
         assert list(patients.columns) == ["PATIENT", "name"]
     finally:
         engine.dispose()
+
+
+SOURCES_SCHEMA = """version: 2
+sources:
+  - name: raw
+    schema: main
+    tables:
+      - name: raw_patients
+        columns:
+          - name: patient
+      - name: raw_visits
+models:
+  - name: stg_patients
+    columns:
+      - name: patient_id
+        data_tests: [unique, not_null]
+  - name: stg_visits
+    columns:
+      - name: visit_id
+        data_tests: [unique]
+      - name: patient_id
+        data_tests:
+          - not_null
+          - relationships:
+              arguments: {to: "ref('stg_patients')", field: patient_id}
+"""
+
+
+def test_sources_mode_carries_tests_back_to_the_real_raw_names(tmp_path: Path) -> None:
+    """`patient_id` on a model is `PATIENT` (declared `patient`) in the raw seed; `Visit_Id` is read unquoted."""
+    root = tmp_path / "clinic_src"
+    (root / "seeds").mkdir(parents=True)
+    (root / "models").mkdir()
+    (root / "dbt_project.yml").write_text(PROJECT.replace("    patients: {+quote_columns: false}\n"
+                                                          "    visits: {+quote_columns: true}\n",
+                                                          "    +quote_columns: true\n"))
+    (root / "profiles.yml").write_text(PROFILES)
+    (root / "models" / "schema.yml").write_text(SOURCES_SCHEMA)
+    (root / "models" / "stg_patients.sql").write_text(
+        "select \"PATIENT\" as patient_id, name from {{ source('raw', 'raw_patients') }}\n")
+    (root / "models" / "stg_visits.sql").write_text(
+        "select visit_id, Patient as patient_id from {{ source('raw', 'raw_visits') }}\n")
+    (root / "seeds" / "raw_patients.csv").write_text("PATIENT,name\n1,a\n2,b\n3,c\n")
+    (root / "seeds" / "raw_visits.csv").write_text("Visit_Id,Patient\n10,1\n11,2\n12,1\n")
+    tables = resolve(build(root), "sources")
+    meta = tables.metadata
+    patients, visits = meta.tables["raw_patients"], meta.tables["raw_visits"]
+    assert patients.pk == ["PATIENT"] and patients.constraint("PATIENT").not_null
+    assert visits.pk == ["Visit_Id"]
+    assert [(fk.columns, fk.parent, fk.parent_columns) for fk in visits.fk] == [(["Patient"], "raw_patients",
+                                                                                  ["PATIENT"])]
+    assert visits.constraint("Patient").not_null
+    meta.validate_schema()
