@@ -30,6 +30,7 @@ from synthohive_dbt.config import Constraint, DType, dtype_from_sql
 from synthohive_dbt.errors import ManifestError
 from synthohive_dbt.metadata.constraints import interpret_node
 from synthohive_dbt.metadata.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
+from synthohive_dbt.metadata.identifiers import column_key
 from synthohive_dbt.metadata.lineage_rules import Carried, Holds, NotCarried, RawFacts, translate
 from synthohive_dbt.metadata.lineage_sql import RelationLineage, RowLink, SqlLineage, parse_model_sql
 from synthohive_dbt.metadata.manifest import Manifest, load_manifest
@@ -229,15 +230,15 @@ def _facts(base: ManifestReadResult, manifest: Manifest, shadowed: dict[str, str
     names: dict[tuple[str, str], str] = {}
     for seed, source in shadowed.items():
         for col, data_type in ((manifest.nodes[seed].get("config") or {}).get("column_types") or {}).items():
-            families[(source, str(col).lower())] = dtype_from_sql(str(data_type))
+            families[(source, column_key(str(col)))] = dtype_from_sql(str(data_type))
     for name, info in base.tables.items():
         table = base.metadata.tables[name]
         for col in [*(table.columns or []), *table.constraints]:
-            names.setdefault((info.unique_id, col.lower()), col)
-            families[(info.unique_id, col.lower())] = (table.constraint(col).dtype
-                                                       or families.get((info.unique_id, col.lower())))
-    return RawFacts(family=lambda uid, col: families.get((uid, col.lower())),
-                    column_name=lambda uid, col: names.get((uid, col.lower()), col))
+            names.setdefault((info.unique_id, column_key(col)), col)
+            key = (info.unique_id, column_key(col))
+            families[key] = table.constraint(col).dtype or families.get(key)
+    return RawFacts(family=lambda uid, col: families.get((uid, column_key(col))),
+                    column_name=lambda uid, col: names.get((uid, column_key(col)), col))
 
 
 def _raw_keys(base: ManifestReadResult, carried: list[Finding]) -> dict[str, frozenset[frozenset[str]]]:
