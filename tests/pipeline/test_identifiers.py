@@ -194,7 +194,7 @@ def test_odd_names_land_on_the_real_postgres_columns(tmp_path: Path, postgres_se
 
 @pytest.mark.slow
 def test_seed_end_to_end_on_odd_names(clinic: DbtProject) -> None:
-    """`synthohive seed` learns, writes and dbt-tests the synthetic clinic (about 15 s)."""
+    """`synthohive seed` learns, writes and dbt-tests the synthetic clinic (about 10 s)."""
     res = CliRunner().invoke(cli, ["seed", "--project-dir", str(clinic.project_dir), "--profiles-dir",
                                    str(clinic.project_dir), "--target-schema", "synth", "--epochs", "2",
                                    "--seed", "1", "--log-format", "json"], catch_exceptions=False)
@@ -263,3 +263,24 @@ def test_sources_mode_carries_tests_back_to_the_real_raw_names(tmp_path: Path) -
                                                                                   ["PATIENT"])]
     assert visits.constraint("Patient").not_null
     meta.validate_schema()
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_seed_end_to_end_on_odd_names_in_postgres(tmp_path: Path, postgres_server: Any) -> None:
+    """The same run on PostgreSQL: COPY into quoted names, dbt tests on `quote: true` columns (about 10 s)."""
+    env = postgres_server.dbt_env(dbname=postgres_server.create_database(), schema="clinic")
+    project = build(write_project(tmp_path / "clinic"), target="pg", env=env)
+    res = CliRunner(env=env).invoke(cli, ["seed", "--project-dir", str(project.project_dir), "--profiles-dir",
+                                          str(project.project_dir), "--target", "pg", "--target-schema", "synth",
+                                          "--epochs", "2", "--seed", "1", "--log-format", "json"],
+                                    catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert summary["success"] is True and summary["tests"] == summary["tests_passed"] == 13, summary
+    engine = project.engine()
+    try:
+        assert list(read_table(engine, Relation("synth", "odd")).columns) == ["visit_id", ODD, "MiXed"]
+        assert list(read_table(engine, Relation("synth", "patients")).columns) == ["patient", "name"]
+    finally:
+        engine.dispose()
