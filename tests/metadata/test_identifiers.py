@@ -192,3 +192,22 @@ def test_a_broken_disabled_section(tmp_path: Path, disabled: object, message: st
     raw["disabled"] = disabled
     with pytest.raises(ManifestError, match=message + ".*\n  fix: run `dbt parse`"):
         read_manifest(write_manifest(tmp_path, raw))
+
+
+def test_names_the_user_wrapped_in_quotes_in_yaml_and_in_constraints(tmp_path: Path) -> None:
+    parent = b.model("Accounts", ["ID"])
+    parent["columns"] = {'"ID"': b.column('"ID"', constraints=[{"type": "primary_key"}])}
+    child = b.model("orders", ["order_id", "Order Date", "account"],
+                    constraints=[{"type": "primary_key", "columns": ['"order_id"']},
+                                 {"type": "foreign_key", "columns": ["account"], "to": "ref('Accounts')",
+                                  "to_columns": ['"ID"']},
+                                 {"type": "unique", "columns": ["lower(account)"]}])
+    child["columns"]['"Order Date"'] = child["columns"].pop("Order Date")
+    child["columns"]['"Order Date"']["name"] = '"Order Date"'
+    read = read_manifest(write_manifest(tmp_path, b.manifest(parent, child)))
+    orders = read.metadata.tables["orders"]
+    assert read.metadata.tables["Accounts"].pk == ["ID"]
+    assert orders.columns == ["order_id", "account", "Order Date"] and orders.pk == ["order_id"]
+    assert [(fk.columns, fk.parent, fk.parent_columns) for fk in orders.fk] == [(["account"], "Accounts", ["ID"])]
+    assert any("unique constraint on the model lists ['lower(account)'], which are not all column names" in n.reason
+               for n in read.not_modelled)

@@ -20,7 +20,8 @@ from synthohive_dbt.cli import cli
 from synthohive_dbt.dbt import DbtProject
 from synthohive_dbt.io import Relation, quote_ident, read_table
 from synthohive_dbt.metadata import read_manifest
-from synthohive_dbt.pipeline.project import ProjectTables, resolve
+from synthohive_dbt.errors import ManifestError
+from synthohive_dbt.pipeline.project import ProjectTables, load_raw_manifest, resolve
 
 ODD = 'ünï "quote"'
 PROFILES = """clinic:
@@ -284,3 +285,18 @@ def test_seed_end_to_end_on_odd_names_in_postgres(tmp_path: Path, postgres_serve
         assert list(read_table(engine, Relation("synth", "patients")).columns) == ["patient", "name"]
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('{"nodes": {"model.a.b": {"config": "x"}', r"cannot read .*manifest.json: Expecting"),
+    ('["not", "a", "manifest"]', r"manifest.json: top level is a list, not a JSON object"),
+    ('{"nodes": []}', r"manifest.json: the manifest has no 'nodes' object \(found list\)"),
+    ('{"nodes": {"model.a.b": {"depends_on": {"nodes": "model.a.c"}}}}',
+     r"manifest.json: nodes\['model.a.b'\].depends_on.nodes is not a list of unique_ids"),
+])
+def test_a_broken_manifest_stops_the_pipeline_with_the_file_named(tmp_path: Path, text: str, message: str) -> None:
+    """The pipeline reads the raw JSON too (state manifests, relations): the same checks as the reader."""
+    path = tmp_path / "manifest.json"
+    path.write_text(text)
+    with pytest.raises(ManifestError, match=message + ".*\n  fix: .*dbt parse"):
+        load_raw_manifest(path)
