@@ -68,6 +68,13 @@ def unresolved_refs(manifest: Manifest, node: dict[str, Any]) -> list[Unresolved
     return out
 
 
+def tests_of(manifest: Manifest) -> list[dict[str, Any]]:
+    """Every test node: those in `nodes` (enabled or disabled in place), then those only in `disabled`."""
+    tests = manifest.of_type("test")
+    seen = {t["unique_id"] for t in tests}
+    return [*tests, *(t for t in manifest.disabled_of_type("test") if t["unique_id"] not in seen)]
+
+
 def disabled_test_finding(manifest: Manifest, test: dict[str, Any], table: str) -> NotModelled | None:
     """Why a disabled test on `table` is not modelled, when dbt disabled it for a missing ref; None when the
     user disabled it (it never runs, so it asks nothing of the data)."""
@@ -91,4 +98,4 @@ def disabled_test_finding(manifest: Manifest, test: dict[str, Any], table: str) 
                        f"it and it is not modelled; {fix}", table)
 
 
-__all__ = ["Unresolved", "disabled_test_finding", "unresolved_refs"]
+__all__ = ["Unresolved", "disabled_test_finding", "tests_of", "unresolved_refs"]

@@ -29,6 +29,7 @@ from sqlglot.errors import SqlglotError
 from synthohive_dbt.config import Constraint, DType, dtype_from_sql
 from synthohive_dbt.errors import ManifestError
 from synthohive_dbt.metadata.constraints import interpret_node
+from synthohive_dbt.metadata.disabled import disabled_test_finding, tests_of
 from synthohive_dbt.metadata.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
 from synthohive_dbt.metadata.identifiers import column_key
 from synthohive_dbt.metadata.lineage_rules import Carried, Holds, NotCarried, RawFacts, translate
@@ -167,9 +168,15 @@ def _model_checks(manifest: Manifest, raw: set[str]) -> tuple[list[_Check], list
     non-raw nodes are not modelled. Tests on raw tables are left to the reader."""
     checks: list[_Check] = []
     skipped: list[NotModelled] = []
-    for test in manifest.of_type("test"):
+    for test in tests_of(manifest):
         uid = str(test["unique_id"])
         if (test.get("config") or {}).get("enabled") is False:
+            table = tested_table(manifest, test)
+            node = manifest.node(table) if table else None
+            gone = disabled_test_finding(manifest, test, table) if node and node.get("resource_type") == "model" \
+                else None
+            if gone is not None:
+                skipped.append(NotModelled(uid, f"on downstream model {table}: {gone.reason}", table))
             continue
         table = tested_table(manifest, test)
         if table in raw:

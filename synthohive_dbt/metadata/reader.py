@@ -17,7 +17,7 @@ from typing import Any
 from synthohive_dbt.config import Constraint, ForeignKey, Metadata, TableConfig
 from synthohive_dbt.errors import ConfigError, ManifestError
 from synthohive_dbt.metadata.constraints import declared_columns, interpret_node
-from synthohive_dbt.metadata.disabled import disabled_test_finding
+from synthohive_dbt.metadata.disabled import disabled_test_finding, tests_of
 from synthohive_dbt.metadata.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
 from synthohive_dbt.metadata.keys import choose_primary_key
 from synthohive_dbt.metadata.manifest import Manifest, load_manifest
@@ -53,7 +53,7 @@ def read_manifest(path: str | Path | Manifest, select: Iterable[str] | None = No
                                 "selection", hint=f"select {finding.table} too, or drop that finding")
         else:
             findings[finding.table].append(finding)
-    for test in _tests(manifest):
+    for test in tests_of(manifest):
         for finding in _test_findings(manifest, test, chosen, read_all=select is None):
             (not_modelled.append(finding) if isinstance(finding, NotModelled)
              else findings[finding.table].append(finding))
@@ -84,13 +84,6 @@ def read_manifest(path: str | Path | Manifest, select: Iterable[str] | None = No
     return ManifestReadResult(metadata=metadata, tables=dict(sorted(infos.items())), not_modelled=not_modelled,
                               notes=notes, manifest_path=manifest.path, schema_version=manifest.schema_version,
                               dbt_version=manifest.dbt_version)
-
-
-def _tests(manifest: Manifest) -> list[dict[str, Any]]:
-    """Every test node: enabled ones, then those only in the `disabled` section (said when a ref is gone)."""
-    tests = manifest.of_type("test")
-    seen = {t["unique_id"] for t in tests}
-    return [*tests, *(t for t in manifest.disabled_of_type("test") if t["unique_id"] not in seen)]
 
 
 def _test_findings(manifest: Manifest, test: dict[str, Any], chosen: set[str], read_all: bool) -> list[Finding]:

@@ -236,6 +236,8 @@ models:
           - not_null
           - relationships:
               arguments: {to: "ref('stg_patients')", field: patient_id}
+          - relationships:
+              arguments: {to: "ref('retired')", field: id}
 """
 
 
@@ -253,6 +255,7 @@ def test_sources_mode_carries_tests_back_to_the_real_raw_names(tmp_path: Path) -
         "select \"PATIENT\" as patient_id, name from {{ source('raw', 'raw_patients') }}\n")
     (root / "models" / "stg_visits.sql").write_text(
         "select visit_id, Patient as patient_id from {{ source('raw', 'raw_visits') }}\n")
+    (root / "models" / "retired.sql").write_text("{{ config(enabled=false) }}\nselect 1 as id\n")
     (root / "seeds" / "raw_patients.csv").write_text("PATIENT,name\n1,a\n2,b\n3,c\n")
     (root / "seeds" / "raw_visits.csv").write_text("Visit_Id,Patient\n10,1\n11,2\n12,1\n")
     tables = resolve(build(root), "sources")
@@ -264,6 +267,9 @@ def test_sources_mode_carries_tests_back_to_the_real_raw_names(tmp_path: Path) -
                                                                                   ["PATIENT"])]
     assert visits.constraint("Patient").not_null
     meta.validate_schema()
+    assert reasons(tables)["relationships_stg_visits_patient_id__id__ref_retired_"].startswith(
+        "on downstream model model.clinic.stg_visits: parent model `retired` is disabled, so the foreign key "
+        "stg_visits.patient_id -> retired.id is not modelled")
 
 
 @pytest.mark.slow
