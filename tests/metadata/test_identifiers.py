@@ -211,3 +211,11 @@ def test_names_the_user_wrapped_in_quotes_in_yaml_and_in_constraints(tmp_path: P
     assert [(fk.columns, fk.parent, fk.parent_columns) for fk in orders.fk] == [(["account"], "Accounts", ["ID"])]
     assert any("unique constraint on the model lists ['lower(account)'], which are not all column names" in n.reason
                for n in read.not_modelled)
+
+
+def test_a_documented_column_the_table_lacks_is_a_note(tmp_path: Path) -> None:
+    read = read_manifest(write_manifest(tmp_path, b.manifest(b.model("a", ["id", "retired_col"]))))
+    aligned = align_to_warehouse(read, {"a": ["ID"]})
+    assert aligned.metadata.tables["a"].columns == ["ID"] and aligned.not_modelled == []
+    assert aligned.notes == ["a (main.a in the warehouse): column(s) ['retired_col'] declared in the YAML are not "
+                             "in the table; they are ignored"]
