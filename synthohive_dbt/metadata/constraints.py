@@ -11,17 +11,32 @@ from typing import Any
 
 from synthohive_dbt.config import Constraint
 from synthohive_dbt.metadata.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
+from synthohive_dbt.metadata.identifiers import column_key, column_name, unquote
 from synthohive_dbt.metadata.manifest import TABLE_RESOURCE_TYPES, Manifest
 from synthohive_dbt.metadata.refs import parse_fk_expression, parse_ref_call, relation_matches, relation_parts
 
 
 def declared_columns(node: dict[str, Any]) -> list[str]:
-    """Column names in declaration order: YAML columns, then seed column_types not listed there."""
-    cols = [str(c.get("name") or key) for key, c in (node.get("columns") or {}).items() if isinstance(c, dict)]
-    for col in ((node.get("config") or {}).get("column_types") or {}):
-        if col not in cols:
-            cols.append(str(col))
-    return cols
+    """Column names in declaration order, unquoted: YAML columns, then seed column_types not listed there.
+
+    One spelling per column: `patient` and `"PATIENT"` are the same column (metadata.identifiers).
+    """
+    cols: dict[str, str] = {}
+    names = [_declared_name(key, c) for key, c in (node.get("columns") or {}).items() if isinstance(c, dict)]
+    for col in [*names, *((node.get("config") or {}).get("column_types") or {})]:
+        cols.setdefault(column_key(str(col)), unquote(str(col)))
+    return list(cols.values())
+
+
+def _declared_name(key: str, col: dict[str, Any]) -> str:
+    return unquote(str(col.get("name") or key))
+
+
+def _columns_of(node: dict[str, Any] | None, names: list[str]) -> list[str] | None:
+    """`names` in the spelling `node` declares them; None when one of them is an SQL expression."""
+    known = declared_columns(node) if node is not None else []
+    out = [column_name(n, known) for n in names]
+    return None if None in out else [str(n) for n in out]
 
 
 def _pick(candidates: list[str], node: dict[str, Any]) -> str | None:
@@ -58,6 +73,11 @@ def _constraint_findings(manifest: Manifest, node: dict[str, Any], raw: dict[str
     kind = str(raw.get("type") or "").lower()
     if not columns:
         return [NotModelled(uid, f"{kind or 'untyped'} constraint {where} lists no columns", uid)]
+    named = _columns_of(node, columns)
+    if named is None:
+        return [NotModelled(uid, f"{kind or 'untyped'} constraint {where} lists {columns}, which are not all "
+                                 "column names (an SQL expression?): not modelled", uid)]
+    columns = named
     if kind == "not_null":
         return [ColumnRule(uid, c, Constraint(not_null=True), uid) for c in columns]
     if kind == "unique":
@@ -81,7 +101,11 @@ def _constraint_findings(manifest: Manifest, node: dict[str, Any], raw: dict[str
         parent, why = _fk_target(manifest, node, str(to))
         if parent is None:
             return [NotModelled(uid, f"{why} {where}", uid)]
-        return [FkRule(uid, tuple(columns), parent, tuple(to_columns), uid)]
+        parent_columns = _columns_of(manifest.node(parent), to_columns)
+        if parent_columns is None:
+            return [NotModelled(uid, f"foreign_key constraint {where}: to_columns {to_columns} are not all column "
+                                     "names: not modelled", uid)]
+        return [FkRule(uid, tuple(columns), parent, tuple(parent_columns), uid)]
     expression = raw.get("expression")
     detail = f" `{expression}`" if expression else ""
     return [NotModelled(uid, f"{kind or 'custom'} constraint{detail} {where} is not modelled", uid)]
@@ -96,8 +120,8 @@ def interpret_node(manifest: Manifest, node: dict[str, Any]) -> list[Finding]:
     for key, col in (node.get("columns") or {}).items():
         if not isinstance(col, dict):
             continue
-        name = str(col.get("name") or key)
-        data_type = col.get("data_type") or column_types.get(name)
+        name = _declared_name(key, col)
+        data_type = col.get("data_type") or column_types.get(name) or column_types.get(str(col.get("name") or key))
         if data_type:
             findings.append(ColumnRule(uid, name, Constraint(data_type=str(data_type)), uid))
         for raw in col.get("constraints") or []:
@@ -105,10 +129,10 @@ def interpret_node(manifest: Manifest, node: dict[str, Any]) -> list[Finding]:
                 pk_columns.append(name)
             elif isinstance(raw, dict):
                 findings += _constraint_findings(manifest, node, raw, [name], f"on column {name!r}")
-    listed = {str(c.get("name") or k) for k, c in (node.get("columns") or {}).items() if isinstance(c, dict)}
+    listed = {column_key(_declared_name(k, c)) for k, c in (node.get("columns") or {}).items() if isinstance(c, dict)}
     for name, data_type in column_types.items():
-        if name not in listed and data_type:
-            findings.append(ColumnRule(uid, str(name), Constraint(data_type=str(data_type)), uid))
+        if column_key(str(name)) not in listed and data_type:
+            findings.append(ColumnRule(uid, unquote(str(name)), Constraint(data_type=str(data_type)), uid))
     if pk_columns:
         findings.append(KeyRule(uid, tuple(pk_columns), uid, origin="primary_key"))
     for raw in node.get("constraints") or []:
@@ -116,6 +140,7 @@ def interpret_node(manifest: Manifest, node: dict[str, Any]) -> list[Finding]:
             cols = [str(c) for c in raw.get("columns") or []]
             findings += _constraint_findings(manifest, node, raw, cols, "on the model")
     manifest_pk = node.get("primary_key")
-    if isinstance(manifest_pk, list) and manifest_pk:
-        findings.append(KeyRule(uid, tuple(str(c) for c in manifest_pk), uid, origin="manifest"))
+    pk_named = _columns_of(node, [str(c) for c in manifest_pk]) if isinstance(manifest_pk, list) else None
+    if pk_named:
+        findings.append(KeyRule(uid, tuple(pk_named), uid, origin="manifest"))
     return findings

@@ -29,7 +29,9 @@ from sqlglot.errors import SqlglotError
 from synthohive_dbt.config import Constraint, DType, dtype_from_sql
 from synthohive_dbt.errors import ManifestError
 from synthohive_dbt.metadata.constraints import interpret_node
+from synthohive_dbt.metadata.disabled import disabled_test_finding, tests_of
 from synthohive_dbt.metadata.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
+from synthohive_dbt.metadata.identifiers import column_key
 from synthohive_dbt.metadata.lineage_rules import Carried, Holds, NotCarried, RawFacts, translate
 from synthohive_dbt.metadata.lineage_sql import RelationLineage, RowLink, SqlLineage, parse_model_sql
 from synthohive_dbt.metadata.manifest import Manifest, load_manifest
@@ -166,9 +168,15 @@ def _model_checks(manifest: Manifest, raw: set[str]) -> tuple[list[_Check], list
     non-raw nodes are not modelled. Tests on raw tables are left to the reader."""
     checks: list[_Check] = []
     skipped: list[NotModelled] = []
-    for test in manifest.of_type("test"):
+    for test in tests_of(manifest):
         uid = str(test["unique_id"])
         if (test.get("config") or {}).get("enabled") is False:
+            table = tested_table(manifest, test)
+            node = manifest.node(table) if table else None
+            gone = disabled_test_finding(manifest, test, table) if node and node.get("resource_type") == "model" \
+                else None
+            if gone is not None:
+                skipped.append(NotModelled(uid, f"on downstream model {table}: {gone.reason}", table))
             continue
         table = tested_table(manifest, test)
         if table in raw:
@@ -229,15 +237,15 @@ def _facts(base: ManifestReadResult, manifest: Manifest, shadowed: dict[str, str
     names: dict[tuple[str, str], str] = {}
     for seed, source in shadowed.items():
         for col, data_type in ((manifest.nodes[seed].get("config") or {}).get("column_types") or {}).items():
-            families[(source, str(col).lower())] = dtype_from_sql(str(data_type))
+            families[(source, column_key(str(col)))] = dtype_from_sql(str(data_type))
     for name, info in base.tables.items():
         table = base.metadata.tables[name]
         for col in [*(table.columns or []), *table.constraints]:
-            names.setdefault((info.unique_id, col.lower()), col)
-            families[(info.unique_id, col.lower())] = (table.constraint(col).dtype
-                                                       or families.get((info.unique_id, col.lower())))
-    return RawFacts(family=lambda uid, col: families.get((uid, col.lower())),
-                    column_name=lambda uid, col: names.get((uid, col.lower()), col))
+            names.setdefault((info.unique_id, column_key(col)), col)
+            key = (info.unique_id, column_key(col))
+            families[key] = table.constraint(col).dtype or families.get(key)
+    return RawFacts(family=lambda uid, col: families.get((uid, column_key(col))),
+                    column_name=lambda uid, col: names.get((uid, column_key(col)), col))
 
 
 def _raw_keys(base: ManifestReadResult, carried: list[Finding]) -> dict[str, frozenset[frozenset[str]]]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from synthohive_dbt.metadata.identifiers import column_key, unquote
+
 PII_META_KEYS = ("pii", "contains_pii", "sensitive")
 PII_TAG = "pii"
 
@@ -47,14 +49,16 @@ def pii_columns(node: dict[str, Any], columns: Iterable[str], keys: Iterable[str
         if not isinstance(col, dict):
             continue
         if any(_truthy(m.get(k)) for m in _metas(col) for k in PII_META_KEYS) or PII_TAG in _tags(col):
-            marked.add(str(col.get("name") or key))
+            marked.add(unquote(str(col.get("name") or key)))
     for meta in _metas(node):
         for k in PII_META_KEYS:
             value = meta.get(k)
             if isinstance(value, str) and not _truthy(value) and value.lower() not in ("false", "no", "0"):
                 value = [value]
             if isinstance(value, list):
-                marked |= {str(v) for v in value}
+                marked |= {unquote(str(v)) for v in value}
             elif _truthy(value):
                 marked |= {c for c in columns if c not in keys}
-    return [c for c in columns if c in marked] + sorted(marked - set(columns))
+    wanted = {column_key(m) for m in marked}
+    known = {column_key(c) for c in columns}
+    return [c for c in columns if column_key(c) in wanted] + sorted(m for m in marked if column_key(m) not in known)

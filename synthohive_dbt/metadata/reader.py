@@ -17,6 +17,7 @@ from typing import Any
 from synthohive_dbt.config import Constraint, ForeignKey, Metadata, TableConfig
 from synthohive_dbt.errors import ConfigError, ManifestError
 from synthohive_dbt.metadata.constraints import declared_columns, interpret_node
+from synthohive_dbt.metadata.disabled import disabled_test_finding, tests_of
 from synthohive_dbt.metadata.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
 from synthohive_dbt.metadata.keys import choose_primary_key
 from synthohive_dbt.metadata.manifest import Manifest, load_manifest
@@ -52,7 +53,7 @@ def read_manifest(path: str | Path | Manifest, select: Iterable[str] | None = No
                                 "selection", hint=f"select {finding.table} too, or drop that finding")
         else:
             findings[finding.table].append(finding)
-    for test in manifest.of_type("test"):
+    for test in tests_of(manifest):
         for finding in _test_findings(manifest, test, chosen, read_all=select is None):
             (not_modelled.append(finding) if isinstance(finding, NotModelled)
              else findings[finding.table].append(finding))
@@ -89,7 +90,10 @@ def _test_findings(manifest: Manifest, test: dict[str, Any], chosen: set[str], r
     """Findings of one test node, or nothing when the test is about tables outside the selection."""
     uid = str(test["unique_id"])
     if (test.get("config") or {}).get("enabled") is False:
-        return []  # a disabled test never runs, so it constrains nothing
+        # a disabled test never runs, so it constrains nothing; said only when dbt disabled it for a gone ref
+        table = tested_table(manifest, test)
+        found = disabled_test_finding(manifest, test, table) if table in chosen else None
+        return [found] if found is not None else []
     table = tested_table(manifest, test)
     if table is None:
         deps = [d for d in (test.get("depends_on") or {}).get("nodes") or [] if d in chosen]

@@ -14,7 +14,10 @@ from typing import Any, Literal
 
 from synthohive_dbt.config import Constraint
 from synthohive_dbt.errors import ConfigError
+from synthohive_dbt.metadata.constraints import declared_columns
+from synthohive_dbt.metadata.disabled import unresolved_refs
 from synthohive_dbt.metadata.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
+from synthohive_dbt.metadata.identifiers import column_name
 from synthohive_dbt.metadata.manifest import Manifest
 from synthohive_dbt.metadata.refs import RefTarget, parse_ref_call
 
@@ -37,9 +40,21 @@ class TestContext:
         return str(self.node["unique_id"])
 
     @property
-    def column(self) -> str | None:
+    def raw_column(self) -> str | None:
+        """`column_name` as the manifest has it: `patient`, `"Select"`, or an expression like `upper(x)`."""
         col = self.kwargs.get("column_name") or self.node.get("column_name")
         return str(col) if col else None
+
+    @property
+    def column(self) -> str | None:
+        """The tested column, unquoted and spelled as the table declares it (see metadata.identifiers)."""
+        raw = self.raw_column
+        return None if raw is None else (self.name_of(raw, self.table) or raw)
+
+    def name_of(self, text: Any, table: str) -> str | None:
+        """A column of `table` named by `text`, or None when `text` is an SQL expression."""
+        node = self.manifest.node(table)
+        return column_name(str(text), declared_columns(node) if node is not None else ())
 
     @property
     def config(self) -> dict[str, Any]:
@@ -152,7 +167,11 @@ def _composite_unique(ctx: TestContext, key: str) -> list[Finding]:
     if ctx.where is not None or ctx.severity == "warn":
         return [ctx.skip("composite uniqueness that holds only under a `where` or only warns: "
                          "kept out of the primary key")]
-    cols = [str(c).strip('"`') for c in cols]
+    names = [ctx.name_of(c, ctx.table) for c in cols]
+    if None in names:
+        bad = [str(c) for c, n in zip(cols, names) if n is None]
+        return [ctx.skip(f"composite-unique test lists {bad}, SQL expression(s) rather than columns: not modelled")]
+    cols = [str(n) for n in names]
     if len(cols) == 1:
         return [ColumnRule(ctx.table, cols[0], ctx.constraint(unique=True), ctx.uid),
                 KeyRule(ctx.table, (cols[0],), ctx.uid)]
@@ -186,8 +205,17 @@ def _relationship(ctx: TestContext, from_condition: str | None = None,
         return [ctx.skip("relationships test without column_name or field")]
     parent = resolve_target(ctx.manifest, ctx.node, ctx.table, ctx.kwargs.get("to"))
     if parent is None:
+        gone = unresolved_refs(ctx.manifest, ctx.node)
+        if gone:
+            return [ctx.skip(f"parent {gone[0].label} {gone[0].state}, so the foreign key "
+                             f"{_name(ctx.manifest, ctx.table)}.{ctx.column} -> {gone[0].target.name}.{field} is "
+                             f"not modelled; enable {gone[0].label} or remove the test from the YAML")]
         return [ctx.skip(f"cannot tell which node `to: {ctx.kwargs.get('to')}` is from the test's "
                          f"depends_on.nodes {ctx.node.get('depends_on', {}).get('nodes')}")]
+    parent_column = ctx.name_of(field, parent)
+    if parent_column is None:
+        return [ctx.skip(f"relationships `field: {field}` is an SQL expression rather than a column of "
+                         f"{_name(ctx.manifest, parent)}: the foreign key is not modelled")]
     trivial = {None, "", "1=1", "1 = 1", "true"}
     wheres = [w for w in (ctx.where, from_condition if from_condition not in trivial else None) if w]
     where = " and ".join(f"({w})" for w in wheres) if len(wheres) > 1 else (wheres[0] if wheres else None)
@@ -195,7 +223,7 @@ def _relationship(ctx: TestContext, from_condition: str | None = None,
     if to_condition not in trivial:
         note = (f"{ctx.uid}: the parent-side condition `to_condition: {to_condition}` is not part of the "
                 "foreign key; generated children reference any parent row")
-    return [FkRule(ctx.table, (ctx.column,), parent, (str(field),), ctx.uid, where=where, note=note)]
+    return [FkRule(ctx.table, (ctx.column,), parent, (parent_column,), ctx.uid, where=where, note=note)]
 
 
 def _regex(ctx: TestContext) -> list[Finding]:
@@ -282,7 +310,18 @@ def interpret_test(manifest: Manifest, node: dict[str, Any], table: str) -> list
                                                f"{' / '.join(str(n or 'the project') for n in namespaces)}; "
                                                "its arguments may differ", table)]
     kwargs = meta.get("kwargs")
-    return handler(TestContext(manifest, node, table, dict(kwargs) if isinstance(kwargs, dict) else {}))
+    ctx = TestContext(manifest, node, table, dict(kwargs) if isinstance(kwargs, dict) else {})
+    raw = ctx.raw_column
+    if raw is not None and ctx.name_of(raw, table) is None:
+        return [ctx.skip(f"test `{label}` checks `{raw}`, an SQL expression rather than a column of "
+                         f"{_name(manifest, table)}; a rule on an expression is not modelled (check the generated "
+                         "data with dbt, or test a column the model computes from it)")]
+    return handler(ctx)
+
+
+def _name(manifest: Manifest, uid: str) -> str:
+    node = manifest.node(uid) or {}
+    return str(node.get("name") or uid)
 
 
 def tested_table(manifest: Manifest, node: dict[str, Any]) -> str | None:

@@ -23,9 +23,11 @@ from typing import Any, Literal
 from synthohive_dbt.config import Metadata
 from synthohive_dbt.dbt import DbtProject
 from synthohive_dbt.errors import ConfigError, DbtError, ManifestError
-from synthohive_dbt.io import Relation
+from synthohive_dbt.io import Relation, list_tables, reflect_columns
 from synthohive_dbt.metadata import ManifestReadResult, read_manifest
+from synthohive_dbt.metadata.align import align_to_warehouse
 from synthohive_dbt.metadata.lineage import project_to_sources
+from synthohive_dbt.metadata.manifest import sections
 from synthohive_dbt.metadata.tables import base_name, is_table
 
 Mode = Literal["mirror", "sources"]
@@ -97,10 +99,17 @@ def relation_of(node: dict[str, Any]) -> Relation | None:
 
 
 def load_raw_manifest(path: Path) -> dict[str, Any]:
+    """The manifest as JSON, its nodes and sources checked by the reader's shape check (so a broken file
+    fails here, naming the file and the field, not with a KeyError in a later step)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ManifestError(f"cannot read {path}: {exc}", hint="rerun `dbt parse` in the project") from exc
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{path}: top level is a {type(raw).__name__}, not a JSON object",
+                            hint="rerun `dbt parse` in the project")
+    sections(raw, path)
+    return raw
 
 
 def table_nodes(manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -145,9 +154,13 @@ def selected_ids(project: DbtProject, select: Sequence[str], exclude: Sequence[s
     return ids
 
 
-def resolve(project: DbtProject, mode: Mode, *, select: Sequence[str] = (), exclude: Sequence[str] = ()
-            ) -> ProjectTables:
-    """Parse the project and decide the tables of this run (see the module docstring for the modes)."""
+def resolve(project: DbtProject, mode: Mode, *, select: Sequence[str] = (), exclude: Sequence[str] = (),
+            reflect: bool = True) -> ProjectTables:
+    """Parse the project and decide the tables of this run (see the module docstring for the modes).
+
+    With `reflect`, the metadata's column names are matched to the columns each real table has (the
+    manifest may say `patient` for a seed column `PATIENT`; see metadata.align).
+    """
     if mode not in MODES:
         raise ConfigError(f"mode {mode!r} is unknown", hint=f"use one of {list(MODES)}")
     path = parse(project, mode)
@@ -168,7 +181,30 @@ def resolve(project: DbtProject, mode: Mode, *, select: Sequence[str] = (), excl
                         if n["resource_type"] in ("model", "seed", "source")]
             ids = _without_shadowed_seeds(manifest, defaults)
         read = read_manifest(path, select=ids)
+    if reflect:
+        read = align_to_warehouse(read, real_column_names(project, read))
     return _project_tables(mode, read, path, manifest)
+
+
+def real_column_names(project: DbtProject, read: ManifestReadResult) -> dict[str, list[str]]:
+    """Metadata table name -> the column names its real relation has; tables not in the warehouse (not built
+    yet) are left out, for the read step to report."""
+    out: dict[str, list[str]] = {}
+    engine = project.engine()
+    try:
+        with engine.connect() as conn:
+            present: dict[str, dict[str, str]] = {}
+            for name, info in read.tables.items():
+                if not info.schema or not info.identifier:
+                    continue
+                if info.schema not in present:
+                    present[info.schema] = {t.lower(): t for t in list_tables(conn, info.schema)}
+                real = present[info.schema].get(info.identifier.lower())
+                if real is not None:
+                    out[name] = [c.name for c in reflect_columns(conn, info.schema, real)]
+    finally:
+        engine.dispose()  # DuckDB: the file must be free for the next dbt command
+    return out
 
 
 def _is_table_id(manifest: dict[str, Any], uid: str) -> bool:
