@@ -163,6 +163,7 @@ def plan_schema(conn: Connection, wh: Warehouse, schema: str, names: Sequence[st
             replaced.append(existing[key].name)
         else:
             plan.clashes.append(str(existing[key]))
+            replaced.append(existing[key].name)  # --force would replace it: say now what reads it
     for key, rel in sorted(existing.items()):
         if key in wanted:
             continue

@@ -102,7 +102,7 @@ def build_project(project: DbtProject, build_schema: str) -> Iterator[DbtProject
         with os.fdopen(fd, "w") as fh:
             yaml.safe_dump(rewritten, fh, sort_keys=False)
         yield DbtProject(project.project_dir, profiles_dir=tmp, target=resolved.target, profile=resolved.profile,
-                         env=project.env, target_path=project.project_dir / "target" / "synthohive_build")
+                         env=project.env, target_path=project.target_path / "build")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
