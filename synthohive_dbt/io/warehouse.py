@@ -16,9 +16,8 @@ import pyarrow as pa
 from sqlalchemy import Connection, Engine
 
 from synthohive_dbt.errors import WarehouseError
-from synthohive_dbt.io.identifiers import qualified, quote_ident
 from synthohive_dbt.io.relation import Column, Relation
-from synthohive_dbt.io.warehouses import run_sql, warehouse_for
+from synthohive_dbt.io.warehouses import run_sql, warehouse_for  # run_sql: re-exported for callers
 
 
 def dialect_of(bind: Engine | Connection) -> str:
@@ -55,11 +54,10 @@ def schema_exists(bind: Engine | Connection, schema: str) -> bool:
 
 
 def count_rows(bind: Engine | Connection, relation: Relation) -> int:
-    sql = f"SELECT count(*) FROM {qualified(*relation)}"
     if isinstance(bind, Engine):
         with bind.connect() as conn:
-            return int(run_sql(conn, sql)[0][0])
-    return int(run_sql(bind, sql)[0][0])
+            return count_rows(conn, relation)
+    return warehouse_for(bind).row_count(bind, *relation)
 
 
 def select_frame(conn: Connection, sql: str, columns: Sequence[Column]) -> pd.DataFrame:
@@ -153,6 +151,7 @@ def read_table(bind: Engine | Connection, relation: Relation | tuple[str, str], 
             raise WarehouseError(f"table {relation}: column(s) {missing} do not exist",
                                  hint=f"the table has {[c.name for c in cols]}")
         cols = [c for c in cols if c.name in set(columns)]
-    select = ", ".join(quote_ident(c.name) for c in cols)
-    sql = f"SELECT {select} FROM {qualified(*relation)}" + (f" LIMIT {int(limit)}" if limit else "")
+    wh = warehouse_for(bind)
+    select = ", ".join(wh.quote(c.name) for c in cols)
+    sql = f"SELECT {select} FROM {wh.qualified(*relation)}" + (f" LIMIT {int(limit)}" if limit else "")
     return select_frame(bind, sql, cols)

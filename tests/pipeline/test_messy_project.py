@@ -135,6 +135,15 @@ def test_a_clean_target_gets_every_shape_and_every_real_passing_test_passes(mess
     assert {name: outcomes.get(name, "not run") for name in messy.real_passing
             if outcomes.get(name) != "pass"} == {}
 
+    # a second run replaces its own tables; on PostgreSQL the build schema's views read them, are ours, and are
+    # dropped with them and rebuilt by dbt
+    code, out = _seed(messy, "--target-schema", "synth_clean", "--dry-run")
+    assert code == 0 and "synth_clean: replace (written by synthohive): " + ", ".join(TABLES) in out, out
+    if messy.project.target == "pg":
+        assert "also dropped, ours and rebuilt by dbt: view synth_clean_build.stg_customers" in out
+    code, out = _seed(messy, "--target-schema", "synth_clean", "--seed", "4")
+    assert code == 0, out
+
 
 def _last_build_outcomes(messy: Messy) -> list:
     """dbt's own run_results.json of the newest run (each run keeps its artifacts in a workspace of its own)."""
