@@ -155,3 +155,7 @@ def read_table(bind: Engine | Connection, relation: Relation | tuple[str, str], 
     select = ", ".join(wh.quote(c.name) for c in cols)
     sql = f"SELECT {select} FROM {wh.qualified(*relation)}" + (f" LIMIT {int(limit)}" if limit else "")
     return select_frame(bind, sql, cols)
+
+
+__all__ = ["Column", "Relation", "count_rows", "dialect_of", "list_tables", "read_table", "reflect_columns",
+           "run_sql", "schema_exists", "select_frame", "typed_frame"]
