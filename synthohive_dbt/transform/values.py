@@ -186,6 +186,9 @@ def from_base(values: np.ndarray, mask: np.ndarray, codec: ValueCodec, name: str
         vals = np.round(vals).astype(np.int64) if values.dtype.kind == "f" else np.asarray(values, np.int64)
     else:
         vals = np.asarray(values, dtype=object)
+    if codec.dtype == "Float64":  # NULL is the mask, NaN a value: astype would turn NaN into NULL
+        arr = pd.arrays.FloatingArray(np.asarray(vals, dtype=np.float64).copy(), np.asarray(mask, bool).copy())
+        return pd.Series(arr, index=index, name=name)
     if pd.api.types.is_timedelta64_dtype(codec.dtype):
         s = pd.Series(np.asarray(vals, np.int64).view(codec.dtype), index=index, name=name)
         return s.where(~mask) if any_null else s
