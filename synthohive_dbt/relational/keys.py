@@ -55,7 +55,12 @@ class KeyFormat:
     def generate(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """n unique values of this format (an object array for strings, a numeric/datetime array otherwise)."""
         if n == 0:
-            return np.array([], dtype=object if self.kind in ("uuid", "pattern", "token") else self.dtype)
+            if self.kind in ("uuid", "pattern", "token"):
+                return np.array([], dtype=object)
+            try:
+                return np.array([], dtype=self.dtype)
+            except TypeError:  # a pandas extension dtype (Int64): the frame casts it back
+                return np.array([], dtype=np.int64)
         if self.kind == "int_sequence":
             return _as_int(int(self.start) + np.arange(n, dtype=np.int64), self.dtype)
         if self.kind == "int_random":

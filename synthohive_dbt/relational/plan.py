@@ -67,6 +67,7 @@ class TablePlan:
     model_columns: list[str] = field(default_factory=list)
     pii: list[PiiColumn] = field(default_factory=list)
     copied: str | None = None  # copy_as_is tables: the rows as JSON (split orient)
+    null_columns: list[str] = field(default_factory=list)  # null in every real row: written all-null
 
     @property
     def driving(self) -> ForeignKeyPlan | None:
@@ -88,6 +89,7 @@ class TablePlan:
             "foreign_keys": [f.to_dict() for f in self.foreign_keys],
             "context": self.context.to_dict() if self.context else None,
             "model_columns": self.model_columns, "pii": [p.to_dict() for p in self.pii], "copied": self.copied,
+            "null_columns": self.null_columns,
         }
 
     @classmethod
@@ -98,7 +100,8 @@ class TablePlan:
             {k: int(v) for k, v in d["group_counters"].items()},
             [ForeignKeyPlan.from_dict(f) for f in d["foreign_keys"]],
             ContextSpec.from_dict(d["context"]) if d["context"] else None,
-            list(d["model_columns"]), [PiiColumn(**p) for p in d["pii"]], d.get("copied"))
+            list(d["model_columns"]), [PiiColumn(**p) for p in d["pii"]], d.get("copied"),
+            list(d.get("null_columns") or []))
 
 
 @dataclass
@@ -144,15 +147,18 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
         return plan, None
 
     fk_cols = {c for fk in cfg.fk for c in fk.columns}
-    own_pii = pii.get(cfg.name, {})
-    pii_cols = [c for c in own_pii if c in frame.columns and c not in fk_cols]
     referenced = referenced_columns(metadata)[cfg.name]
+    plan.null_columns = null_columns(frame, cfg, referenced)
+    own_pii = pii.get(cfg.name, {})
+    pii_cols = [c for c in own_pii if c in frame.columns and c not in fk_cols and c not in plan.null_columns]
     unique_cols = {c for c, con in cfg.constraints.items() if con.unique}
 
     # keys: primary-key parts that are not foreign keys, referenced columns, unique int/text columns
     pk_rest = [c for c in cfg.pk if c not in fk_cols]
     pk_fk = [c for c in cfg.pk if c in fk_cols]
     for col in plan.columns:
+        if col in plan.null_columns:
+            continue
         is_key = col in pk_rest or col in referenced
         unique_text_or_int = (col in unique_cols and col not in pii_cols and col not in fk_cols
                               and kind(frame[col]) in ("number", "text") and _integral_or_text(frame[col]))
@@ -215,11 +221,23 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
             driving.cardinality = ChildrenPerParent.fit(
                 children_counts(frame[driving.columns], parent[driving.parent_columns]), None)
 
-    taken = {*plan.key_formats, *plan.group_counters, *fk_cols, *(p.name for p in plan.pii)}
+    taken = {*plan.key_formats, *plan.group_counters, *fk_cols, *(p.name for p in plan.pii), *plan.null_columns}
     plan.model_columns = [c for c in plan.columns if c not in taken]
     if not plan.model_columns:
         return plan, None
     return plan, TrainingInput(frame[plan.model_columns].reset_index(drop=True), context_frame)
+
+
+def null_columns(frame: pd.DataFrame, cfg: TableConfig, referenced: set[str]) -> list[str]:
+    """Columns null in every real row (a feature not used yet, a source column nobody fills): no model can
+    learn them, and the truth to reproduce is "all null". Not among them: keys the engine generates (primary
+    key parts, columns a foreign key points at: the key is declared, so it gets fresh values of its type),
+    and foreign keys (their own machinery gives a null rate of 1). An empty table has no such columns."""
+    if frame.empty:
+        return []
+    fk_cols = {c for fk in cfg.fk for c in fk.columns}
+    generated = {*cfg.pk, *referenced, *fk_cols}
+    return [str(c) for c in frame.columns if c not in generated and bool(frame[c].isna().all())]
 
 
 def _foreign_keys(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Metadata,
@@ -237,7 +255,7 @@ def _foreign_keys(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: M
     for i, fk in enumerate(cfg.fk):
         parent = tables[fk.parent]
         keys = frame[fk.columns]
-        null_rate = float(keys.isna().any(axis=1).mean())
+        null_rate = float(keys.isna().any(axis=1).mean()) if len(keys) else 0.0  # an empty child: 0 per parent
         counts = children_counts(keys, parent[fk.parent_columns])
         role = "self" if fk.parent == cfg.name else "secondary"
         plans.append(ForeignKeyPlan(list(fk.columns), fk.parent, list(fk.parent_columns), null_rate,
