@@ -261,7 +261,8 @@ def _foreign_keys(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: M
         plans.append(ForeignKeyPlan(list(fk.columns), fk.parent, list(fk.parent_columns), null_rate,
                                     Histogram.of(counts), role))
         if role == "secondary" and null_rate == 0:
-            ranking.append((float((counts == 0).mean()), -depth[fk.parent], i))
+            childless = float((counts == 0).mean()) if len(counts) else 1.0  # an empty parent: all childless
+            ranking.append((childless, -depth[fk.parent], i))
     if ranking:
         plans[min(ranking)[2]].role = "driving"
     return plans
