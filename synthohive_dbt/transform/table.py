@@ -94,7 +94,7 @@ class DataTransformer:
             inner = self._fit_inner(values[regular], mask[regular], continuous, int(seeds[i]))
             if specials:
                 rates = [float(np.mean(special_index(values, mask, [v]) == 0)) for v in specials]
-                self.encoders[str(col)] = SpecialValues(inner, specials, rates)
+                self.encoders[str(col)] = SpecialValues.fit(inner, specials, rates)
             else:
                 self.encoders[str(col)] = inner
         if s.derive_dependencies:
