@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from synthohive_dbt.config import Metadata, TableConfig
@@ -78,7 +79,9 @@ class TablePlan:
         return [c for f in self.foreign_keys for c in f.columns]
 
     def copied_frame(self) -> pd.DataFrame:
-        frame = pd.read_json(io.StringIO(self.copied or ""), orient="split", convert_dates=False)
+        # dtype=False: values stay as JSON holds them ('NaN' text is a float NaN, not a NULL); dtypes come back
+        # from the plan in _restore_dtypes
+        frame = pd.read_json(io.StringIO(self.copied or ""), orient="split", convert_dates=False, dtype=False)
         return _restore_dtypes(frame, self.dtypes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -143,7 +146,7 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
                     f"table {cfg.name!r} is copied as is but references {fk.parent!r}, which is learned: its "
                     "copied keys would point at rows that are not generated",
                     hint=f"also set copy_as_is on {fk.parent!r}, or learn {cfg.name!r} instead")
-        plan.copied = frame.to_json(orient="split", index=False, date_format="iso", date_unit="ns")
+        plan.copied = _json_safe_frame(frame).to_json(orient="split", index=False)
         return plan, None
 
     fk_cols = {c for fk in cfg.fk for c in fk.columns}
@@ -282,15 +285,64 @@ def _integral_or_text(s: pd.Series) -> bool:
     return True
 
 
+_FLOAT_TOKENS = {"NaN": np.nan, "Infinity": np.inf, "-Infinity": -np.inf}
+
+
+def _json_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copied table as JSON can hold it: datetimes as ISO text to the microsecond (years 1..9999, in UTC
+    when tz-aware), float NaN / +-inf as 'NaN' / 'Infinity' / '-Infinity' text (JSON has neither, and
+    pandas would write them as null, turning a NaN into a NULL). `_restore_dtypes` reverses both."""
+    out = {}
+    for col in frame.columns:
+        s = frame[col]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            if isinstance(s.dtype, pd.DatetimeTZDtype):
+                s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+            arr = s.to_numpy().astype("datetime64[us]")
+            text = np.datetime_as_string(arr, unit="us").astype(object)
+            text[pd.isna(arr)] = None
+            out[col] = text
+        elif pd.api.types.is_float_dtype(s):
+            null = s.isna().to_numpy()
+            x = s.to_numpy(np.float64, na_value=np.nan)
+            text = np.asarray(x, dtype=object)
+            text[np.isnan(x) & ~null] = "NaN"
+            text[x == np.inf] = "Infinity"
+            text[x == -np.inf] = "-Infinity"
+            text[null] = None
+            out[col] = text
+        else:
+            out[col] = s
+    return pd.DataFrame(out, columns=frame.columns)
+
+
 def _restore_dtypes(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
     for col, dtype in dtypes.items():
         if col not in frame.columns:
             continue
         try:
             if dtype.startswith("datetime64"):
-                frame[col] = pd.to_datetime(frame[col])
+                values = [None if v is None or (isinstance(v, float) and np.isnan(v)) else v
+                          for v in frame[col].tolist()]
+                s = pd.Series(np.array(values, dtype="datetime64[us]"), index=frame.index)
+                tz = getattr(pd.api.types.pandas_dtype(dtype), "tz", None)
+                frame[col] = s.dt.tz_localize("UTC").dt.tz_convert(tz) if tz is not None else s
+            elif dtype in ("float64", "float32", "Float64"):
+                frame[col] = _floats(frame[col], dtype)
+            elif dtype == "object":  # JSON null is a NULL: None, as the warehouse reader gives it
+                frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
             else:
                 frame[col] = frame[col].astype(dtype)
         except (TypeError, ValueError):
             continue  # keep the JSON type; a value such as a mixed column cannot take the old dtype
     return frame
+
+
+def _floats(s: pd.Series, dtype: str) -> pd.Series:
+    """Floats back from JSON: numbers, None (NULL) and the NaN / Infinity tokens of _json_safe_frame."""
+    null = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in s.tolist()], dtype=bool)
+    x = np.array([np.nan if n else _FLOAT_TOKENS.get(v, v) if isinstance(v, str) else v
+                  for v, n in zip(s.tolist(), null)], dtype=np.float64)
+    if dtype == "Float64":
+        return pd.Series(pd.arrays.FloatingArray(x, null), index=s.index)
+    return pd.Series(x, index=s.index).astype(dtype)
