@@ -90,7 +90,7 @@ def _fit(real: dict[str, pd.DataFrame], backend: str, seed: int = 3) -> Synthesi
                                                                              seed=seed)
 
 
-@pytest.fixture(scope="module", params=["CTGAN", "AR"])
+@pytest.fixture(scope="module", params=["CTGAN", "AR", "TVAE"])
 def fitted(request, real) -> tuple[str, Synthesizer, dict[str, pd.DataFrame]]:
     synth = _fit(real, request.param)
     return request.param, synth, synth.sample(seed=5, evaluate=False)
