@@ -193,6 +193,9 @@ def _typed(s: pd.Series, null: np.ndarray, fmt: ColumnFormat) -> pd.Series:
             return out.dt.tz_localize("UTC").dt.tz_convert(tz) if tz is not None else out
         if want == "object":
             return s.astype(object).where(s.notna(), None)
+        if fmt.kind in ("int", "float") and s.dtype == object:  # declared values may be YAML text ('1')
+            s = pd.to_numeric(s, errors="coerce")
+            null = null | s.isna().to_numpy()
         if null.any():
             want = {"int64": "Int64", "int32": "Int32", "int16": "Int16", "bool": "boolean"}.get(want, want)
         if want == "Float64":

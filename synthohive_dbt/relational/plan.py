@@ -3,8 +3,9 @@ foreign-key behaviour (children per parent, null rates, popularity) and the pare
 
 A `TablePlan` is plain data (JSON round-trip), so a saved synthesizer needs no training data to sample.
 Roles: generated keys (primary key parts and unique int/text columns), foreign keys (assigned from generated
-parents), PII (faked, never learned; see pii.py), per-group counters (line_no inside a composite key), and
-everything else, which the table's model learns.
+parents), PII (faked, never learned; see pii.py), per-group counters (line_no inside a composite key), columns
+null in every real row (written back all-null of their dtype; see `null_columns`), and everything else, which
+the table's model learns.
 """
 
 from __future__ import annotations

@@ -9,7 +9,10 @@
     synth.save("model.shm"); Synthesizer.load("model.shm").sample(scale=1.0)
 
 Tables are trained parents first. Each table's model learns only its ordinary columns; keys are generated,
-foreign keys are assigned from generated parents, PII is set aside and faked, lookups are copied. The real
+foreign keys are assigned from generated parents, PII is set aside and faked, lookups are copied, columns
+null in every row are written back all-null, and tables under MIN_LEARN_ROWS (10) rows are not trained but
+generated from their column types, dbt tests and value formats (models/formats.py); an empty table stays
+empty. The real
 frames stay on the object after fit (in memory only, never saved) so every sample can be measured.
 """
 
