@@ -190,7 +190,11 @@ def _typed(s: pd.Series, null: np.ndarray, fmt: ColumnFormat) -> pd.Series:
         if want.startswith("datetime64"):
             tz = getattr(pd.api.types.pandas_dtype(want), "tz", None)
             out = pd.Series(np.array(s.tolist(), dtype="datetime64[us]"), name=fmt.name)
-            return out.dt.tz_localize("UTC").dt.tz_convert(tz) if tz is not None else out
+            out = out.dt.tz_localize("UTC").dt.tz_convert(tz) if tz is not None else out
+            try:
+                return out.astype(want)  # the real unit (ns from a user's frame) where the values fit it
+            except (ValueError, OverflowError):
+                return out
         if want == "object":
             return s.astype(object).where(s.notna(), None)
         if fmt.kind in ("int", "float") and s.dtype == object:  # declared values may be YAML text ('1')

@@ -146,7 +146,7 @@ def find_copies(name: str, frame: pd.DataFrame, metadata: Metadata, tables: Mapp
     findings: list[PiiFinding] = []
     for i, fk in enumerate(cfg.fk):
         parent_pii = kinds.get(fk.parent, {})
-        if fk.parent == name or not parent_pii:
+        if fk.parent == name or not parent_pii or tables[fk.parent].empty:  # an empty parent: no value to copy
             continue
         parent = tables[fk.parent]
         rows = match_parents(frame[fk.columns], parent[fk.parent_columns])

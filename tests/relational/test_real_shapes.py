@@ -253,3 +253,23 @@ def test_a_copied_lookup_keeps_nan_inf_null_and_far_dates_through_save_and_load(
         pd.testing.assert_frame_equal(out, lookup)
         assert out["label"].tolist() == ["a", None, "", "b", "c"]
         assert _float_counts(out["x"]) == {"null": 1, "nan": 1, "inf": 1, "-inf": 1}
+
+
+def test_a_foreign_key_to_an_empty_parent_is_null_and_a_driving_one_gives_no_rows() -> None:
+    """Real rows pointing at an empty parent are orphans: a second key to it stays null (the rows follow
+    their other parent); a table whose only parent is empty gets no rows."""
+    meta = Metadata()
+    meta.add_table("team", pk="team_id")
+    meta.add_table("coach", pk="coach_id")
+    meta.add_table("player", pk="player_id", fk={"team_id": "team.team_id", "coach_id": "coach.coach_id"})
+    meta.add_table("award", pk="award_id", fk={"coach_id": "coach.coach_id"})
+    team = pd.DataFrame({"team_id": np.arange(1, 31), "city": [f"c{i % 4}" for i in range(30)]})
+    coach = pd.DataFrame({"coach_id": pd.Series([], dtype="int64"), "name": pd.Series([], dtype=object)})
+    player = pd.DataFrame({"player_id": np.arange(1, 61), "team_id": np.arange(60) % 30 + 1,
+                           "coach_id": np.arange(60) % 5 + 1, "goals": np.arange(60) % 7})
+    award = pd.DataFrame({"award_id": np.arange(1, 13), "coach_id": np.arange(12) % 3 + 1})
+    out = Synthesizer(meta, model_kwargs=TINY).fit(
+        {"team": team, "coach": coach, "player": player, "award": award}, epochs=2, seed=1).sample(evaluate=False)
+    assert len(out["coach"]) == 0 and len(out["award"]) == 0
+    assert len(out["player"]) > 0 and out["player"]["coach_id"].isna().all()
+    assert out["player"]["team_id"].isin(out["team"]["team_id"]).all()
