@@ -9,6 +9,7 @@ synthetic table must get the very column types of the real one, so dbt's tests a
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -140,7 +141,8 @@ def select_frame(conn: Connection, sql: str, columns: Sequence[Column]) -> pd.Da
     except Exception as exc:  # the driver's own error type varies by dialect
         raise WarehouseError(f"reading from the warehouse failed: {exc}\n  query: {sql[:300]}",
                              hint="check that the table exists and this user may read it") from exc
-    return typed_frame(frame, columns)
+    found = re.search(r"\bFROM\s+(\S+)", sql, flags=re.IGNORECASE)
+    return typed_frame(frame, columns, source=found.group(1) if found else "")
 
 
 def _arrow_nullable(t: pa.DataType) -> Any:
@@ -156,7 +158,7 @@ def _arrow_nullable(t: pa.DataType) -> Any:
     return None
 
 
-def typed_frame(frame: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFrame:
+def typed_frame(frame: pd.DataFrame, columns: Sequence[Column], *, source: str = "") -> pd.DataFrame:
     """Cast each column to the pandas dtype of its SQL family: Int64, float64, boolean, object, datetime64[us].
 
     Nullable integers stay integers (Int64). Floats are float64 (NaN = NULL, pandas' convention), except
@@ -182,8 +184,10 @@ def typed_frame(frame: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFrame:
             elif fam == "str":
                 s = s.astype(object).where(s.notna(), None)
         except (TypeError, ValueError, OverflowError) as exc:
-            raise WarehouseError(f"column {name!r} cannot be read as {fam}: {exc}",
-                                 hint="check the column's declared type in the warehouse") from exc
+            where = f"table {source}, " if source else ""
+            raise WarehouseError(f"{where}column {name!r} cannot be read as {fam}: {exc}",
+                                 hint="check the column's declared type in the warehouse, or cast the column to "
+                                      "that type in the dbt model that builds the table") from exc
         out[name] = s
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
