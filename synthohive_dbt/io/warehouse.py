@@ -8,9 +8,12 @@ synthetic table must get the very column types of the real one, so dbt's tests a
 
 from __future__ import annotations
 
+import datetime as _dt
+import re
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Connection, Engine
@@ -80,22 +83,31 @@ def select_frame(conn: Connection, sql: str, columns: Sequence[Column]) -> pd.Da
     except Exception as exc:  # the driver's own error type varies by dialect
         raise WarehouseError(f"reading from the warehouse failed: {exc}\n  query: {sql[:300]}",
                              hint="check that the table exists and this user may read it") from exc
-    return typed_frame(frame, columns)
+    found = re.search(r"\bFROM\s+(\S+)", sql, flags=re.IGNORECASE)
+    return typed_frame(frame, columns, source=found.group(1) if found else "")
 
 
 def _arrow_nullable(t: pa.DataType) -> Any:
+    """Pandas dtypes that keep what Arrow holds: integers stay exact with nulls (Int64), and floats arrive
+    as nullable Float64 so a SQL NULL (<NA>) and a float NaN stay two different values (typed_frame
+    narrows a float column back to float64 when it holds no NaN)."""
     if pa.types.is_integer(t):
         return pd.Int64Dtype()
     if pa.types.is_boolean(t):
         return pd.BooleanDtype()
+    if pa.types.is_floating(t):
+        return pd.Float64Dtype()
     return None
 
 
-def typed_frame(frame: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFrame:
-    """Cast each column to the pandas dtype of its SQL family: Int64, float64, boolean, object, datetime64.
+def typed_frame(frame: pd.DataFrame, columns: Sequence[Column], *, source: str = "") -> pd.DataFrame:
+    """Cast each column to the pandas dtype of its SQL family: Int64, float64, boolean, object, datetime64[us].
 
-    Nullable integers stay integers (Int64); DATE becomes datetime64 at midnight (pandas has no date
-    dtype; the writer casts it back to DATE from the real column's type).
+    Nullable integers stay integers (Int64). Floats are float64 (NaN = NULL, pandas' convention), except
+    a column that holds float NaN as a value next to NULLs: it stays Float64, where NULL is <NA> and NaN
+    is NaN, so both come back as themselves when written. DATE becomes datetime64[us] at midnight (pandas
+    has no date dtype; the writer casts it back to DATE from the real column's type); microseconds keep
+    year 1 and year 9999 (a snapshot's open `dbt_valid_to`), which nanoseconds cannot hold.
     """
     out = {}
     families = {c.name: c.family for c in columns}
@@ -106,16 +118,18 @@ def typed_frame(frame: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFrame:
             if fam == "int":
                 s = s if isinstance(s.dtype, pd.Int64Dtype) else _as_int64(s)
             elif fam == "float":
-                s = pd.to_numeric(s).astype("float64")
+                s = _as_float(s)
             elif fam == "bool":
                 s = s.astype("boolean")
             elif fam in ("date", "datetime"):
-                s = _as_datetime_ns(s)
+                s = _as_datetime_us(s)
             elif fam == "str":
                 s = s.astype(object).where(s.notna(), None)
-        except (TypeError, ValueError) as exc:
-            raise WarehouseError(f"column {name!r} cannot be read as {fam}: {exc}",
-                                 hint="check the column's declared type in the warehouse") from exc
+        except (TypeError, ValueError, OverflowError) as exc:
+            where = f"table {source}, " if source else ""
+            raise WarehouseError(f"{where}column {name!r} cannot be read as {fam}: {exc}",
+                                 hint="check the column's declared type in the warehouse, or cast the column to "
+                                      "that type in the dbt model that builds the table") from exc
         out[name] = s
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
@@ -130,11 +144,47 @@ def _as_int64(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s).astype("Int64")
 
 
-def _as_datetime_ns(s: pd.Series) -> pd.Series:
-    """datetime64[ns] (tz kept): one unit for every reader, whatever the driver returned."""
-    s = s if pd.api.types.is_datetime64_any_dtype(s) else pd.to_datetime(s)
-    tz = getattr(s.dtype, "tz", None)
-    return s.astype(pd.DatetimeTZDtype("ns", tz) if tz is not None else "datetime64[ns]")
+def _as_float(s: pd.Series) -> pd.Series:
+    """float64, or Float64 when the column holds NaN values as well as (or instead of) NULLs.
+
+    Arrow gives Float64 with NULL masked; a DB-API driver gives objects where NULL is None and NaN a
+    float (or Decimal) NaN. Either way the NULL mask is taken before anything turns None into NaN.
+    """
+    if isinstance(s.dtype, pd.Float64Dtype):
+        null = s.isna().to_numpy()
+        values = s.array._data  # noqa: SLF001 - the masked array's values: NaN stays NaN under the mask
+    else:
+        null = (np.fromiter((v is None for v in s), dtype=bool, count=len(s)) if s.dtype == object
+                else s.isna().to_numpy())
+        values = pd.to_numeric(s.where(~null, np.nan) if s.dtype == object else s).to_numpy(np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    if np.isnan(values[~null]).any():
+        return pd.Series(pd.arrays.FloatingArray(values.copy(), null.copy()), index=s.index)
+    out = values.copy()
+    out[null] = np.nan
+    return pd.Series(out, index=s.index)
+
+
+def _as_datetime_us(s: pd.Series) -> pd.Series:
+    """datetime64[us] (tz kept): one unit for every reader, and one that holds years 1 to 9999.
+
+    Drivers return python date / datetime objects (PostgreSQL through psycopg2) or Arrow timestamps of
+    any unit; pandas' own parser would force nanoseconds and refuse 0001-01-01 and 9999-12-31.
+    """
+    if pd.api.types.is_datetime64_any_dtype(s):
+        tz = getattr(s.dtype, "tz", None)
+        return s.astype(pd.DatetimeTZDtype("us", tz) if tz is not None else "datetime64[us]")
+    values = [None if v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v)) else v for v in s]
+    tz = next((v.tzinfo for v in values if isinstance(v, _dt.datetime) and v.tzinfo is not None), None)
+    if tz is not None:
+        values = [v.astimezone(_dt.timezone.utc).replace(tzinfo=None) if isinstance(v, _dt.datetime) else v
+                  for v in values]
+    if any(isinstance(v, str) for v in values):
+        values = [None if v is None else _dt.datetime.fromisoformat(v) if isinstance(v, str) else v
+                  for v in values]
+    arr = np.array(values, dtype="datetime64[us]")
+    out = pd.Series(arr, index=s.index)
+    return out.dt.tz_localize("UTC") if tz is not None else out
 
 
 def read_table(bind: Engine | Connection, relation: Relation | tuple[str, str], *,

@@ -66,6 +66,8 @@ class _Column:
             transformer.encoders[col], (ModeNormalizer, QuantileBinner))
         if self.numeric:
             self.rv, self.sv = rv.astype(np.float64), sv.astype(np.float64)
+            # NaN / +-inf values (special slots of their own) join the null bin: no histogram spans them
+            self.rm, self.sm = self.rm | ~np.isfinite(self.rv), self.sm | ~np.isfinite(self.sv)
             self.rc, self.sc = _bins(self.rv, self.rm), _bins(self.sv, self.sm)
             self.size = PAIR_BINS + 3
         else:

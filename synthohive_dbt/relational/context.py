@@ -52,7 +52,8 @@ class ContextSpec:
             s = parent_rows[col.name]
             if col.numeric:
                 x = _as_float(s)
-                out[PREFIX + col.name] = np.where(np.isnan(x), col.fill if col.fill is not None else 0.0, x)
+                # NaN and +-inf (float values, not nulls) get the fill too: context is a hint, not output
+                out[PREFIX + col.name] = np.where(np.isfinite(x), x, col.fill if col.fill is not None else 0.0)
             else:
                 out[PREFIX + col.name] = s.astype(object).where(s.notna(), NULL_LABEL).astype(str).to_numpy(object)
         return pd.DataFrame(out, index=pd.RangeIndex(len(parent_rows)))
@@ -104,7 +105,9 @@ def build_context_spec(parent_name: str, parent: pd.DataFrame, columns: list[str
         s = parent[name]
         numeric = (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)) \
             or pd.api.types.is_datetime64_any_dtype(s)
-        fill = float(np.nanmedian(_as_float(s))) if numeric and s.notna().any() else None
+        x = _as_float(s) if numeric else np.empty(0)
+        finite = x[np.isfinite(x)]
+        fill = float(np.median(finite)) if finite.size else None
         cols.append(ContextColumn(name, numeric, fill))
     return ContextSpec(parent_name, tuple(cols))
 
@@ -113,6 +116,6 @@ def _as_float(s: pd.Series) -> np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(s):
         if isinstance(s.dtype, pd.DatetimeTZDtype):  # astype() refuses tz-aware values: compare them in UTC
             s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-        ns = s.astype("datetime64[ns]")
-        return np.where(ns.isna(), np.nan, ns.astype(np.int64) / 1e9)
-    return pd.to_numeric(s, errors="coerce").to_numpy(np.float64)
+        us = s.astype("datetime64[us]")  # microseconds hold 0001-01-01 .. 9999-12-31; nanoseconds do not
+        return np.where(us.isna(), np.nan, us.to_numpy().view(np.int64) / 1e6)
+    return pd.to_numeric(s, errors="coerce").to_numpy(np.float64, na_value=np.nan)

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from synthohive_dbt.config import Metadata
+from synthohive_dbt.models.formats import MIN_LEARN_ROWS
 from synthohive_dbt.relational.progress import derive_seed
 from synthohive_dbt.report.evaluate import evaluate, summary_scores
 from synthohive_dbt.report.privacy_metrics import find_pii_leaks
@@ -80,6 +81,12 @@ def evaluate_output(real: Mapping[str, pd.DataFrame], output: Output, metadata: 
                     max_rows: int = EVALUATION_MAX_ROWS) -> EvaluationResult:
     """An EvaluationResult for a sampled database (frames in memory or Parquet paths)."""
     tables = [t for t in metadata.tables if t in real and t in output]
+    # tables generated from their formats (too small to learn) have nothing a fidelity or privacy metric
+    # could say about them (a holdout of a 1-row table is empty); their keys still count below
+    unlearned = [t for t in tables if len(real[t]) < MIN_LEARN_ROWS]
+    tables = [t for t in tables if t not in unlearned]
+    if not tables:
+        return EvaluationResult(scores={}, tables={}, notes=[_unlearned_note(unlearned)])
     real_small = {t: subsample(real[t], max_rows, derive_seed(seed, "evaluate-real", t)) for t in tables}
     syn_small: dict[str, pd.DataFrame] = {}
     for t in tables:
@@ -89,6 +96,8 @@ def evaluate_output(real: Mapping[str, pd.DataFrame], output: Output, metadata: 
                         else subsample_parquet(value, max_rows, tseed))
     result = evaluate(real_small, syn_small, metadata, pii_columns={t: list(c) for t, c in pii_columns.items()},
                       pii_findings=[asdict(f) if not isinstance(f, dict) else f for f in pii_findings])
+    if unlearned:
+        result.notes.append(_unlearned_note(unlearned))
     cut = [t for t in tables if len(real_small[t]) < len(real[t]) or len(syn_small[t]) < _rows(output[t])]
     if not cut:
         return result
@@ -110,6 +119,11 @@ def evaluate_output(real: Mapping[str, pd.DataFrame], output: Output, metadata: 
                         "children per parent use every row")
     result.scores = summary_scores(result)
     return result
+
+
+def _unlearned_note(tables: list[str]) -> str:
+    return (f"not measured: {', '.join(tables)} (fewer than {MIN_LEARN_ROWS} real rows: generated from column "
+            "types, dbt tests and value formats, not learned)")
 
 
 def _rows(value: pd.DataFrame | str) -> int:

@@ -63,21 +63,20 @@ def _parse_declared_dates(frame: pd.DataFrame, name: str, metadata: Metadata) ->
 
 
 def validate_data(tables: dict[str, pd.DataFrame], metadata: Metadata) -> None:
-    """Empty tables, missing or all-null columns, foreign keys whose type does not match the parent key."""
+    """Missing columns, foreign keys whose type does not match the parent key.
+
+    Empty tables and all-null columns are accepted: real projects have them (a model selecting a column
+    nobody fills yet, a table that is empty in dev). The plan writes all-null columns back as all-null of
+    their type, and tables too small to learn from are generated from their formats (models/formats.py).
+    """
     for name, cfg in metadata.tables.items():
         frame = tables[name]
-        if frame.empty:
-            raise DataError(f"table {name!r} has no rows", hint="load data into it, or remove it from the metadata")
         needed = [*cfg.pk, *(c for fk in cfg.fk for c in fk.columns), *cfg.constraints, *cfg.pii_columns]
         missing = sorted({c for c in needed if c not in frame.columns})
         if missing:
             raise DataError(f"table {name!r}: column(s) {missing} named in the metadata are not in the data "
                             f"(columns: {list(frame.columns)})",
                             hint="fix the metadata or select those columns when reading the table")
-        all_null = [c for c in frame.columns if frame[c].isna().all()]
-        if all_null:
-            raise DataError(f"table {name!r}: column(s) {all_null} contain only nulls",
-                            hint="drop the column(s) before training, or load data that fills them")
     for name, cfg in metadata.tables.items():
         for fk in cfg.fk:
             parent = tables[fk.parent]
@@ -85,6 +84,8 @@ def validate_data(tables: dict[str, pd.DataFrame], metadata: Metadata) -> None:
                 if pcol not in parent.columns:
                     raise DataError(f"table {fk.parent!r}: column {pcol!r} referenced by {name}.{col} is not in "
                                     "the data", hint="fix the foreign key or load the column")
+                if tables[name][col].isna().all() or parent[pcol].isna().all():
+                    continue  # no value on one side (an empty table, an unused key): nothing to compare
                 a, b = kind(tables[name][col]), kind(parent[pcol])
                 if a != b:
                     raise DataError(

@@ -55,16 +55,22 @@ class KeyFormat:
     def generate(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """n unique values of this format (an object array for strings, a numeric/datetime array otherwise)."""
         if n == 0:
-            return np.array([], dtype=object if self.kind in ("uuid", "pattern", "token") else self.dtype)
+            if self.kind in ("uuid", "pattern", "token"):
+                return np.array([], dtype=object)
+            try:
+                return np.array([], dtype=self.dtype)
+            except TypeError:  # a pandas extension dtype (Int64): the frame casts it back
+                return np.array([], dtype=np.int64)
         if self.kind == "int_sequence":
             return _as_int(int(self.start) + np.arange(n, dtype=np.int64), self.dtype)
         if self.kind == "int_random":
             return _as_int(_unique_ints(n, self.low, self.high, rng), self.dtype)
         if self.kind == "float_sequence":
             return self.start + self.step * np.arange(n, dtype=np.float64)
-        if self.kind == "date_sequence":
-            base = np.datetime64(int(self.start), "ns")
-            return base + np.arange(n, dtype=np.int64) * np.timedelta64(int(self.step), "ns")
+        if self.kind == "date_sequence":  # start and step count ticks of the dtype's unit (ns in old plans)
+            unit = _datetime_unit(self.dtype)
+            base = np.datetime64(int(self.start), unit)
+            return base + np.arange(n, dtype=np.int64) * np.timedelta64(int(self.step), unit)
         if self.kind == "uuid":
             return _uuids(n, rng, self.uppercase)
         if self.kind == "pattern":
@@ -80,9 +86,8 @@ class KeyFormat:
 def detect_key_format(values: pd.Series, *, table: str, column: str) -> KeyFormat:
     """Learn a key column's format from its real values (nulls ignored)."""
     s = values.dropna()
-    if s.empty:
-        raise DataError(f"table {table!r}: key column {column!r} has only nulls",
-                        hint="fill the key column, or drop it from the primary key / unique tests")
+    if s.empty:  # an empty table, or a key nobody filled yet: a fresh key of the column's type
+        return key_format_for_dtype(values.dtype, table=table, column=column)
     dtype = str(values.dtype)
     if pd.api.types.is_bool_dtype(s):
         raise DataError(f"table {table!r}: key column {column!r} is boolean and cannot be a unique key",
@@ -97,11 +102,13 @@ def detect_key_format(values: pd.Series, *, table: str, column: str) -> KeyForma
     if pd.api.types.is_float_dtype(s):
         step = float(np.median(np.diff(np.sort(s.unique())))) if s.nunique() > 1 else 1.0
         return KeyFormat("float_sequence", dtype="float64", start=float(s.min()), step=step or 1.0)
-    if pd.api.types.is_datetime64_any_dtype(s):
-        ns = s.astype("datetime64[ns]").astype(np.int64)
-        diffs = np.diff(np.sort(ns.unique()))
-        step = int(np.median(diffs)) if len(diffs) else 86_400 * 10**9
-        return KeyFormat("date_sequence", dtype="datetime64[ns]", start=int(ns.min()), step=step or 10**9)
+    if pd.api.types.is_datetime64_any_dtype(s):  # microseconds: years 1..9999 fit, nanoseconds do not
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+        us = s.astype("datetime64[us]").to_numpy().view(np.int64)
+        diffs = np.diff(np.unique(us))
+        step = int(np.median(diffs)) if len(diffs) else 86_400 * 10**6
+        return KeyFormat("date_sequence", dtype="datetime64[us]", start=int(us.min()), step=step or 10**6)
     text = s.astype(str)
     if bool(text.str.match(_UUID).all()):
         return KeyFormat("uuid", dtype="object", uppercase=bool((text == text.str.upper()).all()))
@@ -117,6 +124,27 @@ def detect_key_format(values: pd.Series, *, table: str, column: str) -> KeyForma
     length = int(text.str.len().mode().iloc[0])
     return KeyFormat("token", dtype="object", alphabet=alphabet or "abcdefghijklmnopqrstuvwxyz",
                      length=max(length, 1))
+
+
+def key_format_for_dtype(dtype: Any, *, table: str, column: str) -> KeyFormat:
+    """A key format from the column's type alone (no value to learn from: an empty table or an all-null key):
+    integers count from 1, floats likewise, timestamps by day from 2000-01-01, text as random tokens."""
+    if pd.api.types.is_bool_dtype(dtype):
+        raise DataError(f"table {table!r}: key column {column!r} is boolean and cannot be a unique key",
+                        hint="remove the column from the primary key / unique tests in the dbt project")
+    if pd.api.types.is_integer_dtype(dtype):
+        return KeyFormat("int_sequence", dtype=str(dtype), start=1)
+    if pd.api.types.is_float_dtype(dtype):
+        return KeyFormat("float_sequence", dtype="float64", start=1.0, step=1.0)
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        start = int(np.datetime64("2000-01-01", "us").astype(np.int64))
+        return KeyFormat("date_sequence", dtype="datetime64[us]", start=start, step=86_400 * 10**6)
+    return KeyFormat("token", dtype="object", alphabet="0123456789abcdefghijklmnopqrstuvwxyz", length=12)
+
+
+def _datetime_unit(dtype: str) -> str:
+    match = re.search(r"datetime64\[(\w+)", dtype)
+    return match.group(1) if match else "ns"
 
 
 def per_group_sequence(groups: np.ndarray, start: int) -> np.ndarray:

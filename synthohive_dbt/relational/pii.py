@@ -81,7 +81,9 @@ class PiiColumn:
             digits = int(np.median(np.floor(np.log10(np.maximum(ints, 1))) + 1)) if len(ints) else 1
             return cls(family="int", digits=digits, **base)
         if pd.api.types.is_float_dtype(values):
-            lo, hi = (float(present.min()), float(present.max())) if len(present) else (0.0, 1.0)
+            x = pd.to_numeric(present).to_numpy(np.float64, na_value=np.nan)
+            x = x[np.isfinite(x)]  # NaN / +-inf values say nothing about the magnitude of the fakes
+            lo, hi = (float(x.min()), float(x.max())) if len(x) else (0.0, 1.0)
             return cls(family="float", low=-_power_above(-lo) if lo < 0 else 0.0, high=_power_above(hi), **base)
         if pd.api.types.is_datetime64_any_dtype(values):
             years = present.dt.year
@@ -144,7 +146,7 @@ def find_copies(name: str, frame: pd.DataFrame, metadata: Metadata, tables: Mapp
     findings: list[PiiFinding] = []
     for i, fk in enumerate(cfg.fk):
         parent_pii = kinds.get(fk.parent, {})
-        if fk.parent == name or not parent_pii:
+        if fk.parent == name or not parent_pii or tables[fk.parent].empty:  # an empty parent: no value to copy
             continue
         parent = tables[fk.parent]
         rows = match_parents(frame[fk.columns], parent[fk.parent_columns])
@@ -316,4 +318,5 @@ def _fake_values(p: PiiColumn, words: np.ndarray, key: bytes, table: str, rows: 
         values[bad] = lo + (redraw[:, 0] % span).astype(np.int64)
     if p.family == "datestring":
         return np.datetime_as_string(values.astype("datetime64[D]"), unit="D").astype(object)
-    return values.astype("datetime64[D]").astype("datetime64[ns]") if p.family == "datetime" else values
+    # microseconds: a fake in year 1 or 9999 (the real span) does not overflow as nanoseconds would
+    return values.astype("datetime64[D]").astype("datetime64[us]") if p.family == "datetime" else values

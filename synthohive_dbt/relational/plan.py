@@ -3,8 +3,9 @@ foreign-key behaviour (children per parent, null rates, popularity) and the pare
 
 A `TablePlan` is plain data (JSON round-trip), so a saved synthesizer needs no training data to sample.
 Roles: generated keys (primary key parts and unique int/text columns), foreign keys (assigned from generated
-parents), PII (faked, never learned; see pii.py), per-group counters (line_no inside a composite key), and
-everything else, which the table's model learns.
+parents), PII (faked, never learned; see pii.py), per-group counters (line_no inside a composite key), columns
+null in every real row (written back all-null of their dtype; see `null_columns`), and everything else, which
+the table's model learns.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from synthohive_dbt.config import Metadata, TableConfig
@@ -67,6 +69,7 @@ class TablePlan:
     model_columns: list[str] = field(default_factory=list)
     pii: list[PiiColumn] = field(default_factory=list)
     copied: str | None = None  # copy_as_is tables: the rows as JSON (split orient)
+    null_columns: list[str] = field(default_factory=list)  # null in every real row: written all-null
 
     @property
     def driving(self) -> ForeignKeyPlan | None:
@@ -77,7 +80,9 @@ class TablePlan:
         return [c for f in self.foreign_keys for c in f.columns]
 
     def copied_frame(self) -> pd.DataFrame:
-        frame = pd.read_json(io.StringIO(self.copied or ""), orient="split", convert_dates=False)
+        # dtype=False: values stay as JSON holds them ('NaN' text is a float NaN, not a NULL); dtypes come back
+        # from the plan in _restore_dtypes
+        frame = pd.read_json(io.StringIO(self.copied or ""), orient="split", convert_dates=False, dtype=False)
         return _restore_dtypes(frame, self.dtypes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -88,6 +93,7 @@ class TablePlan:
             "foreign_keys": [f.to_dict() for f in self.foreign_keys],
             "context": self.context.to_dict() if self.context else None,
             "model_columns": self.model_columns, "pii": [p.to_dict() for p in self.pii], "copied": self.copied,
+            "null_columns": self.null_columns,
         }
 
     @classmethod
@@ -98,7 +104,8 @@ class TablePlan:
             {k: int(v) for k, v in d["group_counters"].items()},
             [ForeignKeyPlan.from_dict(f) for f in d["foreign_keys"]],
             ContextSpec.from_dict(d["context"]) if d["context"] else None,
-            list(d["model_columns"]), [PiiColumn(**p) for p in d["pii"]], d.get("copied"))
+            list(d["model_columns"]), [PiiColumn(**p) for p in d["pii"]], d.get("copied"),
+            list(d.get("null_columns") or []))
 
 
 @dataclass
@@ -140,19 +147,22 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
                     f"table {cfg.name!r} is copied as is but references {fk.parent!r}, which is learned: its "
                     "copied keys would point at rows that are not generated",
                     hint=f"also set copy_as_is on {fk.parent!r}, or learn {cfg.name!r} instead")
-        plan.copied = frame.to_json(orient="split", index=False, date_format="iso", date_unit="ns")
+        plan.copied = _json_safe_frame(frame).to_json(orient="split", index=False)
         return plan, None
 
     fk_cols = {c for fk in cfg.fk for c in fk.columns}
-    own_pii = pii.get(cfg.name, {})
-    pii_cols = [c for c in own_pii if c in frame.columns and c not in fk_cols]
     referenced = referenced_columns(metadata)[cfg.name]
+    plan.null_columns = null_columns(frame, cfg, referenced)
+    own_pii = pii.get(cfg.name, {})
+    pii_cols = [c for c in own_pii if c in frame.columns and c not in fk_cols and c not in plan.null_columns]
     unique_cols = {c for c, con in cfg.constraints.items() if con.unique}
 
     # keys: primary-key parts that are not foreign keys, referenced columns, unique int/text columns
     pk_rest = [c for c in cfg.pk if c not in fk_cols]
     pk_fk = [c for c in cfg.pk if c in fk_cols]
     for col in plan.columns:
+        if col in plan.null_columns:
+            continue
         is_key = col in pk_rest or col in referenced
         unique_text_or_int = (col in unique_cols and col not in pii_cols and col not in fk_cols
                               and kind(frame[col]) in ("number", "text") and _integral_or_text(frame[col]))
@@ -215,11 +225,23 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
             driving.cardinality = ChildrenPerParent.fit(
                 children_counts(frame[driving.columns], parent[driving.parent_columns]), None)
 
-    taken = {*plan.key_formats, *plan.group_counters, *fk_cols, *(p.name for p in plan.pii)}
+    taken = {*plan.key_formats, *plan.group_counters, *fk_cols, *(p.name for p in plan.pii), *plan.null_columns}
     plan.model_columns = [c for c in plan.columns if c not in taken]
     if not plan.model_columns:
         return plan, None
     return plan, TrainingInput(frame[plan.model_columns].reset_index(drop=True), context_frame)
+
+
+def null_columns(frame: pd.DataFrame, cfg: TableConfig, referenced: set[str]) -> list[str]:
+    """Columns null in every real row (a feature not used yet, a source column nobody fills): no model can
+    learn them, and the truth to reproduce is "all null". Not among them: keys the engine generates (primary
+    key parts, columns a foreign key points at: the key is declared, so it gets fresh values of its type),
+    and foreign keys (their own machinery gives a null rate of 1). An empty table has no such columns."""
+    if frame.empty:
+        return []
+    fk_cols = {c for fk in cfg.fk for c in fk.columns}
+    generated = {*cfg.pk, *referenced, *fk_cols}
+    return [str(c) for c in frame.columns if c not in generated and bool(frame[c].isna().all())]
 
 
 def _foreign_keys(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Metadata,
@@ -237,13 +259,14 @@ def _foreign_keys(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: M
     for i, fk in enumerate(cfg.fk):
         parent = tables[fk.parent]
         keys = frame[fk.columns]
-        null_rate = float(keys.isna().any(axis=1).mean())
+        null_rate = float(keys.isna().any(axis=1).mean()) if len(keys) else 0.0  # an empty child: 0 per parent
         counts = children_counts(keys, parent[fk.parent_columns])
         role = "self" if fk.parent == cfg.name else "secondary"
         plans.append(ForeignKeyPlan(list(fk.columns), fk.parent, list(fk.parent_columns), null_rate,
                                     Histogram.of(counts), role))
         if role == "secondary" and null_rate == 0:
-            ranking.append((float((counts == 0).mean()), -depth[fk.parent], i))
+            childless = float((counts == 0).mean()) if len(counts) else 1.0  # an empty parent: all childless
+            ranking.append((childless, -depth[fk.parent], i))
     if ranking:
         plans[min(ranking)[2]].role = "driving"
     return plans
@@ -263,15 +286,64 @@ def _integral_or_text(s: pd.Series) -> bool:
     return True
 
 
+_FLOAT_TOKENS = {"NaN": np.nan, "Infinity": np.inf, "-Infinity": -np.inf}
+
+
+def _json_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copied table as JSON can hold it: datetimes as ISO text to the microsecond (years 1..9999, in UTC
+    when tz-aware), float NaN / +-inf as 'NaN' / 'Infinity' / '-Infinity' text (JSON has neither, and
+    pandas would write them as null, turning a NaN into a NULL). `_restore_dtypes` reverses both."""
+    out = {}
+    for col in frame.columns:
+        s = frame[col]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            if isinstance(s.dtype, pd.DatetimeTZDtype):
+                s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+            arr = s.to_numpy().astype("datetime64[us]")
+            text = np.datetime_as_string(arr, unit="us").astype(object)
+            text[pd.isna(arr)] = None
+            out[col] = text
+        elif pd.api.types.is_float_dtype(s):
+            null = s.isna().to_numpy()
+            x = s.to_numpy(np.float64, na_value=np.nan)
+            text = np.asarray(x, dtype=object)
+            text[np.isnan(x) & ~null] = "NaN"
+            text[x == np.inf] = "Infinity"
+            text[x == -np.inf] = "-Infinity"
+            text[null] = None
+            out[col] = text
+        else:
+            out[col] = s
+    return pd.DataFrame(out, columns=frame.columns)
+
+
 def _restore_dtypes(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
     for col, dtype in dtypes.items():
         if col not in frame.columns:
             continue
         try:
             if dtype.startswith("datetime64"):
-                frame[col] = pd.to_datetime(frame[col])
+                values = [None if v is None or (isinstance(v, float) and np.isnan(v)) else v
+                          for v in frame[col].tolist()]
+                s = pd.Series(np.array(values, dtype="datetime64[us]"), index=frame.index)
+                tz = getattr(pd.api.types.pandas_dtype(dtype), "tz", None)
+                frame[col] = s.dt.tz_localize("UTC").dt.tz_convert(tz) if tz is not None else s
+            elif dtype in ("float64", "float32", "Float64"):
+                frame[col] = _floats(frame[col], dtype)
+            elif dtype == "object":  # JSON null is a NULL: None, as the warehouse reader gives it
+                frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
             else:
                 frame[col] = frame[col].astype(dtype)
         except (TypeError, ValueError):
             continue  # keep the JSON type; a value such as a mixed column cannot take the old dtype
     return frame
+
+
+def _floats(s: pd.Series, dtype: str) -> pd.Series:
+    """Floats back from JSON: numbers, None (NULL) and the NaN / Infinity tokens of _json_safe_frame."""
+    null = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in s.tolist()], dtype=bool)
+    x = np.array([np.nan if n else _FLOAT_TOKENS.get(v, v) if isinstance(v, str) else v
+                  for v, n in zip(s.tolist(), null)], dtype=np.float64)
+    if dtype == "Float64":
+        return pd.Series(pd.arrays.FloatingArray(x, null), index=s.index)
+    return pd.Series(x, index=s.index).astype(dtype)

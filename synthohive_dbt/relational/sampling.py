@@ -19,6 +19,7 @@ import pandas as pd
 from synthohive_dbt.config import Metadata, TableConfig
 from synthohive_dbt.errors import ConfigError, ConstraintViolationError
 from synthohive_dbt.models.base import ConditionalGenerativeModel
+from synthohive_dbt.models.formats import ColumnFormat
 from synthohive_dbt.relational.cardinality import deal_by_popularity, forest
 from synthohive_dbt.relational.constraints import assert_frame, check_frame
 from synthohive_dbt.relational.keys import ensure_unique, per_group_sequence
@@ -60,7 +61,8 @@ def root_sizes(plans: Mapping[str, TablePlan], num_rows: Mapping[str, int] | Non
         factor = 1.0 if scale is None else float(scale)
         if factor <= 0:
             raise ConfigError(f"sample(scale={scale}) must be positive", hint="pass e.g. scale=0.5 or scale=2.0")
-        return {n: max(1, round(plans[n].n_real * factor)) for n in roots}
+        # a root that is empty in the real data stays empty
+        return {n: 0 if plans[n].n_real == 0 else max(1, round(plans[n].n_real * factor)) for n in roots}
     unknown = [t for t in num_rows if t not in plans]
     driven = [t for t in num_rows if t in plans and t not in roots]
     if unknown or driven:
@@ -72,8 +74,11 @@ def root_sizes(plans: Mapping[str, TablePlan], num_rows: Mapping[str, int] | Non
     bad = {t: v for t, v in num_rows.items() if int(v) < 1}
     if bad:
         raise ConfigError(f"sample(num_rows={bad}) asks for fewer than one row", hint="ask for at least 1 row")
-    factor = float(np.mean([num_rows[t] / plans[t].n_real for t in num_rows])) if num_rows else 1.0
-    return {n: int(num_rows[n]) if n in num_rows else max(1, round(plans[n].n_real * factor)) for n in roots}
+    scaled = [num_rows[t] / plans[t].n_real for t in num_rows if plans[t].n_real > 0]
+    factor = float(np.mean(scaled)) if scaled else 1.0
+    # an empty root stays empty unless num_rows asks for rows of it
+    return {n: int(num_rows[n]) if n in num_rows else 0 if plans[n].n_real == 0
+            else max(1, round(plans[n].n_real * factor)) for n in roots}
 
 
 def sample_database(plans: Mapping[str, TablePlan], models: Mapping[str, ConditionalGenerativeModel],
@@ -157,7 +162,10 @@ def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativ
                 parent_rows = kept[plan.context.parent].frame.iloc[links[driving][start:stop]]
                 context = plan.context.encode(parent_rows.reset_index(drop=True))
             learned = _sample_learned(model, plan, cfg, stop - start, context, seed, chunk, seen, stats)
-            cols.update({c: learned[c].to_numpy() for c in plan.model_columns})
+            cols.update({c: learned[c].array for c in plan.model_columns})  # .array: Float64 keeps NaN apart
+        for col in plan.null_columns:
+            cols[col] = _null_column(col, stop - start, plan.dtypes.get(col, "object"), cfg,
+                                     rng_for(seed, plan.name, "null", col, chunk))
         cols.update({c: v[start:stop] for c, v in keys.items()})
         cols.update({c: v[start:stop] for c, v in counters.items()})
         for i, f in enumerate(plan.foreign_keys):
@@ -183,9 +191,12 @@ def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativ
         stats.chunks += 1
         del frame, cols
         report(stop, n)
+    if n == 0:  # an empty table still has its columns and their dtypes
+        sink.write(plan.name, _empty_frame(plan))
     sink.close(plan.name, plan.columns)
     if not parts:
-        return _Kept(pd.DataFrame(columns=keep_cols))
+        return _Kept(_empty_frame(plan)[keep_cols] if set(keep_cols) <= set(plan.columns)
+                     else pd.DataFrame(columns=keep_cols))
     return _Kept(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0])
 
 
@@ -224,6 +235,9 @@ def _plan_links(plan: TablePlan, cfg: TableConfig, kept: dict[str, _Kept], sizes
     weights: dict[int, np.ndarray] = {}
     for i, f in enumerate(fks):
         if f.role != "secondary":
+            continue
+        if kept[f.parent].n == 0:  # an empty parent: nothing to point at, the key stays null
+            links[i] = np.full(n, -1, dtype=np.int64)
             continue
         weights[i] = f.popularity.draw(len(kept[f.parent].frame), rng)
         links[i] = _popular_links(f, n, weights[i], rng)
@@ -302,17 +316,52 @@ def _sample_learned(model: ConditionalGenerativeModel, plan: TablePlan, cfg: Tab
         ctx = context.iloc[idx].reset_index(drop=True) if context is not None else None
         fresh = model.sample(len(idx), context=ctx, seed=derive_seed(seed, plan.name, "retry", chunk, round_))
         for col in plan.model_columns:
-            values = data[col].to_numpy(copy=True)
             try:
-                values[idx] = fresh[col].to_numpy()
+                data[col] = _replace_rows(data[col], idx, fresh[col])
             except (TypeError, ValueError) as exc:
                 raise ConstraintViolationError(
                     f"table {plan.name!r}, column {col!r}: re-sampled values do not fit the column ({exc})",
                     hint="the model returned another dtype on a second call; report this as a model bug"
                 ) from exc
-            data[col] = values
         stats.resample_rounds += 1
     return data
+
+
+def _replace_rows(current: pd.Series, idx: np.ndarray, fresh: pd.Series) -> pd.Series:
+    """`current` with rows `idx` replaced by `fresh`, keeping an extension dtype when both share it (through
+    numpy a Float64 column would become objects and its NaN values NULLs)."""
+    if current.dtype == fresh.dtype:
+        arr = current.array.copy()
+        arr[idx] = fresh.array
+        return pd.Series(arr, index=current.index, name=current.name)
+    values = current.to_numpy(copy=True)
+    values[idx] = fresh.to_numpy()
+    return pd.Series(values, index=current.index, name=current.name)
+
+
+def _null_column(col: str, n: int, dtype: str, cfg: TableConfig, rng: np.random.Generator) -> pd.Series:
+    """A column that was null in every real row: all-null of its dtype, so the writer gives it the real SQL
+    type. When the project declares it not_null, the test wins over the observed nulls: values of its type
+    and declared constraints (models/formats.py), since dbt's test would otherwise fail on the output."""
+    c = cfg.constraint(col)
+    if c.not_null:
+        return ColumnFormat.learn(pd.Series([], dtype=dtype, name=col), c).generate(n, rng)
+    return _typed_nulls(n, dtype)
+
+
+def _typed_nulls(n: int, dtype: str) -> pd.Series:
+    if dtype == "object":
+        return pd.Series([None] * n, dtype=object)
+    want = {"int64": "Int64", "int32": "Int32", "int16": "Int16", "int8": "Int8", "bool": "boolean"}.get(dtype, dtype)
+    try:
+        return pd.Series([None] * n, dtype=object).astype(want)
+    except (TypeError, ValueError):
+        return pd.Series([None] * n, dtype=object)
+
+
+def _empty_frame(plan: TablePlan) -> pd.DataFrame:
+    """0 rows with the plan's columns in their real dtypes (an empty table, or the children of one)."""
+    return pd.DataFrame({c: _typed_nulls(0, plan.dtypes.get(c, "object")) for c in plan.columns})
 
 
 def _take(values: pd.Series | np.ndarray, rows: np.ndarray) -> pd.Series:

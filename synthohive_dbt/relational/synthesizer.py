@@ -9,7 +9,10 @@
     synth.save("model.shm"); Synthesizer.load("model.shm").sample(scale=1.0)
 
 Tables are trained parents first. Each table's model learns only its ordinary columns; keys are generated,
-foreign keys are assigned from generated parents, PII is set aside and faked, lookups are copied. The real
+foreign keys are assigned from generated parents, PII is set aside and faked, lookups are copied, columns
+null in every row are written back all-null, and tables under MIN_LEARN_ROWS (10) rows are not trained but
+generated from their column types, dbt tests and value formats (models/formats.py); an empty table stays
+empty. The real
 frames stay on the object after fit (in memory only, never saved) so every sample can be measured.
 """
 
@@ -30,6 +33,7 @@ import pandas as pd
 from synthohive_dbt.config import Metadata, PrivacyConfig
 from synthohive_dbt.errors import ArtifactError, ConfigError, ModelError
 from synthohive_dbt.models.base import ConditionalGenerativeModel, Progress
+from synthohive_dbt.models.formats import MIN_LEARN_ROWS, FormatModel, named_values
 from synthohive_dbt.privacy.detect import PiiFinding
 from synthohive_dbt.relational.artifact import read_artifact, write_artifact
 from synthohive_dbt.relational.dp import dp_model_kwargs, privacy_report
@@ -61,6 +65,8 @@ BACKENDS: dict[str, tuple[str, str]] = {
     "CTGAN": ("synthohive_dbt.models.ctgan", "CTGAN"),
     "TVAE": ("synthohive_dbt.models.tvae", "TVAE"),
     "AR": ("synthohive_dbt.models.autoregressive", "AutoRegressive"),
+    # tables under MIN_LEARN_ROWS rows get this one whatever the backend (models/formats.py says why)
+    "FORMATS": ("synthohive_dbt.models.formats", "FormatModel"),
 }
 
 RealData = Mapping[str, Any] | str | Path
@@ -135,8 +141,18 @@ class Synthesizer:
             if training is None:
                 _report(progress, TableProgress("fit", name, index, len(self.order), 1, 1))
                 continue
-            model = self.model_class(**model_kwargs)
             callback = _epoch_callback(progress, name, index, len(self.order))
+            cfg = self.metadata.tables[name]
+            if len(training.data) < MIN_LEARN_ROWS:  # too small to learn: types, dbt tests and formats
+                log.info("%s has %d rows (< %d): generated from column formats, not trained", name,
+                         len(training.data), MIN_LEARN_ROWS)
+                model: ConditionalGenerativeModel = FormatModel(cfg.constraints, named_values(cfg))
+                # with differential privacy not even formats are read from the rows: types and tests only
+                model.fit(training.data.iloc[:0] if private else training.data, table=name)
+                self.models[name] = model
+                _report(progress, TableProgress("fit", name, index, len(self.order), 1, 1))
+                continue
+            model = self.model_class(**model_kwargs)
             log.info("training %s on %d rows x %d columns", name, len(training.data), training.data.shape[1])
             extra = {"table": name} if "table" in inspect.signature(model.fit).parameters else {}
             model.fit(training.data, training.context, epochs=epochs, batch_size=batch_size,

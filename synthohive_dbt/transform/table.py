@@ -21,11 +21,12 @@ from synthohive_dbt.transform.derived import DerivedColumn, codes_of, determines
 from synthohive_dbt.transform.discrete import CategoryEncoder
 from synthohive_dbt.transform.quantile import QuantileBinner
 from synthohive_dbt.transform.spans import Span, SpanLayout
+from synthohive_dbt.transform.specials import SpecialValues, find_specials, special_index
 from synthohive_dbt.transform.values import ValueCodec, detect, from_base, json_value, to_base
 
 STATE_VERSION = 1
 _ENCODERS: dict[str, Any] = {"continuous": ModeNormalizer, "quantile": QuantileBinner,
-                             "discrete": CategoryEncoder, "derived": DerivedColumn}
+                             "discrete": CategoryEncoder, "derived": DerivedColumn, "specials": SpecialValues}
 _KIND = {cls: kind for kind, cls in _ENCODERS.items()}
 
 
@@ -54,6 +55,9 @@ class TransformerSettings:
     min_rows_per_key: int = 10  # a dependency counts only with >= 10 rows per source value (no fluke)
 
 
+Encoder = ModeNormalizer | QuantileBinner | CategoryEncoder | DerivedColumn | SpecialValues
+
+
 class DataTransformer:
     """fit / transform / inverse_transform for one table, with a JSON-serialisable state."""
 
@@ -61,7 +65,7 @@ class DataTransformer:
         self.settings = settings or TransformerSettings()
         self.columns: list[str] = []
         self.codecs: dict[str, ValueCodec] = {}
-        self.encoders: dict[str, ModeNormalizer | QuantileBinner | CategoryEncoder | DerivedColumn] = {}
+        self.encoders: dict[str, Encoder] = {}
         self._layout: SpanLayout | None = None
 
     # ---- fitting -------------------------------------------------------------------------------------
@@ -80,23 +84,35 @@ class DataTransformer:
             values, mask = to_base(series, codec)
             self.codecs[str(col)] = codec
             numeric = codec.logical in ("int", "float", "date", "datetime")
-            n_unique = int(pd.unique(values[~mask]).size)
-            if numeric and str(col) not in forced and n_unique > s.max_discrete_numeric \
-                    and s.numeric_encoding == "quantile":
-                self.encoders[str(col)] = QuantileBinner.fit(values, mask, n_bins=s.quantile_bins,
-                                                             n_knots=s.quantile_knots)
-            elif numeric and str(col) not in forced and n_unique > s.max_discrete_numeric:
-                self.encoders[str(col)] = ModeNormalizer.fit(
-                    values, mask, seed=int(seeds[i]), max_modes=s.max_modes,
-                    weight_threshold=s.mode_weight_threshold, sample_size=s.fit_sample_size)
+            specials = find_specials(values, mask, sentinels=False) if numeric else []
+            regular = special_index(values, mask, specials) < 0
+            n_unique = int(pd.unique(values[regular & ~mask]).size)
+            continuous = numeric and str(col) not in forced and n_unique > s.max_discrete_numeric
+            if continuous:
+                specials = find_specials(values, mask, sentinels=True)
+                regular = special_index(values, mask, specials) < 0
+            inner = self._fit_inner(values[regular], mask[regular], continuous, int(seeds[i]))
+            if specials:
+                rates = [float(np.mean(special_index(values, mask, [v]) == 0)) for v in specials]
+                self.encoders[str(col)] = SpecialValues.fit(inner, specials, rates)
             else:
-                self.encoders[str(col)] = CategoryEncoder.fit(
-                    values, mask, max_categories=s.max_categories, min_count=s.min_category_count,
-                    max_tail_values=s.max_tail_values)
+                self.encoders[str(col)] = inner
         if s.derive_dependencies:
             self._find_dependencies(data)
         self._layout = None
         return self
+
+    def _fit_inner(self, values: np.ndarray, mask: np.ndarray, continuous: bool,
+                   seed: int) -> ModeNormalizer | QuantileBinner | CategoryEncoder:
+        """The encoder of a column's ordinary values (special values, if any, are set apart by the caller)."""
+        s = self.settings
+        if continuous and s.numeric_encoding == "quantile":
+            return QuantileBinner.fit(values, mask, n_bins=s.quantile_bins, n_knots=s.quantile_knots)
+        if continuous:
+            return ModeNormalizer.fit(values, mask, seed=seed, max_modes=s.max_modes,
+                                      weight_threshold=s.mode_weight_threshold, sample_size=s.fit_sample_size)
+        return CategoryEncoder.fit(values, mask, max_categories=s.max_categories, min_count=s.min_category_count,
+                                   max_tail_values=s.max_tail_values)
 
     def _find_dependencies(self, data: pd.DataFrame) -> None:
         """Replace the encoder of each column that one fully one-hot encoded column determines by a
@@ -108,7 +124,7 @@ class DataTransformer:
                    and codes[c][1] >= 2 and n >= self.settings.min_rows_per_key * codes[c][1]]
         used: set[str] = set()
         for j, col in enumerate(self.columns):
-            if col in used:
+            if col in used or isinstance(self.encoders[col], SpecialValues):
                 continue
             for src in sources:
                 if src == col or isinstance(self.encoders[src], DerivedColumn):
@@ -138,7 +154,9 @@ class DataTransformer:
                 enc = self.encoders[col]
                 if isinstance(enc, DerivedColumn):
                     continue
-                if isinstance(enc, ModeNormalizer):
+                if isinstance(enc, SpecialValues):
+                    spans.extend(self._special_spans(col, enc))
+                elif isinstance(enc, ModeNormalizer):
                     spans.append(Span(col, 1, "tanh"))
                     spans.append(Span(col, enc.width - 1, "softmax"))
                 elif isinstance(enc, QuantileBinner):
@@ -150,12 +168,19 @@ class DataTransformer:
             self._layout = SpanLayout(tuple(spans))
         return self._layout
 
+    def _special_spans(self, col: str, enc: SpecialValues) -> list[Span]:
+        """The inner encoder's spans, its softmax widened by the special slots."""
+        if not enc.numeric:
+            return [Span(col, enc.width, "softmax", conditional=enc.width > 1)]
+        conditional = isinstance(enc.inner, QuantileBinner) and self.settings.quantile_conditional
+        return [Span(col, 1, "tanh"), Span(col, enc.width - 1, "softmax", conditional=conditional)]
+
     def discrete_frequencies(self) -> list[np.ndarray]:
         """Observed slot frequencies of each conditional span, in layout order (for training-by-sampling)."""
         out = []
         for span in self.layout.conditional:
             enc = self.encoders[span.column]
-            assert isinstance(enc, (CategoryEncoder, QuantileBinner))
+            assert isinstance(enc, (CategoryEncoder, QuantileBinner, SpecialValues))
             out.append(np.asarray(enc.frequencies, dtype=np.float64))
         return out
 
@@ -181,7 +206,14 @@ class DataTransformer:
             values, mask = to_base(data[col], self.codecs[col])
             start = offsets[col]
             block = out[:, start:start + enc.width]
-            if isinstance(enc, (ModeNormalizer, QuantileBinner)):
+            if isinstance(enc, SpecialValues):
+                try:
+                    enc.transform(values, mask, rng, block, ignore_unknown=unknown == "ignore")
+                except ValueError as exc:
+                    raise DataError(f"table {table!r}, column {col!r}: {exc}",
+                                    hint="encode only data with the categories seen at fit, "
+                                         "or refit the transformer") from exc
+            elif isinstance(enc, (ModeNormalizer, QuantileBinner)):
                 enc.transform(values, mask, rng, block)
             else:
                 try:
@@ -205,7 +237,9 @@ class DataTransformer:
             if isinstance(enc, DerivedColumn):
                 continue
             block = encoded[:, offsets[col]:offsets[col] + enc.width]
-            if isinstance(enc, ModeNormalizer):
+            if isinstance(enc, SpecialValues):
+                base[col] = self._inverse_special(col, enc, block, rng)
+            elif isinstance(enc, ModeNormalizer):
                 base[col] = enc.inverse(block)
             elif isinstance(enc, QuantileBinner):
                 base[col] = enc.inverse(block, rng if self.settings.quantile_position == "uniform" else None)
@@ -228,7 +262,9 @@ class DataTransformer:
         for i, col in enumerate(learned):
             enc = self.encoders[col]
             slot = tokens[:, i]
-            if isinstance(enc, QuantileBinner):
+            if isinstance(enc, SpecialValues):
+                base[col] = self._decode_special(col, enc, slot, rng)
+            elif isinstance(enc, QuantileBinner):
                 base[col] = enc.decode(slot, rng.random(n))
             elif isinstance(enc, CategoryEncoder):
                 base[col] = self._typed(col, *enc.decode(slot, rng))
@@ -236,6 +272,37 @@ class DataTransformer:
                 raise DataError(f"column {col!r} is encoded by a Gaussian mixture, which has no token form",
                                 hint="fit the transformer with numeric_encoding='quantile'")
         return self._assemble(base, pd.RangeIndex(n))
+
+    def _inverse_special(self, col: str, enc: SpecialValues, block: np.ndarray,
+                         rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Inner decoding of the inner slots (arg-max over them alone), then the exact special values."""
+        sp = enc.specials_of(enc.slots_of(block))
+        inner, n = enc.inner, len(block)
+        if enc.inner_slots == 0:
+            values, mask = np.zeros(n), np.zeros(n, dtype=bool)
+        elif isinstance(inner, ModeNormalizer):
+            values, mask = inner.inverse(block[:, :inner.width])
+        elif isinstance(inner, QuantileBinner):
+            uniform = self.settings.quantile_position == "uniform"
+            values, mask = inner.inverse(block[:, :inner.width], rng if uniform else None)
+        else:
+            values, mask = self._typed(col, *inner.inverse(block[:, :inner.width], rng))
+        return enc.overlay(values, mask, sp)
+
+    def _decode_special(self, col: str, enc: SpecialValues, slot: np.ndarray,
+                        rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """inverse_tokens for a column with special values: same draws as its inner encoder would make."""
+        sp, inner, n = enc.specials_of(slot), enc.inner, len(slot)
+        if enc.inner_slots == 0:
+            values, mask = np.zeros(n), np.zeros(n, dtype=bool)
+        elif isinstance(inner, QuantileBinner):
+            values, mask = inner.decode(enc.inner_slot(slot), rng.random(n))
+        elif isinstance(inner, CategoryEncoder):
+            values, mask = self._typed(col, *inner.decode(enc.inner_slot(slot), rng))
+        else:
+            raise DataError(f"column {col!r} is encoded by a Gaussian mixture, which has no token form",
+                            hint="fit the transformer with numeric_encoding='quantile'")
+        return enc.overlay(values, mask, sp)
 
     def _assemble(self, base: dict[str, tuple[np.ndarray, np.ndarray]], index: pd.RangeIndex) -> pd.DataFrame:
         """Derived columns from their sources, then every column back to its dtype."""
@@ -298,7 +365,8 @@ def validate_frame(data: pd.DataFrame, table: str) -> None:
         raise DataError(f"table {table!r} has no columns", hint="pass a frame with at least one column")
     if len(data) == 0:
         raise DataError(f"table {table!r} is empty (0 rows): there is nothing to learn from",
-                        hint="load rows into the table, or mark it copy_as_is / exclude it")
+                        hint="fit it through Synthesizer, which generates tables too small to learn from "
+                             "their column types and dbt tests")
     dup = data.columns[data.columns.duplicated()].tolist()
     if dup:
         raise DataError(f"table {table!r} has duplicate column names {dup}",
@@ -306,4 +374,5 @@ def validate_frame(data: pd.DataFrame, table: str) -> None:
     all_null = [str(c) for c in data.columns if data[c].isna().all()]
     if all_null:
         raise DataError(f"table {table!r}: column(s) {all_null} contain only nulls, so no distribution "
-                        "can be learned", hint="drop these columns before training, or fill them")
+                        "can be learned", hint="fit through Synthesizer, which keeps all-null columns out of "
+                                               "the model and writes them back as all-null of their type")

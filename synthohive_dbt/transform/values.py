@@ -103,9 +103,9 @@ def detect(series: pd.Series) -> ValueCodec:
 def _ticks(series: pd.Series, logical: str) -> tuple[np.ndarray, str, str | None]:
     """Integer ticks of a date/datetime column in its own numpy unit, the unit, and its time zone."""
     if logical == "date":
-        days = pd.to_datetime(series).to_numpy(dtype="datetime64[D]")
+        days = _objects_as_datetime64(series, "D").to_numpy(dtype="datetime64[D]")
         return days.view(np.int64), "D", None
-    s = series if pd.api.types.is_datetime64_any_dtype(series.dtype) else pd.to_datetime(series)
+    s = series if pd.api.types.is_datetime64_any_dtype(series.dtype) else _objects_as_datetime64(series, "us")
     tz = None
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         tz = str(s.dtype.tz)
@@ -113,6 +113,24 @@ def _ticks(series: pd.Series, logical: str) -> tuple[np.ndarray, str, str | None
     arr = s.to_numpy()
     native = np.datetime_data(arr.dtype)[0]
     return arr.view(np.int64), native, tz
+
+
+def _objects_as_datetime64(series: pd.Series, unit: str) -> pd.Series:
+    """Python dates / datetimes (or datetime64 values) as datetime64 of `unit`, without pandas' parser:
+    it would force nanoseconds and refuse 0001-01-01 and 9999-12-31. tz-aware values become UTC."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        s = series.dt.tz_convert("UTC").dt.tz_localize(None) if isinstance(series.dtype, pd.DatetimeTZDtype) \
+            else series
+        return s.astype(f"datetime64[{'s' if unit == 'D' else unit}]")
+    raw = series.tolist()
+    aware = any(isinstance(v, _dt.datetime) and v.tzinfo is not None for v in raw)
+    values = [v.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+              if isinstance(v, _dt.datetime) and v.tzinfo is not None else v for v in raw]
+    try:
+        out = pd.Series(np.array(values, dtype=f"datetime64[{unit}]"), index=series.index)
+        return out.dt.tz_localize("UTC") if aware and unit != "D" else out
+    except (TypeError, ValueError):  # text such as '2020-01-01': pandas parses it (in its own range)
+        return pd.to_datetime(series)
 
 
 def to_base(series: pd.Series, codec: ValueCodec) -> tuple[np.ndarray, np.ndarray]:
@@ -186,6 +204,9 @@ def from_base(values: np.ndarray, mask: np.ndarray, codec: ValueCodec, name: str
         vals = np.round(vals).astype(np.int64) if values.dtype.kind == "f" else np.asarray(values, np.int64)
     else:
         vals = np.asarray(values, dtype=object)
+    if codec.dtype == "Float64":  # NULL is the mask, NaN a value: astype would turn NaN into NULL
+        arr = pd.arrays.FloatingArray(np.asarray(vals, dtype=np.float64).copy(), np.asarray(mask, bool).copy())
+        return pd.Series(arr, index=index, name=name)
     if pd.api.types.is_timedelta64_dtype(codec.dtype):
         s = pd.Series(np.asarray(vals, np.int64).view(codec.dtype), index=index, name=name)
         return s.where(~mask) if any_null else s

@@ -46,9 +46,20 @@ def test_free_text_keys_become_unique_tokens_over_the_real_alphabet() -> None:
     assert fmt.kind == "token" and len(set(out)) == 200 and set("".join(out)) <= {"a", "b"}
 
 
-def test_all_null_key_is_a_data_error_naming_table_and_column() -> None:
-    with pytest.raises(DataError, match=r"table 't': key column 'id' has only nulls"):
-        _fmt([None, None])
+def test_all_null_key_gets_a_fresh_key_of_its_type() -> None:
+    """Nothing to learn a format from (an empty table, a key nobody fills yet): the column's type decides."""
+    assert _fmt([None, None]).kind == "token"
+    ints = detect_key_format(pd.Series([None, None], dtype="Int64"), table="t", column="id")
+    assert ints.kind == "int_sequence" and ints.generate(3, np.random.default_rng(0)).tolist() == [1, 2, 3]
+    with pytest.raises(DataError, match=r"table 't': key column 'id' is boolean"):
+        detect_key_format(pd.Series([None], dtype="boolean"), table="t", column="id")
+
+
+def test_date_keys_keep_microseconds_and_far_dates() -> None:
+    real = pd.Series(np.array(["9999-12-30T00:00:00.000001", "9999-12-30T00:00:00.000003"], dtype="datetime64[us]"))
+    fmt = detect_key_format(real, table="t", column="at")
+    out = fmt.generate(2, np.random.default_rng(0))
+    assert out.dtype == np.dtype("datetime64[us]") and out.tolist() == real.tolist()
 
 
 def test_per_group_counter_is_detected_and_regenerated() -> None:
