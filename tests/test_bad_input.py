@@ -113,8 +113,9 @@ def nan_and_infinity(tmp: Path) -> None:
     meta.add_table("t", pk="id")
     x = np.random.default_rng(0).normal(size=200)
     x[:20], x[20:30], x[30:36] = np.nan, np.inf, -np.inf
-    x = pd.array(x, dtype="Float64")
-    x[36:50] = pd.NA  # SQL NULL, apart from NaN
+    mask = np.zeros(200, dtype=bool)
+    mask[36:50] = True  # SQL NULL, apart from NaN
+    x = pd.arrays.FloatingArray(x, mask)
     out = _fit_sample(meta, {"t": pd.DataFrame({"id": range(200), "x": x})})["t"]["x"]
     nulls = sum(v is pd.NA or v is None for v in out.tolist())
     values = np.asarray([float(v) for v in out.tolist() if v is not pd.NA and v is not None])

@@ -101,7 +101,7 @@ def as_float(series: pd.Series, kind: Kind) -> np.ndarray:
         dt = series if pd.api.types.is_datetime64_any_dtype(series) else pd.to_datetime(series, errors="coerce")
         if getattr(dt.dt, "tz", None) is not None:
             dt = dt.dt.tz_convert("UTC").dt.tz_localize(None)
-        out = dt.astype("datetime64[ns]").to_numpy().astype("int64").astype("float64") / 1e9
+        out = dt.astype("datetime64[us]").to_numpy().astype("int64").astype("float64") / 1e6
         out[dt.isna().to_numpy()] = np.nan
         return out
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
@@ -115,7 +115,7 @@ def as_category(series: pd.Series) -> pd.Series:
     """
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         values = series.to_numpy(dtype="float64", na_value=np.nan)
-        finite = values[~np.isnan(values)]
+        finite = values[np.isfinite(values)]
         if np.array_equal(finite, np.round(finite)):
             return series.astype("Float64").astype("Int64").astype("string")
     return series.astype("string")
@@ -146,7 +146,7 @@ class Coder:
     def fit(cls, real: pd.Series, kind: Kind, bins: int = 10, top: int = 20) -> Coder:
         if kind in ("numeric", "datetime"):
             values = as_float(real, kind)
-            values = values[~np.isnan(values)]
+            values = values[np.isfinite(values)]
             if values.size == 0:
                 return cls(kind, np.array([]), None)
             edges = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))

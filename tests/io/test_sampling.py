@@ -80,7 +80,7 @@ def test_without_budget_every_row_is_read_typed(warehouse: sa.Engine) -> None:
     full = _frames()
     assert {n: len(f) for n, f in out.items()} == {n: len(f) for n, f in full.items()}
     assert str(out["employees"]["manager_id"].dtype) == "Int64"
-    assert out["orders"]["placed"].dtype == "datetime64[ns]"
+    assert out["orders"]["placed"].dtype == "datetime64[us]"
     assert out["orders"]["order_id"].tolist() == sorted(full["orders"]["order_id"].tolist())
 
 
