@@ -27,7 +27,7 @@ from synthohive_dbt.models import CTGAN, TVAE, AutoRegressive
 from synthohive_dbt.models.scoring import column_scores, quality
 from synthohive_dbt.transform import TransformerSettings
 
-DATA = Path("/work/shared/data/adult.csv")
+DATA = Path(os.environ.get("SYNTHOHIVE_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")) / "data" / "adult.csv"
 
 
 def _parse_value(text: str) -> Any:
