@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from tests.helpers.profiles import profiles_yml
 from synthohive_dbt.dbt import DbtProject
 from synthohive_dbt.io.warehouse import run_sql
 
@@ -37,24 +38,7 @@ ODD = 'ünï "quote"'
 SENTINEL_TO = datetime(9999, 12, 31, 23, 59, 59, 999999)
 UNKNOWN_DAY = date(1, 1, 1)
 
-PROFILES = """messy:
-  target: dev
-  outputs:
-    dev:
-      type: duckdb
-      path: messy.duckdb
-      schema: main
-      threads: 1
-    pg:
-      type: postgres
-      host: "{{ env_var('SYNTHOHIVE_PG_HOST') }}"
-      port: "{{ env_var('SYNTHOHIVE_PG_PORT') | as_number }}"
-      user: "{{ env_var('SYNTHOHIVE_PG_USER') }}"
-      password: "{{ env_var('SYNTHOHIVE_PG_PASSWORD') }}"
-      dbname: "{{ env_var('SYNTHOHIVE_PG_DBNAME') }}"
-      schema: "{{ env_var('SYNTHOHIVE_PG_SCHEMA') }}"
-      threads: 1
-"""
+PROFILES = profiles_yml("messy", "messy.duckdb")
 PROJECT = """name: messy
 version: "1.0"
 config-version: 2

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from tests.helpers.profiles import profiles_yml
 from synthohive_dbt.cli import cli
 from synthohive_dbt.dbt import DbtProject
 from synthohive_dbt.io import Relation, quote_ident, read_table
@@ -24,24 +25,7 @@ from synthohive_dbt.errors import ManifestError
 from synthohive_dbt.pipeline.project import ProjectTables, load_raw_manifest, resolve
 
 ODD = 'ünï "quote"'
-PROFILES = """clinic:
-  target: dev
-  outputs:
-    dev:
-      type: duckdb
-      path: clinic.duckdb
-      schema: main
-      threads: 1
-    pg:
-      type: postgres
-      host: "{{ env_var('SYNTHOHIVE_PG_HOST') }}"
-      port: "{{ env_var('SYNTHOHIVE_PG_PORT') | as_number }}"
-      user: "{{ env_var('SYNTHOHIVE_PG_USER') }}"
-      password: "{{ env_var('SYNTHOHIVE_PG_PASSWORD') }}"
-      dbname: "{{ env_var('SYNTHOHIVE_PG_DBNAME') }}"
-      schema: "{{ env_var('SYNTHOHIVE_PG_SCHEMA') }}"
-      threads: 1
-"""
+PROFILES = profiles_yml("clinic", "clinic.duckdb")
 PROJECT = """name: clinic
 version: "1.0"
 profile: clinic
