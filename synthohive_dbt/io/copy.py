@@ -1,27 +1,21 @@
-"""Bulk-load a frame into an existing table, the fast way each warehouse offers.
+"""Bulk-load a frame into an existing table, the fast way each warehouse offers (`Warehouse.load`).
 
 PostgreSQL: `COPY ... FROM STDIN (FORMAT csv)` fed by pyarrow's CSV writer in chunks (strings are always
 quoted and NULL is an unquoted empty field, so COPY tells '' from NULL). DuckDB: the frame is registered as
 an Arrow view and inserted with a CAST to each real column type. Anything else: SQLAlchemy executemany.
+`to_arrow` is the one frame-to-Arrow conversion they share.
 `DataFrame.to_sql` is avoided: ~10x slower on PostgreSQL and ~200x on DuckDB here.
 """
 
 from __future__ import annotations
 
-import io
-import uuid
 from collections.abc import Sequence
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
-from sqlalchemy import Connection, column, insert, table
+from sqlalchemy import Connection
 
-from synthohive_dbt.errors import WarehouseError
-from synthohive_dbt.io.identifiers import quote_ident
-from synthohive_dbt.io.warehouse import Column, dialect_of
-
-CHUNK_ROWS = 200_000
+from synthohive_dbt.io.relation import Column
 
 
 def to_arrow(frame: pd.DataFrame) -> pa.Table:

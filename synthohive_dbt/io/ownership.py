@@ -50,14 +50,14 @@ def record_owned(conn: Connection, wh: Warehouse, schema: str, relations: Iterab
         rows = run_sql(conn, f"SELECT relation_name FROM {marker}")
         for (name,) in rows:
             if wh.key(str(name)) in gone:
-                conn.execute(_delete(wh, marker), {"n": name})
+                conn.execute(_delete(marker), {"n": name})
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     for rel in relations:
         conn.execute(_insert(marker), {"n": rel.name, "k": rel.kind, "r": role, "i": run_id, "w": now,
                                        "v": f"synthohive {__version__}"})
 
 
-def _delete(wh: Warehouse, marker: str) -> TextClause:
+def _delete(marker: str) -> TextClause:
     return text(f"DELETE FROM {marker} WHERE relation_name = :n")
 
 
