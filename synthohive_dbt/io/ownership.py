@@ -84,6 +84,7 @@ class SchemaPlan:
     adopted: list[str] = field(default_factory=list)          # taken over by --adopt
     unmarked: bool = False                                    # the schema holds relations but no marker
     dependents_unchecked: bool = False                        # this warehouse cannot list dependents
+    unlocked: bool = False                                    # this warehouse has no cross-run lock
     relations: dict[str, RelationInfo] = field(default_factory=dict)
     owned_keys: set[str] = field(default_factory=set)         # key(name) of what counts as ours now
     real: set[str] = field(default_factory=set)               # names of the dbt project's own relations here
@@ -108,6 +109,8 @@ class SchemaPlan:
         if self.dependents_unchecked:
             out.append(f"{self.schema}: this warehouse cannot list the views that read these tables; "
                        "none were checked")
+        if self.unlocked:
+            out.append(f"{self.schema}: this warehouse has no run lock; do not start two runs into it at once")
         out += [f"REFUSE: {line}" for line in self.refusals()]
         return out
 
@@ -178,6 +181,7 @@ def plan_schema(conn: Connection, wh: Warehouse, schema: str, names: Sequence[st
     ours = {schema.lower(): owned_keys | set(wanted), **{k.lower(): v for k, v in (ours_elsewhere or {}).items()}}
     plan.own_dependents, plan.dependents = _dependents(conn, wh, schema, replaced, ours)
     plan.dependents_unchecked = not wh.checks_dependents and bool(replaced)
+    plan.unlocked = not wh.locks_runs
     return plan
 
 

@@ -28,15 +28,12 @@ from sqlalchemy import Connection, Engine
 from synthohive_dbt.config import Metadata
 from synthohive_dbt.errors import WarehouseError
 from synthohive_dbt.graph import topological_order
-from synthohive_dbt.io.copy import copy_frame
-from synthohive_dbt.io.identifiers import qualified, quote_ident
+from synthohive_dbt.io.warehouses import warehouse_for
 from synthohive_dbt.io.warehouse import (
     Column,
     Relation,
     count_rows,
-    dialect_of,
     reflect_columns,
-    run_sql,
     select_frame,
 )
 
@@ -95,6 +92,7 @@ class _Sampler:
     def __init__(self, conn: Connection, rels: dict[str, Relation], edges: list[ForeignKeyEdge],
                  pks: dict[str, list[str]], max_rows: int | None, seed: int) -> None:
         self.conn, self.rels, self.edges, self.pks = conn, rels, edges, pks
+        self.wh = warehouse_for(conn)
         self.max_rows, self.seed = max_rows, seed
         self.columns = {n: reflect_columns(conn, *r) for n, r in rels.items()}
         self.keysets: dict[tuple[str, tuple[str, ...]], str] = {}
@@ -155,12 +153,12 @@ class _Sampler:
 
     # -- reading -------------------------------------------------------------------------------------
     def _select_sql(self, name: str, where: list[str]) -> str:
-        cols = ", ".join(f"t.{quote_ident(c.name)}" for c in self.columns[name])
-        sql = f"SELECT {cols} FROM {qualified(*self.rels[name])} t"
+        cols = ", ".join(f"t.{self.wh.quote(c.name)}" for c in self.columns[name])
+        sql = f"SELECT {cols} FROM {self.wh.qualified(*self.rels[name])} t"
         if where:
             sql += " WHERE " + " AND ".join(where)
         if self.pks[name]:
-            sql += " ORDER BY " + ", ".join(f"t.{quote_ident(c)}" for c in self.pks[name])
+            sql += " ORDER BY " + ", ".join(f"t.{self.wh.quote(c)}" for c in self.pks[name])
         return sql
 
     def _read_root(self, name: str, fraction: float) -> pd.DataFrame:
@@ -177,9 +175,9 @@ class _Sampler:
         need = list(dict.fromkeys([*key_cols, *(c for e in self_fks for c in e.child_columns),
                                    *(c for e in self_fks for c in e.parent_columns)]))
         cols = [c for c in self.columns[name] if c.name in set(need)]
-        order = ", ".join(quote_ident(c) for c in key_cols)
-        keys = select_frame(self.conn, f"SELECT DISTINCT {', '.join(quote_ident(c.name) for c in cols)} FROM "
-                                       f"{qualified(*self.rels[name])} ORDER BY {order}", cols)
+        order = ", ".join(self.wh.quote(c) for c in key_cols)
+        keys = select_frame(self.conn, f"SELECT DISTINCT {', '.join(self.wh.quote(c.name) for c in cols)} FROM "
+                                       f"{self.wh.qualified(*self.rels[name])} ORDER BY {order}", cols)
         k = max(1, math.ceil(fraction * len(keys)))
         chosen = np.zeros(len(keys), dtype=bool)
         chosen[rng.choice(len(keys), size=min(k, len(keys)), replace=False)] = True
@@ -192,7 +190,7 @@ class _Sampler:
                 chosen |= new
         self.cut.add(name)
         keyset = self._put_keys(name, keys.loc[chosen, key_cols].drop_duplicates(), key_cols)
-        match = " AND ".join(f"k.{quote_ident(c)} = t.{quote_ident(c)}" for c in key_cols)
+        match = " AND ".join(f"k.{self.wh.quote(c)} = t.{self.wh.quote(c)}" for c in key_cols)
         return select_frame(self.conn, self._select_sql(name, [f"EXISTS (SELECT 1 FROM {keyset} k WHERE {match})"]),
                             self.columns[name])
 
@@ -202,8 +200,8 @@ class _Sampler:
             if e.child != name or e.parent == name or e.parent not in self.cut:
                 continue
             keyset = self.keysets[(e.parent, e.parent_columns)]
-            nulls = " OR ".join(f"t.{quote_ident(c)} IS NULL" for c in e.child_columns)
-            match = " AND ".join(f"k.{quote_ident(p)} = t.{quote_ident(c)}"
+            nulls = " OR ".join(f"t.{self.wh.quote(c)} IS NULL" for c in e.child_columns)
+            match = " AND ".join(f"k.{self.wh.quote(p)} = t.{self.wh.quote(c)}"
                                  for c, p in zip(e.child_columns, e.parent_columns))
             where.append(f"({nulls} OR EXISTS (SELECT 1 FROM {keyset} k WHERE {match}))")
         if where:
@@ -220,24 +218,14 @@ class _Sampler:
     def _put_keys(self, name: str, keys: pd.DataFrame, cols: list[str]) -> str:
         tmp = f"_synthohive_keys_{len(self._registered)}"
         self._registered.append(tmp)
-        if dialect_of(self.conn) == "duckdb":
-            self.conn.connection.driver_connection.register(tmp, keys.reset_index(drop=True))
-            ref = quote_ident(tmp)
-        else:
-            ref = quote_ident(tmp)
-            select = ", ".join(quote_ident(c) for c in cols)
-            run_sql(self.conn, f"CREATE TEMPORARY TABLE {ref} AS SELECT {select} FROM "
-                                      f"{qualified(*self.rels[name])} WHERE 1 = 0")
-            copy_frame(self.conn, ref, keys, [c for c in self.columns[name] if c.name in set(cols)])
+        columns = [c for c in self.columns[name] if c.name in set(cols)]
+        ref = self.wh.put_keyset(self.conn, tmp, keys, self.rels[name], columns)
         self.keysets[(name, tuple(cols))] = ref
         return ref
 
     def _cleanup(self) -> None:
         for tmp in self._registered:
-            if dialect_of(self.conn) == "duckdb":
-                self.conn.connection.driver_connection.unregister(tmp)
-            else:
-                run_sql(self.conn, f"DROP TABLE IF EXISTS {quote_ident(tmp)}")
+            self.wh.drop_keyset(self.conn, tmp)
         self._registered.clear()
         if self.conn.in_transaction():
             self.conn.commit()

@@ -11,21 +11,14 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from sqlalchemy import Connection, Engine
 
 from synthohive_dbt.errors import WarehouseError
 from synthohive_dbt.io.relation import Column, Relation
 from synthohive_dbt.io.warehouses import run_sql, warehouse_for  # run_sql: re-exported for callers
-
-
-def dialect_of(bind: Engine | Connection) -> str:
-    """'duckdb', 'postgresql' or the SQLAlchemy dialect name of anything else."""
-    return bind.dialect.name
 
 
 def reflect_columns(bind: Engine | Connection, schema: str, table: str) -> list[Column]:
@@ -64,40 +57,16 @@ def count_rows(bind: Engine | Connection, relation: Relation) -> int:
 
 
 def select_frame(conn: Connection, sql: str, columns: Sequence[Column]) -> pd.DataFrame:
-    """Run a SELECT and return a frame typed by the real columns (DuckDB through Arrow, others by DB-API)."""
+    """Run a SELECT and return a frame typed by the real columns (each warehouse reads its fastest way)."""
     try:
-        if dialect_of(conn) == "duckdb":
-            raw = conn.connection.driver_connection
-            arrow = raw.sql(sql).to_arrow_table()
-            frame = arrow.to_pandas(types_mapper=_arrow_nullable, date_as_object=False)
-        else:
-            cursor = conn.connection.dbapi_connection.cursor()
-            try:
-                cursor.execute(sql)
-                names = [d[0] for d in cursor.description]
-                frame = pd.DataFrame(cursor.fetchall(), columns=names, dtype=object)
-            finally:
-                cursor.close()
+        frame = warehouse_for(conn).select(conn, sql)
     except WarehouseError:
         raise
-    except Exception as exc:  # the driver's own error type varies by dialect
+    except Exception as exc:  # the driver's own error type varies by warehouse
         raise WarehouseError(f"reading from the warehouse failed: {exc}\n  query: {sql[:300]}",
                              hint="check that the table exists and this user may read it") from exc
     found = re.search(r"\bFROM\s+(\S+)", sql, flags=re.IGNORECASE)
     return typed_frame(frame, columns, source=found.group(1) if found else "")
-
-
-def _arrow_nullable(t: pa.DataType) -> Any:
-    """Pandas dtypes that keep what Arrow holds: integers stay exact with nulls (Int64), and floats arrive
-    as nullable Float64 so a SQL NULL (<NA>) and a float NaN stay two different values (typed_frame
-    narrows a float column back to float64 when it holds no NaN)."""
-    if pa.types.is_integer(t):
-        return pd.Int64Dtype()
-    if pa.types.is_boolean(t):
-        return pd.BooleanDtype()
-    if pa.types.is_floating(t):
-        return pd.Float64Dtype()
-    return None
 
 
 def typed_frame(frame: pd.DataFrame, columns: Sequence[Column], *, source: str = "") -> pd.DataFrame:
@@ -207,5 +176,5 @@ def read_table(bind: Engine | Connection, relation: Relation | tuple[str, str], 
     return select_frame(bind, sql, cols)
 
 
-__all__ = ["Column", "Relation", "count_rows", "dialect_of", "list_tables", "read_table", "reflect_columns",
+__all__ = ["Column", "Relation", "count_rows", "list_tables", "read_table", "reflect_columns",
            "run_sql", "schema_exists", "select_frame", "typed_frame"]

@@ -164,11 +164,14 @@ class LineReporter:
         key, where = (event.stage, event.table), f"{event.table} ({event.table_index + 1}/{event.n_tables})"
         phase = self._phases.get(key)
         if phase is None:
-            # no event marks a phase's start (the first comes after epoch 1 or chunk 1): it began when the
-            # previous event ended, unless the engine says so itself with done == 0
+            # training announces its start (done == 0, before the first epoch; its total is the epochs asked
+            # for, which the model's own budget may shorten, so it is not printed); sampling's first event
+            # comes after chunk 1, so its phase began when the previous event ended
             started = now if event.done == 0 else self._last_event
             phase = self._phases[key] = _Phase(started=started, last_line=now)
-            if event.stage == "fit" and event.done < event.total:
+            if event.stage == "fit" and event.done == 0:
+                self._line(f"training {where}", now)
+            elif event.stage == "fit" and event.done < event.total:
                 self._line(f"training {where}: {event.total} epochs", now)
         self._last_event = now
         if event.epoch is not None:

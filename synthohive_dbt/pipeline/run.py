@@ -317,20 +317,25 @@ def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, report
 
 def _infer_keys(frames: Mapping[str, pd.DataFrame], tables: ProjectTables, train: TrainOptions,
                 reporter: Reporter) -> tuple[Any, list[Any]]:
-    """Undeclared foreign keys found in the data (declared ones win); each is reported so a user can review
-    it and declare it (a relationships test) or turn inference off (--no-infer-keys)."""
+    """Undeclared keys and foreign keys found in the data (declared ones win); each is reported so a user can
+    review it and declare it (a `unique` or relationships test) or turn inference off (--no-infer-keys).
+    Columns that hold another table's keys but could not be linked are reported before training."""
     if not train.infer_keys:
         return tables.metadata, []
-    from synthohive_dbt.relational.infer import apply_foreign_keys, infer_keys
+    from synthohive_dbt.relational.infer import infer_keys
 
     found = infer_keys(frames, tables.metadata)
+    for key in found.keys:
+        reporter.step(key.message(), **key.to_dict())
     for fk in found.inferred:
         reporter.step(fk.message(), **fk.to_dict())
+    for ref in found.undeclared:
+        reporter.step("WARNING: " + ref.message(), **ref.to_dict())
     for skipped in found.skipped:
         log.info("%s", skipped.message())
-    if not found.inferred:
+    if not found.inferred and not found.keys:
         return tables.metadata, []
-    return apply_foreign_keys(tables.metadata, found.inferred), found.inferred
+    return found.apply(tables.metadata), found.inferred
 
 
 def _sample(synth: Any, sample: SampleOptions, fallback_seed: int | None, reporter: Reporter

@@ -43,6 +43,12 @@ import pandas as pd
 from synthohive_dbt.config import ForeignKey, Metadata, TableConfig
 from synthohive_dbt.errors import SchemaValidationError
 from synthohive_dbt.graph import find_cycle
+from synthohive_dbt.relational.unique_keys import (
+    InferredKey,
+    apply_unique_keys,
+    identifier_format,
+    infer_unique_keys,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,7 @@ _NAMES_TABLE = 2
 _ENDS_TABLE = 1
 _SAME_NAME = 1
 _ALIAS = 1
+_VALUES = 0  # no name evidence: the values are all keys of an identifier-format (UUID, ...) key
 
 
 @dataclass(frozen=True)
@@ -109,12 +116,40 @@ class SkippedFK:
         return (f"not inferred: {self.table}.{self.column} -> {self.parent}.{self.parent_column}: {self.reason}")
 
 
+@dataclass(frozen=True)
+class UndeclaredReference:
+    """A column whose values are all keys of a table that is generated anew, but which no rule linked to it:
+    its synthetic values would be real keys that match no synthetic parent row. Reported before training."""
+
+    table: str
+    column: str
+    parent: str
+    parent_column: str
+    distinct: int
+
+    def message(self) -> str:
+        return (f"{self.table}.{self.column}: all {self.distinct} distinct values are keys of "
+                f"{self.parent}.{self.parent_column}, which is generated anew, so this column would keep real "
+                f"keys that match no synthetic {self.parent} row; if it references {self.parent}, declare a "
+                f"relationships test on it (to: {self.parent}, field: {self.parent_column})")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class KeyInference:
-    """Everything one inference pass found: the keys it adds and the candidates it turned down."""
+    """Everything one inference pass found: the keys and foreign keys it adds, the candidates it turned down,
+    and the columns that look like references it could not link."""
 
     inferred: list[InferredFK] = field(default_factory=list)
     skipped: list[SkippedFK] = field(default_factory=list)
+    keys: list[InferredKey] = field(default_factory=list)
+    undeclared: list[UndeclaredReference] = field(default_factory=list)
+
+    def apply(self, metadata: Metadata) -> Metadata:
+        """`metadata` with the inferred keys and foreign keys added (declared ones win)."""
+        return apply_foreign_keys(apply_unique_keys(metadata, self.keys), self.inferred)
 
 
 # ------------------------------------------------------------------------------------------------ API
@@ -137,8 +172,9 @@ def infer_keys(frames: Mapping[str, pd.DataFrame], metadata: Metadata, *, min_di
         raise SchemaValidationError(f"aliases name table(s) {unknown} that are not in the metadata "
                                     f"(tables: {sorted(metadata.tables)})",
                                     hint="map a column stem to a table name, e.g. {'user': 'customers'}")
+    result = KeyInference(keys=infer_unique_keys(frames, metadata, names_table=_names_table))
+    metadata = apply_unique_keys(metadata, result.keys)
     keys = _parent_keys(frames, metadata)
-    result = KeyInference()
     best: list[tuple[_Candidate, InferredFK]] = []
     for child in sorted(metadata.tables):
         frame = frames.get(child)
@@ -161,6 +197,9 @@ def infer_keys(frames: Mapping[str, pd.DataFrame], metadata: Metadata, *, min_di
             continue
         result.inferred.append(fk)
     result.inferred.sort(key=lambda f: (f.table, f.column))
+    result.undeclared = _undeclared(frames, metadata, keys, result.inferred, min_distinct)
+    for key in result.keys:
+        log.info("%s", key.message())
     for fk in result.inferred:
         log.info("%s", fk.message())
     for s in result.skipped:
@@ -194,6 +233,7 @@ class _Key:
     kind: str  # "int" | "text"
     values: pd.Index
     rows: int
+    opaque: str | None = None  # the identifier format of a text key (UUIDs, ...): containment alone is evidence
 
 
 @dataclass(frozen=True)
@@ -293,7 +333,8 @@ def _parent_keys(frames: Mapping[str, pd.DataFrame], metadata: Metadata) -> list
             kind = _value_kind(s)
             if kind is None or s.isna().any() or not s.is_unique:
                 continue
-            keys.append(_Key(name, col, kind, _uniques(s, kind), len(s)))
+            keys.append(_Key(name, col, kind, _uniques(s, kind), len(s),
+                             identifier_format(s) if kind == "text" else None))
     return keys
 
 
@@ -327,33 +368,38 @@ def _check_column(child: str, column: str, series: pd.Series, table: TableConfig
                   metadata: Metadata, aliases: Mapping[str, str], min_distinct: int,
                   skipped: list[SkippedFK]) -> tuple[_Candidate, InferredFK] | None:
     named = []
+    kind = _value_kind(series)
     for key in keys:
         if key.table == child and key.column == column:
             continue
         ev = _evidence(column, key, child, aliases)
         if ev is not None:
-            named.append((_Candidate(child, column, key.table, key.column, ev[0], ev[1]), key))
+            named.append((_Candidate(child, column, key.table, key.column, ev[0], ev[1]), key, True))
+        elif key.opaque and kind == "text":  # a UUID is nobody else's: being one of them is evidence enough
+            named.append((_Candidate(child, column, key.table, key.column, _VALUES,
+                                     f"every value is a key of {key.table!r} ({key.opaque})"), key, False))
     if not named:
         return None
-    kind = _value_kind(series)
     passing: list[tuple[_Candidate, InferredFK]] = []
-    for cand, key in named:
-        reason = _type_clash(kind, key, table.constraint(column).dtype,
-                             metadata.tables[key.table].constraint(key.column).dtype)
+    for cand, key, by_name in named:
+        note = skipped.append if by_name else (lambda _s: None)  # value-only candidates fail quietly
+        layers = _layer_clash(metadata.tables[child], metadata.tables[key.table])
+        reason = layers or _type_clash(kind, key, table.constraint(column).dtype,
+                                       metadata.tables[key.table].constraint(key.column).dtype)
         if reason:
-            skipped.append(_skip(cand, reason))
+            note(_skip(cand, reason))
             continue
         values = _uniques(series, key.kind)
         if len(values) < min_distinct:
-            skipped.append(_skip(cand, f"only {len(values)} distinct value(s), fewer than {min_distinct}: too "
-                                       "little evidence"))
+            note(_skip(cand, f"only {len(values)} distinct value(s), fewer than {min_distinct}: too "
+                             "little evidence"))
             continue
         inside = values.isin(key.values)
         if not inside.all():
             missing = values[~inside]
-            skipped.append(_skip(cand, f"partial coverage: {int(inside.sum())} of {len(values)} distinct values "
-                                       f"({inside.mean():.1%}) are keys of {key.table}; missing e.g. "
-                                       f"{sorted(missing[:3].tolist())} (with --max-rows, read all rows to check)"))
+            note(_skip(cand, f"partial coverage: {int(inside.sum())} of {len(values)} distinct values "
+                             f"({inside.mean():.1%}) are keys of {key.table}; missing e.g. "
+                             f"{sorted(missing[:3].tolist())} (with --max-rows, read all rows to check)"))
             continue
         fk = InferredFK(child, column, key.table, key.column, cand.evidence, int(series.notna().sum()),
                         len(values), len(values), key.rows)
@@ -371,6 +417,38 @@ def _check_column(child: str, column: str, series: pd.Series, table: TableConfig
                rank(chosen) else "stronger name evidence, or the same layer as the child")
         skipped.append(_skip(cand, f"{chosen[1].parent}.{chosen[1].parent_column} is chosen instead ({why})"))
     return chosen
+
+
+def _layer_clash(child: TableConfig, parent: TableConfig) -> str | None:
+    """Raw data cannot reference what dbt builds from it: a source or seed points only at a source or seed."""
+    raw = ("source", "seed")
+    if child.resource_type in raw and parent.resource_type not in raw and parent.resource_type != "table":
+        return (f"{child.name} is a {child.resource_type} and {parent.name} a {parent.resource_type}: raw data "
+                "references only raw data (a model is built from it)")
+    return None
+
+
+def _undeclared(frames: Mapping[str, pd.DataFrame], metadata: Metadata, keys: list[_Key],
+                inferred: list[InferredFK], min_distinct: int) -> list[UndeclaredReference]:
+    """Reference-named columns (`<stem>_id`, ...) whose values all lie in another table's key, left unlinked."""
+    linked = {(f.table, f.column) for f in inferred}
+    out = []
+    for child in sorted(metadata.tables):
+        frame = frames.get(child)
+        if frame is None:
+            continue
+        for column in _candidate_columns(metadata.tables[child], frame):
+            if (child, column) in linked or _KEY_SUFFIX.match(_norm(column)) is None:
+                continue
+            kind = _value_kind(frame[column])
+            for key in keys:
+                if key.kind != kind or (key.table, key.column) == (child, column):
+                    continue
+                values = _uniques(frame[column], kind)
+                if len(values) >= min_distinct and bool(values.isin(key.values).all()):
+                    out.append(UndeclaredReference(child, column, key.table, key.column, len(values)))
+                    break
+    return out
 
 
 def _type_clash(kind: str | None, key: _Key, declared: str | None, parent_declared: str | None) -> str | None:

@@ -3,8 +3,9 @@ unique values of that format.
 
 A model would reproduce real identifiers (a privacy leak) and could not promise uniqueness; a format can.
 Formats: integer sequences or sparse random integers, UUIDs, prefixed / zero-padded patterns ('C-000123'),
-random tokens over the real alphabet, float / date sequences, and per-group counters for the non-foreign-key
-part of a composite key (order_items(order_id, line_no)).
+random tokens over the real alphabet, float / date sequences, per-group counters for the non-foreign-key
+part of a composite key (order_items(order_id, line_no)), and the project's own `accepted_values` for a key
+that declares them (drawn without replacement: the declaration wins over any learned format).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import pandas as pd
 
 from synthohive_dbt.errors import ConstraintViolationError, DataError
 
-KeyKind = Literal["int_sequence", "int_random", "float_sequence", "date_sequence", "uuid", "pattern", "token"]
+KeyKind = Literal["int_sequence", "int_random", "float_sequence", "date_sequence", "uuid", "pattern", "token",
+                  "declared"]
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _PATTERN = re.compile(r"^(\D*)(\d+)(\D*)$")
@@ -52,8 +54,15 @@ class KeyFormat:
     def from_dict(cls, data: dict[str, Any]) -> KeyFormat:
         return cls(**data)
 
-    def generate(self, n: int, rng: np.random.Generator) -> np.ndarray:
+    @property
+    def capacity(self) -> int | None:
+        """How many distinct values the format can make (None: unbounded)."""
+        return len(self.extra["values"]) if self.kind == "declared" else None
+
+    def generate(self, n: int, rng: np.random.Generator, *, table: str = "?", column: str = "?") -> np.ndarray:
         """n unique values of this format (an object array for strings, a numeric/datetime array otherwise)."""
+        if self.kind == "declared":
+            return _declared(self.extra["values"], n, rng, table=table, column=column)
         if n == 0:
             if self.kind in ("uuid", "pattern", "token"):
                 return np.array([], dtype=object)
@@ -81,6 +90,15 @@ class KeyFormat:
         if self.kind == "token":
             return _tokens(n, rng, self.alphabet, self.length)
         raise DataError(f"unknown key format {self.kind!r}", hint="re-fit the synthesizer with this version")
+
+
+def declared_key_format(values: pd.Series, accepted: list[Any], *, table: str, column: str) -> KeyFormat:
+    """A key whose project declares its `accepted_values`: every generated value is one of them, no repeats."""
+    distinct = list(dict.fromkeys(accepted))
+    if not distinct:
+        raise DataError(f"table {table!r}: key column {column!r} declares an empty accepted_values list",
+                        hint="list the values in the dbt test, or remove the accepted_values test")
+    return KeyFormat("declared", dtype=str(values.dtype), extra={"values": distinct})
 
 
 def detect_key_format(values: pd.Series, *, table: str, column: str) -> KeyFormat:
@@ -199,6 +217,18 @@ def _unique_ints(n: int, low: int, high: int, rng: np.random.Generator) -> np.nd
         if not dup.any():
             return out
         out[dup] = rng.integers(low, high + 1, size=int(dup.sum()), dtype=np.int64)
+    return out
+
+
+def _declared(values: list[Any], n: int, rng: np.random.Generator, *, table: str, column: str) -> np.ndarray:
+    if n > len(values):
+        raise ConstraintViolationError(
+            f"table {table!r}: key column {column!r} must be unique and one of its {len(values)} accepted "
+            f"values, so the table can hold at most {len(values)} row(s), but {n} were asked for",
+            hint=f"sample {table!r} with at most {len(values)} row(s) (a smaller scale / num_rows), or widen "
+                 "the accepted_values test in the dbt project")
+    out = np.empty(n, dtype=object)
+    out[:] = [values[i] for i in rng.permutation(len(values))[:n]]
     return out
 
 

@@ -28,7 +28,12 @@ from synthohive_dbt.relational.context import (
     inherited_columns,
 )
 from synthohive_dbt.relational.inputs import kind
-from synthohive_dbt.relational.keys import KeyFormat, detect_key_format, detect_per_group_start
+from synthohive_dbt.relational.keys import (
+    KeyFormat,
+    declared_key_format,
+    detect_key_format,
+    detect_per_group_start,
+)
 from synthohive_dbt.relational.pii import PiiColumn, PiiKinds
 
 
@@ -74,6 +79,12 @@ class TablePlan:
     @property
     def driving(self) -> ForeignKeyPlan | None:
         return next((f for f in self.foreign_keys if f.role == "driving"), None)
+
+    @property
+    def key_capacity(self) -> int | None:
+        """The most rows the table's keys allow (a key drawn from declared values), None when unbounded."""
+        caps = [c for f in self.key_formats.values() if (c := f.capacity) is not None]
+        return min(caps) if caps else None
 
     @property
     def fk_columns(self) -> list[str]:
@@ -173,7 +184,10 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
             if start is not None:
                 plan.group_counters[col] = start
                 continue
-        plan.key_formats[col] = detect_key_format(frame[col], table=cfg.name, column=col)
+        accepted = cfg.constraints[col].accepted_values if col in cfg.constraints else None
+        plan.key_formats[col] = (declared_key_format(frame[col], accepted, table=cfg.name, column=col)
+                                 if accepted is not None
+                                 else detect_key_format(frame[col], table=cfg.name, column=col))
     plan.pii = [PiiColumn.learn(frame[c], own_pii[c], unique=c in unique_cols, copy_of=copies.get(c))
                 for c in pii_cols if c not in plan.key_formats]
 

@@ -61,8 +61,10 @@ def root_sizes(plans: Mapping[str, TablePlan], num_rows: Mapping[str, int] | Non
         factor = 1.0 if scale is None else float(scale)
         if factor <= 0:
             raise ConfigError(f"sample(scale={scale}) must be positive", hint="pass e.g. scale=0.5 or scale=2.0")
-        # a root that is empty in the real data stays empty
-        return {n: 0 if plans[n].n_real == 0 else max(1, round(plans[n].n_real * factor)) for n in roots}
+        # a root that is empty in the real data stays empty; one whose key is drawn from declared values
+        # holds at most as many rows as there are values
+        return {n: _capped(plans[n], 0 if plans[n].n_real == 0 else max(1, round(plans[n].n_real * factor)))
+                for n in roots}
     unknown = [t for t in num_rows if t not in plans]
     driven = [t for t in num_rows if t in plans and t not in roots]
     if unknown or driven:
@@ -77,8 +79,13 @@ def root_sizes(plans: Mapping[str, TablePlan], num_rows: Mapping[str, int] | Non
     scaled = [num_rows[t] / plans[t].n_real for t in num_rows if plans[t].n_real > 0]
     factor = float(np.mean(scaled)) if scaled else 1.0
     # an empty root stays empty unless num_rows asks for rows of it
-    return {n: int(num_rows[n]) if n in num_rows else 0 if plans[n].n_real == 0
-            else max(1, round(plans[n].n_real * factor)) for n in roots}
+    return {n: int(num_rows[n]) if n in num_rows else _capped(plans[n], 0 if plans[n].n_real == 0
+            else max(1, round(plans[n].n_real * factor))) for n in roots}
+
+
+def _capped(plan: TablePlan, n: int) -> int:
+    cap = plan.key_capacity
+    return n if cap is None else min(n, cap)
 
 
 def sample_database(plans: Mapping[str, TablePlan], models: Mapping[str, ConditionalGenerativeModel],
@@ -140,7 +147,8 @@ def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativ
     rng = rng_for(seed, plan.name, "plan")
     links = _plan_links(plan, cfg, kept, sizes, rng, stats)
     n = len(next(iter(links.values()))) if links else sizes[plan.name]
-    keys = {col: fmt.generate(n, rng_for(seed, plan.name, "key", col)) for col, fmt in plan.key_formats.items()}
+    keys = {col: fmt.generate(n, rng_for(seed, plan.name, "key", col), table=plan.name, column=col)
+            for col, fmt in plan.key_formats.items()}
     for col, values in keys.items():
         ensure_unique(values, table=plan.name, column=col)
     for i, f in enumerate(plan.foreign_keys):

@@ -155,6 +155,8 @@ class Synthesizer:
             model = self.model_class(**model_kwargs)
             log.info("training %s on %d rows x %d columns", name, len(training.data), training.data.shape[1])
             extra = {"table": name} if "table" in inspect.signature(model.fit).parameters else {}
+            # the start, before the first epoch: a log shows which table a long first epoch belongs to
+            _report(progress, TableProgress("fit", name, index, len(self.order), 0, epochs))
             model.fit(training.data, training.context, epochs=epochs, batch_size=batch_size,
                       seed=derive_seed(self.seed, name, "fit"), progress=callback, **extra)
             self.models[name] = model

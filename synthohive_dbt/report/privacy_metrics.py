@@ -80,8 +80,9 @@ class _Encoder:
                 self.coders[p.column] = Coder.fit(real[p.column], kind, top=top)
             else:
                 v = as_float(real[p.column], kind)
-                lo, hi = np.nanmin(v), np.nanmax(v)
-                self.scale[p.column] = (float(lo), float(hi - lo) if hi > lo else 1.0)
+                finite = v[np.isfinite(v)]
+                lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+                self.scale[p.column] = (lo, hi - lo if hi > lo else 1.0)
 
     def __call__(self, frame: pd.DataFrame) -> np.ndarray:
         parts: list[np.ndarray] = []
@@ -93,8 +94,11 @@ class _Encoder:
                 parts.append(onehot)
             else:
                 lo, width = self.scale[p.column]
-                v = (as_float(frame[p.column], p.kind) - lo) / width  # type: ignore[arg-type]
-                null = np.isnan(v)
+                raw = as_float(frame[p.column], p.kind)  # type: ignore[arg-type]
+                finite = np.isfinite(raw)
+                # ±inf are values of their own: placed just outside the scaled range, so inf matches inf
+                v = np.where(finite, (np.where(finite, raw, lo) - lo) / width, np.sign(np.nan_to_num(raw)) + 0.5)
+                null = np.isnan(raw)
                 parts.append(np.nan_to_num(v, nan=0.0).astype(np.float32)[:, None])
                 parts.append(null.astype(np.float32)[:, None])  # always: ref and query widths must match
         return np.hstack(parts) / max(len(self.plans), 1)

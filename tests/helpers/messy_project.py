@@ -197,7 +197,9 @@ def real_frames(seed: int = 0, customers: int = 40, orders: int = 160) -> dict[s
                 datetime(2024, 1, 1) + timedelta(seconds=int(rng.integers(0, 3e7)), microseconds=int(rng.integers(1, 10**6)))
                 for _ in range(orders)]
     ords = pd.DataFrame({"order_id": np.arange(1000, 1000 + orders),
-                         "CUSTOMER_ID": rng.integers(1, customers + 1, orders), "AMOUNT": amount,
+                         "CUSTOMER_ID": rng.integers(1, customers + 1, orders),
+                         # object dtype: a list of floats and None would become float64, NULLs turned NaN
+                         "AMOUNT": pd.Series(amount, dtype=object),
                          "valid_to": valid_to, "status": rng.choice(["open", "shipped", "returned"], orders)})
     odd = pd.DataFrame({"id": np.arange(1, 31), "Select": rng.integers(0, 5, 30), "order": rng.choice(list("abc"), 30),
                         ODD: np.round(rng.normal(0, 1, 30), 3)})

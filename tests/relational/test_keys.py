@@ -6,8 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthohive_dbt.errors import DataError
-from synthohive_dbt.relational.keys import detect_key_format, detect_per_group_start, per_group_sequence
+from synthohive_dbt.config import Constraint, Metadata
+from synthohive_dbt.errors import ConstraintViolationError, DataError
+from synthohive_dbt.relational.keys import (
+    declared_key_format,
+    detect_key_format,
+    detect_per_group_start,
+    per_group_sequence,
+)
+from tests.relational.conftest import fit
 
 
 def _fmt(values: list[object]):
@@ -67,3 +74,26 @@ def test_per_group_counter_is_detected_and_regenerated() -> None:
     assert detect_per_group_start(frame, "line_no", ["order_id"]) == 1
     assert detect_per_group_start(frame.assign(line_no=[1, 5, 1, 1, 2, 3]), "line_no", ["order_id"]) is None
     assert per_group_sequence(np.array([7, 7, 9, 7]), 1).tolist() == [1, 2, 1, 3]
+
+
+def test_a_key_declaring_accepted_values_is_drawn_from_them_without_repeats() -> None:
+    fmt = declared_key_format(pd.Series(["currency"]), ["currency", "locale", "currency"], table="t", column="k")
+    out = fmt.generate(2, np.random.default_rng(0), table="t", column="k")
+    assert fmt.capacity == 2 and sorted(out.tolist()) == ["currency", "locale"]
+    with pytest.raises(ConstraintViolationError, match=r"'t'.*'k'.*at most 2 row"):
+        fmt.generate(3, np.random.default_rng(0), table="t", column="k")
+
+
+def test_a_table_keyed_by_declared_values_never_grows_past_them() -> None:
+    """A one-row settings table whose unique key lists its accepted values: the key is one of them (never a
+    made-up string in their format), and scaling up cannot repeat it."""
+    meta = Metadata()
+    meta.add_table("settings", pk="setting_key",
+                   constraints={"setting_key": Constraint(unique=True, accepted_values=["currency", "locale"])})
+    meta.add_table("users", pk="user_id")
+    real = {"settings": pd.DataFrame({"setting_key": ["currency"], "value": [978]}),
+            "users": pd.DataFrame({"user_id": np.arange(1, 41), "age": np.arange(20, 60)})}
+    synth = fit(meta, real)
+    out = synth.sample(scale=3.0, evaluate=False)
+    assert len(out["users"]) == 120
+    assert len(out["settings"]) == 2 and set(out["settings"]["setting_key"]) == {"currency", "locale"}

@@ -71,6 +71,8 @@ class Warehouse(ABC):
     """True where unquoted names match case-insensitively (DuckDB): two names differing in case are one."""
     checks_dependents: bool = True
     """False where `dependents` cannot look (the plan then says so rather than claim none were found)."""
+    locks_runs: bool = True
+    """False where `try_lock` cannot keep two runs apart (the plan says so)."""
 
     # -- names ---------------------------------------------------------------------------------------------
     def quote(self, name: str) -> str:
@@ -104,6 +106,30 @@ class Warehouse(ABC):
 
     def row_count(self, conn: Connection, schema: str, name: str) -> int:
         return int(run_sql(conn, f"SELECT count(*) FROM {self.qualified(schema, name)}")[0][0])
+
+    # -- reading ---------------------------------------------------------------------------------------------
+    def select(self, conn: Connection, sql: str) -> pd.DataFrame:
+        """Rows of a SELECT as the driver returns them (object columns; the caller types them by the catalog)."""
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(sql)
+            names = [d[0] for d in cursor.description]
+            return pd.DataFrame(cursor.fetchall(), columns=names, dtype=object)
+        finally:
+            cursor.close()
+
+    def put_keyset(self, conn: Connection, name: str, keys: pd.DataFrame, like: tuple[str, str],
+                   columns: Sequence[Column]) -> str:
+        """Make `keys` readable by SQL on this connection as `name` (a temporary table shaped like the columns
+        of the relation `like`); returns the quoted reference. `drop_keyset` removes it."""
+        ref = self.quote(name)
+        select = ", ".join(self.quote(c.name) for c in columns)
+        run_sql(conn, f"CREATE TEMPORARY TABLE {ref} AS SELECT {select} FROM {self.qualified(*like)} WHERE 1 = 0")
+        self.load(conn, ref, keys, columns)
+        return ref
+
+    def drop_keyset(self, conn: Connection, name: str) -> None:
+        run_sql(conn, f"DROP TABLE IF EXISTS {self.quote(name)}")
 
     # -- writing -------------------------------------------------------------------------------------------
     @abstractmethod

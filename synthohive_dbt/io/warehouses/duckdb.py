@@ -13,8 +13,10 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import sqlglot
 from sqlalchemy import Connection, Engine
 from sqlglot import exp
@@ -87,6 +89,19 @@ class DuckDBWarehouse(Warehouse):
         finally:
             raw.unregister(view)
         return len(data)
+
+    # -- reading: through Arrow, so integers stay exact with NULLs and a NULL stays apart from a float NaN ------
+    def select(self, conn: Connection, sql: str) -> pd.DataFrame:
+        arrow = conn.connection.driver_connection.sql(sql).to_arrow_table()
+        return arrow.to_pandas(types_mapper=_arrow_nullable, date_as_object=False)
+
+    def put_keyset(self, conn: Connection, name: str, keys: pd.DataFrame, like: tuple[str, str],
+                   columns: Sequence[Column]) -> str:
+        conn.connection.driver_connection.register(name, keys.reset_index(drop=True))
+        return self.quote(name)
+
+    def drop_keyset(self, conn: Connection, name: str) -> None:
+        conn.connection.driver_connection.unregister(name)
 
     # -- the lock: an flock'ed file beside the database file --------------------------------------------------
     def lock_scope(self, engine: Engine, schema: str) -> str:
@@ -166,3 +181,16 @@ def _fk_reference(text_: str, own_schema: str) -> tuple[str, str] | None:
 
 
 __all__ = ["DuckDBWarehouse", "run_sql"]
+
+
+def _arrow_nullable(t: pa.DataType) -> Any:
+    """Pandas dtypes that keep what Arrow holds: integers stay exact with nulls (Int64), and floats arrive
+    as nullable Float64 so a SQL NULL (<NA>) and a float NaN stay two different values (typed_frame
+    narrows a float column back to float64 when it holds no NaN)."""
+    if pa.types.is_integer(t):
+        return pd.Int64Dtype()
+    if pa.types.is_boolean(t):
+        return pd.BooleanDtype()
+    if pa.types.is_floating(t):
+        return pd.Float64Dtype()
+    return None

@@ -19,6 +19,7 @@ from synthohive_dbt.io.warehouses.base import LockHolder, Warehouse
 
 class GenericWarehouse(Warehouse):
     checks_dependents = False
+    locks_runs = False
 
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
