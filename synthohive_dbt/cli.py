@@ -104,7 +104,8 @@ def _train_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="table model: CTGAN (the paper's GAN), TVAE, or AR (autoregressive: best fidelity, fastest)"),
         click.option("--infer-keys/--no-infer-keys", default=True, show_default=True,
                      help="Add foreign keys the project does not declare when the data and the column names "
-                          "support them (e.g. payments.order_id -> orders.id); each one is listed for review."),
+                          "support them (e.g. payments.order_id -> orders.id); each one is listed for review. "
+                          "Undeclared identifier keys (unique ids, UUIDs) are always generated anew."),
         click.option("--dp-epsilon", type=click.FloatRange(min=0.0, min_open=True), default=None,
                      help="Train with differential privacy (DP-SGD, needs the `dp` extra) within this epsilon for "
                           "the whole database; the report states what it covers."),

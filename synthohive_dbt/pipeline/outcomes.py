@@ -16,7 +16,7 @@ def render_outcomes(result: RunResult, console: Any, *, only_failed: bool = Fals
     from rich.markup import escape
     from rich.table import Table
 
-    outcomes = result.dbt.outcomes if result.dbt else []
+    outcomes = result.outcomes
     shown = [o for o in outcomes if not o.passed] if only_failed else outcomes
     if shown:
         table = Table(title=escape(f"dbt on synthetic data in schema {result.target_schema!r}"),
@@ -43,6 +43,10 @@ def summary_line(result: RunResult) -> str:
         text += f"; dbt tests: {passed}/{len(tests)} passed"
         if result.failed:
             text += f", {len(result.failed)} failed or errored"
+        sizes = [c for c in result.checks if c.resource_type == "model size" and c.status != "skipped"]
+        if sizes:
+            ok = sum(c.passed for c in sizes)
+            text += f"; model sizes: {ok}/{len(sizes)} within 1/10 of real"
     if result.report is not None:
         text += f"; report: {result.report}"
     if result.inferred_keys:
@@ -53,7 +57,7 @@ def summary_line(result: RunResult) -> str:
 
 def outcome_records(result: RunResult) -> list[dict[str, Any]]:
     """Outcomes as plain dicts (for `--log-format json`)."""
-    return [_record(o) for o in (result.dbt.outcomes if result.dbt else [])]
+    return [_record(o) for o in result.outcomes]
 
 
 def _record(o: Outcome) -> dict[str, Any]:

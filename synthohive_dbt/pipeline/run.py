@@ -119,6 +119,12 @@ class RunResult:
     inferred_keys: list[Any] = field(default_factory=list)  # relational.infer.InferredFK, for review
     plan: RunPlan | None = None  # what the run did (or, with dry_run, would do) in each schema
     dry_run: bool = False
+    checks: list[Outcome] = field(default_factory=list)  # synthohive's own checks (sources mode: model sizes)
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        """dbt's outcomes, then synthohive's own checks: what the outcome table shows."""
+        return [*(self.dbt.outcomes if self.dbt else []), *self.checks]
 
     @property
     def tests(self) -> list[Outcome]:
@@ -126,7 +132,7 @@ class RunResult:
 
     @property
     def failed(self) -> list[Outcome]:
-        return self.dbt.failed if self.dbt else []
+        return [*(self.dbt.failed if self.dbt else []), *(c for c in self.checks if c.status == "fail")]
 
     @property
     def success(self) -> bool:
@@ -170,7 +176,7 @@ def seed(project_options: ProjectOptions, train: TrainOptions, sample: SampleOpt
         result = _write_and_run(project, builder, tables, frames, output, project_options, reporter,
                                 RunResult(project_options.mode, output.target_schema, report=report, plan=plan,
                                           not_modelled=len(tables.read.not_modelled), inferred_keys=inferred),
-                                run_id)
+                                run_id, size_factor(synth.plans, frames))
         if report is not None and result.dbt is not None:
             _add_dbt_to_report(synth, report, result.dbt, reporter)
         return result
@@ -220,7 +226,7 @@ def generate(project_options: ProjectOptions, model_path: Path, sample: SampleOp
         frames = _sample(synth, sample, None, reporter)
         return _write_and_run(project, builder, tables, frames, output, project_options, reporter,
                               RunResult(project_options.mode, output.target_schema, model_path=Path(model_path),
-                                        plan=plan), run_id)
+                                        plan=plan), run_id, size_factor(synth.plans, frames))
 
 
 # ------------------------------------------------------------------------------------------------ steps
@@ -318,13 +324,12 @@ def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, report
 def _infer_keys(frames: Mapping[str, pd.DataFrame], tables: ProjectTables, train: TrainOptions,
                 reporter: Reporter) -> tuple[Any, list[Any]]:
     """Undeclared keys and foreign keys found in the data (declared ones win); each is reported so a user can
-    review it and declare it (a `unique` or relationships test) or turn inference off (--no-infer-keys).
-    Columns that hold another table's keys but could not be linked are reported before training."""
-    if not train.infer_keys:
-        return tables.metadata, []
+    review it and declare it (a `unique` or relationships test). --no-infer-keys turns off foreign keys only:
+    an identifier is never published, whatever the links. Columns that hold another table's keys but could not
+    be linked are reported before training."""
     from synthohive_dbt.relational.infer import infer_keys
 
-    found = infer_keys(frames, tables.metadata)
+    found = infer_keys(frames, tables.metadata, foreign_keys=train.infer_keys)
     for key in found.keys:
         reporter.step(key.message(), **key.to_dict())
     for fk in found.inferred:
@@ -373,7 +378,7 @@ def _add_dbt_to_report(synth: Any, path: Path, dbt: DbtResult, reporter: Reporte
 
 def _write_and_run(project: DbtProject, builder: DbtProject | None, tables: ProjectTables,
                    frames: Mapping[str, pd.DataFrame], output: OutputOptions, options: ProjectOptions,
-                   reporter: Reporter, result: RunResult, run_id: str) -> RunResult:
+                   reporter: Reporter, result: RunResult, run_id: str, factor: float = 1.0) -> RunResult:
     assert result.plan is not None
     result.rows = _write(project, tables, frames, output, reporter, result.plan, run_id)
     if output.run_dbt:
@@ -383,7 +388,35 @@ def _write_and_run(project: DbtProject, builder: DbtProject | None, tables: Proj
             if tables.mode == "sources":
                 record_build(project, output.build_schema_name(), result.plan.built, run_id)
         result.build_schema = output.build_schema_name() if tables.mode == "sources" else None
+        if tables.mode == "sources" and builder is not None:
+            result.checks = _model_sizes(project, builder, tables, result, factor, reporter)
     return result
+
+
+def _model_sizes(project: DbtProject, builder: DbtProject, tables: ProjectTables, result: RunResult,
+                 factor: float, reporter: Reporter) -> list[Outcome]:
+    """Each model built on the synthetic sources against the same model on real data (see `model_sizes`)."""
+    from synthohive_dbt.pipeline.model_sizes import compare_model_sizes
+
+    assert result.dbt is not None
+    build_manifest = json.loads((builder.target_path / "manifest.json").read_text())
+    engine = project.engine()
+    try:
+        sizes = compare_model_sizes(engine, tables.manifest, build_manifest, result.dbt.outcomes, factor)
+    finally:
+        engine.dispose()
+    failed = [m for m in sizes if m.failed]
+    compared = [m for m in sizes if m.real_rows is not None]
+    reporter.step(f"model sizes on synthetic vs real data: {len(compared) - len(failed)}/{len(compared)} models "
+                  f"within 1/10 of their real size" + (f", {len(sizes) - len(compared)} never built on real data"
+                                                       if len(sizes) > len(compared) else ""))
+    return [m.outcome() for m in sizes]
+
+
+def size_factor(plans: Mapping[str, Any], frames: Mapping[str, pd.DataFrame]) -> float:
+    """How much larger the synthetic data is than the real (the median over tables of rows / real rows)."""
+    ratios = sorted(len(frames[n]) / p.n_real for n, p in plans.items() if p.n_real > 0 and n in frames)
+    return ratios[len(ratios) // 2] if ratios else 1.0
 
 
 def _write(project: DbtProject, tables: ProjectTables, frames: Mapping[str, pd.DataFrame],

@@ -161,8 +161,10 @@ def infer_foreign_keys(frames: Mapping[str, pd.DataFrame], metadata: Metadata, *
 
 
 def infer_keys(frames: Mapping[str, pd.DataFrame], metadata: Metadata, *, min_distinct: int = MIN_DISTINCT,
-               aliases: Mapping[str, str] | None = None) -> KeyInference:
-    """Like `infer_foreign_keys`, and also the candidates that were turned down, with the reason."""
+               aliases: Mapping[str, str] | None = None, foreign_keys: bool = True) -> KeyInference:
+    """Like `infer_foreign_keys`, and also the undeclared keys, the candidates that were turned down (with the
+    reason) and the unlinked references. `foreign_keys=False` infers keys only (identifiers are never
+    published, whatever the user chose about links) and reports the references it leaves unlinked."""
     if min_distinct < 1:
         raise SchemaValidationError(f"min_distinct={min_distinct} must be at least 1",
                                     hint="use the default (5) or another positive number")
@@ -176,7 +178,7 @@ def infer_keys(frames: Mapping[str, pd.DataFrame], metadata: Metadata, *, min_di
     metadata = apply_unique_keys(metadata, result.keys)
     keys = _parent_keys(frames, metadata)
     best: list[tuple[_Candidate, InferredFK]] = []
-    for child in sorted(metadata.tables):
+    for child in sorted(metadata.tables) if foreign_keys else ():
         frame = frames.get(child)
         if frame is None:
             continue

@@ -225,12 +225,14 @@ def write_project(root: Path) -> Path:
     return root
 
 
-def load_raw(engine: sa.Engine, frames: dict[str, pd.DataFrame]) -> None:
+def load_raw(engine: sa.Engine, frames: dict[str, pd.DataFrame], *, schema: str = RAW,
+             ddl: dict[str, str] | None = None) -> None:
     """CREATE + INSERT through the DB-API with bound parameters, so NaN, ±inf and year 1/9999 arrive as such."""
+    ddl = ddl or DDL
     with engine.begin() as conn:
-        run_sql(conn, f"CREATE SCHEMA {RAW}")
+        run_sql(conn, f"CREATE SCHEMA {schema}")
         for name, frame in frames.items():
-            run_sql(conn, f"CREATE TABLE {RAW}.{name} ({DDL[name]})")
+            run_sql(conn, f"CREATE TABLE {schema}.{name} ({ddl[name]})")
             if frame.empty:
                 continue
             cols = ", ".join('"' + c.replace('"', '""') + '"' for c in frame.columns)
@@ -238,7 +240,7 @@ def load_raw(engine: sa.Engine, frames: dict[str, pd.DataFrame]) -> None:
             rows = [tuple(_plain(v) for v in row) for row in frame.itertuples(index=False, name=None)]
             cursor = conn.connection.dbapi_connection.cursor()
             try:
-                cursor.executemany(f"INSERT INTO {RAW}.{name} ({cols}) VALUES ({marks})", rows)
+                cursor.executemany(f"INSERT INTO {schema}.{name} ({cols}) VALUES ({marks})", rows)
             finally:
                 cursor.close()
 

@@ -1,0 +1,64 @@
+"""Raw tables with no declared keys, joined by a model (tests/helpers/keyless_project.py), in sources mode on
+DuckDB and PostgreSQL: keys are inferred from the data, so the joined model is filled; without inference the
+model comes out empty, and that is a failure in the outcome table and the exit code, naming the join."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from synthohive_dbt.cli import cli
+from synthohive_dbt.dbt import DbtProject
+from synthohive_dbt.io import read_table
+from tests.helpers.keyless_project import RAW, build_keyless
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def keyless(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> DbtProject:
+    root = tmp_path_factory.mktemp(f"keyless_{request.param}") / "keyless"
+    if request.param == "duckdb":
+        return build_keyless(root)
+    server = request.getfixturevalue("postgres_server")
+    env = server.dbt_env(dbname=server.create_database(), schema="analytics")
+    os.environ.update(env)  # the CLI's dbt reads the profile's env_var()s from the process environment
+    return build_keyless(root, target="pg", env=env)
+
+
+def _seed(project: DbtProject, *args: str) -> tuple[int, str]:
+    target = ["--target", project.target] if project.target else []
+    res = CliRunner().invoke(cli, ["seed", "--project-dir", str(project.project_dir), *target, "--mode",
+                                   "sources", "--backend", "AR", "--epochs", "3", "--seed", "5", *args],
+                            env={"COLUMNS": "400"})  # the outcome table's messages on one line each
+    return res.exit_code, " ".join(res.output.split())
+
+
+def test_undeclared_keys_are_inferred_and_the_joined_model_is_filled(keyless: DbtProject) -> None:
+    code, out = _seed(keyless, "--target-schema", "synth_keys")
+    assert code == 0, out
+    assert "inferred key repos.id" in out and "inferred foreign key issues.repo_id -> repos.id" in out
+    assert "model sizes: 1/1 within 1/10 of real" in out
+    engine = keyless.engine()
+    try:
+        issues = read_table(engine, ("synth_keys", "issues"))
+        repos = read_table(engine, ("synth_keys", "repos"))
+        real = read_table(engine, (RAW, "repos"))
+    finally:
+        engine.dispose()
+    assert issues["repo_id"].isin(repos["id"]).all()
+    assert repos["id"].is_unique and issues["id"].is_unique
+    assert not set(repos["id"]) & set(real["id"])  # UUIDs: none of the real ones is published
+
+
+def test_an_empty_joined_model_fails_the_run_naming_the_join(keyless: DbtProject) -> None:
+    """Without foreign-key inference, `repos.id` is still an identifier (generated anew, never published), so
+    `issues.repo_id` is reported before training, and the empty model fails the run."""
+    code, out = _seed(keyless, "--target-schema", "synth_nokeys", "--no-infer-keys")
+    assert code == 1, out
+    assert "WARNING: issues.repo_id: all 30 distinct values are keys of repos.id" in out
+    assert "model size" in out and "issues_by_repo" in out
+    assert "empty" in out and "i.repo_id = r.id" in out.replace('"', "")
