@@ -5,7 +5,6 @@ model comes out empty, and that is a failure in the outcome table and the exit c
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
