@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ import pandas as pd
 
 from synthohive_dbt.config import Metadata, TableConfig
 from synthohive_dbt.errors import ConfigError
+from synthohive_dbt.models.formats import MIN_LEARN_ROWS, ColumnFormat
 from synthohive_dbt.relational.cardinality import ChildrenPerParent, Histogram, children_counts, match_parents
 from synthohive_dbt.relational.context import (
     ContextSpec,
@@ -61,6 +62,12 @@ class ForeignKeyPlan:
                    Histogram(**d["popularity"]), d["role"], ChildrenPerParent.from_dict(card) if card else None)
 
 
+FREE_TEXT_MIN_DISTINCT = 20
+FREE_TEXT_DISTINCT_SHARE = 0.5
+"""A text column with at least this many distinct values, making up at least this share of its non-null rows,
+is free text (see `free_text_columns`)."""
+
+
 @dataclass
 class TablePlan:
     name: str
@@ -75,6 +82,8 @@ class TablePlan:
     pii: list[PiiColumn] = field(default_factory=list)
     copied: str | None = None  # copy_as_is tables: the rows as JSON (split orient)
     null_columns: list[str] = field(default_factory=list)  # null in every real row: written all-null
+    # mostly-distinct text nobody declared categorical: generated in its format (models.formats), no value kept
+    text_formats: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def driving(self) -> ForeignKeyPlan | None:
@@ -104,7 +113,7 @@ class TablePlan:
             "foreign_keys": [f.to_dict() for f in self.foreign_keys],
             "context": self.context.to_dict() if self.context else None,
             "model_columns": self.model_columns, "pii": [p.to_dict() for p in self.pii], "copied": self.copied,
-            "null_columns": self.null_columns,
+            "null_columns": self.null_columns, "text_formats": self.text_formats,
         }
 
     @classmethod
@@ -116,7 +125,7 @@ class TablePlan:
             [ForeignKeyPlan.from_dict(f) for f in d["foreign_keys"]],
             ContextSpec.from_dict(d["context"]) if d["context"] else None,
             list(d["model_columns"]), [PiiColumn(**p) for p in d["pii"]], d.get("copied"),
-            list(d.get("null_columns") or []))
+            list(d.get("null_columns") or []), dict(d.get("text_formats") or {}))
 
 
 @dataclass
@@ -240,10 +249,32 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
                 children_counts(frame[driving.columns], parent[driving.parent_columns]), None)
 
     taken = {*plan.key_formats, *plan.group_counters, *fk_cols, *(p.name for p in plan.pii), *plan.null_columns}
+    plan.text_formats = {c: asdict(ColumnFormat.learn(frame[c], cfg.constraint(c)))
+                         for c in free_text_columns(frame, cfg, taken)}
+    taken |= set(plan.text_formats)
     plan.model_columns = [c for c in plan.columns if c not in taken]
     if not plan.model_columns:
         return plan, None
     return plan, TrainingInput(frame[plan.model_columns].reset_index(drop=True), context_frame)
+
+
+def free_text_columns(frame: pd.DataFrame, cfg: TableConfig, taken: set[str]) -> list[str]:
+    """Text columns whose values are mostly distinct (titles, comments, tokens) and that the project does not
+    declare categorical (`accepted_values`). A model would learn them as categories and write real values back,
+    each many times; they are generated in their format instead (models.formats.ColumnFormat: character-class
+    shapes, lengths, null share), and no real value is kept. Tables below MIN_LEARN_ROWS are all formats."""
+    if len(frame) < MIN_LEARN_ROWS:
+        return []
+    out = []
+    for c in frame.columns:
+        name = str(c)
+        if name in taken or cfg.constraint(name).accepted_values is not None or kind(frame[c]) != "text":
+            continue
+        present = frame[c].dropna()
+        distinct = present.nunique()
+        if distinct >= FREE_TEXT_MIN_DISTINCT and distinct >= FREE_TEXT_DISTINCT_SHARE * len(present):
+            out.append(name)
+    return out
 
 
 def null_columns(frame: pd.DataFrame, cfg: TableConfig, referenced: set[str]) -> list[str]:

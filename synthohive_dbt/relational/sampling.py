@@ -174,6 +174,8 @@ def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativ
         for col in plan.null_columns:
             cols[col] = _null_column(col, stop - start, plan.dtypes.get(col, "object"), cfg,
                                      rng_for(seed, plan.name, "null", col, chunk))
+        for col, fmt in plan.text_formats.items():
+            cols[col] = ColumnFormat(**fmt).generate(stop - start, rng_for(seed, plan.name, "text", col, chunk))
         cols.update({c: v[start:stop] for c, v in keys.items()})
         cols.update({c: v[start:stop] for c, v in counters.items()})
         for i, f in enumerate(plan.foreign_keys):
