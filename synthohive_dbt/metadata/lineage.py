@@ -19,6 +19,7 @@ appears once, as the source, since that is what `source()` reads and what source
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -80,15 +81,24 @@ def sqlglot_dialect(adapter_type: str | None) -> str | None:
     return name if Dialect.get(name) is not None else None
 
 
-def project_to_sources(manifest_path: str | Path | Manifest, *, dialect: str | None = None) -> SourcesModeResult:
+def project_to_sources(manifest_path: str | Path | Manifest, *, dialect: str | None = None,
+                       select: Collection[str] | None = None) -> SourcesModeResult:
     """Metadata over the sources and seeds of a compiled manifest, with every test on a downstream model
     that lineage can carry back merged into the raw tables' constraints, keys and foreign keys.
 
-    `dialect` overrides the sqlglot dialect otherwise taken from the manifest's adapter type.
+    `dialect` overrides the sqlglot dialect otherwise taken from the manifest's adapter type. `select` (raw
+    unique_ids) narrows the raw tables to synthesize; a seed that is also a source stands for that source.
     """
     manifest = manifest_path if isinstance(manifest_path, Manifest) else load_manifest(manifest_path)
     notes: list[str] = []
     raw, shadowed = _raw_tables(manifest, notes)
+    if select is not None:
+        wanted = {shadowed.get(uid, uid) for uid in select}
+        raw = [uid for uid in raw if uid in wanted]
+        if not raw:
+            raise ManifestError(f"the selection picks no source or seed of {manifest.path}",
+                                hint="check it with `dbt ls --select ...`; in sources mode it picks the "
+                                     "sources and seeds the selected models read")
     if dialect is None:
         dialect = sqlglot_dialect(manifest.adapter_type)
         if dialect is None:

@@ -8,7 +8,7 @@ from synthohive_dbt.dbt import Outcome
 from synthohive_dbt.pipeline.run import RunResult
 
 _STYLE = {"pass": "green", "success": "green", "warn": "yellow", "fail": "red", "error": "red",
-          "runtime error": "red", "skipped": "dim"}
+          "runtime error": "red", "skipped": "dim", "not run": "dim"}
 
 
 def render_outcomes(result: RunResult, console: Any, *, only_failed: bool = False) -> None:
@@ -43,6 +43,9 @@ def summary_line(result: RunResult) -> str:
         text += f"; dbt tests: {passed}/{len(tests)} passed"
         if result.failed:
             text += f", {len(result.failed)} failed or errored"
+        not_run = [c for c in result.checks if c.resource_type == "test" and c.status == "not run"]
+        if not_run:
+            text += f", {len(not_run)} not run (they touch tables this run did not make synthetic)"
         sizes = [c for c in result.checks if c.resource_type == "model size" and c.status != "skipped"]
         if sizes:
             ok = sum(c.passed for c in sizes)

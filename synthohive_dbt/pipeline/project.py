@@ -154,6 +154,26 @@ def selected_ids(project: DbtProject, select: Sequence[str], exclude: Sequence[s
     return ids
 
 
+def raw_ancestors(manifest: dict[str, Any], ids: Sequence[str]) -> list[str]:
+    """The sources and seeds a selection stands for in sources mode: the selected ones, and every source or seed
+    that a selected model or snapshot reads, directly or through other models."""
+    nodes = {**(manifest.get("nodes") or {}), **(manifest.get("sources") or {})}
+    parents = manifest.get("parent_map") or {}
+    raw: set[str] = set()
+    todo, seen = list(ids), set()
+    while todo:
+        uid = todo.pop()
+        if uid in seen:
+            continue
+        seen.add(uid)
+        node = nodes.get(uid) or {}
+        if node.get("resource_type") in ("source", "seed"):
+            raw.add(uid)
+            continue
+        todo.extend(parents.get(uid) or (node.get("depends_on") or {}).get("nodes") or [])
+    return sorted(raw)
+
+
 def resolve(project: DbtProject, mode: Mode, *, select: Sequence[str] = (), exclude: Sequence[str] = (),
             reflect: bool = True) -> ProjectTables:
     """Parse the project and decide the tables of this run (see the module docstring for the modes).
@@ -166,7 +186,9 @@ def resolve(project: DbtProject, mode: Mode, *, select: Sequence[str] = (), excl
     path = parse(project, mode)
     manifest = load_raw_manifest(path)
     if mode == "sources":
-        read: ManifestReadResult = project_to_sources(path)
+        ids = selected_ids(project, select, exclude)
+        raw = None if ids is None else raw_ancestors(manifest, ids)
+        read: ManifestReadResult = project_to_sources(path, select=raw)
     else:
         ids = selected_ids(project, select, exclude)
         if ids is not None:

@@ -27,8 +27,17 @@ from synthohive_dbt.config import PrivacyConfig
 from synthohive_dbt.dbt import DbtProject, DbtResult, Outcome
 from synthohive_dbt.errors import ConfigError, UnsafeTargetError
 from synthohive_dbt.io import new_run_id, read_tables, real_columns, validate_schema_name, write_tables
+from synthohive_dbt.pipeline.judging import built_models, judged_tests, same_relation_ids
 from synthohive_dbt.pipeline.progress import NullReporter, Reporter
-from synthohive_dbt.pipeline.project import QUIET_DBT, Mode, ProjectTables, parse, resolve, tables_for_model
+from synthohive_dbt.pipeline.project import (
+    QUIET_DBT,
+    Mode,
+    ProjectTables,
+    parse,
+    resolve,
+    selected_ids,
+    tables_for_model,
+)
 from synthohive_dbt.pipeline.redirect import (
     build_project,
     built_relations,
@@ -383,13 +392,14 @@ def _write_and_run(project: DbtProject, builder: DbtProject | None, tables: Proj
     result.rows = _write(project, tables, frames, output, reporter, result.plan, run_id)
     if output.run_dbt:
         try:
-            result.dbt = _run_dbt(project, builder, tables, output, options, reporter)
+            result.dbt, not_run = _run_dbt(project, builder, tables, output, options, reporter)
+            result.checks.extend(not_run)
         finally:
             if tables.mode == "sources":
                 record_build(project, output.build_schema_name(), result.plan.built, run_id)
         result.build_schema = output.build_schema_name() if tables.mode == "sources" else None
         if tables.mode == "sources" and builder is not None:
-            result.checks = _model_sizes(project, builder, tables, result, factor, reporter)
+            result.checks.extend(_model_sizes(project, builder, tables, result, factor, reporter))
     return result
 
 
@@ -440,29 +450,62 @@ def _write(project: DbtProject, tables: ProjectTables, frames: Mapping[str, pd.D
 
 
 def _run_dbt(project: DbtProject, builder: DbtProject | None, tables: ProjectTables, output: OutputOptions,
-             options: ProjectOptions, reporter: Reporter) -> DbtResult:
+             options: ProjectOptions, reporter: Reporter) -> tuple[DbtResult, list[Outcome]]:
+    """dbt on the synthetic tables; only the tests whose every node is synthetic run (see `judging`). Returns
+    dbt's result and the tests that touch this run but were not run, with the reason."""
     variables = ["--vars", json.dumps({"synthohive_schema": output.target_schema})]
-    select = ["--select", *options.select] if options.select else []
     state_dir = project.target_path / "synthohive_state"
+    ours = [t.unique_id for t in tables.tables.values()]
     if tables.mode == "mirror":
         moved = ids_at(tables.manifest, [t.real for t in tables.tables.values()])
         write_state(state_dir, state_manifest(tables.manifest, moved, output.target_schema))
-        reporter.step(f"dbt test on the synthetic tables in {output.target_schema!r}")
-        args = ["test", *select, "--exclude", "resource_type:unit_test", *options.exclude,
-                "--indirect-selection", "cautious", *variables, *defer_args(state_dir), *QUIET_DBT]
-        return project.invoke(args)
+        judged = judged_tests(tables.manifest, same_relation_ids(tables.manifest, ours))
+        reporter.step(f"dbt test on the synthetic tables in {output.target_schema!r}: {len(judged.runnable)} "
+                      f"test(s) touch only synthetic tables" + (f", {len(judged.kept_out)} touch real ones and are "
+                                                               "not run" if judged.kept_out else ""))
+        result = _test_only(project, judged.runnable.values(), options,
+                            [*variables, *defer_args(state_dir)])
+        return result, judged.not_run(result.outcomes)
     assert builder is not None
     build_manifest = json.loads((builder.target_path / "manifest.json").read_text())
-    seeds = {t.unique_id for t in tables.tables.values() if t.resource_type == "seed"}
+    raw = same_relation_ids(build_manifest, ours)
+    seeds = {uid for uid in raw if uid.startswith("seed.")}
     defer: list[str] = []
     if seeds:
         write_state(state_dir, state_manifest(build_manifest, seeds, output.target_schema))
         defer = defer_args(state_dir)
+    selected = selected_ids(builder, options.select, options.exclude)
+    judged = judged_tests(build_manifest, raw | built_models(build_manifest, raw,
+                                                            None if selected is None else set(selected)))
     reporter.step(f"dbt build with sources read from {output.target_schema!r}, models built into "
                   f"{output.build_schema_name()!r}")
-    args = ["build", *select, "--exclude", "resource_type:seed", "resource_type:unit_test", *options.exclude,
-            *variables, *defer, *QUIET_DBT]
-    return builder.invoke(args)
+    select = ["--select", *options.select] if options.select else []
+    kept_out = [judged_name for uid in judged.kept_out if (judged_name := _test_name(build_manifest, uid))]
+    result = builder.invoke(["build", *select, "--exclude", "resource_type:seed", "resource_type:unit_test",
+                             *options.exclude, *kept_out, *variables, *defer, *QUIET_DBT])
+    ran = {o.unique_id for o in result.outcomes}
+    missing = [name for uid, name in judged.runnable.items() if uid not in ran]
+    if missing:  # e.g. the tests declared on seeds, which `build` leaves out with the seeds themselves
+        reporter.step(f"dbt test on {len(missing)} more test(s) of the synthetic tables (declared on seeds, or "
+                      "left out by dbt's selection)")
+        extra = _test_only(builder, missing, options, [*variables, *defer])
+        result = DbtResult(command=result.command, success=result.success and extra.success,
+                           outcomes=[*result.outcomes, *extra.outcomes], logs=[*result.logs, *extra.logs])
+    return result, judged.not_run(result.outcomes)
+
+
+def _test_only(project: DbtProject, names: Any, options: ProjectOptions, extra: list[str]) -> DbtResult:
+    """`dbt test` on exactly these tests (none: no dbt call at all, rather than dbt's "select everything")."""
+    names = list(names)
+    if not names:
+        return DbtResult(command=["test"], success=True)
+    return project.invoke(["test", "--select", *names, "--exclude", "resource_type:unit_test", *options.exclude,
+                           *extra, *QUIET_DBT])
+
+
+def _test_name(manifest: Mapping[str, Any], uid: str) -> str | None:
+    node = (manifest.get("nodes") or {}).get(uid) or {}
+    return node.get("name")
 
 
 def summary_counts(outcomes: Sequence[Outcome]) -> dict[str, int]:
