@@ -105,7 +105,7 @@ def project_to_sources(manifest_path: str | Path | Manifest, *, dialect: str | N
             notes.append(f"adapter type {manifest.adapter_type!r} has no sqlglot dialect; compiled SQL is "
                          "parsed as generic SQL")
     base = read_manifest(manifest, select=raw)
-    facts = _facts(base, manifest, shadowed)
+    facts = _facts(base, manifest, shadowed, dialect)
     tests, skipped = _model_checks(manifest, set(raw) | set(shadowed))
     _require_compiled(manifest, tests)
 
@@ -244,8 +244,13 @@ def _require_compiled(manifest: Manifest, checks: list[_Check]) -> None:
 
 
 # -- raw facts and keys -------------------------------------------------------------------------------------
-def _facts(base: ManifestReadResult, manifest: Manifest, shadowed: dict[str, str]) -> RawFacts:
-    """Raw column types (a shadowed seed's column_types count for its source) and declared names."""
+def _facts(base: ManifestReadResult, manifest: Manifest, shadowed: dict[str, str], dialect: str | None) -> RawFacts:
+    """Raw column types (a shadowed seed's column_types count for its source) and declared names.
+
+    A name from the SQL takes the declared spelling when it means that column: always where the warehouse
+    folds case (DuckDB), and for an unquoted name where it does only for unquoted names (PostgreSQL: sqlglot
+    has folded it to lower case). A quoted `"Kind"` in PostgreSQL stays `Kind`, even if `kind` is declared."""
+    folds = Dialect.get_or_raise(dialect)
     families: dict[tuple[str, str], DType | None] = {}
     names: dict[tuple[str, str], str] = {}
     for seed, source in shadowed.items():
@@ -257,8 +262,11 @@ def _facts(base: ManifestReadResult, manifest: Manifest, shadowed: dict[str, str
             names.setdefault((info.unique_id, column_key(col)), col)
             key = (info.unique_id, column_key(col))
             families[key] = table.constraint(col).dtype or families.get(key)
-    return RawFacts(family=lambda uid, col: families.get((uid, column_key(col))),
-                    column_name=lambda uid, col: names.get((uid, column_key(col)), col))
+    def name(uid: str, col: str) -> str:
+        declared = names.get((uid, column_key(col)), col)
+        return declared if declared == col or not folds.case_sensitive(col) else col
+
+    return RawFacts(family=lambda uid, col: families.get((uid, column_key(col))), column_name=name)
 
 
 def _raw_keys(base: ManifestReadResult, carried: list[Finding]) -> dict[str, frozenset[frozenset[str]]]:

@@ -353,6 +353,10 @@ def _key_rule(rule: KeyRule, rel: RelationLineage, facts: RawFacts) -> Outcome:
             raise _Stop(f"{rel.name} may hold several rows per raw row: {why}")
         for name, o in zip(rule.columns, origins):
             values_why = value_preserving(o, facts.family(o.relation, o.column))
+            if values_why and len(origins) == 1 and value_preserving(o, facts.family(o.relation, o.column),
+                                                                     nulls_ok=True) is None:
+                return Holds(f"{rel.name}.{name} is unique where `nullif` keeps the raw value (carried as a "
+                             "conditional unique); a column it nulls is no primary key")
             if values_why:
                 raise _Stop(f"{rel.name}.{name} is not the raw value: {values_why}")
     except _Stop:
