@@ -13,6 +13,10 @@ Uniqueness feeds on itself: a join to `stg_orders` keeps a model's rows one per 
 `stg_orders.order_id` is unique, which a carried test may be what guarantees. So the carrying runs again
 with the raw keys it found until nothing changes (a few rounds at most).
 
+Every cast of a raw value in a model's SQL (`phone::bigint`, `cast(x as date)`, `try_cast`) also becomes a
+`castable_to` entry of the raw column's constraint (`SourcesModeResult.casts` lists them): the generator must
+write values the model can convert, or the build fails.
+
 A seed that is also declared as a source (the same relation: the usual way to load raw data in a demo)
 appears once, as the source, since that is what `source()` reads and what sources mode synthesizes.
 """

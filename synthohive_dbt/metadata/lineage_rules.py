@@ -12,7 +12,15 @@ a guess that merely often works). The rules, per step between the raw column and
 | lower/upper/initcap/trim    | yes      | no     | the values f leaves be | no    | no    | no        |
 | coalesce(x, default)        | holds    | no     | if default accepted    | if default is in range / matches | no   |
 | min/max/any_value per group | yes      | no     | yes                    | yes   | yes   | yes       |
-| anything else (arithmetic, concat, CASE, sum/count, window) | no: not modelled, with the expression |
+| nullif(x, E) / CASE / IF    | no       | where  | values + E             | where | where | yes       |
+| anything else (arithmetic, concat, a CASE mapping values to constants, sum/count, window) | no: not modelled |
+
+`nullif`: `nullif(x, '0')`, `case when x = '0' then null else x end`, `case when x <> '0' then x end`,
+`if(x = '0', null, x)` (lineage_sql.py) all return x or null, and dbt's tests ignore nulls ("where": the
+constraint holds on rows where x is not in E, unless every value of E passes it): relationships on it
+becomes a foreign key of raw x with `except_values` E (rows holding '0' keep '0', the others reference the
+parent); unique becomes a conditional unique (`where: NOT x IN ('0')`); not_null cannot be carried (no raw
+constraint forbids a value). A CASE whose null branch gives a constant is a coalesce.
 
 `*` unique also needs the model's rows to be at most one per raw row: no GROUP BY, no DISTINCT, no UNION,
 joins only to a unique key of the joined relation (a CTE grouped by the join column counts). A unique
@@ -20,7 +28,7 @@ column set that is unique by construction (a GROUP BY key, DISTINCT) holds whate
 A cast is "exact" when the raw column's declared type and the target type are the same family, or widen
 (int -> float, date -> timestamp, anything -> text); an unknown raw type is taken as exact.
 not_null fails on a column from the optional side of an outer join (unless coalesced later).
-relationships: the child column needs value-preserving steps (rename, exact cast, min/max); the parent
+relationships: the child column needs value-preserving steps (rename, exact cast, min/max, nullif); the parent
 column must be a renamed or exactly cast raw column of a model that keeps every raw row (no WHERE, no inner
 join, no LIMIT): then the raw child column references the raw parent column.
 A test's `where` is carried when every column it names is a renamed or exactly cast column of the same raw

@@ -431,11 +431,9 @@ class SqlLineage:
         if isinstance(node, exp.Column):
             return self._column(node, state)
         if isinstance(node, exp.Cast):
-            target = node.to.sql(dialect=self.dialect)
-            kind: StepKind = "try_cast" if isinstance(node, exp.TryCast) or node.args.get("safe") else "cast"
             if literal is not None:
                 return ColumnLineage(literal=literal)
-            return self._expr(node.this, state).then(Step(kind, target, dtype_from_sql(target), model=self.model))
+            return self._expr(node.this, state).then(self._cast_step(node))
         for cls, fn in _FOLDS.items():
             if type(node) is cls:
                 return self._expr(node.this, state).then(Step("fold", fn))
@@ -473,10 +471,13 @@ class SqlLineage:
         if null_gives is not None:
             lin = lin.then(Step("coalesce", text, literals=(null_gives,)))
         for cast in reversed(_cores(body)[:-1]):  # the casts around the core, innermost first
-            target = cast.to.sql(dialect=self.dialect)
-            kind: StepKind = "try_cast" if isinstance(cast, exp.TryCast) or cast.args.get("safe") else "cast"
-            lin = lin.then(Step(kind, target, dtype_from_sql(target), model=self.model))
+            lin = lin.then(self._cast_step(cast))
         return lin
+
+    def _cast_step(self, node: exp.Expr) -> Step:
+        target = node.to.sql(dialect=self.dialect)
+        kind: StepKind = "try_cast" if isinstance(node, exp.TryCast) or node.args.get("safe") else "cast"
+        return Step(kind, target, dtype_from_sql(target), model=self.model)
 
     def _column(self, node: exp.Column, state: _Select) -> ColumnLineage:
         alias = self._alias_of(node, state)
