@@ -45,6 +45,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class CastTarget(_Strict):
+    """A downstream model casts this column: every value must convert to `data_type`, or the model's build
+    fails (`strict`, a plain cast) or turns it into null (`try_cast`). Values in `except_values` are mapped to
+    null before the cast (`cast(nullif(x, '') as int)`), so they need not convert."""
+
+    data_type: str
+    dtype: DType | None = None
+    model: str | None = Field(None, description="unique_id of the model whose SQL casts it")
+    strict: bool = True
+    except_values: list[Any] = Field(default_factory=list)
+
+
 class Constraint(_Strict):
     """What a column must satisfy, as dbt declares it (tests, contracts).
 
@@ -67,6 +79,8 @@ class Constraint(_Strict):
     regex: str | None = None
     where: str | None = None
     severity: Literal["error", "warn"] = "error"
+    castable_to: list[CastTarget] = Field(default_factory=list,
+                                          description="casts downstream SQL applies (sources mode lineage)")
 
     @model_validator(mode="after")
     def _check(self) -> Constraint:
@@ -101,6 +115,7 @@ class Constraint(_Strict):
                                        else [v for v in mine if v in o["accepted_values"]])
         data["not_null"] = data["not_null"] or o["not_null"]
         data["unique"] = data["unique"] or o["unique"]
+        data["castable_to"] = [*data["castable_to"], *(c for c in o["castable_to"] if c not in data["castable_to"])]
         if "error" in (data["severity"], o["severity"]):
             data["severity"] = "error"
         return Constraint(**data)
@@ -122,6 +137,9 @@ class ForeignKey(_Strict):
     parent_columns: list[str]
     where: str | None = Field(None, description="relationships_where: condition on the child rows")
     parent_where: str | None = Field(None, description="relationships_where: condition on the parent rows")
+    except_values: list[Any] = Field(
+        default_factory=list, description="child values that are not references and stay as they are (a model "
+                                          "maps them to null before its relationships test: `nullif(x, '0')`)")
 
     @model_validator(mode="after")
     def _same_arity(self) -> ForeignKey:
@@ -131,6 +149,9 @@ class ForeignKey(_Strict):
                 f"{len(self.columns)} local and {len(self.parent_columns)} parent columns",
                 hint="list the same number of local and parent columns, in matching order",
             )
+        if self.except_values and len(self.columns) != 1:
+            raise ConfigError(f"foreign key {self.columns} -> {self.parent}{self.parent_columns} has except_values "
+                              "but several columns", hint="except_values applies to one-column foreign keys")
         return self
 
     @property

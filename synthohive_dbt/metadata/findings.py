@@ -7,7 +7,7 @@ apart from the decisions that need the whole table (keys.py, reader.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from synthohive_dbt.config import Constraint
 
@@ -38,7 +38,8 @@ class KeyRule:
 
 @dataclass(frozen=True)
 class FkRule:
-    """`columns` of `table` reference `parent_columns` of `parent` (both unique_ids)."""
+    """`columns` of `table` reference `parent_columns` of `parent` (both unique_ids); rows holding one of
+    `except_values` are no references (a model nulls them before its relationships test)."""
 
     table: str
     columns: tuple[str, ...]
@@ -47,6 +48,7 @@ class FkRule:
     source: str
     where: str | None = None
     note: str | None = None
+    except_values: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,17 @@ Uniqueness feeds on itself: a join to `stg_orders` keeps a model's rows one per 
 `stg_orders.order_id` is unique, which a carried test may be what guarantees. So the carrying runs again
 with the raw keys it found until nothing changes (a few rounds at most).
 
+Every cast of a raw value in a model's SQL (`phone::bigint`, `cast(x as date)`, `try_cast`) also becomes a
+`castable_to` entry of the raw column's constraint (`SourcesModeResult.casts` lists them): the generator must
+write values the model can convert, or the build fails.
+
 A seed that is also declared as a source (the same relation: the usual way to load raw data in a demo)
 appears once, as the source, since that is what `source()` reads and what sources mode synthesizes.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,14 +32,22 @@ from typing import Any, Literal
 from sqlglot import Dialect, exp
 from sqlglot.errors import SqlglotError
 
-from synthohive_dbt.config import Constraint, DType, dtype_from_sql
+from synthohive_dbt.config import CastTarget, Constraint, DType, dtype_from_sql
 from synthohive_dbt.errors import ManifestError
 from synthohive_dbt.metadata.constraints import interpret_node
 from synthohive_dbt.metadata.disabled import disabled_test_finding, tests_of
 from synthohive_dbt.metadata.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
 from synthohive_dbt.metadata.identifiers import column_key
 from synthohive_dbt.metadata.lineage_rules import Carried, Holds, NotCarried, RawFacts, translate
-from synthohive_dbt.metadata.lineage_sql import RelationLineage, RowLink, SqlLineage, parse_model_sql
+from synthohive_dbt.metadata.lineage_sql import (
+    Origin,
+    RelationLineage,
+    RowLink,
+    SqlLineage,
+    Step,
+    family_after,
+    parse_model_sql,
+)
 from synthohive_dbt.metadata.manifest import Manifest, load_manifest
 from synthohive_dbt.metadata.reader import read_manifest
 from synthohive_dbt.metadata.refs import node_relation_parts, relation_matches
@@ -65,6 +78,7 @@ class SourcesModeResult(ManifestReadResult):
 
     lineage: list[TestLineage] = field(default_factory=list)
     dialect: str | None = None
+    casts: list[TestLineage] = field(default_factory=list)  # "castable to T" facts, one per cast raw column
 
     def of_test(self, unique_id: str) -> TestLineage:
         for entry in self.lineage:
@@ -105,7 +119,7 @@ def project_to_sources(manifest_path: str | Path | Manifest, *, dialect: str | N
             notes.append(f"adapter type {manifest.adapter_type!r} has no sqlglot dialect; compiled SQL is "
                          "parsed as generic SQL")
     base = read_manifest(manifest, select=raw)
-    facts = _facts(base, manifest, shadowed)
+    facts = _facts(base, manifest, shadowed, dialect)
     tests, skipped = _model_checks(manifest, set(raw) | set(shadowed))
     _require_compiled(manifest, tests)
 
@@ -131,6 +145,8 @@ def project_to_sources(manifest_path: str | Path | Manifest, *, dialect: str | N
         else:
             entries.append(TestLineage(check.source, check.model, "not_modelled",
                                        f"on downstream model {check.model}: {outcome.reason}"))
+    casts = _cast_findings(manifest, carrier)
+    carried = [*carried, *casts]
     merged = _merge(entries)
     not_modelled = [*skipped, *(NotModelled(e.test, e.detail, e.model) for e in merged
                                 if e.status == "not_modelled")]
@@ -139,7 +155,8 @@ def project_to_sources(manifest_path: str | Path | Manifest, *, dialect: str | N
     return SourcesModeResult(
         metadata=final.metadata, tables=final.tables, not_modelled=final.not_modelled,
         notes=[*notes, *final.notes], manifest_path=final.manifest_path, schema_version=final.schema_version,
-        dbt_version=final.dbt_version, lineage=sorted(lineage, key=lambda t: t.test), dialect=dialect)
+        dbt_version=final.dbt_version, lineage=sorted(lineage, key=lambda t: t.test), dialect=dialect,
+        casts=[TestLineage(f.source, f.source, "carried", _describe(f, base), (f.table,)) for f in casts])
 
 
 # -- what is raw, and what is checked downstream ------------------------------------------------------------
@@ -241,8 +258,13 @@ def _require_compiled(manifest: Manifest, checks: list[_Check]) -> None:
 
 
 # -- raw facts and keys -------------------------------------------------------------------------------------
-def _facts(base: ManifestReadResult, manifest: Manifest, shadowed: dict[str, str]) -> RawFacts:
-    """Raw column types (a shadowed seed's column_types count for its source) and declared names."""
+def _facts(base: ManifestReadResult, manifest: Manifest, shadowed: dict[str, str], dialect: str | None) -> RawFacts:
+    """Raw column types (a shadowed seed's column_types count for its source) and declared names.
+
+    A name from the SQL takes the declared spelling when it means that column: always where the warehouse
+    folds case (DuckDB), and for an unquoted name where it does only for unquoted names (PostgreSQL: sqlglot
+    has folded it to lower case). A quoted `"Kind"` in PostgreSQL stays `Kind`, even if `kind` is declared."""
+    folds = Dialect.get_or_raise(dialect)
     families: dict[tuple[str, str], DType | None] = {}
     names: dict[tuple[str, str], str] = {}
     for seed, source in shadowed.items():
@@ -254,8 +276,11 @@ def _facts(base: ManifestReadResult, manifest: Manifest, shadowed: dict[str, str
             names.setdefault((info.unique_id, column_key(col)), col)
             key = (info.unique_id, column_key(col))
             families[key] = table.constraint(col).dtype or families.get(key)
-    return RawFacts(family=lambda uid, col: families.get((uid, column_key(col))),
-                    column_name=lambda uid, col: names.get((uid, column_key(col)), col))
+    def name(uid: str, col: str) -> str:
+        declared = names.get((uid, column_key(col)), col)
+        return declared if declared == col or not folds.case_sensitive(col) else col
+
+    return RawFacts(family=lambda uid, col: families.get((uid, column_key(col))), column_name=name)
 
 
 def _raw_keys(base: ManifestReadResult, carried: list[Finding]) -> dict[str, frozenset[frozenset[str]]]:
@@ -275,6 +300,60 @@ def _raw_keys(base: ManifestReadResult, carried: list[Finding]) -> dict[str, fro
                 and f.constraint.severity == "error":
             keys.setdefault(f.table, set()).add(frozenset([f.column.lower()]))
     return {uid: frozenset(k) for uid, k in keys.items()}
+
+
+# -- casts ------------------------------------------------------------------------------------------------
+_TEXT_TYPE = re.compile(r"^\s*(n?var)?(char|text|string)\b|^\s*character( varying)?\b", re.IGNORECASE)
+
+
+def _cast_findings(manifest: Manifest, carrier: _Carrier) -> list[ColumnRule]:
+    """`castable_to` on every raw column a model casts to a type its values may not convert to (text to a
+    number or a date, a number to a date): `phone::bigint` fails the build on a phone the generator wrote as
+    `+1-416-...`. Only casts of the raw value itself count (renames, picks, coalesce and nullif before it;
+    a fold first changes the text). Each cast is named once, by the model whose SQL holds it."""
+    found: dict[tuple[str, str], list[CastTarget]] = {}
+    for node in manifest.of_type("model"):
+        uid = str(node["unique_id"])
+        if node.get("language", "sql") != "sql" or not node.get("compiled_code"):
+            continue
+        rel = carrier.lineage(uid)
+        for lin in rel.columns.values():
+            for origin in lin.origins:
+                raw_family = carrier.facts.family(origin.relation, origin.column)
+                for target in _casts_of(origin, raw_family, uid):
+                    key = (origin.relation, carrier.facts.column_name(origin.relation, origin.column))
+                    if target not in found.setdefault(key, []):
+                        found[key].append(target)
+    return [ColumnRule(table, column, Constraint(castable_to=targets), targets[0].model or table)
+            for (table, column), targets in found.items()]
+
+
+def _casts_of(origin: Origin, raw_family: DType | None, model: str) -> list[CastTarget]:
+    out: list[CastTarget] = []
+    family = raw_family
+    excepted: list[Any] = []
+    for step in origin.steps:
+        if step.kind == "fold":
+            break
+        if step.kind == "nullif":
+            excepted += [v for v in step.literals if v not in excepted]
+        if step.kind in ("cast", "try_cast") and step.model == model and _may_fail(family, step):
+            out.append(CastTarget(data_type=step.detail, dtype=step.family, model=model,
+                                  strict=step.kind == "cast", except_values=list(excepted)))
+        if step.kind in ("cast", "try_cast"):
+            excepted = []  # values before a cast are not the values after it
+        family = family_after(family, step)
+    return out
+
+
+def _may_fail(before: DType | None, step: Step) -> bool:
+    """Whether some value of the `before` family may not convert (text to anything but text; a number or a
+    boolean to a date)."""
+    if _TEXT_TYPE.match(step.detail) or step.family == "str" and "uuid" not in step.detail.lower():
+        return False
+    if before in (None, "str"):
+        return True
+    return before in ("int", "float", "bool") and step.family in ("date", "datetime")
 
 
 # -- carrying ---------------------------------------------------------------------------------------------
@@ -318,7 +397,7 @@ class _Carrier:
 
         try:
             tree = parse_model_sql(str(sql), self.dialect, self._schema(deps))
-            walker = SqlLineage(self.dialect, resolve, self.facts.family)
+            walker = SqlLineage(self.dialect, resolve, self.facts.family, model=uid)
             return walker.query(tree, {}, name)
         except SqlglotError as exc:
             why = " ".join(str(exc).split())[:200]
@@ -355,15 +434,24 @@ def _describe(finding: Finding, base: ManifestReadResult) -> str:
             return uid
 
     if isinstance(finding, ColumnRule):
-        parts = {k: v for k, v in finding.constraint.model_dump(exclude_defaults=True).items() if k != "dtype"}
-        return f"{name(finding.table)}.{finding.column}: {parts}"
+        parts = {k: v for k, v in finding.constraint.model_dump(exclude_defaults=True).items()
+                 if k not in ("dtype", "castable_to")}
+        casts = [_describe_cast(c) for c in finding.constraint.castable_to]
+        return f"{name(finding.table)}.{finding.column}: " + "; ".join(
+            [*([str(parts)] if parts or not casts else []), *casts])
     if isinstance(finding, KeyRule):
         return f"{name(finding.table)} key ({', '.join(finding.columns)})"
     if isinstance(finding, FkRule):
         where = f" where {finding.where}" if finding.where else ""
+        excepted = f" except {list(finding.except_values)}" if finding.except_values else ""
         return (f"{name(finding.table)}({', '.join(finding.columns)}) -> "
-                f"{name(finding.parent)}({', '.join(finding.parent_columns)}){where}")
+                f"{name(finding.parent)}({', '.join(finding.parent_columns)}){where}{excepted}")
     return str(finding)
+
+
+def _describe_cast(c: CastTarget) -> str:
+    excepted = f" except {c.except_values}" if c.except_values else ""
+    return f"{'castable' if c.strict else 'try_cast'} to {c.data_type}{excepted} (in {c.model})"
 
 
 def _merge(entries: list[TestLineage]) -> list[TestLineage]:

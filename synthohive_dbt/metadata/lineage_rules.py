@@ -12,7 +12,15 @@ a guess that merely often works). The rules, per step between the raw column and
 | lower/upper/initcap/trim    | yes      | no     | the values f leaves be | no    | no    | no        |
 | coalesce(x, default)        | holds    | no     | if default accepted    | if default is in range / matches | no   |
 | min/max/any_value per group | yes      | no     | yes                    | yes   | yes   | yes       |
-| anything else (arithmetic, concat, CASE, sum/count, window) | no: not modelled, with the expression |
+| nullif(x, E) / CASE / IF    | no       | where  | values + E             | where | where | yes       |
+| anything else (arithmetic, concat, a CASE mapping values to constants, sum/count, window) | no: not modelled |
+
+`nullif`: `nullif(x, '0')`, `case when x = '0' then null else x end`, `case when x <> '0' then x end`,
+`if(x = '0', null, x)` (lineage_sql.py) all return x or null, and dbt's tests ignore nulls ("where": the
+constraint holds on rows where x is not in E, unless every value of E passes it): relationships on it
+becomes a foreign key of raw x with `except_values` E (rows holding '0' keep '0', the others reference the
+parent); unique becomes a conditional unique (`where: NOT x IN ('0')`); not_null cannot be carried (no raw
+constraint forbids a value). A CASE whose null branch gives a constant is a coalesce.
 
 `*` unique also needs the model's rows to be at most one per raw row: no GROUP BY, no DISTINCT, no UNION,
 joins only to a unique key of the joined relation (a CTE grouped by the join column counts). A unique
@@ -20,7 +28,7 @@ column set that is unique by construction (a GROUP BY key, DISTINCT) holds whate
 A cast is "exact" when the raw column's declared type and the target type are the same family, or widen
 (int -> float, date -> timestamp, anything -> text); an unknown raw type is taken as exact.
 not_null fails on a column from the optional side of an outer join (unless coalesced later).
-relationships: the child column needs value-preserving steps (rename, exact cast, min/max); the parent
+relationships: the child column needs value-preserving steps (rename, exact cast, min/max, nullif); the parent
 column must be a renamed or exactly cast raw column of a model that keeps every raw row (no WHERE, no inner
 join, no LIMIT): then the raw child column references the raw parent column.
 A test's `where` is carried when every column it names is a renamed or exactly cast column of the same raw
@@ -48,6 +56,7 @@ from synthohive_dbt.metadata.lineage_sql import (
     Step,
     cast_effect,
     family_after,
+    same_value,
     value_preserving,
 )
 
@@ -146,10 +155,20 @@ def _through(constraint: Constraint, origin: Origin, raw_family: DType | None) -
     return req if active else None
 
 
+_EXCEPT = "_except"  # raw values a nullif step turns into null, for which a carried constraint need not hold
+
+
 def _back(req: dict[str, Any], step: Step, before: DType | None) -> None:
     """Rewrite the requirement on a step's output into one on its input (in place)."""
     values = req["accepted_values"]
-    if step.kind in ("cast", "try_cast"):
+    if req.get(_EXCEPT) is not None:
+        if step.kind == "fold":
+            raise _Stop(f"the values `nullif` excepts cannot be traced back through {step.detail}()")
+        if step.kind in ("cast", "try_cast"):
+            req[_EXCEPT] = _convert(req[_EXCEPT], before)
+    if step.kind == "nullif":
+        _back_nullif(req, step)
+    elif step.kind in ("cast", "try_cast"):
         effect = cast_effect(before, step)
         if step.kind == "try_cast" and req["not_null"]:
             raise _Stop(f"try_cast to {step.detail} turns values it cannot convert into null")
@@ -194,6 +213,45 @@ def _back(req: dict[str, Any], step: Step, before: DType | None) -> None:
             raise _Stop(f"the default of `{step.detail}` does not match the regex")
     elif step.kind == "pick" and req["unique"]:
         raise _Stop(f"{step.detail}() per group need not be unique")
+
+
+def _back_nullif(req: dict[str, Any], step: Step) -> None:
+    """A null-ignoring test on `nullif(x, E)` holds when x meets it except on E: accepted values grow by E;
+    unique, a range or a regex hold on x where x is not in E (a `where` on the raw column)."""
+    nulled = list(step.literals)
+    if req["not_null"]:
+        raise _Stop(f"`{step.detail}` turns {nulled} into null, and a raw constraint cannot forbid those values")
+    values = req["accepted_values"]
+    if values is not None:
+        req["accepted_values"] = [*values, *(v for v in nulled if not any(same_value(v, a) for a in values))]
+    bounds = Constraint(min=req["min"], max=req["max"], min_inclusive=req["min_inclusive"],
+                        max_inclusive=req["max_inclusive"])
+    failing = [v for v in nulled if req["unique"] or (_has_range(req) and not _in_range(v, bounds))
+               or (req["regex"] is not None and not re.search(req["regex"], str(v)))]
+    if failing:
+        req[_EXCEPT] = [*(req.get(_EXCEPT) or []), *nulled]
+
+
+def excepted_values(origin: Origin, raw_family: DType | None) -> list[Any]:
+    """The raw values the `nullif` steps of a chain turn into null (written in the raw column's type)."""
+    families = [raw_family]
+    for step in origin.steps:
+        families.append(family_after(families[-1], step))
+    out: list[Any] = []
+    for step, before in zip(reversed(origin.steps), reversed(families[:-1])):
+        if step.kind == "nullif":
+            out += list(step.literals)
+        elif step.kind in ("cast", "try_cast") and out:
+            out = _convert(out, before)
+        elif step.kind == "fold" and out:
+            raise _Stop(f"the values `nullif` excepts cannot be traced back through {step.detail}()")
+    return list(dict.fromkeys(out))
+
+
+def _not_in(column: str, values: list[Any], dialect: str | None) -> str:
+    """`column NOT IN (values)` in the dialect (the rows a carried constraint applies to)."""
+    cond = exp.Not(this=exp.In(this=exp.column(column), expressions=[exp.convert(v) for v in values]))
+    return cond.sql(dialect=dialect)
 
 
 def translate_where(where: str | None, rel: RelationLineage, relation: str, facts: RawFacts,
@@ -252,7 +310,7 @@ def _column_rule(rule: ColumnRule, rel: RelationLineage, facts: RawFacts, dialec
         if c.unique:
             link = rel.rows.get(origin.relation)
             rows_why = link.injective if link else "its rows do not come from this raw table"
-            values_why = value_preserving(origin, family)
+            values_why = value_preserving(origin, family, nulls_ok=True)
             why = (f"{rel.name} may hold several rows per raw row: {rows_why}" if rows_why else
                    f"{label} is not the raw value: {values_why}" if values_why else None)
             if why and not key_holds:
@@ -262,7 +320,12 @@ def _column_rule(rule: ColumnRule, rel: RelationLineage, facts: RawFacts, dialec
         req = _through(constraint, origin, family)
         if req is None:
             continue
-        req["where"] = translate_where(c.where, rel, origin.relation, facts, dialect)
+        excepted = req.pop(_EXCEPT, None)
+        where = translate_where(c.where, rel, origin.relation, facts, dialect)
+        if excepted:
+            own = _not_in(facts.column_name(origin.relation, origin.column), excepted, dialect)
+            where = own if where is None else f"({where}) and {own}"
+        req["where"] = where
         try:
             raw = Constraint(**req)
         except ConfigError as exc:
@@ -298,6 +361,10 @@ def _key_rule(rule: KeyRule, rel: RelationLineage, facts: RawFacts) -> Outcome:
             raise _Stop(f"{rel.name} may hold several rows per raw row: {why}")
         for name, o in zip(rule.columns, origins):
             values_why = value_preserving(o, facts.family(o.relation, o.column))
+            if values_why and len(origins) == 1 and value_preserving(o, facts.family(o.relation, o.column),
+                                                                     nulls_ok=True) is None:
+                return Holds(f"{rel.name}.{name} is unique where `nullif` keeps the raw value (carried as a "
+                             "conditional unique); a column it nulls is no primary key")
             if values_why:
                 raise _Stop(f"{rel.name}.{name} is not the raw value: {values_why}")
     except _Stop:
@@ -316,9 +383,12 @@ def _fk_rule(rule: FkRule, rel: RelationLineage, parent: RelationLineage, facts:
         if len({o.relation for o in origins}) != 1:
             raise _Stop(f"the columns of {side.name} in the relationship come from different raw tables")
         for name, o in zip(names, origins):
-            why = value_preserving(o, facts.family(o.relation, o.column))
+            why = value_preserving(o, facts.family(o.relation, o.column), nulls_ok=side is rel)
             if why:
                 raise _Stop(f"{side.name}.{name} is not the raw value: {why}")
+    excepted = [excepted_values(o, facts.family(o.relation, o.column)) for o in children]
+    if any(excepted) and len(children) > 1:
+        raise _Stop(f"a relationship on several columns of {rel.name}, some through `nullif`, is not modelled")
     child_rel, parent_rel = children[0].relation, parents[0].relation
     link = parent.rows.get(parent_rel)
     covers = link.covers if link else "its rows do not come from one raw table"
@@ -331,7 +401,7 @@ def _fk_rule(rule: FkRule, rel: RelationLineage, parent: RelationLineage, facts:
                      " are the same raw column, and the parent keeps every raw row")
     where = translate_where(rule.where, rel, child_rel, facts, dialect)
     return Carried((FkRule(child_rel, child_cols, parent_rel, parent_cols, rule.source, where=where,
-                           note=rule.note),))
+                           note=rule.note, except_values=tuple(excepted[0])),))
 
 
 def translate(finding: Finding, rel: RelationLineage, lineage_of: Callable[[str], RelationLineage],

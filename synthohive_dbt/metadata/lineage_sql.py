@@ -21,7 +21,7 @@ from sqlglot.optimizer.qualify import qualify
 
 from synthohive_dbt.config import DType, dtype_from_sql
 
-StepKind = Literal["cast", "try_cast", "fold", "coalesce", "pick"]
+StepKind = Literal["cast", "try_cast", "fold", "coalesce", "pick", "nullif"]
 _FOLDS = {exp.Lower: "lower", exp.Upper: "upper", exp.Initcap: "initcap", exp.Trim: "trim"}
 _PICKS = {exp.Min: "min", exp.Max: "max", exp.AnyValue: "any_value", exp.First: "first", exp.Last: "last"}
 _WIDENING = {("int", "float"), ("date", "datetime"), ("int", "str"), ("float", "str"), ("bool", "str"),
@@ -32,15 +32,18 @@ _WIDENING = {("int", "float"), ("date", "datetime"), ("int", "str"), ("float", "
 class Step:
     """One value transformation between a raw column and a model column.
 
-    cast / try_cast: `detail` is the target type, `family` its dtype family; fold: an idempotent string
-    function (lower, upper, initcap, trim); coalesce: `literals` are the defaults; pick: min/max/any_value,
-    an aggregate whose result is one of its input values.
+    cast / try_cast: `detail` is the target type, `family` its dtype family, `model` the model whose SQL
+    casts; fold: an idempotent string function (lower, upper, initcap, trim); coalesce: `literals` are the
+    defaults; pick: min/max/any_value, an aggregate whose result is one of its input values; nullif: the
+    value itself, except that `literals` (the excepted values) become null (`nullif(x, '0')`, `case when
+    x = '0' then null else x end`, `if(x <> '0', x, null)`).
     """
 
     kind: StepKind
     detail: str
     family: DType | None = None
     literals: tuple[Any, ...] = ()
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -143,10 +146,15 @@ def cast_effect(before: DType | None, step: Step) -> Literal["exact", "assumed",
     return "lossy"
 
 
-def value_preserving(origin: Origin, raw_family: DType | None) -> str | None:
-    """None when every step keeps distinct values distinct (renames, exact casts); else why not."""
+def value_preserving(origin: Origin, raw_family: DType | None, nulls_ok: bool = False) -> str | None:
+    """None when every step keeps distinct values distinct (renames, exact casts); else why not.
+
+    `nulls_ok`: a `nullif` step counts too, for tests that ignore nulls (unique, relationships): the values
+    it keeps stay distinct, and the excepted ones become null."""
     family = raw_family
     for step in origin.steps:
+        if step.kind == "nullif" and nulls_ok:
+            continue
         if step.kind in ("cast", "try_cast"):
             if cast_effect(family, step) == "lossy":
                 return f"cast from {family} to {step.detail} may merge distinct values"
@@ -213,10 +221,11 @@ class SqlLineage:
     """Walks one qualified query. `resolve` maps a table the SQL reads to its lineage (None: unknown)."""
 
     def __init__(self, dialect: str | None, resolve: TableResolver,
-                 raw_family: Callable[[str, str], DType | None]) -> None:
+                 raw_family: Callable[[str, str], DType | None], model: str | None = None) -> None:
         self.dialect = dialect
         self.resolve = resolve
         self.raw_family = raw_family
+        self.model = model  # the unique_id its cast steps name
 
     # -- queries ---------------------------------------------------------------------------------------
     def query(self, node: exp.Expr, env: dict[str, RelationLineage], name: str) -> RelationLineage:
@@ -422,11 +431,9 @@ class SqlLineage:
         if isinstance(node, exp.Column):
             return self._column(node, state)
         if isinstance(node, exp.Cast):
-            target = node.to.sql(dialect=self.dialect)
-            kind: StepKind = "try_cast" if isinstance(node, exp.TryCast) or node.args.get("safe") else "cast"
             if literal is not None:
                 return ColumnLineage(literal=literal)
-            return self._expr(node.this, state).then(Step(kind, target, dtype_from_sql(target)))
+            return self._expr(node.this, state).then(self._cast_step(node))
         for cls, fn in _FOLDS.items():
             if type(node) is cls:
                 return self._expr(node.this, state).then(Step("fold", fn))
@@ -437,6 +444,9 @@ class SqlLineage:
                 return self._expr(args[0], state).then(
                     Step("coalesce", _snippet(node, self.dialect), literals=tuple(d[0] for d in defaults if d)))
             return ColumnLineage(opaque=f"`{_snippet(node, self.dialect)}` combines several columns")
+        branches = _branches(node)
+        if branches is not None:
+            return self._conditional(node, *branches, state)
         for cls, fn in _PICKS.items():
             if type(node) is cls:  # a window's min/max never gets here: the Window node is opaque
                 return self._expr(node.this, state).then(Step("pick", fn))
@@ -445,6 +455,29 @@ class SqlLineage:
         if isinstance(node, exp.AggFunc):
             return ColumnLineage(opaque=f"an aggregate `{_snippet(node, self.dialect)}`")
         return ColumnLineage(opaque=f"computed by `{_snippet(node, self.dialect)}`")
+
+    def _conditional(self, node: exp.Expr, whens: list[tuple[exp.Expr, exp.Expr]], default: exp.Expr | None,
+                     state: _Select) -> ColumnLineage:
+        """CASE / IF / NULLIF that returns one expression or null depending on its value: the expression's
+        lineage, then a `nullif` step with the values it nulls (and a coalesce when null gives a constant)."""
+        text = _snippet(node, self.dialect)
+        try:
+            body, core, nulled, null_gives = _value_switch(whens, default)
+        except _Opaque as why:
+            return ColumnLineage(opaque=f"`{text}` {why}")
+        lin = self._expr(core, state)
+        if nulled:
+            lin = lin.then(Step("nullif", text, literals=tuple(nulled)))
+        if null_gives is not None:
+            lin = lin.then(Step("coalesce", text, literals=(null_gives,)))
+        for cast in reversed(_cores(body)[:-1]):  # the casts around the core, innermost first
+            lin = lin.then(self._cast_step(cast))
+        return lin
+
+    def _cast_step(self, node: exp.Expr) -> Step:
+        target = node.to.sql(dialect=self.dialect)
+        kind: StepKind = "try_cast" if isinstance(node, exp.TryCast) or node.args.get("safe") else "cast"
+        return Step(kind, target, dtype_from_sql(target), model=self.model)
 
     def _column(self, node: exp.Column, state: _Select) -> ColumnLineage:
         alias = self._alias_of(node, state)
@@ -492,6 +525,128 @@ class SqlLineage:
                 for u, link in left.rows.items()}
         keys = left.keys + ((frozenset(left.columns),) if distinct else ())
         return RelationLineage(name, columns=dict(left.columns), rows=rows, keys=keys)
+
+
+class _Opaque(Exception):
+    """A CASE that is not a value switch; the message ends the sentence `CASE ... <why>`."""
+
+
+def _branches(node: exp.Expr) -> tuple[list[tuple[exp.Expr, exp.Expr]], exp.Expr | None] | None:
+    """(condition, value) pairs and the default of CASE, IF, IFF or NULLIF; None for other nodes."""
+    if isinstance(node, exp.Case):
+        operand = node.args.get("this")
+        whens = [(exp.EQ(this=operand.copy(), expression=w.this.copy()) if operand is not None else w.this,
+                  w.args.get("true")) for w in node.args.get("ifs") or []]
+        return whens, node.args.get("default")
+    if isinstance(node, exp.If):
+        return [(node.this, node.args.get("true"))], node.args.get("false")
+    if isinstance(node, exp.Nullif):
+        return [(exp.EQ(this=node.this.copy(), expression=node.expression.copy()), exp.Null())], node.this
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() in ("if", "iff") and len(node.expressions) == 3:
+        cond, true, false = node.expressions
+        return [(cond, true)], false
+    return None
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """SQL equality of two literals, loosely typed the way a warehouse compares '1' with 1."""
+    return a == b or str(a) == str(b)
+
+
+def _truth(cond: exp.Expr, body: str, value: Any) -> bool | None:
+    """Three-valued truth of a condition on the value of `body` (its SQL text); `_OTHER` stands for any value
+    the condition names no literal for. Raises _Opaque for a condition that is not about `body` alone."""
+    if isinstance(cond, exp.Paren):
+        return _truth(cond.this, body, value)
+    if isinstance(cond, exp.Not):
+        inner = _truth(cond.this, body, value)
+        return None if inner is None else not inner
+    if isinstance(cond, (exp.And, exp.Or)):
+        a, b = _truth(cond.this, body, value), _truth(cond.expression, body, value)
+        if isinstance(cond, exp.And):
+            return False if False in (a, b) else None if None in (a, b) else True
+        return True if True in (a, b) else None if None in (a, b) else False
+    if isinstance(cond, exp.Is) and isinstance(cond.expression, exp.Null) and _is_body(cond.this, body):
+        return value is None
+    if isinstance(cond, (exp.EQ, exp.NEQ)):
+        sides = [(cond.this, cond.expression), (cond.expression, cond.this)]
+        for col, lit in sides:
+            if _is_body(col, body) and _literal(lit) is not None:
+                [want] = _literal(lit) or (None,)
+                if value is None or want is None:
+                    return None
+                equal = value is not _OTHER and same_value(value, want)
+                return equal if isinstance(cond, exp.EQ) else not equal
+    if isinstance(cond, exp.In) and _is_body(cond.this, body) and not cond.args.get("query"):
+        wanted = [_literal(e) for e in cond.expressions]
+        if wanted and all(w is not None for w in wanted):
+            if value is None:
+                return None
+            return value is not _OTHER and any(same_value(value, w[0]) for w in wanted if w)
+    raise _Opaque(f"decides on `{cond.sql()}`, not on comparisons of one value with constants")
+
+
+_OTHER = object()  # any value a value switch names no literal for
+
+
+def _is_body(node: exp.Expr, body: str) -> bool:
+    return node.unnest().sql() == body
+
+
+def _literals_in(cond: exp.Expr) -> list[Any]:
+    return [lit[0] for node in cond.find_all(exp.Literal, exp.Boolean) if (lit := _literal(node)) is not None]
+
+
+def _cores(body: exp.Expr) -> list[exp.Expr]:
+    """`body` and what it casts, outermost first: a CASE may test `x` and return `cast(x as int)`."""
+    out = [body]
+    while isinstance(out[-1], exp.Cast):
+        out.append(out[-1].this.unnest())
+    return out
+
+
+def _value_switch(whens: list[tuple[exp.Expr, exp.Expr]],
+                  default: exp.Expr | None) -> tuple[exp.Expr, exp.Expr, list[Any], Any | None]:
+    """A conditional that yields one expression `body` or null, deciding on the value of `core` (body, or what
+    body casts): (body, core, core values it turns into null, the constant it gives a null core, or None).
+    Raises _Opaque otherwise."""
+    outcomes = [v for _, v in whens] + [default if default is not None else exp.Null()]
+    bodies = {o.unnest().sql(): o.unnest() for o in outcomes if _literal(o) is None}
+    if len(bodies) != 1:
+        raise _Opaque("returns " + ("only constants" if not bodies else "several different expressions"))
+    [body] = bodies.values()
+    problem: _Opaque | None = None
+    for core in _cores(body):
+        try:
+            nulled, null_gives = _switch_on(whens, outcomes[-1], core.sql())
+        except _Opaque as why:
+            problem = problem or why
+            continue
+        return body, core, nulled, null_gives
+    raise problem or _Opaque("is not a value switch")
+
+
+def _switch_on(whens: list[tuple[exp.Expr, exp.Expr]], default: exp.Expr,
+               text: str) -> tuple[list[Any], Any | None]:
+    def result(value: Any) -> exp.Expr:
+        for cond, out in whens:
+            if _truth(cond, text, value):
+                return out
+        return default
+
+    if _literal(result(_OTHER)) is not None:
+        raise _Opaque("gives a constant for values it does not name")
+    candidates = list(dict.fromkeys(v for cond, _ in whens for v in _literals_in(cond) if v is not None))
+    nulled: list[Any] = []
+    for value in candidates:
+        lit = _literal(result(value))
+        if lit is None:
+            continue
+        if lit[0] is not None:
+            raise _Opaque(f"maps {value!r} to the constant {lit[0]!r}")
+        nulled.append(value)
+    null_lit = _literal(result(None))
+    return nulled, (null_lit[0] if null_lit is not None else None)
 
 
 def _inside_window(node: exp.Expr | None) -> bool:

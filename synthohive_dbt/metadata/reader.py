@@ -172,7 +172,7 @@ def _build_table(node: dict[str, Any], names: dict[str, str], findings: list[Fin
                                                f"is not its primary key {choice.columns}; uniqueness of "
                                                "other column combinations is not enforced", uid))
     table.fk = [ForeignKey(columns=list(f.columns), parent=names[f.parent], parent_columns=list(f.parent_columns),
-                           where=f.where) for f in fks]
+                           where=f.where, except_values=list(f.except_values)) for f in fks]
     notes += [f.note for f in fks if f.note]
     if columns:
         referenced = [*table.pk, *(c for f in fks for c in f.columns), *table.constraints,
@@ -191,11 +191,13 @@ def _build_table(node: dict[str, Any], names: dict[str, str], findings: list[Fin
 
 
 def _dedupe_fks(fks: list[FkRule]) -> list[FkRule]:
-    """One foreign key per (columns, parent, parent_columns); an unconditional one wins over a `where`."""
+    """One foreign key per (columns, parent, parent_columns); the strictest wins: an unconditional one over a
+    `where`, then the one with the fewest excepted values."""
     best: dict[tuple[Any, ...], FkRule] = {}
     for fk in fks:
         key = (fk.columns, fk.parent, fk.parent_columns)
-        if key not in best or (best[key].where is not None and fk.where is None):
+        if key not in best or (best[key].where is not None, len(best[key].except_values)) > (
+                fk.where is not None, len(fk.except_values)):
             best[key] = fk
     return sorted(best.values(), key=lambda f: (f.columns, f.parent, f.source))
 

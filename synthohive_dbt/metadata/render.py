@@ -35,6 +35,10 @@ def describe_constraint(c: Constraint) -> str:
         parts.append(f"matches /{c.regex}/")
     if c.data_type:
         parts.append(c.data_type)
+    for cast in c.castable_to:
+        excepted = f" except {', '.join(map(str, cast.except_values))}" if cast.except_values else ""
+        parts.append(f"{'castable' if cast.strict else 'try_cast'} to {cast.data_type}{excepted} "
+                     f"({cast.model or 'a model'})")
     if c.where:
         parts.append(f"where {c.where}")
     if c.severity == "warn":
@@ -55,7 +59,9 @@ def render_result(result: ManifestReadResult, console: Console) -> None:
         cfg = result.metadata.tables[name]
         pk = (escape(", ".join(cfg.pk)) + f"  [dim]({escape(info.key_reason)})[/dim]" if cfg.pk
               else "[dim]none[/dim]")
-        fks = "\n".join(fk.label + (f" where {fk.where}" if fk.where else "") for fk in cfg.fk)
+        fks = "\n".join(fk.label + (f" where {fk.where}" if fk.where else "")
+                        + (f" except {', '.join(map(str, fk.except_values))}" if fk.except_values else "")
+                        for fk in cfg.fk)
         tables.add_row(escape(name), info.resource_type, pk, escape(fks), escape(", ".join(cfg.pii_columns)))
     console.print(tables)
 

@@ -49,17 +49,21 @@ class ForeignKeyPlan:
     popularity: Histogram
     role: str  # "driving" | "secondary" | "self"
     cardinality: ChildrenPerParent | None = None
+    # [value, share of child rows] per excepted value (ForeignKey.except_values): those rows keep the value
+    exceptions: list[list[Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"columns": self.columns, "parent": self.parent, "parent_columns": self.parent_columns,
                 "null_rate": self.null_rate, "popularity": vars(self.popularity), "role": self.role,
-                "cardinality": self.cardinality.to_dict() if self.cardinality else None}
+                "cardinality": self.cardinality.to_dict() if self.cardinality else None,
+                "exceptions": self.exceptions}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ForeignKeyPlan:
         card = d.get("cardinality")
         return cls(d["columns"], d["parent"], d["parent_columns"], float(d["null_rate"]),
-                   Histogram(**d["popularity"]), d["role"], ChildrenPerParent.from_dict(card) if card else None)
+                   Histogram(**d["popularity"]), d["role"], ChildrenPerParent.from_dict(card) if card else None,
+                   [list(e) for e in d.get("exceptions") or []])
 
 
 FREE_TEXT_MIN_DISTINCT = 20
@@ -304,17 +308,37 @@ def _foreign_keys(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: M
     for i, fk in enumerate(cfg.fk):
         parent = tables[fk.parent]
         keys = frame[fk.columns]
-        null_rate = float(keys.isna().any(axis=1).mean()) if len(keys) else 0.0  # an empty child: 0 per parent
+        exceptions, excepted = _exceptions(keys, fk.except_values)
+        keys = keys.loc[~excepted]
+        null_rate = float(keys.isna().any(axis=1).sum() / len(frame)) if len(frame) else 0.0  # empty: 0 per parent
         counts = children_counts(keys, parent[fk.parent_columns])
         role = "self" if fk.parent == cfg.name else "secondary"
         plans.append(ForeignKeyPlan(list(fk.columns), fk.parent, list(fk.parent_columns), null_rate,
-                                    Histogram.of(counts), role))
-        if role == "secondary" and null_rate == 0:
+                                    Histogram.of(counts), role, exceptions=exceptions))
+        if role == "secondary" and null_rate == 0 and not exceptions:
             childless = float((counts == 0).mean()) if len(counts) else 1.0  # an empty parent: all childless
             ranking.append((childless, -depth[fk.parent], i))
     if ranking:
         plans[min(ranking)[2]].role = "driving"
     return plans
+
+
+def _exceptions(keys: pd.DataFrame, values: list[Any]) -> tuple[list[list[Any]], np.ndarray]:
+    """[value, share of rows] of each excepted value the child column holds (as the real data spells it:
+    the model's `'0'` is `0` in an integer column), and which rows hold one."""
+    held = np.zeros(len(keys), dtype=bool)
+    if not values or keys.shape[1] != 1 or not len(keys):
+        return [], held
+    col = keys.iloc[:, 0]
+    text = col.astype(object).where(col.notna(), None).map(lambda v: None if v is None else str(v))
+    out: list[list[Any]] = []
+    for value in values:
+        mask = ((col == value) | (text == str(value))).to_numpy(dtype=bool) & col.notna().to_numpy()
+        if mask.any():
+            real = col[mask].iloc[0]
+            out.append([real.item() if isinstance(real, np.generic) else real, float(mask.mean())])
+            held |= mask
+    return out, held
 
 
 def _depths(metadata: Metadata, order: list[str]) -> dict[str, int]:

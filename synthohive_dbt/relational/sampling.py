@@ -181,7 +181,7 @@ def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativ
         for i, f in enumerate(plan.foreign_keys):
             source = keys if f.role == "self" else kept[f.parent].frame
             for col, pcol in zip(f.columns, f.parent_columns):
-                cols[col] = _take(source[pcol], links[i][start:stop])
+                cols[col] = _with_exceptions(_take(source[pcol], links[i][start:stop]), links[i][start:stop], f)
         fakes = fake_columns(plan.name, plan.pii, start, stop - start, seed, pii,
                              rng_for(seed, plan.name, "pii", chunk), seen)
         for p in plan.pii:
@@ -260,8 +260,17 @@ def _plan_links(plan: TablePlan, cfg: TableConfig, kept: dict[str, _Kept], sizes
 
 
 def _popular_links(f: ForeignKeyPlan, n: int, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Parent rows by popularity; -1 for a null key, -2 - k for a row holding excepted value k."""
     out = np.full(n, -1, dtype=np.int64)
     present = rng.random(n) >= f.null_rate
+    if f.exceptions:  # shares of all rows; among the non-null rows each is rate / (1 - null_rate)
+        shares = np.array([float(rate) for _, rate in f.exceptions]) / max(1.0 - f.null_rate, 1e-12)
+        p = np.append(shares, max(0.0, 1.0 - float(shares.sum())))
+        pick = rng.choice(len(p), size=int(present.sum()), p=p / p.sum())
+        rows = np.flatnonzero(present)
+        held = pick < len(shares)
+        out[rows[held]] = -2 - pick[held]
+        present[rows[held]] = False
     values = f.popularity.values if f.popularity is not None else []
     cap, floor = (max(values), min(values)) if values else (None, 0)
     out[present] = deal_by_popularity(int(present.sum()), weights, rng, cap, floor)
@@ -381,6 +390,16 @@ def _take(values: pd.Series | np.ndarray, rows: np.ndarray) -> pd.Series:
     if (rows < 0).any():
         out = out.astype(object) if out.dtype.kind not in "fM" else out
         out[rows < 0] = None
+    return out
+
+
+def _with_exceptions(values: pd.Series, rows: np.ndarray, f: ForeignKeyPlan) -> pd.Series:
+    """Rows linked to excepted value k (row code -2 - k) hold that value instead of a parent key."""
+    held = rows <= -2
+    if not f.exceptions or not held.any():
+        return values
+    out = values.astype(object)
+    out[held] = [f.exceptions[-2 - r][0] for r in rows[held]]
     return out
 
 

@@ -28,6 +28,9 @@ def _key_index(frame: pd.DataFrame, cols: list[str]) -> pd.Index:
 def orphans(child: pd.DataFrame, parent: pd.DataFrame, fk: ForeignKey) -> tuple[int, int]:
     """(orphan rows, child rows with a non-null key)."""
     present = child[fk.columns].notna().all(axis=1).to_numpy()
+    if fk.except_values:  # values a model nulls before its relationships test are no references
+        text = child[fk.columns[0]].map(str)
+        present &= ~text.isin([str(v) for v in fk.except_values]).to_numpy()
     if not present.any():
         return 0, 0
     keys = _key_index(child.loc[present], fk.columns)
