@@ -188,6 +188,9 @@ def resolve(project: DbtProject, mode: Mode, *, select: Sequence[str] = (), excl
     if mode == "sources":
         ids = selected_ids(project, select, exclude)
         raw = None if ids is None else raw_ancestors(manifest, ids)
+        if raw is not None and exclude:  # a source or seed excluded by name stays real, whatever reads it
+            kept = set(selected_ids(project, (), exclude) or ())
+            raw = [uid for uid in raw if uid in kept]
         read: ManifestReadResult = project_to_sources(path, select=raw)
     else:
         ids = selected_ids(project, select, exclude)

@@ -475,14 +475,21 @@ def _run_dbt(project: DbtProject, builder: DbtProject | None, tables: ProjectTab
         write_state(state_dir, state_manifest(build_manifest, seeds, output.target_schema))
         defer = defer_args(state_dir)
     selected = selected_ids(builder, options.select, options.exclude)
-    judged = judged_tests(build_manifest, raw | built_models(build_manifest, raw,
-                                                            None if selected is None else set(selected)))
+    wanted = None if selected is None else set(selected)
+    built = built_models(build_manifest, raw, wanted)
+    judged = judged_tests(build_manifest, raw | built)
+    # a selected model that reads a source this run left real cannot be built on synthetic data: not built
+    unbuildable = sorted(str(n["name"]) for uid, n in (build_manifest.get("nodes") or {}).items()
+                         if n.get("resource_type") in ("model", "snapshot") and uid not in built
+                         and (wanted is None or uid in wanted))
+    if unbuildable:
+        reporter.step(f"not built (they read sources or seeds this run left real): {', '.join(unbuildable)}")
     reporter.step(f"dbt build with sources read from {output.target_schema!r}, models built into "
                   f"{output.build_schema_name()!r}")
     select = ["--select", *options.select] if options.select else []
     kept_out = [judged_name for uid in judged.kept_out if (judged_name := _test_name(build_manifest, uid))]
     result = builder.invoke(["build", *select, "--exclude", "resource_type:seed", "resource_type:unit_test",
-                             *options.exclude, *kept_out, *variables, *defer, *QUIET_DBT])
+                             *options.exclude, *kept_out, *unbuildable, *variables, *defer, *QUIET_DBT])
     ran = {o.unique_id for o in result.outcomes}
     missing = [name for uid, name in judged.runnable.items() if uid not in ran]
     if missing:  # e.g. the tests declared on seeds, which `build` leaves out with the seeds themselves
