@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from synthohive_dbt.models import CTGAN, TVAE, AutoRegressive
+from synthohive_dbt.models.registry import CHOICES, backend_class
 from synthohive_dbt.models.scoring import column_scores, quality
 from synthohive_dbt.transform import TransformerSettings
 
@@ -43,7 +43,7 @@ def run(model: str = "ctgan", data_path: Path = DATA, n_sample: int = 100_000, s
     Returns (real frame, synthetic frame of n_sample rows, results dict)."""
     load_before = os.getloadavg()
     real = pd.read_csv(data_path, skipinitialspace=True)
-    cls = {"ctgan": CTGAN, "tvae": TVAE, "ar": AutoRegressive}[model]
+    cls = backend_class(model)  # any spelling: "ctgan", "CTGAN"
     kw = dict(overrides)
     if isinstance(kw.get("transformer"), dict):
         kw["transformer"] = TransformerSettings(**kw["transformer"])
@@ -85,7 +85,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--out", type=Path, required=True, help="synthetic CSV (as many rows as the real table)")
     ap.add_argument("--timings", type=Path, required=True, help="JSON with fit/sample timings")
-    ap.add_argument("--model", default="ctgan", choices=["ctgan", "tvae", "ar"])
+    ap.add_argument("--model", default="ctgan", choices=[c.lower() for c in CHOICES])
     ap.add_argument("--budget", type=float, default=None, help="time_budget_s override")
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)

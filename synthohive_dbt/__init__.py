@@ -8,6 +8,7 @@ from __future__ import annotations
 from synthohive_dbt.config import Constraint, ForeignKey, Metadata, PrivacyConfig, TableConfig
 from synthohive_dbt.errors import (
     ArtifactError,
+    ArtifactSignatureError,
     ConfigError,
     ConstraintViolationError,
     CycleError,
@@ -48,6 +49,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "ArtifactError",
+    "ArtifactSignatureError",
     "ColumnGate",
     "ConfigError",
     "Constraint",

@@ -19,6 +19,7 @@ import click
 
 from synthohive_dbt import __version__
 from synthohive_dbt.errors import SynthohiveError
+from synthohive_dbt.models import registry as backends
 from synthohive_dbt.quiet import silence_library_warnings
 
 
@@ -100,7 +101,7 @@ def _train_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Training epochs per table."),
         click.option("--max-rows", type=click.IntRange(min=1), default=None,
                      help="Read at most about this many rows of the largest table (keys kept consistent)."),
-        click.option("--backend", type=click.Choice(["CTGAN", "TVAE", "AR"]), default="CTGAN", show_default=True,
+        click.option("--backend", type=click.Choice(backends.CHOICES), default=backends.DEFAULT, show_default=True,
                      help="table model: CTGAN (the paper's GAN), TVAE, or AR (autoregressive: best fidelity, fastest)"),
         click.option("--infer-keys/--no-infer-keys", default=True, show_default=True,
                      help="Add foreign keys the project does not declare when the data and the column names "
@@ -254,7 +255,7 @@ def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profi
     with _reporter(quiet, log_format) as reporter:
         result = pipeline.seed(
             options, _train(epochs, seed_value, max_rows, backend, infer_keys, dp_epsilon),
-            pipeline.SampleOptions(rows=rows, scale=scale, seed=seed_value),
+            pipeline.SampleOptions(rows=rows, scale=scale),  # samples with the training seed
             pipeline.OutputOptions(target_schema=target_schema, force=force, adopt=adopt, dry_run=dry_run,
                                    wait=wait, build_schema=build_schema, report=report, run_dbt=not skip_dbt),
             reporter)
@@ -368,7 +369,7 @@ def report(project_dir: Path, profiles_dir: Path | None, target: str | None, pro
 @click.option("--work-dir", type=click.Path(path_type=Path, file_okay=False), default=Path(".synthohive/demo"),
               show_default=True, help="Where the example project is copied and built (replaced on each run).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs per table.")
-@click.option("--backend", type=click.Choice(["CTGAN", "TVAE", "AR"]), default="CTGAN", show_default=True,
+@click.option("--backend", type=click.Choice(backends.CHOICES), default=backends.DEFAULT, show_default=True,
               help="table model (see `synthohive seed --help`)")
 @_ui_options
 def demo(work_dir: Path, epochs: int | None, backend: str, seed_value: int | None, log_format: str,

@@ -52,6 +52,10 @@ class ArtifactError(ModelError):
     """A saved model cannot be loaded: tampered, truncated, or of an unknown format version."""
 
 
+class ArtifactSignatureError(ArtifactError):
+    """A signing key is set and a saved model is unsigned or signed with another key (or edited since)."""
+
+
 class ConstraintViolationError(SynthohiveError):
     """Generated data still violates a declared constraint after enforcement."""
 

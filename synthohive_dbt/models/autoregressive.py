@@ -32,7 +32,8 @@ from torch import nn
 
 from synthohive_dbt.errors import ConfigError, ModelError
 from synthohive_dbt.models.optim import Adam
-from synthohive_dbt.models.tabular import TabularModel
+from synthohive_dbt.models.tabular import TabularModel, TrainingConfig
+from synthohive_dbt.seeds import spawn
 from synthohive_dbt.transform.spans import SpanLayout
 from synthohive_dbt.transform.table import TransformerSettings
 
@@ -44,8 +45,9 @@ _NEG = -1e9  # logit of a padding slot (a column's vocabulary is shorter than th
 
 
 @dataclass(frozen=True)
-class ARConfig:
-    """Defaults measured on adult.csv (bench/ctgan_adult_compare.py); each comment says why."""
+class ARConfig(TrainingConfig):
+    """Defaults measured on adult.csv (bench/ctgan_adult_compare.py); each comment says why. The training
+    loop's fields come from TrainingConfig; those declared again here have AR's own defaults."""
 
     hidden_dim: int = 32  # per-column head width. adult.csv, SDMetrics-like score / rows per s: 32 -> 0.976 /
     # 110k, 64 -> 0.973 / 82k, 96 -> 0.973 / 58k, with equal held-out likelihood: wider heads only cost time
@@ -56,16 +58,9 @@ class ARConfig:
     # table (bench shop_5k customers, 2 seeds): 0.1 -> 0.77, 0.3 -> 0.77-0.79, 0.5 -> 0.78
     batch_size: int = 512
     epochs: int = 100  # an upper bound: held-out likelihood stops training much earlier
-    seed: int = 0
-    device: str = "auto"
-    validation_fraction: float = 0.1  # held out for early stopping (tables of >= 50 rows)
-    max_validation_rows: int = 5000
     eval_every: int | None = None  # None: every epoch, but at least 25 steps apart (small tables)
     patience: int | None = 3  # stop after 3 scores without a better held-out likelihood
     max_steps: int | None = 2000  # step cap; small tables get fewer (TabularModel._planned_steps)
-    time_budget_s: float | None = None
-    threads: int | None = 1  # see CTGANConfig.threads
-    context_cond_dropout: float = 0.0  # unused: no condition vector
     # numbers as quantile bins drawn uniformly inside the bin: the model sees only the bin token
     transformer: TransformerSettings = field(default_factory=lambda: TransformerSettings(
         numeric_encoding="quantile", quantile_bins=32, quantile_position="uniform"))
@@ -159,7 +154,7 @@ class ColumnHeads(nn.Module):
 class AutoRegressive(TabularModel):
     """Column-by-column likelihood model; the backend "AR"."""
 
-    model_name = "ar"
+    model_name = "AR"
     config_class = ARConfig
     config: ARConfig
     dates_as_context = True
@@ -266,17 +261,17 @@ class AutoRegressive(TabularModel):
     @torch.inference_mode()
     def _sample(self, n: int, context: pd.DataFrame | None, seed: int) -> pd.DataFrame:
         assert self.transformer is not None
-        seeds = np.random.SeedSequence(seed).generate_state(3)
-        gen = torch.Generator(device=self.device).manual_seed(int(seeds[0]))
+        noise, context_encode, decode = spawn(seed, 3)
+        gen = torch.Generator(device=self.device).manual_seed(noise)
         ctx = None
         if context is not None:
             assert self.context_transformer is not None
             ctx = torch.from_numpy(self.context_transformer.transform(
-                context.reset_index(drop=True), seed=int(seeds[1]), unknown="ignore")).to(self.device)
+                context.reset_index(drop=True), seed=context_encode, unknown="ignore")).to(self.device)
         self.heads.eval()
         tokens = np.empty((n, len(self._spans)), dtype=np.int64)
         for lo in range(0, n, _SAMPLE_CHUNK):
             k = min(_SAMPLE_CHUNK, n - lo)
             u = torch.rand(k, len(self._spans), generator=gen, device=self.device)
             tokens[lo:lo + k] = self.heads.sample(u, None if ctx is None else ctx[lo:lo + k]).cpu().numpy()
-        return self.transformer.inverse_tokens(tokens, seed=int(seeds[2]))
+        return self.transformer.inverse_tokens(tokens, seed=decode)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -28,14 +28,14 @@ from synthohive_dbt.models.conditional import ConditionalSampler
 from synthohive_dbt.models.dp import DPCritic
 from synthohive_dbt.models.optim import Adam
 from synthohive_dbt.models.layers import Discriminator, FusedGenerator, Generator, OutputActivation, init_linear
-from synthohive_dbt.models.tabular import TabularModel, pack_batch
+from synthohive_dbt.models.tabular import TabularModel, TrainingConfig, pack_batch
 from synthohive_dbt.transform.spans import SpanLayout
-from synthohive_dbt.transform.table import TransformerSettings
 
 
 @dataclass(frozen=True)
-class CTGANConfig:
-    """Every default is the paper's / the reference implementation's unless its comment says otherwise."""
+class CTGANConfig(TrainingConfig):
+    """Every default is the paper's / the reference implementation's unless its comment says otherwise.
+    The training loop's fields (epochs, seed, device, validation, ...) come from TrainingConfig."""
 
     embedding_dim: int = 128  # noise size: ample for tabular rows, cheap on CPU
     generator_dims: tuple[int, ...] = (256, 256)  # two residual blocks, as in the paper
@@ -45,26 +45,16 @@ class CTGANConfig:
     generator_decay: float = 1e-6  # a whisper of L2, as in the reference code
     discriminator_decay: float = 1e-6
     betas: tuple[float, float] = (0.5, 0.9)  # the WGAN-GP paper's Adam betas
-    batch_size: int = 500  # rounded up to a multiple of pac
-    pac: int = 10  # PacGAN: the critic judges 10 rows at once, which discourages mode collapse
+    pac: int = 10  # PacGAN: the critic judges 10 rows at once, which discourages mode collapse (batch_size is
+    # rounded up to a multiple of pac)
     discriminator_steps: int = 1  # the CTGAN paper uses 1 (WGAN-GP's 5 is 5x slower for no gain here)
     discriminator_dropout: float = 0.5
     gradient_penalty: float = 10.0  # WGAN-GP's lambda
     gumbel_tau: float = 0.2  # low temperature: near one-hot samples the critic cannot tell by softness
-    epochs: int = 300
-    seed: int = 0
-    device: str = "auto"  # CUDA when available, else CPU
-    validation_fraction: float = 0.1  # held out for model selection (tables of >= 1000 rows)
-    max_validation_rows: int = 5000  # enough for a KS/TV estimate to +-0.02; bounds the cost of scoring
-    eval_every: int | None = None  # epochs between scores; None = about 20 scores per run
-    patience: int | None = None  # stop after this many scores without improvement; None = never
     max_steps: int | None = 300  # stop after this many generator steps (fewer for small tables, see
     # TabularModel._planned_steps; the best-scoring weights are kept): the
     # validation score plateaus within ~300 steps on adult.csv (bench/results/ctgan_adult.json) and then
     # drifts, so a full 300 epochs mostly buys time. A step count, unlike a clock, keeps a seed reproducible.
-    time_budget_s: float | None = None  # optional wall-clock cap on top (then runs may differ run to run)
-    threads: int | None = 1  # torch threads while fitting/sampling (restored after); None = torch's default.
-    # 1 because small matrices gain little from 2 threads and lose 3-8x when other work shares the cores
     context_cond_dropout: float = 0.5  # with a context, half the steps train without a condition vector:
     # sampling from a context then needs none (a marginal condition would fight the context)
     # differential privacy (models/dp.py): when dp_epsilon is set, the critic trains with DP-SGD (Opacus),
@@ -72,11 +62,10 @@ class CTGANConfig:
     dp_epsilon: float | None = None
     dp_delta: float | None = None  # None = min(1e-5, 1 / (10 * rows))
     dp_max_grad_norm: float = 1.0  # per-sample clipping bound C: each row moves the critic by at most C
-    transformer: TransformerSettings = field(default_factory=TransformerSettings)
 
 
 class CTGAN(TabularModel):
-    model_name = "ctgan"
+    model_name = "CTGAN"
     config_class = CTGANConfig
     config: CTGANConfig
 

@@ -25,16 +25,14 @@ The model is plain JSON (no tensors), deterministic for a seed, and ignores pare
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from synthohive_dbt.errors import ArtifactError, DataError
+from synthohive_dbt.errors import DataError
 from synthohive_dbt.models.base import ConditionalGenerativeModel, ProgressCallback
 from synthohive_dbt.transform.quantile import _decimals
 
@@ -215,7 +213,7 @@ def _typed(s: pd.Series, null: np.ndarray, fmt: ColumnFormat) -> pd.Series:
 class FormatModel(ConditionalGenerativeModel):
     """Generates each column from its format (see the module docstring); learns no dependence between columns."""
 
-    model_name = "formats"
+    model_name = "FORMATS"
 
     def __init__(self, constraints: dict[str, Any] | None = None, named: dict[str, list[Any]] | None = None,
                  **_: Any) -> None:
@@ -247,20 +245,11 @@ class FormatModel(ConditionalGenerativeModel):
 
     @classmethod
     def from_state(cls, tensors: dict[str, Any], meta: dict[str, Any], device: str | None = None) -> FormatModel:
-        if meta.get("model") != cls.model_name:
-            raise ArtifactError(f"saved {meta.get('model')!r} model of table {meta.get('table')!r} cannot be "
-                                "loaded as a format model", hint="load it with the class that saved it")
+        cls.check_state(meta)
         model = cls()
         model.table = str(meta.get("table", "table"))
         model.formats = [ColumnFormat(**f) for f in meta["formats"]]
         return model
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.state()[1]))
-
-    @classmethod
-    def load(cls, path: str | Path) -> FormatModel:
-        return cls.from_state({}, json.loads(Path(path).read_text()))
 
 
 def named_values(cfg: Any) -> dict[str, list[Any]]:

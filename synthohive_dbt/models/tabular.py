@@ -10,7 +10,7 @@ import math
 import time
 from abc import abstractmethod
 from collections.abc import Iterator
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -20,11 +20,12 @@ from torch import nn
 
 from synthohive_dbt.errors import ArtifactError, DataError, ModelError
 from synthohive_dbt.models.base import ConditionalGenerativeModel, Progress, ProgressCallback
-from synthohive_dbt.models.checkpoint import check_tensors, read_artifact, write_artifact
+from synthohive_dbt.models.artifact import check_tensors
 from synthohive_dbt.models.conditional import ConditionalSampler
 from synthohive_dbt.models.dp import PrivacySpent
 from synthohive_dbt.models.layers import OutputActivation
 from synthohive_dbt.models.scoring import fidelity
+from synthohive_dbt.seeds import call_seed, spawn
 from synthohive_dbt.transform.spans import SpanLayout
 from synthohive_dbt.transform.table import DataTransformer, TransformerSettings, validate_frame
 
@@ -32,6 +33,10 @@ MODEL_STATE_VERSION = 1
 SMALL_TABLE_ROWS_PER_STEP = 10
 SMALL_TABLE_MIN_STEPS = 100
 _SAMPLE_CHUNK = 8_192  # rows per forward pass: intermediates stay in cache (4x faster than 64k) and RSS low
+# the purposes of fit's and sample's seeds, in the order seeds.spawn hands them out: reordering changes every
+# trained model and every sample (saved artifacts replay theirs), so add new purposes at the end
+_FIT_SEEDS = ("transformer", "encode", "context_transformer", "context_encode", "split", "init", "train", "score")
+_SAMPLE_SEEDS = ("noise", "condition", "context_encode", "decode")
 
 
 def resolve_device(device: str) -> torch.device:
@@ -66,13 +71,34 @@ def config_from_dict(cls: type, d: dict[str, Any]) -> Any:
     return cls(**kw)
 
 
-class TabularModel(ConditionalGenerativeModel):
-    """Base of the neural tabular models. Config fields every subclass config has: epochs, batch_size,
-    seed, device, validation_fraction, max_validation_rows, eval_every, patience, max_steps, time_budget_s,
-    context_cond_dropout, transformer."""
+@dataclass(frozen=True)
+class TrainingConfig:
+    """What the training loop below reads, shared by every neural model's config (a subclass adds its network's
+    settings and may change a default by declaring the field again, with a comment saying why)."""
 
-    model_name: ClassVar[str]
-    config_class: ClassVar[type]
+    batch_size: int = 500
+    epochs: int = 300
+    seed: int = 0
+    device: str = "auto"  # CUDA when available, else CPU
+    validation_fraction: float = 0.1  # held out for model selection (tables of >= _holdout_min_rows() rows)
+    max_validation_rows: int = 5000  # enough for a KS/TV estimate to +-0.02; bounds the cost of scoring
+    eval_every: int | None = None  # epochs between scores; None = about 20 scores per run
+    patience: int | None = None  # stop after this many scores without improvement; None = never
+    max_steps: int | None = None  # stop after this many optimiser steps (fewer for small tables, see
+    # TabularModel._planned_steps; the best-scoring weights are kept); None = every epoch
+    time_budget_s: float | None = None  # optional wall-clock cap on top (then runs may differ run to run)
+    threads: int | None = 1  # torch threads while fitting/sampling (restored after); None = torch's default.
+    # 1 because small matrices gain little from 2 threads and lose 3-8x when other work shares the cores
+    context_cond_dropout: float = 0.0  # share of steps trained without a condition vector when there is a
+    # context (0 for models without a condition vector)
+    transformer: TransformerSettings = field(default_factory=TransformerSettings)
+
+
+class TabularModel(ConditionalGenerativeModel):
+    """Base of the neural tabular models; their configs extend TrainingConfig."""
+
+    config_class: ClassVar[type[TrainingConfig]]
+    config: TrainingConfig
 
     def __init__(self, config: Any = None, **overrides: Any) -> None:
         cfg = config if config is not None else self.config_class()
@@ -152,7 +178,7 @@ class TabularModel(ConditionalGenerativeModel):
         shop_5k (within the sample-to-sample spread) while their fits took 37-48% less time; and fewer
         passes over a few hundred rows leave less room to memorise them."""
         steps = self.config.epochs * self._steps_per_epoch(n_train)
-        cap = getattr(self.config, "max_steps", None)
+        cap = self.config.max_steps
         if cap is None:
             return steps
         small = max(SMALL_TABLE_MIN_STEPS, n_train // SMALL_TABLE_ROWS_PER_STEP)
@@ -162,7 +188,7 @@ class TabularModel(ConditionalGenerativeModel):
     def fit(self, data: pd.DataFrame, context: pd.DataFrame | None = None, *,
             epochs: int | None = None, batch_size: int | None = None, seed: int | None = None,
             progress: ProgressCallback | None = None, table: str | None = None) -> TabularModel:
-        with _threads(getattr(self.config, "threads", None)):
+        with _threads(self.config.threads):
             return self._fit(data, context, epochs=epochs, batch_size=batch_size, seed=seed,
                              progress=progress, table=table)
 
@@ -187,20 +213,20 @@ class TabularModel(ConditionalGenerativeModel):
                                 f"{len(data)}", hint="pass one context row per data row, aligned by position")
             context = context.reset_index(drop=True)
 
-        seeds = np.random.SeedSequence(cfg.seed).generate_state(8)
-        self.transformer = DataTransformer(cfg.transformer).fit(data, seed=int(seeds[0]), table=self.table)
-        x = self.transformer.transform(data, seed=int(seeds[1]), table=self.table)
+        seeds = dict(zip(_FIT_SEEDS, spawn(cfg.seed, len(_FIT_SEEDS))))
+        self.transformer = DataTransformer(cfg.transformer).fit(data, seed=seeds["transformer"], table=self.table)
+        x = self.transformer.transform(data, seed=seeds["encode"], table=self.table)
         c = None
         self.context_transformer = None
         if context is not None:
             self.context_transformer = DataTransformer(cfg.transformer).fit(
-                context, seed=int(seeds[2]), table=f"{self.table} (context)")
-            c = self.context_transformer.transform(context, seed=int(seeds[3]))
+                context, seed=seeds["context_transformer"], table=f"{self.table} (context)")
+            c = self.context_transformer.transform(context, seed=seeds["context_encode"])
 
         n = len(data)
         if cfg.batch_size > n >= 2:  # a batch larger than the table only repeats rows and costs time
             self.config = cfg = dataclasses.replace(cfg, batch_size=n)
-        rng = np.random.default_rng(seeds[4])
+        rng = np.random.default_rng(seeds["split"])
         perm = rng.permutation(n)
         # under DP nothing is held out or scored: choosing on real rows would bypass the accounting
         self._scoring = not self._private() and self._selects_checkpoints(n)
@@ -216,14 +242,14 @@ class TabularModel(ConditionalGenerativeModel):
         codes = _condition_codes(x[train_idx], layout)
         self._sampler = ConditionalSampler(codes, [s.width for s in layout.conditional],
                                            self.transformer.discrete_frequencies())
-        init_gen = torch.Generator(device="cpu").manual_seed(int(seeds[5]))
+        init_gen = torch.Generator(device="cpu").manual_seed(seeds["init"])
         self._build(layout, layout.conditional_width if self._uses_condition() else 0,
                     0 if c is None else c.shape[1], init_gen)
-        train_gen = torch.Generator(device=self.device).manual_seed(int(seeds[6]))
+        train_gen = torch.Generator(device=self.device).manual_seed(seeds["train"])
         x_t = torch.from_numpy(np.ascontiguousarray(x[train_idx])).to(self.device)
         c_t = None if c is None else torch.from_numpy(np.ascontiguousarray(c[train_idx])).to(self.device)
         self._start_training(x_t, c_t, rng, train_gen)
-        self._train_loop(len(train_idx), val_data, val_ctx, int(seeds[7]), progress)
+        self._train_loop(len(train_idx), val_data, val_ctx, seeds["score"], progress)
         self._sample_calls = 0
         return self
 
@@ -305,24 +331,24 @@ class TabularModel(ConditionalGenerativeModel):
         if n < 0:
             raise ModelError(f"table {self.table!r}: sample(n={n})", hint="ask for n >= 0 rows")
         if seed is None:
-            seed = int(np.random.SeedSequence([self.config.seed, self._sample_calls]).generate_state(1)[0])
+            seed = call_seed(self.config.seed, self._sample_calls)
             self._sample_calls += 1
-        with _threads(getattr(self.config, "threads", None)):
+        with _threads(self.config.threads):
             return self._sample(n, context, seed)
 
     @torch.inference_mode()
     def _sample(self, n: int, context: pd.DataFrame | None, seed: int) -> pd.DataFrame:
         assert self.transformer is not None
-        seeds = np.random.SeedSequence(seed).generate_state(4)
+        seeds = dict(zip(_SAMPLE_SEEDS, spawn(seed, len(_SAMPLE_SEEDS))))
         layout = self.transformer.layout
         act = OutputActivation(layout, self.device)
-        gen = torch.Generator(device=self.device).manual_seed(int(seeds[0]))
-        rng = np.random.default_rng(seeds[1])
+        gen = torch.Generator(device=self.device).manual_seed(seeds["noise"])
+        rng = np.random.default_rng(seeds["condition"])
         ctx = None
         if context is not None:
             assert self.context_transformer is not None
             ctx = torch.from_numpy(self.context_transformer.transform(
-                context.reset_index(drop=True), seed=int(seeds[2]), unknown="ignore")).to(self.device)
+                context.reset_index(drop=True), seed=seeds["context_encode"], unknown="ignore")).to(self.device)
         for m in self._sampling_modules().values():
             m.eval()
         parts = []
@@ -336,7 +362,7 @@ class TabularModel(ConditionalGenerativeModel):
                 raw = self._generate(z, cond, None if ctx is None else ctx[lo:lo + k])
                 parts.append(act.sample(raw, u).cpu().numpy())
         enc = np.concatenate(parts) if parts else np.zeros((0, layout.width), np.float32)
-        return self.transformer.inverse_transform(enc, seed=int(seeds[3]))
+        return self.transformer.inverse_transform(enc, seed=seeds["decode"])
 
     def _generation_condition(self, k: int, rng: np.random.Generator, has_context: bool) -> torch.Tensor:
         assert self._sampler is not None
@@ -370,10 +396,7 @@ class TabularModel(ConditionalGenerativeModel):
     @classmethod
     def from_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
                    device: str | None = None) -> TabularModel:
-        where = f"saved {meta.get('model')!r} model of table {meta.get('table')!r}"
-        if meta.get("model") != cls.model_name:
-            raise ArtifactError(f"{where} cannot be loaded as {cls.model_name!r}",
-                                hint=f"load it with the class that saved it ({meta.get('model')!r})")
+        where = cls.check_state(meta)
         if meta.get("state_version") != MODEL_STATE_VERSION:
             raise ArtifactError(f"{where} has state version {meta.get('state_version')!r}; this code reads "
                                 f"version {MODEL_STATE_VERSION}", hint="retrain and save with this version")
@@ -411,15 +434,6 @@ class TabularModel(ConditionalGenerativeModel):
                 raise ArtifactError(f"{where}: its privacy record is malformed ({exc})",
                                     hint="the artifact is damaged; retrain and save it again") from exc
         return model
-
-    def save(self, path: str | Path) -> None:
-        tensors, meta = self.state()
-        write_artifact(path, tensors, meta)
-
-    @classmethod
-    def load(cls, path: str | Path, device: str | None = None) -> TabularModel:
-        tensors, meta = read_artifact(path)
-        return cls.from_state(tensors, meta, device=device)
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from torch import nn
 
 from synthohive_dbt.models.layers import init_linear
 from synthohive_dbt.models.optim import Adam
-from synthohive_dbt.models.tabular import TabularModel
+from synthohive_dbt.models.tabular import TabularModel, TrainingConfig
 from synthohive_dbt.transform.spans import SpanLayout
 from synthohive_dbt.transform.table import TransformerSettings
 
@@ -53,26 +53,15 @@ class Decoder(nn.Module):
 
 
 @dataclass(frozen=True)
-class TVAEConfig:
+class TVAEConfig(TrainingConfig):
+    """The network and its optimiser; the training loop's fields come from TrainingConfig."""
+
     embedding_dim: int = 128  # latent size, as in the TVAE paper
     compress_dims: tuple[int, ...] = (128, 128)
     decompress_dims: tuple[int, ...] = (128, 128)
     lr: float = 1e-3  # Adam's default: a VAE has no adversary to keep in balance
     weight_decay: float = 1e-5
     loss_factor: float = 2.0  # reconstruction weight vs KL, as in the reference implementation
-    batch_size: int = 500
-    epochs: int = 300
-    seed: int = 0
-    device: str = "auto"
-    validation_fraction: float = 0.1
-    max_validation_rows: int = 5000
-    eval_every: int | None = None
-    patience: int | None = None
-    max_steps: int | None = None  # stop after this many optimiser steps; None = every epoch
-    time_budget_s: float | None = None
-    threads: int | None = 1  # torch threads while fitting/sampling (restored after); None = torch's default.
-    # 1 because small matrices gain little from 2 threads and lose 3-8x when other work shares the cores
-    context_cond_dropout: float = 0.0  # unused: TVAE has no condition vector
     # the paper's mixture encoding: the quantile default was measured for CTGAN only, and TVAE learned a
     # planted numeric dependence on its context less sharply with it (tests/models, 60 epochs)
     transformer: TransformerSettings = field(
@@ -80,7 +69,7 @@ class TVAEConfig:
 
 
 class TVAE(TabularModel):
-    model_name = "tvae"
+    model_name = "TVAE"
     config_class = TVAEConfig
     config: TVAEConfig
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from synthohive_dbt.dbt import DbtProject
 from synthohive_dbt.dbt.example import copy_example_project
 from synthohive_dbt.errors import DbtError
+from synthohive_dbt.models.registry import DEFAULT
 from synthohive_dbt.pipeline.progress import NullReporter, Reporter
 from synthohive_dbt.pipeline.project import QUIET_DBT
 from synthohive_dbt.pipeline.run import OutputOptions, ProjectOptions, RunResult, SampleOptions, TrainOptions, seed
@@ -46,7 +47,7 @@ def prepare(work_dir: Path, reporter: Reporter) -> Path:
 
 
 def demo(work_dir: Path = DEFAULT_DIR, *, epochs: int = DEFAULT_EPOCHS, seed_value: int = 0,
-         target_schema: str = "synthetic", backend: str = "CTGAN", reporter: Reporter | None = None) -> RunResult:
+         target_schema: str = "synthetic", backend: str = DEFAULT, reporter: Reporter | None = None) -> RunResult:
     reporter = reporter or NullReporter()
     project_dir = prepare(Path(work_dir), reporter)
     return seed(ProjectOptions(project_dir=project_dir, mode="sources"),

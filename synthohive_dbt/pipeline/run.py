@@ -27,6 +27,7 @@ from synthohive_dbt.config import PrivacyConfig
 from synthohive_dbt.dbt import DbtProject, DbtResult, Outcome
 from synthohive_dbt.errors import ConfigError, UnsafeTargetError
 from synthohive_dbt.io import new_run_id, read_tables, real_columns, validate_schema_name, write_tables
+from synthohive_dbt.models.registry import DEFAULT
 from synthohive_dbt.pipeline.judging import built_models, judged_tests, same_relation_ids
 from synthohive_dbt.pipeline.progress import NullReporter, Reporter
 from synthohive_dbt.pipeline.project import (
@@ -82,7 +83,7 @@ class TrainOptions:
     seed: int | None = None
     max_rows: int | None = None  # FK-consistent row budget of the largest table; None reads everything
     batch_size: int = 500
-    backend: str = "CTGAN"
+    backend: str = DEFAULT  # a name of models/registry.py
     privacy: PrivacyConfig | None = None
     infer_keys: bool = True  # add undeclared foreign keys the data and column names support (relational.infer)
 
@@ -178,7 +179,7 @@ def seed(project_options: ProjectOptions, train: TrainOptions, sample: SampleOpt
         if output.dry_run:
             return RunResult(project_options.mode, output.target_schema, plan=plan, dry_run=True)
         synth, inferred = _fit(project, tables, train, reporter)
-        frames = _sample(synth, sample, train.seed, reporter)
+        frames = _sample(synth, sample, reporter)
         report = None
         if output.report is not None:
             report = _report(synth, output.report, reporter)
@@ -194,7 +195,7 @@ def seed(project_options: ProjectOptions, train: TrainOptions, sample: SampleOpt
 def fit(project_options: ProjectOptions, train: TrainOptions, out: Path,
         reporter: Reporter | None = None) -> Path:
     """`synthohive fit`: learn the real tables and save the model (safetensors + JSON, no pickle)."""
-    from synthohive_dbt.relational.artifact import remove_stale_temp_files
+    from synthohive_dbt.models.artifact import remove_stale_temp_files
 
     reporter = reporter or NullReporter()
     for stale in remove_stale_temp_files(out):
@@ -232,7 +233,7 @@ def generate(project_options: ProjectOptions, model_path: Path, sample: SampleOp
         if output.dry_run:
             return RunResult(project_options.mode, output.target_schema, plan=plan, dry_run=True,
                              model_path=Path(model_path))
-        frames = _sample(synth, sample, None, reporter)
+        frames = _sample(synth, sample, reporter)
         return _write_and_run(project, builder, tables, frames, output, project_options, reporter,
                               RunResult(project_options.mode, output.target_schema, model_path=Path(model_path),
                                         plan=plan), run_id, size_factor(synth.plans, frames))
@@ -352,16 +353,15 @@ def _infer_keys(frames: Mapping[str, pd.DataFrame], tables: ProjectTables, train
     return found.apply(tables.metadata), found.inferred
 
 
-def _sample(synth: Any, sample: SampleOptions, fallback_seed: int | None, reporter: Reporter
-            ) -> dict[str, pd.DataFrame]:
+def _sample(synth: Any, sample: SampleOptions, reporter: Reporter) -> dict[str, pd.DataFrame]:
+    """Draw the synthetic tables; without `sample.seed`, the synthesizer's own seed (the training seed) is used."""
     scale = sample.scale
     if sample.rows is not None:
         roots = {n: p.n_real for n, p in synth.plans.items() if p.driving is None and p.copied is None}
         largest = max(roots, key=lambda n: (roots[n], n))
         scale = sample.rows / max(roots[largest], 1)
-    seed = sample.seed if sample.seed is not None else fallback_seed
     reporter.step("sampling the synthetic tables")
-    frames = synth.sample(scale=scale, seed=seed, progress=reporter.table)
+    frames = synth.sample(scale=scale, seed=sample.seed, progress=reporter.table)
     return dict(frames)
 
 

@@ -22,11 +22,11 @@ import pyarrow.parquet as pq
 
 from synthohive_dbt.config import Metadata
 from synthohive_dbt.models.formats import MIN_LEARN_ROWS
-from synthohive_dbt.relational.progress import derive_seed
 from synthohive_dbt.report.evaluate import evaluate, summary_scores
 from synthohive_dbt.report.privacy_metrics import find_pii_leaks
 from synthohive_dbt.report.relationships import relationship_score
 from synthohive_dbt.report.result import EvaluationResult
+from synthohive_dbt.seeds import derive_seed
 
 #: Rows per table and side that column, pair, constraint and privacy metrics look at.
 EVALUATION_MAX_ROWS = 20_000

@@ -1,13 +1,10 @@
-"""Table-level progress and the statistics of the last sampling run, plus reproducible per-part seeds."""
+"""Table-level progress and the statistics of the last sampling run (seeds live in synthohive_dbt.seeds)."""
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
-
-import numpy as np
 
 from synthohive_dbt.models.base import Progress
 
@@ -50,12 +47,3 @@ class SampleStats:
     def rejected_rows(self) -> int:
         return sum(sum(t.rejected_rows.values()) for t in self.tables.values())
 
-
-def derive_seed(seed: int, *parts: str | int) -> int:
-    """A stable 31-bit seed for one part of the work (table, chunk, purpose), independent of call order."""
-    words = [seed & 0xFFFFFFFF, *(zlib.crc32(str(p).encode()) for p in parts)]
-    return int(np.random.SeedSequence(words).generate_state(1)[0] & 0x7FFFFFFF)
-
-
-def rng_for(seed: int, *parts: str | int) -> np.random.Generator:
-    return np.random.default_rng(derive_seed(seed, *parts))

@@ -30,10 +30,9 @@ from synthohive_dbt.relational.progress import (
     TableProgress,
     TableProgressCallback,
     TableStats,
-    derive_seed,
-    rng_for,
 )
 from synthohive_dbt.relational.sinks import MemorySink, ParquetSink
+from synthohive_dbt.seeds import derive_seed, rng_for
 
 DEFAULT_CHUNK_ROWS = 50_000
 MAX_RESAMPLE_ROUNDS = 20

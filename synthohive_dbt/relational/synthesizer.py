@@ -18,8 +18,6 @@ frames stay on the object after fit (in memory only, never saved) so every sampl
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
 import logging
 from collections.abc import Mapping
@@ -27,15 +25,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from synthohive_dbt.config import Metadata, PrivacyConfig
 from synthohive_dbt.errors import ArtifactError, ConfigError, ModelError
+from synthohive_dbt.models.artifact import read_artifact, write_artifact
 from synthohive_dbt.models.base import ConditionalGenerativeModel, Progress
 from synthohive_dbt.models.formats import MIN_LEARN_ROWS, FormatModel, named_values
+from synthohive_dbt.models.registry import DEFAULT, backend_class, canonical_name
 from synthohive_dbt.privacy.detect import PiiFinding
-from synthohive_dbt.relational.artifact import read_artifact, write_artifact
 from synthohive_dbt.relational.dp import dp_model_kwargs, privacy_report
 from synthohive_dbt.relational.inputs import load_tables, validate_data
 from synthohive_dbt.relational.pii import (
@@ -51,23 +49,14 @@ from synthohive_dbt.relational.progress import (
     SampleStats,
     TableProgress,
     TableProgressCallback,
-    derive_seed,
 )
 from synthohive_dbt.relational.sampling import DEFAULT_CHUNK_ROWS, root_sizes, sample_database
 from synthohive_dbt.relational.sinks import MemorySink, ParquetSink, discard, publish, staging_folder
 from synthohive_dbt.report.gates import QualityGates, check_gates
 from synthohive_dbt.report.result import EvaluationResult
+from synthohive_dbt.seeds import derive_seed, fresh_seed
 
 log = logging.getLogger(__name__)
-
-# backends by name; imported only when used, and the only classes an artifact may name
-BACKENDS: dict[str, tuple[str, str]] = {
-    "CTGAN": ("synthohive_dbt.models.ctgan", "CTGAN"),
-    "TVAE": ("synthohive_dbt.models.tvae", "TVAE"),
-    "AR": ("synthohive_dbt.models.autoregressive", "AutoRegressive"),
-    # tables under MIN_LEARN_ROWS rows get this one whatever the backend (models/formats.py says why)
-    "FORMATS": ("synthohive_dbt.models.formats", "FormatModel"),
-}
 
 RealData = Mapping[str, Any] | str | Path
 
@@ -76,7 +65,7 @@ class Synthesizer:
     """Learns every table of `metadata` and samples a synthetic database with valid keys and constraints."""
 
     def __init__(self, metadata: Metadata, privacy_config: PrivacyConfig | None = None,
-                 spark_session: Any = None, backend: str = "CTGAN",
+                 spark_session: Any = None, backend: str = DEFAULT,
                  model: type[ConditionalGenerativeModel] | None = None,
                  model_kwargs: Mapping[str, Any] | None = None) -> None:
         if not isinstance(metadata, Metadata):
@@ -86,7 +75,7 @@ class Synthesizer:
         self.metadata = metadata
         self.privacy_config = privacy_config or PrivacyConfig()
         self.spark_session = spark_session
-        self.model_class = model if model is not None else _backend(backend)
+        self.model_class = model if model is not None else backend_class(backend)
         self.model_kwargs = dict(model_kwargs or {})
         self.order: list[str] = metadata.topological_order()
         self.plans: dict[str, TablePlan] = {}
@@ -112,7 +101,7 @@ class Synthesizer:
         """
         tables = load_tables(data, self.metadata)
         validate_data(tables, self.metadata)
-        self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**31))
+        self.seed = int(seed) if seed is not None else fresh_seed()
         self.fit_params = {"epochs": epochs, "batch_size": batch_size}
         self.plans, self.models = {}, {}
         findings = find_pii(tables, self.metadata, self.privacy_config)
@@ -135,7 +124,7 @@ class Synthesizer:
         for index, name in enumerate(self.order):
             plan, training = learn_plan(self.metadata.tables[name], learn_from, self.metadata, kinds,
                                         copies[name], self.order, use_context=not private, contexts=contexts,
-                                        date_context=getattr(self.model_class, "dates_as_context", False))
+                                        date_context=self.model_class.dates_as_context)
             self.plans[name] = plan
             contexts[name] = training.context if training is not None else None
             if training is None:
@@ -154,11 +143,10 @@ class Synthesizer:
                 continue
             model = self.model_class(**model_kwargs)
             log.info("training %s on %d rows x %d columns", name, len(training.data), training.data.shape[1])
-            extra = {"table": name} if "table" in inspect.signature(model.fit).parameters else {}
             # the start, before the first epoch: a log shows which table a long first epoch belongs to
             _report(progress, TableProgress("fit", name, index, len(self.order), 0, epochs))
             model.fit(training.data, training.context, epochs=epochs, batch_size=batch_size,
-                      seed=derive_seed(self.seed, name, "fit"), progress=callback, **extra)
+                      seed=derive_seed(self.seed, name, "fit"), progress=callback, table=name)
             self.models[name] = model
             _report(progress, TableProgress("fit", name, index, len(self.order), epochs, epochs))
         self._real = tables
@@ -281,24 +269,21 @@ class Synthesizer:
 
     # ------------------------------------------------------------ save/load
     def save(self, path: str | Path) -> None:
-        """One file: safetensors for every model's tensors, JSON for everything else; no pickle, no real
-        PII (plans keep only the shape of a PII column), no secret."""
+        """One artifact file (models/artifact.py): safetensors for every model's tensors, JSON for everything
+        else; no pickle, no real PII (plans keep only the shape of a PII column), no secret. Signed when
+        SYNTHOHIVE_SIGNING_KEY is set."""
         if not self.plans or self.seed is None:
             raise ModelError("save() was called before fit()", hint="call fit(data=...) first")
         tensors: dict[str, Any] = {}
         model_states: dict[str, Any] = {}
         for name, model in self.models.items():
-            if not hasattr(model, "state"):
-                raise ModelError(f"table {name!r}: model {type(model).__name__} has no state() method, so it "
-                                 "cannot be stored in one artifact", hint="use backend='CTGAN' or 'TVAE', or "
-                                 "implement state() / from_state() on the model class")
             weights, meta = model.state()
             tensors.update({f"{name}/{k}": v for k, v in weights.items()})
-            model_states[name] = {"class": type(model).__name__, "meta": meta}
+            model_states[name] = {"class": model.model_name, "meta": meta}
         state = {
             "metadata": json.loads(self.metadata.to_json()),
             "privacy": self.privacy_config.model_dump(mode="json", exclude={"secret"}),
-            "model_class": self.model_class.__name__,
+            "model_class": self.model_class.model_name,
             "model_kwargs": self.model_kwargs,
             "seed": self.seed,
             "fit_params": self.fit_params,
@@ -309,7 +294,7 @@ class Synthesizer:
             "provenance": self.provenance,
         }
         try:
-            write_artifact(path, state, tensors)
+            write_artifact(path, state, tensors, kind="synthesizer")
         except TypeError as exc:
             raise ModelError(f"the synthesizer state cannot be written as JSON: {exc}",
                              hint="model metas and model_kwargs must hold only JSON values") from exc
@@ -319,7 +304,7 @@ class Synthesizer:
              model: type[ConditionalGenerativeModel] | None = None) -> Synthesizer:
         """Rebuild a saved synthesizer; no training data needed. `model` is required only for a custom
         model class (an artifact may name only a registered backend or the class you pass)."""
-        state, tensors = read_artifact(path)
+        state, tensors = read_artifact(path, kind="synthesizer")
         try:
             metadata = Metadata.model_validate(state["metadata"])
             privacy = PrivacyConfig.model_validate(state["privacy"])
@@ -334,31 +319,21 @@ class Synthesizer:
                 klass = _resolve_class(entry["class"], model, path)
                 prefix = f"{name}/"
                 own = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-                synth.models[name] = klass.from_state(own, entry["meta"])  # type: ignore[attr-defined]
+                synth.models[name] = klass.from_state(own, entry["meta"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"{str(path)!r} passed its checksum but its content is incomplete: {exc!r}",
                                 hint="re-train and save with this version of synthohive-dbt") from exc
         return synth
 
 
-def _backend(name: str) -> type[ConditionalGenerativeModel]:
-    if name not in BACKENDS:
-        raise ConfigError(f"unknown backend {name!r}", hint=f"use one of {sorted(BACKENDS)} or pass model=<class>")
-    module, attr = BACKENDS[name]
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"backend {name!r} is not available: {exc}",
-                          hint="install the full package, or pass model=<a ConditionalGenerativeModel class>") from exc
-
-
 def _resolve_class(name: str, given: type[ConditionalGenerativeModel] | None,
                    path: str | Path) -> type[ConditionalGenerativeModel]:
-    if given is not None and given.__name__ == name:
+    """The class an artifact names: the one passed as `model=`, or a registered backend (any spelling an
+    earlier release recorded). Only those: an artifact cannot make us import a module of its choosing."""
+    if given is not None and name in (given.__name__, given.model_name):
         return given
-    for backend, (_, attr) in BACKENDS.items():  # artifacts record the class name ("AutoRegressive" for "AR")
-        if name in (backend, attr):
-            return _backend(backend)
+    if canonical_name(name) is not None:
+        return backend_class(name)
     raise ArtifactError(f"{str(path)!r} was trained with model class {name!r}, which is not a built-in backend",
                         hint=f"pass it explicitly: Synthesizer.load(path, model={name})")
 

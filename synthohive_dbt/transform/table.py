@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from synthohive_dbt.errors import DataError
+from synthohive_dbt.seeds import spawn
 from synthohive_dbt.transform.continuous import ModeNormalizer
 from synthohive_dbt.transform.derived import DerivedColumn, codes_of, determines
 from synthohive_dbt.transform.discrete import CategoryEncoder
@@ -75,7 +76,7 @@ class DataTransformer:
         validate_frame(data, table)
         forced = set(discrete_columns)
         s = self.settings
-        seeds = np.random.SeedSequence(seed).generate_state(max(1, data.shape[1]))
+        seeds = spawn(seed, max(1, data.shape[1]))  # one per column
         self.columns = [str(c) for c in data.columns]
         self.codecs, self.encoders = {}, {}
         for i, col in enumerate(data.columns):

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from safetensors.torch import save
 
 from synthohive_dbt.errors import ArtifactError, DataError, ModelError
 from synthohive_dbt.models import CTGAN, TVAE, load_model
@@ -79,7 +80,7 @@ def test_fixed_seed_gives_bit_identical_runs(data: pd.DataFrame) -> None:
 def test_save_load_sample_matches_and_needs_no_training_data(ctgan: CTGAN, tmp_path: Path) -> None:
     before = ctgan.sample(1000, seed=42)
     ctgan.save(tmp_path / "m")
-    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["model.json", "weights.safetensors"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # one file: tensors + JSON state
     loaded = CTGAN.load(tmp_path / "m")
     pd.testing.assert_frame_equal(loaded.sample(1000, seed=42), before, check_exact=True)
     assert isinstance(load_model(tmp_path / "m"), CTGAN)
@@ -91,29 +92,27 @@ def test_save_load_sample_matches_and_needs_no_training_data(ctgan: CTGAN, tmp_p
 
 def test_tampered_weights_are_refused(ctgan: CTGAN, tmp_path: Path) -> None:
     ctgan.save(tmp_path / "m")
-    w = tmp_path / "m" / "weights.safetensors"
+    w = tmp_path / "m"
     raw = bytearray(w.read_bytes())
     raw[-5] ^= 0xFF
     w.write_bytes(bytes(raw))
-    with pytest.raises(ArtifactError, match="does not match the checksum recorded in model.json") as exc:
+    with pytest.raises(ArtifactError, match="fails its integrity check") as exc:
         CTGAN.load(tmp_path / "m")
-    assert "retrain or restore" in str(exc.value)
+    assert "re-fit and save again" in str(exc.value)
 
 
 def test_unknown_format_version_and_foreign_shapes_are_refused(ctgan: CTGAN, tmp_path: Path) -> None:
-    ctgan.save(tmp_path / "m")
-    meta_path = tmp_path / "m" / "model.json"
-    doc = json.loads(meta_path.read_text())
-    doc["format_version"] = 99
-    meta_path.write_text(json.dumps(doc))
-    with pytest.raises(ArtifactError, match="has format version 99; this synthohive-dbt reads version 1"):
+    tensors, meta = ctgan.state()
+    header = {"format": "synthohive-dbt", "format_version": "99", "kind": "model", "state": json.dumps(meta)}
+    (tmp_path / "m").write_bytes(save(tensors, metadata=header))
+    with pytest.raises(ArtifactError, match="has format version '99'; this version reads 3"):
         CTGAN.load(tmp_path / "m")
     tensors, meta = ctgan.state()
     meta = json.loads(json.dumps(meta))
     meta["config"]["generator_dims"] = [128, 128]
     with pytest.raises(ArtifactError, match="the weights do not fit the saved config: .*wrong shape"):
         CTGAN.from_state(tensors, meta)
-    with pytest.raises(ArtifactError, match="cannot be loaded as 'tvae'"):
+    with pytest.raises(ArtifactError, match="cannot be loaded as 'TVAE'"):
         TVAE.from_state(*ctgan.state())
 
 

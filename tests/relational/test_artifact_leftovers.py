@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from synthohive_dbt.config import Metadata
-from synthohive_dbt.relational.artifact import remove_stale_temp_files
+from synthohive_dbt.models.artifact import remove_stale_temp_files
 from synthohive_dbt.relational.synthesizer import Synthesizer
 
 ROOT = Path(__file__).resolve().parents[2]
