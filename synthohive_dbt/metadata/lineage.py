@@ -127,7 +127,7 @@ def project_to_sources(manifest_path: str | Path | Manifest, *, dialect: str | N
     keys = base_keys
     for _ in range(MAX_ROUNDS):
         carrier = _Carrier(manifest, facts, dialect, keys, shadowed)
-        outcomes = [(check, carrier.carry(check)) for check in tests]
+        outcomes = [(check, _within(carrier.carry(check), set(raw))) for check in tests]
         carried = _all_or_nothing(outcomes)
         new_keys = _raw_keys(base, carried)
         if new_keys == keys:
@@ -236,6 +236,17 @@ def _model_checks(manifest: Manifest, raw: set[str]) -> tuple[list[_Check], list
                 checks.append(_Check(str(node["unique_id"]), finding, str(node["unique_id"]),
                                      f"{node['unique_id']}#{i}"))
     return checks, skipped
+
+
+def _within(outcome: Carried | Holds | NotCarried, raw: set[str]) -> Carried | Holds | NotCarried:
+    """A test carried onto a raw table this run leaves real (outside the selection) is not carried."""
+    if not isinstance(outcome, Carried):
+        return outcome
+    outside = sorted({t for f in outcome.findings for t in (getattr(f, "table", None), getattr(f, "parent", None))
+                      if t is not None and t not in raw})
+    if outside:
+        return NotCarried(f"it reads {', '.join(outside)}, which this run leaves real (not selected)")
+    return outcome
 
 
 def _all_or_nothing(outcomes: list[tuple[_Check, Carried | Holds | NotCarried]]) -> list[Finding]:

@@ -38,16 +38,19 @@ class Judged:
         return out
 
 
-def judged_tests(manifest: Mapping[str, Any], synthetic: Iterable[str]) -> Judged:
-    """Split the manifest's data tests by whether every node they touch is in `synthetic` (unique_ids)."""
+def judged_tests(manifest: Mapping[str, Any], synthetic: Iterable[str], left_out: Iterable[str] = ()) -> Judged:
+    """Split the manifest's data tests by whether every node they touch is in `synthetic` (unique_ids).
+    Tests that touch none of them are not about this run, unless they touch a node in `left_out` (a selected
+    model the run could not build on synthetic data): those are listed as not run too."""
     made = set(synthetic)
+    missed = set(left_out)
     tables = {n["unique_id"] for n in table_nodes(dict(manifest))}
     scope = Judged()
     for uid, node in sorted((manifest.get("nodes") or {}).items()):
         if node.get("resource_type") != "test":
             continue
         touched = [t for t in (node.get("depends_on") or {}).get("nodes") or [] if t in tables]
-        if not touched or not any(t in made for t in touched):
+        if not touched or not any(t in made or t in missed for t in touched):
             continue  # not about this run at all
         outside = [t for t in touched if t not in made]
         if outside:

@@ -183,13 +183,15 @@ def resolve(project: DbtProject, mode: Mode, *, select: Sequence[str] = (), excl
     """
     if mode not in MODES:
         raise ConfigError(f"mode {mode!r} is unknown", hint=f"use one of {list(MODES)}")
+    if mode == "sources":
+        # `dbt ls` rewrites manifest.json without compiled SQL: select first, compile last
+        ids = selected_ids(project, select, exclude)
+        kept = set(selected_ids(project, (), exclude) or ()) if ids is not None and exclude else None
     path = parse(project, mode)
     manifest = load_raw_manifest(path)
     if mode == "sources":
-        ids = selected_ids(project, select, exclude)
         raw = None if ids is None else raw_ancestors(manifest, ids)
-        if raw is not None and exclude:  # a source or seed excluded by name stays real, whatever reads it
-            kept = set(selected_ids(project, (), exclude) or ())
+        if raw is not None and kept is not None:  # a source or seed excluded by name stays real, whatever reads it
             raw = [uid for uid in raw if uid in kept]
         read: ManifestReadResult = project_to_sources(path, select=raw)
     else:

@@ -477,11 +477,12 @@ def _run_dbt(project: DbtProject, builder: DbtProject | None, tables: ProjectTab
     selected = selected_ids(builder, options.select, options.exclude)
     wanted = None if selected is None else set(selected)
     built = built_models(build_manifest, raw, wanted)
-    judged = judged_tests(build_manifest, raw | built)
     # a selected model that reads a source this run left real cannot be built on synthetic data: not built
-    unbuildable = sorted(str(n["name"]) for uid, n in (build_manifest.get("nodes") or {}).items()
-                         if n.get("resource_type") in ("model", "snapshot") and uid not in built
-                         and (wanted is None or uid in wanted))
+    left_out = {uid: str(n["name"]) for uid, n in (build_manifest.get("nodes") or {}).items()
+                if n.get("resource_type") in ("model", "snapshot") and uid not in built
+                and (wanted is None or uid in wanted)}
+    unbuildable = sorted(left_out.values())
+    judged = judged_tests(build_manifest, raw | built, left_out)
     if unbuildable:
         reporter.step(f"not built (they read sources or seeds this run left real): {', '.join(unbuildable)}")
     reporter.step(f"dbt build with sources read from {output.target_schema!r}, models built into "

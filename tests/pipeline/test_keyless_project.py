@@ -61,3 +61,14 @@ def test_an_empty_joined_model_fails_the_run_naming_the_join(keyless: DbtProject
     assert "WARNING: issues.repo_id: all 30 distinct values are keys of repos.id" in out
     assert "model size" in out and "issues_by_repo" in out
     assert "empty" in out and "i.repo_id = r.id" in out.replace('"', "")
+
+
+def test_excluding_a_source_keeps_it_real_and_nothing_that_reads_it_is_judged(keyless: DbtProject) -> None:
+    """--exclude in sources mode changes what is synthesized: `repos` stays real, so the model joining it is
+    not built and its test is listed as not run; the tests of `issues` alone run."""
+    code, out = _seed(keyless, "--target-schema", "synth_sel", "--exclude", "source:gh.repos")
+    assert code == 0, out
+    assert "1 table(s) to synthesize (sources mode): issues" in out
+    assert "not built (they read sources or seeds this run left real): issues_by_repo" in out
+    assert "not_null_issues_by_repo_topic" in out and "not run" in out
+    assert "dbt tests: 3/3 passed" in out  # issues: not_null id, not_null repo_id, accepted_values state

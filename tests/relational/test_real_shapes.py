@@ -99,8 +99,9 @@ def fitted(request, real) -> tuple[str, Synthesizer, dict[str, pd.DataFrame]]:
 def _float_counts(s: pd.Series) -> dict[str, int]:
     arr = s.array
     data, mask = (arr._data, arr._mask) if isinstance(s.dtype, pd.Float64Dtype) else (s.to_numpy(), s.isna())
-    return {"null": int(np.sum(mask)), "nan": int(np.sum(np.isnan(data) & ~np.asarray(mask))),
-            "inf": int(np.sum(data == np.inf)), "-inf": int(np.sum(data == -np.inf))}
+    kept = ~np.asarray(mask)  # the data under a NULL's mask is arbitrary (it may be an old -inf): not a value
+    return {"null": int(np.sum(mask)), "nan": int(np.sum(np.isnan(data) & kept)),
+            "inf": int(np.sum((data == np.inf) & kept)), "-inf": int(np.sum((data == -np.inf) & kept))}
 
 
 # ---------------------------------------------------------------- all-null columns
