@@ -141,7 +141,9 @@ def find_copies(name: str, frame: pd.DataFrame, metadata: Metadata, tables: Mapp
     """
     cfg = metadata.tables[name]
     keys = {*cfg.pk, *(c for fk in cfg.fk for c in fk.columns)}
-    candidates = [str(c) for c in frame.columns if c not in keys]
+    # declarations beat this heuristic too: declared not-PII and accepted_values columns are never copies
+    declared = {*cfg.not_pii_columns, *(c for c, con in cfg.constraints.items() if con.accepted_values)}
+    candidates = [str(c) for c in frame.columns if c not in keys and c not in declared]
     copies: dict[str, tuple[int, str]] = {}
     findings: list[PiiFinding] = []
     for i, fk in enumerate(cfg.fk):
