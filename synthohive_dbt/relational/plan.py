@@ -174,7 +174,8 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
                 plan.group_counters[col] = start
                 continue
         plan.key_formats[col] = detect_key_format(frame[col], table=cfg.name, column=col)
-    plan.pii = [PiiColumn.learn(frame[c], own_pii[c], unique=c in unique_cols, copy_of=copies.get(c))
+    plan.pii = [PiiColumn.learn(frame[c], own_pii[c], unique=c in unique_cols, copy_of=copies.get(c),
+                                choices=cfg.constraint(c).accepted_values)
                 for c in pii_cols if c not in plan.key_formats]
 
     plan.foreign_keys = _foreign_keys(cfg, tables, metadata, order)

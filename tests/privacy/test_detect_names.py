@@ -7,6 +7,7 @@ import pytest
 
 from synthohive_dbt.privacy import detect_pii
 from synthohive_dbt.privacy.detect import kind_from_name
+from synthohive_dbt.privacy.vocabulary import first_names, last_names
 
 
 @pytest.mark.parametrize("column,kind", [
@@ -30,7 +31,8 @@ def test_jaffle_payment_amounts_are_not_pii() -> None:
 def test_not_pii_overrules_a_false_detection() -> None:
     from synthohive_dbt import ConfigError, PrivacyConfig
 
-    products = pd.DataFrame({"product_id": range(40), "name": ["Alice", "Bob", "Carol", "Dave"] * 10})
+    people = [f"{f} {l}" for f, l in zip(first_names()[::15], last_names()[::20])][:40]
+    products = pd.DataFrame({"product_id": range(40), "name": people})
     assert [f.column for f in detect_pii({"products": products})] == ["name"]
     config = PrivacyConfig(not_pii={"products": ["name"]})
     assert detect_pii({"products": products}, config=config) == []
