@@ -51,7 +51,8 @@ SENSITIVE_RULES: tuple[tuple[str, re.Pattern[str], float], ...] = tuple(
     ))
 SENSITIVE_MEASURE = re.compile(r"(^(is|has|n|num|count|total)_)|(_(count|cnt|length|len|type|kind|method|status|"
                                r"flag|verified|valid|expires?|expiry|expired|expiration|country|issuer|issued|"
-                               r"at|date|ts|on|policy|algo|algorithm)$)")
+                               r"at|date|ts|on|policy|algo|algorithm|enabled|disabled|required|set|changed|"
+                               r"provided|present)$)")
 
 #: (kind, pattern on the normalised column name, confidence). Order matters only for equal confidence.
 NAME_RULES: tuple[tuple[str, re.Pattern[str], float], ...] = tuple(
@@ -75,9 +76,10 @@ NAME_RULES: tuple[tuple[str, re.Pattern[str], float], ...] = tuple(
 
 #: A name that describes a measure or a flag ABOUT personal data is not itself personal data:
 #: `credit_card_amount`, `email_count`, `phone_type`, `is_email_verified`, `address_id`.
-MEASURE_NAME = re.compile(r"(^(is|has|n|num|count|total)_)|(_(amount|amt|total|sum|count|cnt|qty|quantity|avg|mean|"
-                          r"pct|percent|rate|ratio|share|fee|price|cost|balance|value|score|type|kind|method|"
-                          r"status|flag|verified|valid|category|id|key|hash|length|len|domain)$)")
+MEASURE_NAME = re.compile(r"(^(n|num|count|total)_)|((^|_)(is|has)_)|(_(amount|amt|total|sum|count|cnt|qty|quantity|"
+                          r"avg|mean|pct|percent|rate|ratio|share|fee|price|cost|balance|value|score|type|kind|"
+                          r"method|status|flag|verified|valid|category|id|key|hash|length|len|domain|enabled|"
+                          r"disabled|required|latitude|longitude|lat|lng|lon)$)")
 
 #: A value pattern must match at least this share of sampled distinct values to count.
 MIN_VALUE_SHARE = 0.6
@@ -117,7 +119,7 @@ def normalise_name(column: str) -> str:
 #: A bare `name` (or `first`, `last`, `provider_name`) says little: its values must look like people.
 #: The table's name says whose name it is: a patients table's `name` is a person's, a clinics table's an
 #: organisation's (identifying the clinic a patient went to).
-WEAK_NAMES = {"name": "person_name", "first": "first_name", "given": "first_name", "last": "last_name",
+WEAK_NAMES = {"name": "person_name", "full_name": "person_name", "first": "first_name", "given": "first_name", "last": "last_name",
               "family": "last_name", "maiden": "last_name", "provider_name": "person_name", "provider": "person_name",
               "display_name": "person_name", "author": "person_name", "author_name": "person_name"}
 PERSON_TABLE = re.compile(r"(^|_)(customer|user|patient|employee|person|people|member|contact|client|author|"
@@ -235,14 +237,16 @@ def heuristic(series: pd.Series, column: str, table: str | None = None, sample_s
     """
     name = kind_from_name(column, table)
     values = kind_from_values(series, sample_size, seed)
+    shape = name_shape(series, sample_size, seed) if name is not None and name.kind in PERSON_KINDS else None
     if name is not None and name.kind in PERSON_KINDS and name.confidence < 0.85:
-        shape = name_shape(series, sample_size, seed)
         if shape is not None and not shape.personal:
             return None, f"{name.reason}: {shape.describe()}"
         if shape is not None:
             conf = 0.5 + 0.4 * shape.person
             name = Evidence(shape.kind(), conf, f"{name.reason}: {shape.describe()}", shape.person)
             values = values if values is not None and values.kind != name.kind else None
+    elif name is not None and name.kind == "person_name" and shape is not None and shape.personal:
+        name = Evidence(shape.kind(), name.confidence, name.reason)  # one-word values: first or last names
     got = _combine(name, values)
     if got is None:
         return None, "no name rule or value pattern matched"
