@@ -24,7 +24,7 @@ from synthohive_dbt.privacy import vocabulary as voc
 MAX_CATEGORIES = 30
 MIN_REPEATS = 3.0
 #: Share of distinct values that must look like a person's name (in shape and in the name lists).
-MIN_PERSON_SHARE = 0.4
+MIN_PERSON_SHARE = 0.5
 #: Share of distinct values that look like labels above which the column is labels, whatever else.
 MAX_LABEL_SHARE = 0.5
 

@@ -147,7 +147,7 @@ _CODES = {mark: np.array([ord(c) for c in alphabet], dtype=np.uint32) for mark, 
 
 def _codes(marks: np.ndarray, rand: np.ndarray) -> np.ndarray:
     """Code points for a (n, L) matrix of marks: class markers drawn from `rand`, separators kept."""
-    out = np.vectorize(ord, otypes=[np.uint32])(marks) if marks.size else np.zeros(marks.shape, np.uint32)
+    out = np.ascontiguousarray(marks, dtype="<U1").view(np.uint32).reshape(marks.shape).copy()  # '' -> 0
     for mark, alphabet in _CODES.items():
         where = marks == mark
         if where.any():

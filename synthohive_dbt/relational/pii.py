@@ -275,7 +275,7 @@ def fake_columns(table: str, columns: list[PiiColumn], start: int, n: int, seed:
         faked = fresh_fakes(tokens, {p.name: p.kind for p in strings}, settings.strategy, key, forbidden)
         for p in strings:
             values = faked[p.name]
-            if p.shape is not None and settings.strategy != "mask":  # fakes in the real column's format
+            if p.shape is not None and not p.choices and settings.strategy != "mask":  # in the real format
                 values = in_format(TextFormat.from_dict(p.shape), p.kind, values,
                                    tokens[p.name].to_numpy(dtype=object), key, forbidden, p.unique)
             out[p.name] = values.to_numpy(dtype=object)
