@@ -261,28 +261,25 @@ def infer_kind(series: pd.Series, column: str) -> str:
     return got[0].kind
 
 
+def _declared(metadata: Metadata | None, config: PrivacyConfig | None, which: str) -> dict[str, set[str]]:
+    """Table -> columns a declaration names: `which` is "pii" or "not_pii" (TableConfig and PrivacyConfig)."""
+    out: dict[str, set[str]] = {}
+    for t in (metadata.tables.values() if metadata is not None else ()):
+        out.setdefault(t.name, set()).update(getattr(t, f"{which}_columns"))
+    listed = (config.pii_columns if which == "pii" else config.not_pii) if config is not None else {}
+    for table, cols in listed.items():
+        out.setdefault(table, set()).update(cols)
+    return out
+
+
 def declared_pii(metadata: Metadata | None = None, config: PrivacyConfig | None = None) -> dict[str, list[str]]:
     """Table -> PII columns declared in the metadata (dbt meta/tags) and in the privacy config."""
-    out: dict[str, set[str]] = {}
-    if metadata is not None:
-        for t in metadata.tables.values():
-            out.setdefault(t.name, set()).update(t.pii_columns)
-    if config is not None:
-        for t, cols in config.pii_columns.items():
-            out.setdefault(t, set()).update(cols)
-    return {t: sorted(c) for t, c in out.items() if c}
+    return {t: sorted(c) for t, c in _declared(metadata, config, "pii").items() if c}
 
 
 def declared_not_pii(metadata: Metadata | None = None, config: PrivacyConfig | None = None) -> dict[str, set[str]]:
     """Table -> columns declared not personal (dbt `meta: {pii: false}`, `--not-pii`, PrivacyConfig.not_pii)."""
-    out: dict[str, set[str]] = {}
-    if metadata is not None:
-        for t in metadata.tables.values():
-            out.setdefault(t.name, set()).update(t.not_pii_columns)
-    if config is not None:
-        for t, cols in config.not_pii.items():
-            out.setdefault(t, set()).update(cols)
-    return out
+    return _declared(metadata, config, "not_pii")
 
 
 @dataclass(frozen=True)

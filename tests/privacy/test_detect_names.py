@@ -15,6 +15,14 @@ from synthohive_dbt.privacy.vocabulary import first_names, last_names
     ("billingAddress", "address"), ("phone_number", "phone"), ("first_name", "first_name"),
     ("credit_card_amount", None), ("email_count", None), ("is_email_verified", None), ("phone_type", None),
     ("address_id", None), ("total_phone_calls", None),
+    # secrets and identity documents are PII by default, whatever their suffix (`_key`, `_id`, `_hash`)
+    ("password", "secret"), ("password_hash", "secret"), ("api_key", "secret"), ("access_token", "secret"),
+    ("md5", "secret"), ("sha256", "secret"), ("client_secret", "secret"),
+    ("drivers_license", "identity_document"), ("driving_licence_number", "identity_document"),
+    ("DRIVERS", "identity_document"), ("passport", "identity_document"), ("national_id", "identity_document"),
+    ("tax_id", "identity_document"), ("ssn", "ssn"), ("provider_name", "person_name"),
+    ("password_length", None), ("has_passport", None), ("token_count", None), ("password_enabled", None),
+    ("billing_address_is_default", None), ("billing_address_latitude", None),
 ])
 def test_name_rules(column: str, kind: str | None) -> None:
     got = kind_from_name(column)

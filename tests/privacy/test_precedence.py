@@ -80,21 +80,6 @@ def test_the_table_says_whose_name_it_is() -> None:
         == {("clinics", "clinic_name"): "organization"}
 
 
-# ------------------------------------------------------------------------------ secrets, identity documents
-@pytest.mark.parametrize("column,kind", [
-    ("password", "secret"), ("password_hash", "secret"), ("api_key", "secret"), ("access_token", "secret"),
-    ("secret", "secret"), ("md5", "secret"), ("sha256", "secret"), ("client_secret", "secret"),
-    ("drivers_license", "identity_document"), ("driving_licence_number", "identity_document"),
-    ("DRIVERS", "identity_document"), ("passport", "identity_document"), ("national_id", "identity_document"),
-    ("tax_id", "identity_document"), ("ssn", "ssn"), ("provider_name", "person_name"),
-    ("password_length", None), ("has_passport", None), ("token_count", None), ("password_enabled", None),
-    ("billing_address_is_default", None), ("billing_address_latitude", None),
-])
-def test_secrets_and_identity_documents_are_pii_by_default(column: str, kind: str | None) -> None:
-    got = kind_from_name(column)
-    assert (got.kind if got else None) == kind
-
-
 # ------------------------------------------------------------------------------------------- precedence
 def _shop() -> tuple[dict[str, pd.DataFrame], Metadata]:
     frames = {"customers": pd.DataFrame({"customer_id": range(12), "name": PEOPLE, "email": [
