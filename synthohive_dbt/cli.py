@@ -7,6 +7,7 @@ or failed run never leaves a half-written target schema (writes are staged and s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -42,28 +43,88 @@ def cli() -> None:
     """Synthetic data for dbt projects: read the project, learn the warehouse, seed a schema, test it."""
 
 
+_declaration_options = [
+    click.option("--not-pii", "not_pii", multiple=True, metavar="TABLE.COLUMN",
+                 help="This column is not personal data: never fake it (repeat for more; as `meta: {pii: false}` "
+                      "on the column). An explicit `pii: true` in the project still wins."),
+    click.option("--keep-real", "keep_real", multiple=True, metavar="TABLE",
+                 help="Keep this non-sensitive reference table (countries, currencies) as it is (repeat for more; "
+                      "as `meta: {synthohive: {keep_real: true}}`); its declared or detected PII is still faked."),
+]
+
+
+def _with(options: list[Callable[..., Any]]) -> Callable[..., Any]:
+    def wrap(f: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            f = option(f)
+        return f
+    return wrap
+
+
 @cli.command()
 @click.option("--manifest", "manifest_path", required=True, type=click.Path(path_type=Path),
               help="dbt's target/manifest.json (run `dbt parse` to write it).")
 @click.option("--select", "select", multiple=True, metavar="NAME",
               help="Only these models/seeds/sources (repeat, or separate names by spaces or commas).")
 @click.option("--json", "as_json", is_flag=True, help="Print the machine-readable JSON contract instead.")
+@click.option("--project-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="The dbt project: its profile is used to sample column values for the personal-data plan "
+                   "(default: the project the manifest sits in, when there is one).")
+@click.option("--profiles-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Where profiles.yml is (default: as dbt).")
+@click.option("--target", "-t", default=None, help="The profile target (default: the profile's).")
+@click.option("--profile", default=None, help="The profile (default: dbt_project.yml's `profile:`).")
+@click.option("--sample-rows", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Rows read per table for the personal-data heuristics.")
+@click.option("--no-values", is_flag=True, help="Read no values: decide on names and declarations only.")
+@_with(_declaration_options)
 @click.argument("more", nargs=-1, metavar="[NAME]...")
-def inspect(manifest_path: Path, select: tuple[str, ...], as_json: bool, more: tuple[str, ...]) -> None:
-    """Show what synthohive reads from a dbt manifest: tables, keys, foreign keys, constraints, and the
-    tests it cannot model."""
+def inspect(manifest_path: Path, select: tuple[str, ...], as_json: bool, project_dir: Path | None,
+            profiles_dir: Path | None, target: str | None, profile: str | None, sample_rows: int, no_values: bool,
+            not_pii: tuple[str, ...], keep_real: tuple[str, ...], more: tuple[str, ...]) -> None:
+    """Show what synthohive reads from a dbt manifest: tables, keys, foreign keys, constraints, the tests it
+    cannot model, and which columns will be faked as personal data and why."""
     from rich.console import Console
 
     from synthohive_dbt.metadata import read_manifest
     from synthohive_dbt.metadata.render import render_result
+    from synthohive_dbt.pipeline.inspect_pii import pii_plan
 
     if more and not select:
         raise click.UsageError("table names go after --select (e.g. --select orders customers)")
     result = read_manifest(manifest_path, select=[*select, *more] or None)
+    if project_dir is None and (Path(manifest_path).resolve().parent.parent / "dbt_project.yml").exists():
+        project_dir = Path(manifest_path).resolve().parent.parent
+    plan = pii_plan(result, project_dir=None if no_values else project_dir, profiles_dir=profiles_dir,
+                    target=target, profile=profile, sample_rows=sample_rows, not_pii=not_pii, keep_real=keep_real)
     if as_json:
-        click.echo(json.dumps(result.to_contract(), indent=2))
+        contract = result.to_contract()
+        contract["pii"] = [dataclasses.asdict(d) for d in plan.decisions]
+        contract["pii_notes"] = plan.notes
+        click.echo(json.dumps(contract, indent=2))
+        return
+    console = Console(soft_wrap=False)
+    render_result(result, console)
+    _render_pii(plan, console)
+
+
+def _render_pii(plan: Any, console: Any) -> None:
+    """The personal-data plan as a table: what is faked (and as what), what a declaration kept, and why."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="personal data: faked or kept, and why", title_justify="left")
+    for col in ("table", "column", "decision", "why"):
+        table.add_column(col, overflow="fold")
+    for d in plan.decisions:
+        decision = f"[red]faked as {d.kind}[/]" if d.faked else "[green]kept[/]"
+        table.add_row(escape(d.table), escape(d.column), decision, escape(f"{d.source}: {d.reason}"))
+    if plan.decisions:
+        console.print(table)
     else:
-        render_result(result, Console(soft_wrap=False))
+        console.print("personal data: no column is faked")
+    for note in plan.notes:
+        console.print(escape(note))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -110,6 +171,7 @@ def _train_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--dp-epsilon", type=click.FloatRange(min=0.0, min_open=True), default=None,
                      help="Train with differential privacy (DP-SGD, needs the `dp` extra) within this epsilon for "
                           "the whole database; the report states what it covers."),
+        *_declaration_options,
     ]
     for option in reversed(options):
         f = option(f)
@@ -117,13 +179,13 @@ def _train_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _train(epochs: int, seed: int | None, max_rows: int | None, backend: str, infer_keys: bool,
-           dp_epsilon: float | None) -> Any:
+           dp_epsilon: float | None, not_pii: tuple[str, ...] = (), keep_real: tuple[str, ...] = ()) -> Any:
     from synthohive_dbt import pipeline
     from synthohive_dbt.config import PrivacyConfig
 
     privacy = None if dp_epsilon is None else PrivacyConfig(enable_differential_privacy=True, epsilon=dp_epsilon)
     return pipeline.TrainOptions(epochs=epochs, seed=seed, max_rows=max_rows, backend=backend,
-                                 infer_keys=infer_keys, privacy=privacy)
+                                 infer_keys=infer_keys, privacy=privacy, not_pii=not_pii, keep_real=keep_real)
 
 
 def _sample_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -211,12 +273,14 @@ def _finish_dry_run(result: Any, reporter: Any, log_format: str) -> None:
     lines = result.plan.lines() if result.plan is not None else []
     refused = result.plan is not None and result.plan.refused
     if log_format == "json":
-        reporter.emit("plan", lines=lines, refused=refused)
-        click.echo(json.dumps({"dry_run": True, "refused": refused, "plan": lines}))
+        reporter.emit("plan", lines=lines, refused=refused, notes=result.notes)
+        click.echo(json.dumps({"dry_run": True, "refused": refused, "plan": lines, "notes": result.notes}))
     else:
         click.echo("dry run: nothing was written")
         for line in lines or ["nothing to do"]:
             click.secho(f"  {line}", fg="red" if line.startswith("REFUSE") else None)
+        for note in result.notes:
+            click.echo(f"  {note}")
     if refused:
         sys.exit(1)
 
@@ -244,9 +308,10 @@ def _check_rows(rows: int | None, scale: float | None) -> None:
 @_ui_options
 def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str | None,
          select: tuple[str, ...], exclude: tuple[str, ...], epochs: int, max_rows: int | None, backend: str,
-         infer_keys: bool, dp_epsilon: float | None, target_schema: str, rows: int | None, scale: float | None,
-         force: bool, adopt: bool, dry_run: bool, wait: float, build_schema: str | None,
-         skip_dbt: bool, report: Path | None, seed_value: int | None, log_format: str, quiet: bool) -> None:
+         infer_keys: bool, dp_epsilon: float | None, not_pii: tuple[str, ...], keep_real: tuple[str, ...],
+         target_schema: str, rows: int | None, scale: float | None, force: bool, adopt: bool, dry_run: bool,
+         wait: float, build_schema: str | None, skip_dbt: bool, report: Path | None, seed_value: int | None,
+         log_format: str, quiet: bool) -> None:
     """Learn the real tables, write a synthetic copy into --target-schema, run the project's dbt tests on it."""
     _check_rows(rows, scale)
     from synthohive_dbt import pipeline  # heavy (dbt, torch): after the cheap checks
@@ -254,7 +319,7 @@ def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profi
     options = _pipeline_options(project_dir, profiles_dir, target, profile, mode, select, exclude)
     with _reporter(quiet, log_format) as reporter:
         result = pipeline.seed(
-            options, _train(epochs, seed_value, max_rows, backend, infer_keys, dp_epsilon),
+            options, _train(epochs, seed_value, max_rows, backend, infer_keys, dp_epsilon, not_pii, keep_real),
             pipeline.SampleOptions(rows=rows, scale=scale),  # samples with the training seed
             pipeline.OutputOptions(target_schema=target_schema, force=force, adopt=adopt, dry_run=dry_run,
                                    wait=wait, build_schema=build_schema, report=report, run_dbt=not skip_dbt),
@@ -270,14 +335,15 @@ def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profi
 @_ui_options
 def fit(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str | None,
         select: tuple[str, ...], exclude: tuple[str, ...], epochs: int, max_rows: int | None, backend: str,
-        infer_keys: bool, dp_epsilon: float | None, out: Path, seed_value: int | None, log_format: str, quiet: bool) -> None:
+        infer_keys: bool, dp_epsilon: float | None, not_pii: tuple[str, ...], keep_real: tuple[str, ...], out: Path,
+        seed_value: int | None, log_format: str, quiet: bool) -> None:
     """Learn the real tables and save the model, for `synthohive generate` in CI (no real data needed there)."""
     from synthohive_dbt import pipeline
 
     options = _pipeline_options(project_dir, profiles_dir, target, profile, mode, select, exclude)
     with _reporter(quiet, log_format) as reporter:
-        path = pipeline.fit(options, _train(epochs, seed_value, max_rows, backend, infer_keys, dp_epsilon), out,
-                            reporter)
+        path = pipeline.fit(options, _train(epochs, seed_value, max_rows, backend, infer_keys, dp_epsilon, not_pii,
+                                            keep_real), out, reporter)
     if log_format == "json":
         click.echo(json.dumps({"model": str(path)}))
     elif not quiet:

@@ -186,7 +186,11 @@ class TableConfig(_Strict):
     unique_keys: list[list[str]] = Field(
         default_factory=list, description="composite unique keys other than the primary key")
     pii_columns: list[str] = Field(default_factory=list, description="columns that must never reach a model")
-    copy_as_is: bool = Field(False, description="small lookup table without PII: copy it instead of learning")
+    not_pii_columns: list[str] = Field(
+        default_factory=list, description="columns declared not personal (dbt `meta: {pii: false}`): never faked "
+        "by a heuristic; a `pii_columns` entry still wins")
+    copy_as_is: bool = Field(False, description="small lookup table without PII: copy it instead of learning "
+                             "(dbt `meta: {synthohive: {keep_real: true}}`, `--keep-real TABLE`)")
     unique_id: str | None = Field(None, description="dbt unique_id when read from a manifest")
     resource_type: Literal["model", "seed", "source", "snapshot", "table"] = "table"
 

@@ -100,7 +100,8 @@ class _Table:
             "pk": pk or [], "constraints": holder.constraints,
             "conditional_constraints": holder.conditional_constraints, "columns": list(self.real),
             "unique_keys": unique_keys,
-            "pii_columns": list(dict.fromkeys(m for m in (self.col(c) for c in t.pii_columns) if m))})
+            "pii_columns": list(dict.fromkeys(m for m in (self.col(c) for c in t.pii_columns) if m)),
+            "not_pii_columns": list(dict.fromkeys(m for m in (self.col(c) for c in t.not_pii_columns) if m))})
 
 
 def _foreign_keys(table: TableConfig, tables: Mapping[str, TableConfig], real_columns: Mapping[str, Sequence[str]],

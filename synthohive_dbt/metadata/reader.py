@@ -21,7 +21,7 @@ from synthohive_dbt.metadata.disabled import disabled_test_finding, tests_of
 from synthohive_dbt.metadata.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
 from synthohive_dbt.metadata.keys import choose_primary_key
 from synthohive_dbt.metadata.manifest import Manifest, load_manifest
-from synthohive_dbt.metadata.pii import pii_columns
+from synthohive_dbt.metadata.pii import keeps_real, not_pii_columns, pii_columns
 from synthohive_dbt.metadata.result import ManifestReadResult, TableInfo
 from synthohive_dbt.metadata.tables import base_name, is_table, select_tables, unique_names
 from synthohive_dbt.metadata.testkinds import interpret_test, tested_table
@@ -180,6 +180,8 @@ def _build_table(node: dict[str, Any], names: dict[str, str], findings: list[Fin
         table.columns = list(dict.fromkeys([*columns, *referenced]))
     table.pii_columns = pii_columns(node, table.columns or columns,
                                     [*table.pk, *(c for f in fks for c in f.columns)])
+    table.not_pii_columns = not_pii_columns(node, table.columns or columns)
+    table.copy_as_is = keeps_real(node)
     config = node.get("config") or {}
     info = TableInfo(
         name=name, unique_id=uid, resource_type=node["resource_type"], relation_name=node.get("relation_name"),

@@ -52,6 +52,8 @@ def summary_line(result: RunResult) -> str:
             text += f"; model sizes: {ok}/{len(sizes)} within 1/10 of real"
     if result.report is not None:
         text += f"; report: {result.report}"
+    for note in result.notes:
+        text += f"; {note}"
     if result.inferred_keys:
         text += (f"; {len(result.inferred_keys)} inferred foreign key(s), review them: "
                  + ", ".join(fk.label for fk in result.inferred_keys))
@@ -75,4 +77,4 @@ def summary_record(result: RunResult) -> dict[str, Any]:
             "failed": [o.unique_id for o in result.failed], "success": result.success,
             "report": str(result.report) if result.report else None,
             "model": str(result.model_path) if result.model_path else None,
-            "inferred_keys": [fk.to_dict() for fk in result.inferred_keys]}
+            "inferred_keys": [fk.to_dict() for fk in result.inferred_keys], "notes": result.notes}

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from synthohive_dbt.config import PrivacyConfig
+from synthohive_dbt.config import Metadata, PrivacyConfig
 from synthohive_dbt.dbt import DbtProject, DbtResult, Outcome
 from synthohive_dbt.errors import ConfigError, UnsafeTargetError
 from synthohive_dbt.io import new_run_id, read_tables, real_columns, validate_schema_name, write_tables
@@ -48,6 +48,8 @@ from synthohive_dbt.pipeline.redirect import (
     write_state,
 )
 from synthohive_dbt.pipeline.safety import RunPlan, check_plan, plan_run, record_build, run_lock, run_workspace
+from synthohive_dbt.privacy.detect import unmark_hint
+from synthohive_dbt.privacy.overrides import apply_declarations, kept_real_note, parse_column_refs
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,8 @@ class TrainOptions:
     backend: str = DEFAULT  # a name of models/registry.py
     privacy: PrivacyConfig | None = None
     infer_keys: bool = True  # add undeclared foreign keys the data and column names support (relational.infer)
+    not_pii: tuple[str, ...] = ()  # TABLE.COLUMN declared not personal data (--not-pii): never faked by heuristics
+    keep_real: tuple[str, ...] = ()  # tables kept as they are (--keep-real): non-sensitive reference tables
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,7 @@ class RunResult:
     plan: RunPlan | None = None  # what the run did (or, with dry_run, would do) in each schema
     dry_run: bool = False
     checks: list[Outcome] = field(default_factory=list)  # synthohive's own checks (sources mode: model sizes)
+    notes: list[str] = field(default_factory=list)  # declarations worth stating (tables kept real)
 
     @property
     def outcomes(self) -> list[Outcome]:
@@ -175,9 +180,10 @@ def seed(project_options: ProjectOptions, train: TrainOptions, sample: SampleOpt
     project = open_project(project_options, run_id)
     with _locked(project, output, reporter), contextlib.ExitStack() as stack:
         tables = _resolve(project, project_options, reporter)
+        notes = _declaration_notes(_declared(tables.metadata, train))  # bad flags refuse before any read
         builder, plan = _guard(project, tables, output, stack, reporter)
         if output.dry_run:
-            return RunResult(project_options.mode, output.target_schema, plan=plan, dry_run=True)
+            return RunResult(project_options.mode, output.target_schema, plan=plan, dry_run=True, notes=notes)
         synth, inferred = _fit(project, tables, train, reporter)
         frames = _sample(synth, sample, reporter)
         report = None
@@ -185,8 +191,10 @@ def seed(project_options: ProjectOptions, train: TrainOptions, sample: SampleOpt
             report = _report(synth, output.report, reporter)
         result = _write_and_run(project, builder, tables, frames, output, project_options, reporter,
                                 RunResult(project_options.mode, output.target_schema, report=report, plan=plan,
-                                          not_modelled=len(tables.read.not_modelled), inferred_keys=inferred),
+                                          not_modelled=len(tables.read.not_modelled), inferred_keys=inferred,
+                                          notes=notes),
                                 run_id, size_factor(synth.plans, frames))
+        _explain_faked_failures(result, tables, synth.pii_findings)
         if report is not None and result.dbt is not None:
             _add_dbt_to_report(synth, report, result.dbt, reporter)
         return result
@@ -234,9 +242,12 @@ def generate(project_options: ProjectOptions, model_path: Path, sample: SampleOp
             return RunResult(project_options.mode, output.target_schema, plan=plan, dry_run=True,
                              model_path=Path(model_path))
         frames = _sample(synth, sample, reporter)
-        return _write_and_run(project, builder, tables, frames, output, project_options, reporter,
-                              RunResult(project_options.mode, output.target_schema, model_path=Path(model_path),
-                                        plan=plan), run_id, size_factor(synth.plans, frames))
+        result = _write_and_run(project, builder, tables, frames, output, project_options, reporter,
+                                RunResult(project_options.mode, output.target_schema, model_path=Path(model_path),
+                                          plan=plan, notes=_declaration_notes(synth.metadata)), run_id,
+                                size_factor(synth.plans, frames))
+        _explain_faked_failures(result, tables, synth.pii_findings)
+        return result
 
 
 # ------------------------------------------------------------------------------------------------ steps
@@ -317,6 +328,9 @@ def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, report
     reporter.step("read " + ", ".join(f"{n}: {len(f)} rows" for n, f in frames.items()),
                   rows={n: len(f) for n, f in frames.items()})
     metadata, inferred = _infer_keys(frames, tables, train, reporter)
+    metadata = _declared(metadata, train)
+    for note in _declaration_notes(metadata):
+        reporter.step(note)
     synth = Synthesizer(metadata, privacy_config=train.privacy, backend=train.backend)
     reporter.step(f"training {train.backend} for {train.epochs} epoch(s) per table")
     synth.fit(frames, epochs=train.epochs, batch_size=train.batch_size, seed=train.seed, progress=reporter.table)
@@ -329,6 +343,37 @@ def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, report
                       f"over {len(dp['tables'])} table(s); the report lists what this does not cover",
                       epsilon=dp["epsilon_total"], delta=dp["delta_total"])
     return synth, inferred
+
+
+def _declared(metadata: Metadata, train: TrainOptions) -> Metadata:
+    """The metadata with --not-pii / --keep-real added to the project's own declarations."""
+    return apply_declarations(metadata, parse_column_refs(train.not_pii), train.keep_real)
+
+
+def _declaration_notes(metadata: Metadata) -> list[str]:
+    note = kept_real_note(metadata)
+    return [note] if note else []
+
+
+def _explain_faked_failures(result: RunResult, tables: ProjectTables, findings: Sequence[Any]) -> None:
+    """A failing test on a column that was faked says so, why, and how to unmark it (never "train longer")."""
+    if result.dbt is None or not findings:
+        return
+    by_uid = {t.unique_id: t.name for t in tables.tables.values()}
+    faked = {(f.table, f.column.lower()): f for f in findings}
+    nodes = tables.manifest.get("nodes") or {}
+    explained = []
+    for o in result.dbt.outcomes:
+        node = nodes.get(o.unique_id) or {}
+        column = node.get("column_name") or ((node.get("test_metadata") or {}).get("kwargs") or {}).get("column_name")
+        attached = [node.get("attached_node"), *((node.get("depends_on") or {}).get("nodes") or [])]
+        table = next((by_uid[u] for u in attached if u in by_uid), None)
+        finding = faked.get((table, str(column).strip('"`').lower())) if table and column else None
+        if o.passed or o.resource_type != "test" or finding is None:
+            explained.append(o)
+            continue
+        explained.append(dataclasses.replace(o, message=f"{o.message or 'failed'}; {unmark_hint(finding)}"))
+    result.dbt.outcomes = explained
 
 
 def _infer_keys(frames: Mapping[str, pd.DataFrame], tables: ProjectTables, train: TrainOptions,
@@ -366,6 +411,9 @@ def _sample(synth: Any, sample: SampleOptions, reporter: Reporter) -> dict[str, 
 
 
 def _report(synth: Any, path: Path, reporter: Reporter) -> Path:
+    note = kept_real_note(synth.metadata)
+    if note and synth.last_evaluation is not None and note not in synth.last_evaluation.notes:
+        synth.last_evaluation.notes.append(note)
     html, js = synth.generate_validation_report(path)
     reporter.step(f"quality report: {html} (and {js})", html=str(html), json=str(js))
     return Path(html)

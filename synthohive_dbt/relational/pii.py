@@ -32,6 +32,7 @@ from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.privacy.detect import PiiFinding, detect_pii
 from synthohive_dbt.privacy.fakes import token_words
 from synthohive_dbt.privacy.replace import fresh_fakes, replace_pii
+from synthohive_dbt.privacy.shapes import TextFormat, in_format, learn_format
 from synthohive_dbt.relational.cardinality import match_parents
 from synthohive_dbt.relational.inputs import kind as coarse_kind
 
@@ -63,14 +64,17 @@ class PiiColumn:
     copy_fk: int | None = None  # a copy: index of the foreign key in the table plan it is copied through
     copy_column: str | None = None  # ... and the parent column it repeats
     unique: bool = False
+    shape: dict[str, Any] | None = None  # string columns: the learned TextFormat (shapes, never values)
+    choices: list[Any] | None = None  # declared accepted_values (the project's text): fakes are drawn from them
 
     @classmethod
     def learn(cls, values: pd.Series, kind: str, *, unique: bool = False,
-              copy_of: tuple[int, str] | None = None) -> PiiColumn:
+              copy_of: tuple[int, str] | None = None, choices: list[Any] | None = None) -> PiiColumn:
         name = str(values.name)
         null_rate = float(values.isna().mean())
         present = values.dropna()
-        base: dict[str, Any] = {"name": name, "kind": kind, "null_rate": round(null_rate, 4), "unique": unique}
+        base: dict[str, Any] = {"name": name, "kind": kind, "null_rate": round(null_rate, 4), "unique": unique,
+                                "choices": list(choices) if choices else None}
         if copy_of is not None:
             base.update(copy_fk=copy_of[0], copy_column=copy_of[1])
         if pd.api.types.is_bool_dtype(values):
@@ -94,7 +98,8 @@ class PiiColumn:
             if len(parsed) and parsed.notna().all():
                 return cls(family="datestring", low=float(parsed.dt.year.min()), high=float(parsed.dt.year.max()),
                            **base)
-        return cls(family="string", **base)
+        fmt = learn_format(present, kind)
+        return cls(family="string", shape=fmt.to_dict() if fmt is not None else None, **base)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -141,7 +146,9 @@ def find_copies(name: str, frame: pd.DataFrame, metadata: Metadata, tables: Mapp
     """
     cfg = metadata.tables[name]
     keys = {*cfg.pk, *(c for fk in cfg.fk for c in fk.columns)}
-    candidates = [str(c) for c in frame.columns if c not in keys]
+    # declarations beat this heuristic too: declared not-PII and accepted_values columns are never copies
+    declared = {*cfg.not_pii_columns, *(c for c, con in cfg.constraints.items() if con.accepted_values)}
+    candidates = [str(c) for c in frame.columns if c not in keys and c not in declared]
     copies: dict[str, tuple[int, str]] = {}
     findings: list[PiiFinding] = []
     for i, fk in enumerate(cfg.fk):
@@ -266,9 +273,17 @@ def fake_columns(table: str, columns: list[PiiColumn], start: int, n: int, seed:
         if taken:
             forbidden = forbidden.append(taken)
         faked = fresh_fakes(tokens, {p.name: p.kind for p in strings}, settings.strategy, key, forbidden)
-        out.update({p.name: faked[p.name].to_numpy(dtype=object) for p in strings})
+        for p in strings:
+            values = faked[p.name]
+            if p.shape is not None and not p.choices and settings.strategy != "mask":  # in the real format
+                values = in_format(TextFormat.from_dict(p.shape), p.kind, values,
+                                   tokens[p.name].to_numpy(dtype=object), key, forbidden, p.unique)
+            out[p.name] = values.to_numpy(dtype=object)
     for p in own:
-        if p.family == "string":
+        if p.choices:  # declared accepted_values: the project's own labels, drawn evenly
+            words = token_words((f"{table}\x1f{p.name}\x1f" + rows).to_numpy(dtype=object), key, 4000)
+            out[p.name] = np.asarray(p.choices, dtype=object)[(words[:, 0] % np.uint64(len(p.choices))).astype(int)]
+        if p.family == "string" or p.choices:
             continue
         words = token_words((f"{table}\x1f{p.name}\x1f" + rows).to_numpy(dtype=object), key)
         out[p.name] = _fake_values(p, words, key, table, rows, settings, seen.get(p.name))

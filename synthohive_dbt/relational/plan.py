@@ -201,7 +201,8 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
         plan.key_formats[col] = (declared_key_format(frame[col], accepted, table=cfg.name, column=col)
                                  if accepted is not None
                                  else detect_key_format(frame[col], table=cfg.name, column=col))
-    plan.pii = [PiiColumn.learn(frame[c], own_pii[c], unique=c in unique_cols, copy_of=copies.get(c))
+    plan.pii = [PiiColumn.learn(frame[c], own_pii[c], unique=c in unique_cols, copy_of=copies.get(c),
+                                choices=cfg.constraint(c).accepted_values)
                 for c in pii_cols if c not in plan.key_formats]
 
     plan.foreign_keys = _foreign_keys(cfg, tables, metadata, order)

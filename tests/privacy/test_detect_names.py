@@ -7,6 +7,7 @@ import pytest
 
 from synthohive_dbt.privacy import detect_pii
 from synthohive_dbt.privacy.detect import kind_from_name
+from synthohive_dbt.privacy.vocabulary import first_names, last_names
 
 
 @pytest.mark.parametrize("column,kind", [
@@ -14,6 +15,14 @@ from synthohive_dbt.privacy.detect import kind_from_name
     ("billingAddress", "address"), ("phone_number", "phone"), ("first_name", "first_name"),
     ("credit_card_amount", None), ("email_count", None), ("is_email_verified", None), ("phone_type", None),
     ("address_id", None), ("total_phone_calls", None),
+    # secrets and identity documents are PII by default, whatever their suffix (`_key`, `_id`, `_hash`)
+    ("password", "secret"), ("password_hash", "secret"), ("api_key", "secret"), ("access_token", "secret"),
+    ("md5", "secret"), ("sha256", "secret"), ("client_secret", "secret"),
+    ("drivers_license", "identity_document"), ("driving_licence_number", "identity_document"),
+    ("DRIVERS", "identity_document"), ("passport", "identity_document"), ("national_id", "identity_document"),
+    ("tax_id", "identity_document"), ("ssn", "ssn"), ("provider_name", "person_name"),
+    ("password_length", None), ("has_passport", None), ("token_count", None), ("password_enabled", None),
+    ("billing_address_is_default", None), ("billing_address_latitude", None),
 ])
 def test_name_rules(column: str, kind: str | None) -> None:
     got = kind_from_name(column)
@@ -30,7 +39,8 @@ def test_jaffle_payment_amounts_are_not_pii() -> None:
 def test_not_pii_overrules_a_false_detection() -> None:
     from synthohive_dbt import ConfigError, PrivacyConfig
 
-    products = pd.DataFrame({"product_id": range(40), "name": ["Alice", "Bob", "Carol", "Dave"] * 10})
+    people = [f"{f} {l}" for f, l in zip(first_names()[::15], last_names()[::20])][:40]
+    products = pd.DataFrame({"product_id": range(40), "name": people})
     assert [f.column for f in detect_pii({"products": products})] == ["name"]
     config = PrivacyConfig(not_pii={"products": ["name"]})
     assert detect_pii({"products": products}, config=config) == []
