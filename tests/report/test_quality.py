@@ -11,8 +11,9 @@ import pytest
 
 from synthohive_dbt.config import Metadata
 from synthohive_dbt.errors import DataError
+from synthohive_dbt.metrics import ks_statistic
 from synthohive_dbt.report import EvaluationResult, FidelitySettings, evaluate
-from synthohive_dbt.report.quality import ks_statistic, nmi_from_joint, select_pairs, tvd
+from synthohive_dbt.report.quality import nmi_from_joint, select_pairs, tvd
 from tests.report.conftest import make_world
 
 
