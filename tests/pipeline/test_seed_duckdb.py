@@ -62,7 +62,7 @@ def test_seed_sources_mode_passes_every_dbt_test(duck_shop: Shop, tmp_path: Path
     assert len(scores["dbt_tests"]) == summary["tests"] and scores["scores"]["dbt_tests"] == 1.0
     assert "unique_stg_orders_order_id" in report.read_text()
     events = json_lines(res.stderr)
-    assert len([e for e in events if e.get("message", "").startswith("quality report")]) == 1
+    assert len([e for e in events if str(e.get("message") or "").startswith("quality report")]) == 1
     assert {"step", "progress", "write", "outcome", "summary"} <= {e["event"] for e in events}
     fitted = {e["table"] for e in events if e["event"] == "progress" and e["stage"] == "fit"}
     assert fitted == set(RAW)
