@@ -167,11 +167,13 @@ def seed(project_options: ProjectOptions, train: TrainOptions, sample: SampleOpt
         result = RunResult(project_options.mode, output.target_schema, report=output.report, plan=plan,
                            not_modelled=len(tables.read.not_modelled), inferred_keys=inferred)
         try:
-            return _write_and_run(project, builder, tables, frames, output, project_options, reporter, result,
-                                  run_id)
-        finally:  # written even when the write or dbt fails: it shows what was measured
-            if output.report is not None:
-                _report(synth, output.report, result.dbt, reporter)
+            result = _write_and_run(project, builder, tables, frames, output, project_options, reporter, result,
+                                    run_id)
+        except Exception:  # a failed write or dbt run still leaves the report of what was measured
+            _report(synth, output.report, result.dbt, reporter)
+            raise
+        _report(synth, output.report, result.dbt, reporter)
+        return result
 
 
 def fit(project_options: ProjectOptions, train: TrainOptions, out: Path,
@@ -344,17 +346,18 @@ def _sample(synth: Any, sample: SampleOptions, fallback_seed: int | None, report
     return dict(frames)
 
 
-def _report(synth: Any, path: Path, dbt: DbtResult | None, reporter: Reporter) -> None:
-    """The report, rendered once: the sample as measured when it was drawn, and dbt's outcomes once dbt has
-    tested the written tables."""
+def _report(synth: Any, path: Path | None, dbt: DbtResult | None, reporter: Reporter) -> None:
+    """The report (if one was asked for), rendered once: the sample as measured when it was drawn, and dbt's
+    outcomes once dbt has tested the written tables."""
     from synthohive_dbt.report.measure import write_report
+
+    if path is None:
+        return
 
     tests = [{"name": o.name, "status": o.status, "failures": o.failures}
              for o in (dbt.outcomes if dbt is not None else []) if o.resource_type == "test"]
-    if synth.last_evaluation is None:
-        html, js = synth.generate_validation_report(path)  # measures the sample now
-    else:
-        html, js = write_report(synth.last_evaluation, path, dbt_tests=tests)
+    assert synth.last_evaluation is not None  # `seed` keeps the real data, so every sample is measured
+    html, js = write_report(synth.last_evaluation, path, dbt_tests=tests)
     with_tests = f", with {len(tests)} dbt test outcome(s)" if tests else ""
     reporter.step(f"quality report: {html} (and {js}){with_tests}", html=str(html), json=str(js))
 
