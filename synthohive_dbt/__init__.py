@@ -29,7 +29,7 @@ __version__ = "0.1.0"
 
 # Imported on first use: these pull in torch, sklearn or matplotlib, which `synthohive inspect` never needs.
 _LAZY = {
-    "Synthesizer": "synthohive_dbt.relational.synthesizer",
+    "Synthesizer": "synthohive_dbt.report.synthesizer",
     "QualityGates": "synthohive_dbt.report",
     "ColumnGate": "synthohive_dbt.report",
     "EvaluationResult": "synthohive_dbt.report",

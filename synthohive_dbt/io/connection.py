@@ -8,6 +8,7 @@ show `**********`; `redacted()` is the one string to print.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,17 +51,7 @@ class ConnectionSpec:
             raise ProfileError(
                 f"{self.source}: warehouse type {self.dialect!r} is not supported",
                 hint=f"use one of {sorted(_DRIVERS)}, or pass a SQLAlchemy engine yourself")
-        driver = _DRIVERS[self.dialect][0]
-        if self.dialect == "duckdb":
-            return URL.create(driver, database=self.path or ":memory:", query=self.query)
-        if self.dialect == "bigquery":
-            return URL.create(driver, host=self.database, database=self.schema, query=self.query)
-        if self.dialect == "snowflake":
-            db = f"{self.database}/{self.schema}" if self.database and self.schema else self.database
-            return URL.create(driver, username=self.user, password=self._secret(), host=self.host,
-                              database=db, query=self.query)
-        return URL.create(driver, username=self.user, password=self._secret(), host=self.host,
-                          port=self.port, database=self.database, query=self.query)
+        return _URLS.get(self.dialect, _server_url)(self, _DRIVERS[self.dialect][0])
 
     def _secret(self) -> str | None:
         return self.password.get_secret_value() if self.password is not None else None
@@ -71,6 +62,30 @@ class ConnectionSpec:
 
     def __str__(self) -> str:
         return self.redacted()
+
+
+def _file_url(spec: ConnectionSpec, driver: str) -> URL:
+    return URL.create(driver, database=spec.path or ":memory:", query=spec.query)
+
+
+def _project_url(spec: ConnectionSpec, driver: str) -> URL:  # BigQuery: project as host, dataset as database
+    return URL.create(driver, host=spec.database, database=spec.schema, query=spec.query)
+
+
+def _account_url(spec: ConnectionSpec, driver: str) -> URL:  # Snowflake: database/schema in the path
+    db = f"{spec.database}/{spec.schema}" if spec.database and spec.schema else spec.database
+    return URL.create(driver, username=spec.user, password=spec._secret(), host=spec.host, database=db,
+                      query=spec.query)
+
+
+def _server_url(spec: ConnectionSpec, driver: str) -> URL:
+    return URL.create(driver, username=spec.user, password=spec._secret(), host=spec.host, port=spec.port,
+                      database=spec.database, query=spec.query)
+
+
+# how each warehouse spells its URL (a server with host/port/database unless listed)
+_URLS: dict[str, Callable[[ConnectionSpec, str], URL]] = {
+    "duckdb": _file_url, "bigquery": _project_url, "snowflake": _account_url}
 
 
 def create_warehouse_engine(spec: ConnectionSpec, **engine_kwargs: Any) -> Engine:
@@ -84,7 +99,7 @@ def create_warehouse_engine(spec: ConnectionSpec, **engine_kwargs: Any) -> Engin
             f"{spec.source}: connecting to {spec.dialect} needs the Python package {package!r}, "
             "which is not installed",
             hint=f"pip install {package}")
-    if spec.dialect == "duckdb" and spec.path and spec.path != ":memory:":
+    if spec.path and spec.path != ":memory:":  # a database file (DuckDB): its folder must exist
         Path(spec.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, **engine_kwargs)
     _explain_connect_errors(engine, spec.source)

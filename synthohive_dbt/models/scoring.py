@@ -22,6 +22,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from synthohive_dbt.metrics import ks_statistic, tvd_codes
 from synthohive_dbt.transform.continuous import ModeNormalizer
 from synthohive_dbt.transform.quantile import QuantileBinner
 from synthohive_dbt.transform.table import DataTransformer
@@ -30,29 +31,6 @@ from synthohive_dbt.transform.values import to_base
 PAIR_BINS = 10  # SDMetrics' ContingencySimilarity default for numeric columns
 CORRELATION_THRESHOLD = 0.5  # SDMetrics' QualityReport defaults for a pair to count
 ASSOCIATION_THRESHOLD = 0.3
-
-
-def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
-    """Two-sample Kolmogorov-Smirnov distance, vectorised through sorted arrays."""
-    if a.size == 0 or b.size == 0:
-        return 0.0 if a.size == b.size else 1.0
-    a, b = np.sort(a), np.sort(b)
-    grid = np.concatenate([a, b])
-    cdf_a = np.searchsorted(a, grid, side="right") / a.size
-    cdf_b = np.searchsorted(b, grid, side="right") / b.size
-    return float(np.max(np.abs(cdf_a - cdf_b)))
-
-
-def _tv(codes_a: np.ndarray, codes_b: np.ndarray, size: int) -> float:
-    pa = np.bincount(codes_a, minlength=size) / max(codes_a.size, 1)
-    pb = np.bincount(codes_b, minlength=size) / max(codes_b.size, 1)
-    return float(0.5 * np.abs(pa - pb).sum())
-
-
-def tv_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Total variation distance between the category frequencies of two columns."""
-    codes, uniques = pd.factorize(pd.Series(np.concatenate([a, b]), dtype=object), use_na_sentinel=False)
-    return _tv(codes[: len(a)], codes[len(a):], len(uniques))
 
 
 class _Column:
@@ -79,7 +57,7 @@ class _Column:
 
     def shape(self) -> float:
         if not self.numeric:
-            return 1.0 - _tv(self.rc, self.sc, self.size)
+            return 1.0 - tvd_codes(self.rc, self.sc, self.size)
         score = 1.0 - ks_statistic(self.rv[~self.rm], self.sv[~self.sm])
         if self.rm.any() or self.sm.any():
             score = 0.5 * score + 0.5 * (1.0 - abs(float(self.rm.mean()) - float(self.sm.mean())))
@@ -120,7 +98,7 @@ def _pair(a: _Column, b: _Column) -> tuple[float, bool]:
         real = _corr(a.rv[rk], b.rv[rk])
         return 1.0 - abs(real - _corr(a.sv[sk], b.sv[sk])) / 2.0, abs(real) > CORRELATION_THRESHOLD
     real_codes = a.rc * b.size + b.rc
-    score = 1.0 - _tv(real_codes, a.sc * b.size + b.sc, a.size * b.size)
+    score = 1.0 - tvd_codes(real_codes, a.sc * b.size + b.sc, a.size * b.size)
     return score, _cramers_v(real_codes, a.size, b.size) > ASSOCIATION_THRESHOLD
 
 

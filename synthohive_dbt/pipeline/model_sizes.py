@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlglot
-from sqlalchemy import Engine
 from sqlglot import exp
 
 from synthohive_dbt.dbt import Outcome
@@ -59,9 +58,10 @@ class ModelSize:
                                "declare the relationship (a relationships test) on the raw columns it joins")
 
 
-def compare_model_sizes(engine: Engine, real_manifest: Mapping[str, Any], build_manifest: Mapping[str, Any],
+def compare_model_sizes(engine: Any, real_manifest: Mapping[str, Any], build_manifest: Mapping[str, Any],
                         outcomes: Sequence[Outcome], factor: float) -> list[ModelSize]:
-    """Sizes of every model dbt built successfully in this run, against the same model in the real target."""
+    """Sizes of every model dbt built successfully in this run, against the same model in the real target
+    (`engine`: the project's SQLAlchemy engine, used only through io/)."""
     real_nodes = real_manifest.get("nodes") or {}
     built_nodes = build_manifest.get("nodes") or {}
     out = []
@@ -99,7 +99,7 @@ def joins_of(sql: str, dialect: str | None) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _count(engine: Engine, relation: Relation | None) -> int | None:
+def _count(engine: Any, relation: Relation | None) -> int | None:
     """Rows of a relation, or None when it does not exist (a model never built on the real data)."""
     if relation is None:
         return None

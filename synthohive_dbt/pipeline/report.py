@@ -34,7 +34,8 @@ from synthohive_dbt.pipeline.project import ProjectTables, parse, selected_ids, 
 from synthohive_dbt.pipeline.run import OutputOptions, ProjectOptions, _guard, _run_dbt, open_project
 from synthohive_dbt.report import QualityGates, gate_misses, with_dbt_tests
 from synthohive_dbt.report.gates import GateMiss
-from synthohive_dbt.report.html import PlotLimits, render_report
+from synthohive_dbt.report.html import PlotLimits
+from synthohive_dbt.report.measure import RunFacts, measure_run, write_report
 from synthohive_dbt.report.result import EvaluationResult
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,6 @@ class ReportResult:
 def report(project_options: ProjectOptions, model_path: Path, options: ReportOptions,
            reporter: Reporter | None = None) -> ReportResult:
     """`synthohive report`: the quality and privacy report of synthetic tables already written somewhere."""
-    from synthohive_dbt.relational.evaluation import evaluate_output
     from synthohive_dbt.relational.synthesizer import Synthesizer
 
     reporter = reporter or NullReporter()
@@ -123,18 +123,15 @@ def report(project_options: ProjectOptions, model_path: Path, options: ReportOpt
             builder, _plan = _guard(project, tables, _output(options), stack, reporter, writes_target=False)
         real, synthetic = _read(project, tables, chosen, synth.metadata, options, seed, reporter)
         reporter.step(f"measuring {len(chosen)} synthetic table(s) in {options.where} against the real ones")
-        pii = {t: c for t, c in synth.pii_columns.items() if t in chosen}
-        evaluation = evaluate_output(real, synthetic, synth.metadata, pii_columns=pii,
-                                     pii_findings=[f for f in synth.pii_findings if f.table in chosen], seed=seed)
+        evaluation = measure_run(real, synthetic, RunFacts.of(synth, seed=seed, tables=chosen))
         del real, synthetic
         dbt = None
         if options.run_dbt:
             dbt = _run_dbt(project, builder, tables, _output(options), _dbt_selection(project_options, tables,
                                                                                       chosen), reporter)
             earlier_tests = [{"name": o.name, "status": o.status, "failures": o.failures} for o in dbt.tests()]
-    if earlier_tests:
-        evaluation = with_dbt_tests(evaluation, earlier_tests)
-    html, js = render_report(evaluation, options.out, options.gates, options.limits)
+    evaluation = with_dbt_tests(evaluation, earlier_tests)
+    html, js = write_report(evaluation, options.out, gates=options.gates, limits=options.limits)
     reporter.step(f"quality report: {html} (and {js})", html=str(html), json=str(js))
     misses = gate_misses(evaluation, options.gates) if options.gates is not None else []
     return ReportResult(html=html, json=js, evaluation=evaluation, where=options.where, misses=misses,

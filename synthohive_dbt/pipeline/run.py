@@ -186,17 +186,16 @@ def seed(project_options: ProjectOptions, train: TrainOptions, sample: SampleOpt
             return RunResult(project_options.mode, output.target_schema, plan=plan, dry_run=True, notes=notes)
         synth, inferred = _fit(project, tables, train, reporter)
         frames = _sample(synth, sample, reporter)
-        report = None
-        if output.report is not None:
-            report = _report(synth, output.report, reporter)
-        result = _write_and_run(project, builder, tables, frames, output, project_options, reporter,
-                                RunResult(project_options.mode, output.target_schema, report=report, plan=plan,
-                                          not_modelled=len(tables.read.not_modelled), inferred_keys=inferred,
-                                          notes=notes),
-                                run_id, size_factor(synth.plans, frames))
+        result = RunResult(project_options.mode, output.target_schema, report=output.report, plan=plan,
+                           not_modelled=len(tables.read.not_modelled), inferred_keys=inferred, notes=notes)
+        try:
+            result = _write_and_run(project, builder, tables, frames, output, project_options, reporter, result,
+                                    run_id, size_factor(synth.plans, frames))
+        except Exception:  # a failed write or dbt run still leaves the report of what was measured
+            _report(synth, output.report, result.dbt, reporter)
+            raise
         _explain_faked_failures(result, tables, synth.pii_findings)
-        if report is not None and result.dbt is not None:
-            _add_dbt_to_report(synth, report, result.dbt, reporter)
+        _report(synth, output.report, result.dbt, reporter)
         return result
 
 
@@ -313,7 +312,7 @@ def _guard(project: DbtProject, tables: ProjectTables, output: OutputOptions, st
 
 def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, reporter: Reporter
          ) -> tuple[Any, list[Any]]:
-    from synthohive_dbt.relational.synthesizer import Synthesizer
+    from synthohive_dbt.report.synthesizer import Synthesizer  # measured: `seed --report` reports the sample
 
     if train.epochs < 1:
         raise ConfigError(f"--epochs {train.epochs} must be at least 1", hint="e.g. --epochs 300")
@@ -410,27 +409,23 @@ def _sample(synth: Any, sample: SampleOptions, reporter: Reporter) -> dict[str, 
     return dict(frames)
 
 
-def _report(synth: Any, path: Path, reporter: Reporter) -> Path:
+def _report(synth: Any, path: Path | None, dbt: DbtResult | None, reporter: Reporter) -> None:
+    """The report (if one was asked for), rendered once: the sample as measured when it was drawn, and dbt's
+    outcomes once dbt has tested the written tables."""
+    from synthohive_dbt.report.measure import write_report
+
+    if path is None:
+        return
     note = kept_real_note(synth.metadata)
     if note and synth.last_evaluation is not None and note not in synth.last_evaluation.notes:
         synth.last_evaluation.notes.append(note)
-    html, js = synth.generate_validation_report(path)
-    reporter.step(f"quality report: {html} (and {js})", html=str(html), json=str(js))
-    return Path(html)
 
-
-def _add_dbt_to_report(synth: Any, path: Path, dbt: DbtResult, reporter: Reporter) -> None:
-    """The report is written before anything is published (gates); once dbt has run, its outcomes join it."""
-    from synthohive_dbt.report import with_dbt_tests
-    from synthohive_dbt.report.html import render_report
-
-    evaluation = synth.last_evaluation
-    if evaluation is None:
-        return
     tests = [{"name": o.name, "status": o.status, "failures": o.failures}
-             for o in dbt.outcomes if o.resource_type == "test"]
-    render_report(with_dbt_tests(evaluation, tests), path)
-    reporter.step(f"quality report updated with {len(tests)} dbt test outcome(s): {path}", html=str(path))
+             for o in (dbt.outcomes if dbt is not None else []) if o.resource_type == "test"]
+    assert synth.last_evaluation is not None  # `seed` keeps the real data, so every sample is measured
+    html, js = write_report(synth.last_evaluation, path, dbt_tests=tests)
+    with_tests = f", with {len(tests)} dbt test outcome(s)" if tests else ""
+    reporter.step(f"quality report: {html} (and {js}){with_tests}", html=str(html), json=str(js))
 
 
 def _write_and_run(project: DbtProject, builder: DbtProject | None, tables: ProjectTables,

@@ -1,12 +1,14 @@
-"""The public API: learn a whole relational database and sample a synthetic one that keeps its keys.
+"""The engine: learn a whole relational database and sample a synthetic one that keeps its keys.
 
     synth = Synthesizer(metadata=meta, privacy_config=privacy, backend="CTGAN")
     synth.fit(data={"users": users, "orders": orders}, epochs=300, batch_size=500, seed=7)
     synth.pii_findings                                     # what was set aside as personal data, and why
-    out = synth.sample(num_rows={"users": 1000}, gates=QualityGates())   # or scale=2.0, output_path_base=
-    synth.last_evaluation.scores                           # quality of that sample against the real data
-    synth.generate_validation_report("report.html")        # HTML + JSON twin
+    out = synth.sample(num_rows={"users": 1000})           # or scale=2.0, output_path_base=, before_publish=
     synth.save("model.shm"); Synthesizer.load("model.shm").sample(scale=1.0)
+
+The engine never measures itself: `synthohive_dbt.Synthesizer` (report/synthesizer.py) is this class with
+every sample measured against the real data, quality gates before publishing (through `before_publish`)
+and the validation report.
 
 Tables are trained parents first. Each table's model learns only its ordinary columns; keys are generated,
 foreign keys are assigned from generated parents, PII is set aside and faked, lookups are copied, columns
@@ -20,8 +22,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
-from dataclasses import asdict
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,13 +54,26 @@ from synthohive_dbt.relational.progress import (
 )
 from synthohive_dbt.relational.sampling import DEFAULT_CHUNK_ROWS, root_sizes, sample_database
 from synthohive_dbt.relational.sinks import MemorySink, ParquetSink, discard, publish, staging_folder
-from synthohive_dbt.report.gates import QualityGates, check_gates
-from synthohive_dbt.report.result import EvaluationResult
 from synthohive_dbt.seeds import derive_seed, fresh_seed
 
 log = logging.getLogger(__name__)
 
 RealData = Mapping[str, Any] | str | Path
+Output = dict[str, pd.DataFrame] | dict[str, str]
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A sample before it is published: what a gate sees (the synthetic tables, the real ones if any, the
+    seed), so that measuring and gating live above the engine."""
+
+    output: Output  # frames, or Parquet paths in the staging folder
+    real: dict[str, pd.DataFrame] | None  # the frames to measure against (kept after fit, or given)
+    seed: int
+
+
+#: Called with each sample before it is published; raising stops the publication and discards the sample.
+PublishGate = Callable[[Drawn], None]
 
 
 class Synthesizer:
@@ -85,7 +100,6 @@ class Synthesizer:
         self.pii_findings: list[PiiFinding] = []
         self.provenance: dict[str, Any] = {}  # JSON facts a caller records with the model (e.g. the dbt selection)
         self.last_sample_stats: SampleStats | None = None
-        self.last_evaluation: EvaluationResult | None = None
         # in memory only, never saved: the training frames (to measure samples) and their PII values
         self._real: dict[str, pd.DataFrame] | None = None
         self._real_pii: pd.Index | None = None
@@ -150,7 +164,6 @@ class Synthesizer:
             self.models[name] = model
             _report(progress, TableProgress("fit", name, index, len(self.order), epochs, epochs))
         self._real = tables
-        self.last_evaluation = None
         self._last_output = None
         return self
 
@@ -165,71 +178,43 @@ class Synthesizer:
         copied = [t for t, cfg in self.metadata.tables.items() if cfg.copy_as_is]
         return privacy_report(self.models, copied)
 
-    def _evaluate(self, real: Mapping[str, pd.DataFrame], output: Any, seed: int) -> EvaluationResult:
-        from synthohive_dbt.relational.evaluation import evaluate_output  # scipy/sklearn: ~2 s, only when measuring
-
-        result = evaluate_output(real, output, self.metadata, pii_columns=self.pii_columns,
-                                 pii_findings=self.pii_findings, seed=seed)
-        dp = result.differential_privacy = self.privacy_report()
-        if dp is not None:
-            result.notes.append(
-                f"differential privacy: DP-SGD on every learned table's critic, epsilon {dp['epsilon_total']:.3g} "
-                f"in total over {len(dp['tables'])} table(s) (worst case: one person in every table); not covered: "
-                + "; ".join(dp["not_covered"]))
-        return result
-
     # --------------------------------------------------------------- sample
     def sample(self, num_rows: Mapping[str, int] | None = None, *, scale: float | None = None,
                seed: int | None = None, output_path_base: str | Path | None = None,
                chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: TableProgressCallback | None = None,
-               evaluate: bool = True, gates: QualityGates | None = None,
-               real: RealData | None = None) -> dict[str, pd.DataFrame] | dict[str, str]:
+               real: RealData | None = None, before_publish: PublishGate | None = None) -> Output:
         """A synthetic database: frames by table, or Parquet paths when `output_path_base` is given
         (then every table is streamed to disk chunk by chunk and never held whole in memory).
 
         `num_rows` sizes the root tables (unnamed roots follow the same average factor); children follow
         from the learned children-per-parent distributions. `scale` multiplies every root's real size.
 
-        Quality: with real data at hand (kept after `fit`, or given as `real=`: frames or a folder), the
-        sample is measured and kept as `last_evaluation` (at most EVALUATION_MAX_ROWS rows per table are
-        compared, picked deterministically; keys use every row); `evaluate=False` skips that. `gates` raise
-        QualityGateError listing every miss before anything is written: Parquet output goes to a staging
-        folder beside `output_path_base` and replaces the previous files only once the gates pass.
+        `real` (frames or a folder) replaces the real data kept after `fit`: fakes avoid its PII values, and
+        `before_publish` receives it with the sample. `before_publish` runs before anything is published:
+        Parquet output goes to a staging folder beside `output_path_base` and replaces the previous files only
+        once it returns; if it raises, the sample is discarded and the error propagates.
         """
         if not self.plans or self.seed is None:
             raise ModelError("sample() was called before fit()", hint="call fit(data=...) or Synthesizer.load(path)")
         if chunk_rows < 1:
             raise ConfigError(f"sample(chunk_rows={chunk_rows}) must be at least 1", hint="use e.g. 50000")
         real_frames, real_pii = self._real_data(real)
-        if gates is not None and not evaluate:
-            raise ConfigError("sample(gates=..., evaluate=False): gates need an evaluation",
-                              hint="drop evaluate=False, or drop gates")
-        if gates is not None and real_frames is None:
-            raise ConfigError("sample(gates=...) needs the real data to measure against, and this synthesizer "
-                              "has none (it was loaded from a file)",
-                              hint="pass real={table: frame, ...} or a folder of <table>.parquet / .csv")
         sizes = root_sizes(self.plans, num_rows, scale)
         seed = int(seed) if seed is not None else self.seed
         staging = staging_folder(output_path_base) if output_path_base is not None else None
         sink: MemorySink | ParquetSink = ParquetSink(staging) if staging is not None else MemorySink()
         settings = PiiSampling(self.privacy_config.pii_strategy, real_pii)
-        self.last_evaluation = None
         self._last_output = None
         try:
             self.last_sample_stats = sample_database(self.plans, self.models, self.metadata, self.order, sizes,
                                                      seed, sink, chunk_rows, progress, settings)
-            if evaluate and real_frames is not None:
-                self.last_evaluation = self._evaluate(real_frames, sink.results, seed)
-            elif evaluate:
-                log.info("sample not evaluated: no real data (pass real=... to measure it)")
-            if gates is not None:
-                assert self.last_evaluation is not None
-                check_gates(self.last_evaluation, gates)
+            if before_publish is not None:
+                before_publish(Drawn(sink.results, real_frames, seed))
         except BaseException:
             if staging is not None:
                 discard(staging)
             raise
-        results: dict[str, pd.DataFrame] | dict[str, str] = sink.results
+        results: Output = sink.results
         if staging is not None and output_path_base is not None:
             results = publish(staging, output_path_base, sink.results)  # type: ignore[arg-type]
         self._last_output = results
@@ -241,31 +226,6 @@ class Synthesizer:
             return self._real, self._real_pii
         frames = load_tables(real, self.metadata)
         return frames, real_pii_values(frames, kinds_from_findings(self.pii_findings))
-
-    def generate_validation_report(self, path: str | Path, real: RealData | None = None,
-                                   gates: QualityGates | None = None) -> tuple[Path, Path]:
-        """Write the quality report: `path` (self-contained HTML) and the same name with `.json`.
-
-        Uses the last sample's evaluation; with `real=`, or when the last sample was not evaluated, it
-        measures the last sample now (sampling one at the real size first if there is none). `gates` only
-        mark misses in the report; use `sample(gates=...)` to fail on them.
-        """
-        result = self.last_evaluation if real is None else None
-        if result is None:
-            if not self.plans or self.seed is None:
-                raise ModelError("generate_validation_report() was called before fit()",
-                                 hint="call fit(data=...) or Synthesizer.load(path), then sample()")
-            real_frames, _ = self._real_data(real)
-            if real_frames is None:
-                raise ModelError("generate_validation_report() has no real data to measure against (this "
-                                 "synthesizer was loaded from a file)",
-                                 hint="pass real={table: frame, ...} or a folder of <table>.parquet / .csv")
-            output = self._last_output if self._last_output is not None else self.sample(evaluate=False)
-            result = self._evaluate(real_frames, output, self.seed)
-            self.last_evaluation = result
-        from synthohive_dbt.report.html import render_report  # matplotlib: only when a report is written
-
-        return render_report(result, path, gates)
 
     # ------------------------------------------------------------ save/load
     def save(self, path: str | Path) -> None:

@@ -1,4 +1,10 @@
-"""Quality and privacy metrics of synthetic tables, quality gates, and the HTML + JSON report."""
+"""Measuring a run: quality and privacy metrics of synthetic tables, quality gates, the HTML + JSON report.
+
+`report.measure.measure_run` is the one entry point that measures a run and `report.measure.write_report`
+renders it; `report.synthesizer.Synthesizer` (the public one) measures each sample through them. Both load
+the model stack (torch), so they are imported from their modules, not from here. Nothing below this layer
+imports the report: the engine takes its gates as a callback.
+"""
 
 from __future__ import annotations
 

@@ -1,20 +1,19 @@
 """Declared constraints checked on the synthetic rows, with dbt's pass rule (a check passes with 0 bad rows).
 
-Primary keys are checked as unique + not null. Bounds and accepted values ignore nulls (as dbt's
-`accepted_values` and `accepted_range` do); `regex` uses search semantics (as `regexp_matches`).
+Which rows break a rule is decided by `synthohive_dbt.rules`, the rules the generator enforces, so the
+report and the generator cannot disagree about a row; this module only counts them. Primary keys are checked
+as unique + not null.
 What cannot be evaluated on a DataFrame is listed as skipped, never silently passed: SQL `where`
 conditions and SQL-expression bounds (`min_expr`, `max_expr`).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
 import pandas as pd
 
 from synthohive_dbt.config import Constraint, TableConfig
 from synthohive_dbt.report.result import ConstraintCheck
+from synthohive_dbt.rules import bounds, repeated, violations
 
 
 def _check(table: str, column: str, check: str, severity: str, rows: int, bad: int,
@@ -23,52 +22,30 @@ def _check(table: str, column: str, check: str, severity: str, rows: int, bad: i
                            violations=int(bad), passed=bool(bad == 0), detail=detail)
 
 
-def _accepted_mask(series: pd.Series, values: list[Any]) -> np.ndarray:
-    """True where a non-null value is accepted: numerically when both sides are numbers, else as text."""
-    numeric_values = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-    if numeric_values and pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        return series.isin(values).to_numpy()
-    text = series.astype("string").str.lower() if pd.api.types.is_bool_dtype(series) else series.astype("string")
-    wanted = [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
-    return text.isin(wanted).fillna(False).to_numpy(dtype=bool)
+def _detail(c: Constraint, rule: str) -> str:
+    """What a check holds the column to, in a few words for the report's table."""
+    if rule == "unique":
+        return "rows repeating an earlier row's value"
+    if rule == "range":
+        return bounds(c)
+    if rule == "accepted_values" and c.accepted_values is not None:
+        return ", ".join(map(str, c.accepted_values[:8])) + (", ..." if len(c.accepted_values) > 8 else "")
+    if rule == "regex":
+        return str(c.regex)
+    if rule == "dtype":
+        return str(c.dtype)
+    return ""
 
 
 def check_constraint(table: str, column: str, series: pd.Series, c: Constraint) -> tuple[list[ConstraintCheck],
                                                                                           list[str]]:
-    """All checks of one column constraint; returns (checks, reasons for parts not evaluated)."""
-    checks: list[ConstraintCheck] = []
-    skipped: list[str] = []
+    """One check per rule of one column constraint (`synthohive_dbt.rules`, the rules the generator
+    enforces); returns (checks, reasons for parts not evaluated)."""
     n = len(series)
-    sev = c.severity
-    notna = series.notna().to_numpy()
-    if c.not_null:
-        checks.append(_check(table, column, "not_null", sev, n, n - notna.sum()))
-    if c.unique:
-        dup = series[notna].duplicated(keep=False).sum()
-        checks.append(_check(table, column, "unique", sev, n, dup, "rows sharing a value with another row"))
-    if c.min is not None or c.max is not None:
-        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-        bad = np.zeros(n, dtype=bool)
-        if c.min is not None:
-            bad |= (values < c.min) if c.min_inclusive else (values <= c.min)
-        if c.max is not None:
-            bad |= (values > c.max) if c.max_inclusive else (values >= c.max)
-        lo = "[" if c.min_inclusive else "("
-        hi = "]" if c.max_inclusive else ")"
-        checks.append(_check(table, column, "range", sev, n, bad.sum(),
-                             f"{lo}{c.min if c.min is not None else '-inf'}, "
-                             f"{c.max if c.max is not None else 'inf'}{hi}"))
-    if c.accepted_values is not None:
-        ok = _accepted_mask(series, c.accepted_values)
-        shown = ", ".join(map(str, c.accepted_values[:8])) + (", ..." if len(c.accepted_values) > 8 else "")
-        checks.append(_check(table, column, "accepted_values", sev, n, (notna & ~ok).sum(), shown))
-    if c.regex is not None:
-        text = series[notna].astype("string")
-        bad = (~text.str.contains(c.regex, regex=True).fillna(False)).sum()
-        checks.append(_check(table, column, "regex", sev, n, bad, c.regex))
-    for name, expr in (("min_expr", c.min_expr), ("max_expr", c.max_expr)):
-        if expr:
-            skipped.append(f"{table}.{column}: {name} {expr!r} is a SQL expression (checked by dbt only)")
+    checks = [_check(table, column, rule, c.severity, n, int(mask.sum()), _detail(c, rule))
+              for rule, mask in violations(series, c).items()]
+    skipped = [f"{table}.{column}: {name} {expr!r} is a SQL expression (checked by dbt only)"
+               for name, expr in (("min_expr", c.min_expr), ("max_expr", c.max_expr)) if expr]
     return checks, skipped
 
 
@@ -87,8 +64,8 @@ def table_checks(table: TableConfig, synthetic: pd.DataFrame) -> tuple[list[Cons
             keys = synthetic[table.pk]
             checks.append(_check(name, key, "primary_key_not_null", "error", n,
                                  (~keys.notna().all(axis=1)).sum()))
-            checks.append(_check(name, key, "primary_key_unique", "error", n,
-                                 keys.duplicated(keep=False).sum(), "rows sharing a key with another row"))
+            checks.append(_check(name, key, "primary_key_unique", "error", n, int(repeated(keys).sum()),
+                                 "rows repeating an earlier row's key"))
     for column, c in table.constraints.items():
         if column not in synthetic.columns:
             skipped.append(f"{name}.{column}: constrained column missing from the synthetic table")

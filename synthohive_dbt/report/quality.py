@@ -23,6 +23,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from synthohive_dbt import metrics
 from synthohive_dbt.report.columns import Coder, ColumnPlan, Kind, as_category, as_float
 from synthohive_dbt.report.result import ColumnScore, Distribution, PairScore, TableMatrices
 
@@ -40,24 +41,9 @@ class FidelitySettings:
     seed: int = 0
 
 
-def ks_statistic(real: np.ndarray, synthetic: np.ndarray) -> float:
-    """Two-sample KS statistic on non-NaN values; 1.0 when one side has no values and the other has."""
-    r, s = real[~np.isnan(real)], synthetic[~np.isnan(synthetic)]
-    if r.size == 0 or s.size == 0:
-        return 0.0 if r.size == s.size else 1.0
-    from scipy.stats import ks_2samp  # scipy.stats costs ~1 s to import; only a measurement needs it
-
-    return float(ks_2samp(r, s, method="asymp").statistic)
-
-
 def tvd(real: pd.Series, synthetic: pd.Series) -> float:
-    """Total variation distance of the non-null category frequencies."""
-    p = as_category(real).value_counts(normalize=True, dropna=True)
-    q = as_category(synthetic).value_counts(normalize=True, dropna=True)
-    if p.empty or q.empty:
-        return 0.0 if p.empty and q.empty else 1.0
-    p, q = p.align(q, fill_value=0.0)
-    return float(0.5 * np.abs(p.to_numpy() - q.to_numpy()).sum())
+    """Total variation distance of the non-null category frequencies (1, 1.0 and "1" are one category)."""
+    return metrics.tvd(as_category(real).dropna().to_numpy(), as_category(synthetic).dropna().to_numpy())
 
 
 def _null_rate(series: pd.Series) -> float:
@@ -104,7 +90,7 @@ def column_scores(table: str, real: pd.DataFrame, synthetic: pd.DataFrame,
         rs, ss = real[plan.column], synthetic[plan.column]
         if plan.kind in ("numeric", "datetime"):
             r, s = as_float(rs, plan.kind), as_float(ss, plan.kind)
-            stat, metric = ks_statistic(r, s), "ks"
+            stat, metric = metrics.ks_statistic(r, s), "ks"
             dist = _numeric_distribution(r, s, plan.kind)
         else:
             stat, metric = tvd(rs, ss), "tvd"
@@ -179,7 +165,7 @@ def pair_scores(table: str, real: pd.DataFrame, synthetic: pd.DataFrame, plans: 
         ka, kb = coders[a].size, coders[b].size
         jr = _joint(rcodes[a], rcodes[b], ka, kb)
         js = _joint(scodes[a], scodes[b], ka, kb)
-        contingency = float(1.0 - 0.5 * np.abs(jr - js).sum())
+        contingency = 1.0 - metrics.tvd_codes(rcodes[a] * kb + rcodes[b], scodes[a] * kb + scodes[b], ka * kb)
         mr, ms = nmi_from_joint(jr), nmi_from_joint(js)
         nmi_r[pos[a], pos[b]] = nmi_r[pos[b], pos[a]] = mr
         nmi_s[pos[a], pos[b]] = nmi_s[pos[b], pos[a]] = ms

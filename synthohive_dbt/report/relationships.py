@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from synthohive_dbt.config import ForeignKey
-from synthohive_dbt.report.quality import ks_statistic
+from synthohive_dbt.metrics import ks_statistic
 from synthohive_dbt.report.result import RelationshipScore
 
 MAX_COUNT_BINS = 30

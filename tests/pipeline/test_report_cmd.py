@@ -164,3 +164,26 @@ def test_gates_from_files_and_flags(tmp_path: Path) -> None:
     listed.write_text("- 1\n")
     with pytest.raises(ConfigError, match="holds a list, not a mapping"):
         load_gates(listed)
+
+
+@pytest.mark.slow
+def test_report_on_a_dp_trained_model_shows_the_spend(duck_shop: Shop, tmp_path: Path) -> None:
+    """`synthohive report` measures through the same entry point as `sample()`, so a model trained with
+    differential privacy is reported with its spend, not as "DP off"."""
+    model = tmp_path / "dp.shm"
+    res = run("fit", "--project-dir", duck_shop.dir, "--select", " ".join(MODELS), "--epochs", 1, "--seed", 1,
+              "--dp-epsilon", 1.5, "--out", model, "-q")
+    assert res.exit_code == 0, res.output
+    res = run("generate", "--project-dir", duck_shop.dir, "--model", model, "--target-schema", "synth_dp",
+              "--rows", ROWS, "--skip-dbt", "-q")
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "dp.html"
+    res = run("report", "--project-dir", duck_shop.dir, "--model", model, "--synthetic-schema", "synth_dp",
+              "--out", out, "-q")
+    assert res.exit_code == 0, res.output
+    spent = json.loads(out.with_suffix(".json").read_text())["differential_privacy"]
+    assert spent is not None and 0 < spent["epsilon_total"] <= 1.5, spent
+    assert set(spent["tables"]) <= set(MODELS) and spent["tables"]
+    page = flat(out.read_text())
+    assert "Spent: <b>epsilon" in page and "Not covered by this epsilon" in page
+    assert "Off: the models were trained without differential privacy" not in page

@@ -57,11 +57,12 @@ def test_seed_sources_mode_passes_every_dbt_test(duck_shop: Shop, tmp_path: Path
     assert duck_shop.scalar("select count(*) from synthetic.raw_customers s join main_raw.raw_customers r "
                             "on s.email = r.email") == 0
     assert report.is_file() and report.with_suffix(".json").is_file()
-    # dbt ran after the report was first written: its outcomes were added to the report
+    # the report is rendered once, after dbt ran: its outcomes are in it
     scores = json.loads(report.with_suffix(".json").read_text())
     assert len(scores["dbt_tests"]) == summary["tests"] and scores["scores"]["dbt_tests"] == 1.0
     assert "unique_stg_orders_order_id" in report.read_text()
     events = json_lines(res.stderr)
+    assert len([e for e in events if str(e.get("message") or "").startswith("quality report")]) == 1
     assert {"step", "progress", "write", "outcome", "summary"} <= {e["event"] for e in events}
     fitted = {e["table"] for e in events if e["event"] == "progress" and e["stage"] == "fit"}
     assert fitted == set(RAW)

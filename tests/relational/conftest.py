@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import torch
 
+from synthohive_dbt import Synthesizer
 from synthohive_dbt.config import Constraint, Metadata
-from synthohive_dbt.relational.synthesizer import Synthesizer
 
 # a small network: these tests are about keys, links and constraints, not about fidelity
 TINY = {"embedding_dim": 16, "generator_dims": (32,), "discriminator_dims": (32,), "pac": 1}

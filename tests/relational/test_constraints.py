@@ -5,7 +5,8 @@ import pytest
 
 from synthohive_dbt.config import Constraint, TableConfig
 from synthohive_dbt.errors import ConstraintViolationError
-from synthohive_dbt.relational.constraints import assert_frame, check_frame, violations
+from synthohive_dbt.relational.constraints import assert_frame, check_frame
+from synthohive_dbt.rules import violations
 
 
 def test_each_rule_flags_exactly_the_offending_rows() -> None:

@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synthohive_dbt import Synthesizer
 from synthohive_dbt.config import Constraint, Metadata
 from synthohive_dbt.errors import ArtifactError, DataError
 from synthohive_dbt.metadata import read_manifest
 from synthohive_dbt.relational.constraints import assert_frame
-from synthohive_dbt.relational.synthesizer import Synthesizer
 from tests.helpers.system import missing_reason, shared_dir
 from tests.relational.conftest import TINY, fit
 

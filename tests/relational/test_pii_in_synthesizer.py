@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synthohive_dbt import Synthesizer
 from synthohive_dbt.config import Constraint, Metadata, PrivacyConfig
 from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.privacy.vocabulary import first_names, last_names
 from synthohive_dbt.relational.pii import find_pii, kinds_from_findings
-from synthohive_dbt.relational.synthesizer import Synthesizer
 from tests.relational.conftest import EPOCHS, TINY
 
 SECRET = "hmac-secret-that-must-never-be-saved"

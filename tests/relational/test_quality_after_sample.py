@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from synthohive_dbt import Synthesizer
 from synthohive_dbt.errors import ConfigError, ModelError, QualityGateError
-from synthohive_dbt.relational.evaluation import EVALUATION_MAX_ROWS, evaluate_output, subsample, subsample_parquet
-from synthohive_dbt.relational.synthesizer import Synthesizer
 from synthohive_dbt.report import QualityGates
+from synthohive_dbt.report.measure import EVALUATION_MAX_ROWS, RunFacts, measure_run, subsample, subsample_parquet
 
 # every gate off but the column shapes, set so high that a 2-epoch model must miss it
 STRICT = QualityGates(min_overall=None, min_column_shape=0.999, max_null_rate_delta=None, max_orphan_rate=None,
@@ -44,8 +44,8 @@ def test_large_outputs_are_measured_on_a_capped_deterministic_subsample(shop, tm
     real, synth = shop
     assert EVALUATION_MAX_ROWS == 20_000
     out = synth.sample(scale=2.0, seed=4, evaluate=False, chunk_rows=200)
-    kw = {"pii_columns": synth.pii_columns, "pii_findings": synth.pii_findings, "seed": 4, "max_rows": 150}
-    small = evaluate_output(real, out, synth.metadata, **kw)
+    facts = RunFacts.of(synth, seed=4)
+    small = measure_run(real, out, facts, max_rows=150)
     assert all(v["rows_evaluated_synthetic"] == 150 and v["rows_evaluated_real"] == 150
                for v in small.tables.values())
     assert any("deterministic subsample of at most 150 rows" in n for n in small.notes)
@@ -53,13 +53,13 @@ def test_large_outputs_are_measured_on_a_capped_deterministic_subsample(shop, tm
     items = small.relationship("items", "orders")
     assert items.child_rows == len(out["items"]) and items.orphan_rate == 0.0
     assert items.mean_children_synthetic == pytest.approx(len(out["items"]) / len(out["orders"]))
-    assert evaluate_output(real, out, synth.metadata, **kw).scores == small.scores  # deterministic
+    assert measure_run(real, out, facts, max_rows=150).scores == small.scores  # deterministic
     # a Parquet output is read back row group by row group, picking exactly the same rows
     paths = synth.sample(scale=2.0, seed=4, evaluate=False, output_path_base=tmp_path / "out", chunk_rows=200)
     for table, path in paths.items():
         pd.testing.assert_frame_equal(subsample_parquet(path, 150, 9), subsample(out[table], 150, 9),
                                       check_dtype=False)
-    assert evaluate_output(real, paths, synth.metadata, **kw).scores == small.scores
+    assert measure_run(real, paths, facts, max_rows=150).scores == small.scores
 
 
 def test_a_missed_gate_raises_before_anything_is_written(shop, tmp_path: Path) -> None:
@@ -121,3 +121,25 @@ def test_validation_report_writes_html_and_json(shop, tmp_path: Path) -> None:
     synth.save(tmp_path / "m.shm")
     with pytest.raises(ModelError, match=r"no real data to measure against.*\n  fix: pass real="):
         Synthesizer.load(tmp_path / "m.shm").generate_validation_report(tmp_path / "r2.html")
+
+
+def test_the_engine_publishes_only_after_its_gate_returns(shop, tmp_path: Path) -> None:
+    """The engine never measures: a gate passed in as `before_publish` sees the staged sample, the real frames
+    and the seed, and its error leaves nothing published."""
+    from synthohive_dbt.relational import synthesizer as engine
+
+    real, synth = shop
+    assert not hasattr(engine.Synthesizer, "generate_validation_report")
+    seen: list[engine.Drawn] = []
+
+    def refuse(drawn: engine.Drawn) -> None:
+        seen.append(drawn)
+        raise QualityGateError("refused by the test", hint="none")
+
+    base = tmp_path / "gated"
+    with pytest.raises(QualityGateError, match="refused by the test"):
+        engine.Synthesizer.sample(synth, seed=3, output_path_base=base, before_publish=refuse)
+    assert not base.exists() and sorted(p.name for p in tmp_path.iterdir()) == []
+    (drawn,) = seen
+    assert drawn.seed == 3 and drawn.real is not None and set(drawn.real) == set(real)
+    assert all(Path(p).suffix == ".parquet" for p in drawn.output.values())

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from synthohive_dbt import Synthesizer
 from synthohive_dbt.config import Constraint, ConditionalConstraint, Metadata
 from synthohive_dbt.io.copy import copy_frame
 from synthohive_dbt.io.warehouse import read_table, reflect_columns
-from synthohive_dbt.relational.synthesizer import Synthesizer
 from tests.relational.conftest import TINY
 
 SENTINEL = np.datetime64("9999-12-31T00:00:00", "us")
