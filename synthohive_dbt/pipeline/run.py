@@ -541,7 +541,13 @@ def _run_dbt(project: DbtProject, builder: DbtProject | None, tables: ProjectTab
     if missing:  # e.g. the tests declared on seeds, which `build` leaves out with the seeds themselves
         reporter.step(f"dbt test on {len(missing)} more test(s) of the synthetic tables (declared on seeds, or "
                       "left out by dbt's selection)")
+        results = builder.target_path / "run_results.json"
+        built = json.loads(results.read_text()) if results.is_file() else None
         extra = _test_only(builder, missing, options, [*variables, *defer])
+        if built is not None and results.is_file():  # one run_results.json for the run, as dbt would write it
+            more = json.loads(results.read_text())
+            results.write_text(json.dumps({**built, "results": [*built.get("results", []),
+                                                                *more.get("results", [])]}))
         result = DbtResult(command=result.command, success=result.success and extra.success,
                            outcomes=[*result.outcomes, *extra.outcomes], logs=[*result.logs, *extra.logs])
     return result, judged.not_run(result.outcomes)
