@@ -1,4 +1,4 @@
-"""A new user's project on DuckDB, as written (no packages.yml, no macros): mirror mode runs its source tests on
+"""A new user's project on DuckDB and PostgreSQL, as written (no packages.yml, no macros): mirror mode runs its source tests on
 the synthetic copies without any edit; sources mode asks for `synthohive init`; after `synthohive init`,
 `dbt deps` (offline, a `local:` path) and `dbt parse`, sources mode runs too. And the wheel ships the package."""
 
@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from synthohive_dbt.cli import cli
 from synthohive_dbt.dbt import DbtProject
 from tests.helpers.messy_project import load_raw
-from tests.helpers.profiles import profiles_yml
+from tests.helpers.profiles import WAREHOUSES, build_on_warehouse, profiles_yml
 
 pytestmark = pytest.mark.slow
 
@@ -69,10 +69,10 @@ seeds:
 MODEL_SQL = """select o.id as order_id, o.amount, u.plan
 from {{ source('app', 'orders') }} o join {{ source('app', 'users') }} u on o.user_id = u.id
 """
-DDL = {"users": "id INTEGER, plan VARCHAR(10)", "orders": "id INTEGER, user_id INTEGER, amount DOUBLE"}
+DDL = {"users": "id INTEGER, plan VARCHAR(10)", "orders": "id INTEGER, user_id INTEGER, amount DOUBLE PRECISION"}
 
 
-def _write(root: Path) -> DbtProject:
+def _write(root: Path, *, target: str | None = None, env: dict[str, str] | None = None) -> DbtProject:
     (root / "models").mkdir(parents=True)
     (root / "seeds").mkdir()
     (root / "dbt_project.yml").write_text(PROJECT)
@@ -85,7 +85,7 @@ def _write(root: Path) -> DbtProject:
     users = pd.DataFrame({"id": np.arange(1, 61), "plan": rng.choice(["free", "pro", "team"], 60)})
     orders = pd.DataFrame({"id": np.arange(1, 201), "user_id": rng.integers(1, 61, 200),
                            "amount": np.round(rng.gamma(2.0, 20.0, 200), 2)})
-    project = DbtProject(root)
+    project = DbtProject(root, target=target, env=env)
     engine = project.engine()
     try:
         load_raw(engine, {"users": users, "orders": orders}, schema=RAW, ddl=DDL)
@@ -96,33 +96,39 @@ def _write(root: Path) -> DbtProject:
     return project
 
 
+@pytest.fixture(params=WAREHOUSES)
+def newcomer(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> DbtProject:
+    return build_on_warehouse(request, tmp_path_factory, "newcomer", _write)
+
+
 def _cli(*args: str) -> tuple[int, str]:
     res = CliRunner().invoke(cli, list(args), env={"COLUMNS": "400"})
     return res.exit_code, " ".join(res.output.split())
 
 
-def _seed(root: Path, *args: str) -> tuple[int, str]:
-    return _cli("seed", "--project-dir", str(root), "--backend", "AR", "--epochs", "2", "--seed", "1", *args)
+def _seed(project: DbtProject, *args: str) -> tuple[int, str]:
+    target = ["--target", project.target] if project.target else []
+    return _cli("seed", "--project-dir", str(project.project_dir), *target, "--backend", "AR", "--epochs", "2",
+                "--seed", "1", *args)
 
 
-def test_mirror_needs_no_edit_and_init_makes_sources_mode_work(tmp_path: Path) -> None:
-    root = tmp_path / "newcomer"
-    project = _write(root)
+def test_mirror_needs_no_edit_and_init_makes_sources_mode_work(newcomer: DbtProject) -> None:
+    project, root = newcomer, newcomer.project_dir
     before = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if "target" not in p.parts
                     and "logs" not in p.parts and not p.name.startswith("newcomer.duckdb"))
 
-    code, out = _seed(root, "--target-schema", "synth_m")
+    code, out = _seed(project, "--target-schema", "synth_m")
     assert code == 0, out
     assert "dbt tests: 9/9 passed" in out, out  # 6 on the sources, 1 on the seed, 2 on the model
     # the source tests ran on the synthetic copies, not on the real sources
     compiled = [p for p in (root / "target" / "synthohive").rglob("source_unique_app_orders_id.sql")
                 if "run" in p.parts]
-    assert compiled and all('"synth_m"."orders"' in p.read_text() for p in compiled)
+    assert compiled and all('"synth_m"."orders"' in p.read_text() for p in compiled), compiled
     after = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if "target" not in p.parts
                    and "logs" not in p.parts and not p.name.startswith("newcomer.duckdb"))
     assert after == before  # nothing in the project was edited
 
-    code, out = _seed(root, "--mode", "sources", "--target-schema", "synth_s")
+    code, out = _seed(project, "--mode", "sources", "--target-schema", "synth_s")
     assert code == 1 and "does not redirect source() to the synthetic schema" in out
     assert "run `synthohive init` in the project" in out and "Or use --mode mirror" in out
 
@@ -139,10 +145,10 @@ def test_mirror_needs_no_edit_and_init_makes_sources_mode_work(tmp_path: Path) -
     text = manifest.read_text()
     assert '"macro.synthohive.source"' in text and '"macro.newcomer.source"' in text
 
-    code, out = _seed(root, "--mode", "sources", "--target-schema", "synth_s")
+    code, out = _seed(project, "--mode", "sources", "--target-schema", "synth_s")
     assert code == 0, out
     assert "passed" in out and "failed" not in out.split("dbt tests:")[-1]
-    code, out = _seed(root, "--target-schema", "synth_m")  # mirror mode with the override installed
+    code, out = _seed(project, "--target-schema", "synth_m")  # mirror mode with the override installed
     assert code == 0 and "dbt tests: 9/9 passed" in out, out
 
 
