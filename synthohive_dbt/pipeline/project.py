@@ -79,7 +79,8 @@ class ProjectTables:
         return {name: t.real for name, t in self.tables.items()}
 
     def require_source_redirect(self) -> None:
-        """dbt reads sources from the target schema only if the root project routes source() to synthohive."""
+        """Sources mode: `dbt build` reads sources from the target schema only if the root project routes
+        source() to synthohive (mirror mode moves the sources itself, see pipeline/redirect.py)."""
         if not self.has_sources:
             return
         macros = self.manifest.get("macros") or {}
@@ -88,9 +89,11 @@ class ProjectTables:
         if not ok:
             raise DbtError(
                 f"the dbt project {self.project_name!r} does not redirect source() to the synthetic schema, so "
-                "dbt would test and build on the real sources instead of the synthetic ones",
-                hint="install the synthohive dbt package (packages.yml) and add this file to the project's "
-                     f"macros/ folder (e.g. macros/synthohive_source.sql):\n{_REDIRECT_MACRO}")
+                "in sources mode dbt would build and test on the real sources instead of the synthetic ones",
+                hint="run `synthohive init` in the project (it adds the synthohive package to packages.yml and "
+                     "macros/synthohive_source.sql; --dry-run shows the diff), then `dbt deps`. By hand: install "
+                     f"the package and add this macro to the project's macros/ folder:\n{_REDIRECT_MACRO}\n"
+                     "Or use --mode mirror, which needs neither")
 
 
 def relation_of(node: dict[str, Any]) -> Relation | None:
