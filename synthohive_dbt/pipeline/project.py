@@ -37,10 +37,6 @@ MODES: tuple[Mode, ...] = ("mirror", "sources")
 QUIET_DBT = ("--log-level", "none")
 """dbt's own console output is replaced by our progress and outcome table; its log file still has it all."""
 
-_REDIRECT_MACRO = """{% macro source(source_name, table_name) %}
-  {{ return(synthohive.source(source_name, table_name)) }}
-{% endmacro %}"""
-
 
 @dataclass(frozen=True)
 class SyntheticTable:
@@ -77,23 +73,6 @@ class ProjectTables:
     def real_relations_of(self) -> dict[str, Relation]:
         """Metadata table name -> its real relation (what `io.read_tables` takes)."""
         return {name: t.real for name, t in self.tables.items()}
-
-    def require_source_redirect(self) -> None:
-        """Sources mode: `dbt build` reads sources from the target schema only if the root project routes
-        source() to synthohive (mirror mode moves the sources itself, see pipeline/redirect.py)."""
-        if not self.has_sources:
-            return
-        macros = self.manifest.get("macros") or {}
-        ok = any(m.get("name") == "source" and m.get("package_name") == self.project_name
-                 and "synthohive" in str(m.get("macro_sql", "")) for m in macros.values())
-        if not ok:
-            raise DbtError(
-                f"the dbt project {self.project_name!r} does not redirect source() to the synthetic schema, so "
-                "in sources mode dbt would build and test on the real sources instead of the synthetic ones",
-                hint="run `synthohive init` in the project (it adds the synthohive package to packages.yml and "
-                     "macros/synthohive_source.sql; --dry-run shows the diff), then `dbt deps`. By hand: install "
-                     f"the package and add this macro to the project's macros/ folder:\n{_REDIRECT_MACRO}\n"
-                     "Or use --mode mirror, which needs neither")
 
 
 def relation_of(node: dict[str, Any]) -> Relation | None:

@@ -285,8 +285,6 @@ def _guard(project: DbtProject, tables: ProjectTables, output: OutputOptions, st
     """Every refusal before any real data is read; returns the build project (sources mode) or None, and the
     plan of what the run will change (with `dry_run`, the plan is returned unchecked: the caller prints it)."""
     builder, built, build_schema = None, [], None
-    if output.run_dbt and tables.mode == "sources":  # mirror mode moves sources itself (see redirect.py)
-        tables.require_source_redirect()
     if output.run_dbt and tables.mode == "sources":
         build_schema = validate_schema_name(output.build_schema_name(), what="build schema")
         if build_schema.lower() == output.target_schema.lower():
@@ -536,8 +534,12 @@ def _run_dbt(project: DbtProject, builder: DbtProject | None, tables: ProjectTab
                   f"{output.build_schema_name()!r}")
     select = ["--select", *options.select] if options.select else []
     kept_out = [judged_name for uid in judged.kept_out if (judged_name := _test_name(build_manifest, uid))]
+    # sources read the synthetic schema through the manifest dbt is handed: no macro in the project needed
+    # (by unique_id: a source whose schema follows target.schema lives elsewhere under the build profile)
+    moved = {uid: output.target_schema for uid in raw if uid.startswith("source.")}
     result = builder.invoke(["build", *select, "--exclude", "resource_type:seed", "resource_type:unit_test",
-                             *options.exclude, *kept_out, *unbuildable, *variables, *defer, *QUIET_DBT])
+                             *options.exclude, *kept_out, *unbuildable, *variables, *defer, *QUIET_DBT],
+                            sources_in=moved)
     ran = {o.unique_id for o in result.outcomes}
     missing = [name for uid, name in judged.runnable.items() if uid not in ran]
     if missing:  # e.g. the tests declared on seeds, which `build` leaves out with the seeds themselves
@@ -545,7 +547,7 @@ def _run_dbt(project: DbtProject, builder: DbtProject | None, tables: ProjectTab
                       "left out by dbt's selection)")
         results = builder.target_path / "run_results.json"
         built = json.loads(results.read_text()) if results.is_file() else None
-        extra = _test_only(builder, missing, options, [*variables, *defer])
+        extra = _test_only(builder, missing, options, [*variables, *defer], sources_in=moved)
         if built is not None and results.is_file():  # one run_results.json for the run, as dbt would write it
             more = json.loads(results.read_text())
             results.write_text(json.dumps({**built, "results": [*built.get("results", []),
