@@ -142,7 +142,7 @@ def test_sources_mode_needs_no_source_redirect(tmp_path: Path) -> None:
               "--backend", "AR", "--epochs", 3)
     assert res.exit_code == 0, res.output
     compiled = [p for p in (project_dir / "target" / "synthohive").rglob("*.sql")
-                if "compiled" in p.parts and p.name.startswith("stg_")]
+                if "build" in p.parts and "compiled" in p.parts and p.name.startswith("stg_")]
     assert compiled and all('"synthetic".' in p.read_text() for p in compiled), compiled
     shutil.rmtree(project_dir)
 
