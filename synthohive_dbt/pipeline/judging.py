@@ -45,11 +45,20 @@ def judged_tests(manifest: Mapping[str, Any], synthetic: Iterable[str], left_out
     made = set(synthetic)
     missed = set(left_out)
     tables = {n["unique_id"] for n in table_nodes(dict(manifest))}
+    nodes = manifest.get("nodes") or {}
+
+    def reads(uid: str, seen: frozenset[str] = frozenset()) -> list[str]:
+        """The tables a node stands for: itself, or, for an ephemeral model (no relation), what it reads."""
+        if uid in tables or uid in seen:
+            return [uid] if uid in tables else []
+        parents = (nodes.get(uid, {}).get("depends_on") or {}).get("nodes") or []
+        return [t for p in parents for t in reads(p, seen | {uid})]
+
     scope = Judged()
     for uid, node in sorted((manifest.get("nodes") or {}).items()):
         if node.get("resource_type") != "test" or (node.get("config") or {}).get("enabled") is False:
             continue  # a disabled test (dbt disables one that refers to a disabled model) never runs
-        touched = [t for t in (node.get("depends_on") or {}).get("nodes") or [] if t in tables]
+        touched = list(dict.fromkeys(t for d in (node.get("depends_on") or {}).get("nodes") or [] for t in reads(d)))
         if not touched or not any(t in made or t in missed for t in touched):
             continue  # not about this run at all
         outside = [t for t in touched if t not in made]

@@ -31,6 +31,8 @@ import pandas as pd
 from synthohive_dbt.config import Constraint, Metadata, TableConfig
 
 _GENERIC = frozenset({"id", "key", "pk", "uuid", "guid"})
+MIN_ROWS_FOR_OTHER_IDS = 10
+"""A `<stem>_id` that names no table is a key only when it is unique over at least this many rows."""
 _SUFFIX = re.compile(r"^(?P<stem>[a-z0-9_]*?[a-z0-9])_?(?:id|key|uuid|guid)$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 _HEX = re.compile(r"^[0-9a-fA-F]{12,}$")
@@ -74,7 +76,7 @@ def infer_unique_keys(frames: Mapping[str, pd.DataFrame], metadata: Metadata,
                 continue
             if _names_other_table(column, name, others, names_table):
                 continue  # a reference to that table: foreign-key inference decides
-            evidence = _name_evidence(column, name, names_table) or identifier_format(s)
+            evidence = _name_evidence(column, name, names_table, len(s)) or identifier_format(s)
             if evidence is not None:
                 out.append(InferredKey(name, column, evidence, len(s)))
     return out
@@ -121,7 +123,7 @@ def _names_other_table(column: str, table: str, others: list[str], names_table: 
     return any(names_table(stem, o) for o in others)
 
 
-def _name_evidence(column: str, table: str, names_table: Any) -> str | None:
+def _name_evidence(column: str, table: str, names_table: Any, rows: int) -> str | None:
     if column.strip().lower() in _GENERIC:
         return f"its name {column!r} is a key name"
     stem = _stem(column)
@@ -129,6 +131,8 @@ def _name_evidence(column: str, table: str, names_table: Any) -> str | None:
         return None
     if names_table is not None and names_table(stem, table):
         return f"its name {column!r} names its own table"
+    if rows < MIN_ROWS_FOR_OTHER_IDS:
+        return None  # `assignee_id` unique in a 1-row table says nothing: it may well reference people
     return f"its name {column!r} is an identifier's"
 
 

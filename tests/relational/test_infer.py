@@ -167,11 +167,18 @@ def test_too_few_values_and_type_clash_are_refused() -> None:
     for name in ("orders", "payments", "notes"):
         meta.add_table(name, pk="id")
     result = infer_keys({"orders": orders, "payments": pay, "notes": notes}, meta)
-    assert result.inferred == []
+    # a name that names the parent table needs no count of values; weaker evidence needs min_distinct
+    assert [f.label for f in result.inferred] == ["payments.order_id -> orders.id"]
     assert sorted(s.message() for s in result.skipped) == [
         "not inferred: notes.order_id -> orders.id: the column holds text values but orders.id holds int values",
-        "not inferred: payments.order_id -> orders.id: only 2 distinct value(s), fewer than 5: too little evidence",
     ]
+    orders2 = pd.DataFrame({"order_id": range(1, 11)})
+    pay2 = pd.DataFrame({"id": range(6), "order_id": [1, 2, 1, 2, 1, 2]})
+    meta2 = Metadata()
+    meta2.add_table("orders_v2", pk="order_id")
+    meta2.add_table("payments", pk="id")
+    weak = infer_keys({"orders_v2": orders2, "payments": pay2}, meta2)  # same name only: needs 5 values
+    assert weak.inferred == [] and any("fewer than 5" in s.message() for s in weak.skipped)
 
 
 def test_float_values_and_non_unique_parents_are_not_keys() -> None:
