@@ -14,7 +14,9 @@ Each rule follows what the dbt test it comes from does in SQL:
   booleans, dates and text that is not a number are not judged by a numeric bound;
 - `regex`: search semantics (as `regexp_matches`) on the text of the value (12, not 12.0, for a whole
   number in a float column: an integer column with nulls);
-- `dtype`: the value can be read as the declared type.
+- `dtype`: the value can be read as the declared type;
+- `castable`: a downstream model casts the column (`phone::bigint`, carried back by lineage): the value can be
+  read as that type, unless the model maps it to null first (`nullif(x, '')`); `try_cast` asks nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import pandas as pd
 from synthohive_dbt.config import Constraint
 
 #: Rule names, in the order `violations` returns them (the order messages and reports list them in).
-RULES = ("not_null", "accepted_values", "range", "regex", "dtype", "unique")
+RULES = ("not_null", "accepted_values", "range", "regex", "dtype", "castable", "unique")
 
 _TRUE = {"true", "t", "1", "yes"}
 _FALSE = {"false", "f", "0", "no"}
@@ -48,6 +50,13 @@ def violations(values: pd.Series, c: Constraint, *, seen: pd.Index | None = None
         out["regex"] = present & ~_text(values).str.contains(c.regex, regex=True).to_numpy(bool)
     if c.dtype is not None:
         out["dtype"] = present & ~_dtype_ok(values, c.dtype)
+    strict = [t for t in c.castable_to if t.strict and t.dtype is not None and t.dtype != "str"]
+    if strict:
+        bad = np.zeros(len(values), dtype=bool)
+        for t in strict:
+            excepted = values.isin(t.except_values).to_numpy(bool) if t.except_values else False
+            bad |= present & ~excepted & ~_dtype_ok(values, t.dtype)
+        out["castable"] = bad
     if c.unique:
         out["unique"] = present & repeated(values, seen)
     return out

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthohive_dbt.config import Constraint, TableConfig
+from synthohive_dbt.config import CastTarget, Constraint, TableConfig
 from synthohive_dbt.relational.constraints import assert_frame, check_frame
 from synthohive_dbt.report.constraints import check_constraint, table_checks
 from synthohive_dbt.rules import violations
@@ -51,6 +51,10 @@ TRICKY: dict[str, tuple[pd.Series, Constraint, list[bool]]] = {
     "bool_range": (pd.Series([True, False]), Constraint(max=0), [False, False]),
     "regex_numbers": (pd.Series([12, 7, None]), Constraint(regex=r"^\d\d$"), [False, True, False]),
     "dtype_int": (pd.Series([1.0, 1.5, NAN]), Constraint(dtype="int"), [False, True, False]),
+    # a model casts `phone::bigint` (nullif(phone, '') first): '' is excepted, '+1-416' is not castable
+    "castable": (pd.Series(["4165553960", "+1-416", "", None]),
+                 Constraint(castable_to=[CastTarget(data_type="bigint", dtype="int", except_values=[""])]),
+                 [False, True, False, False]),
 }
 
 # several rules on one column: each reported on its own
@@ -102,3 +106,8 @@ def test_the_judge_and_the_enforcer_agree_on_every_single_row() -> None:
             rejected = bool(check_frame(row, cfg, ["x"]))
             judged: list[Any] = [c.passed for c in table_checks(cfg, row)[0]]
             assert rejected == (not all(judged)), (name, i, series.iloc[i])
+
+
+def test_try_cast_asks_nothing_of_the_raw_values() -> None:
+    c = Constraint(castable_to=[CastTarget(data_type="bigint", dtype="int", strict=False)])
+    assert violations(pd.Series(["x", "1"]), c) == {}
