@@ -3,8 +3,9 @@
 A module imports only from layers below its own (function-level imports and `importlib` strings count:
 a lazy import is still a dependency). Siblings on one layer do not import each other unless
 `ALLOWED_SIBLINGS` says so. Beside the layers: torch only in `models/`, SQLAlchemy and PySpark only in `io/`,
-dbt-core and subprocesses only in `dbt/`, and no SQL-dialect branch outside `io/warehouses/` (the known
-offenders are listed, and the list may only shrink). The README's development section draws `LAYERS`.
+dbt-core and subprocesses only in `dbt/`, no SQL-dialect branch outside `io/warehouses/` (the known
+offenders are listed, and the list may only shrink), and no dtype question (`pd.api.types`) outside `kinds.py`.
+The README's development section draws `LAYERS`.
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ CONFINED_EXCEPTIONS: dict[tuple[str, str], str] = {}
 DIALECT_BRANCH = re.compile(r"\.dialect\.name\b|\bdialect(?:_of\([^)]*\))?\s*(?:==|!=|(?:not\s+)?in\s*[(\[{])")
 DIALECT_HOME = "io/warehouses/"
 DIALECT_OFFENDERS: dict[str, int] = {}  # none left: a new branch outside io/warehouses/ fails the contract
+
+# what kind of values a column holds is asked of kinds.py (one vocabulary), never of pandas directly
+DTYPE_QUESTION = re.compile(r"\bapi\.types\b|\bpandas\.api\b|\bis_\w+_dtype\b|\binfer_dtype\b")
+DTYPE_HOME = "kinds.py"
+DTYPE_OFFENDERS: dict[str, int] = {}  # none: a new pd.api.types call outside kinds.py fails the contract
 
 
 @dataclass(frozen=True)
@@ -187,9 +193,34 @@ def dialect_violations(package_dir: Path) -> list[str]:
     return problems
 
 
+def dtype_questions(package_dir: Path) -> dict[str, int]:
+    """File -> number of lines that ask pandas about a dtype themselves, outside kinds.py."""
+    found: dict[str, int] = {}
+    for path in sorted(package_dir.rglob("*.py")):
+        file = path.relative_to(package_dir).as_posix()
+        if file == DTYPE_HOME:
+            continue
+        n = sum(1 for line in path.read_text(encoding="utf-8").splitlines()
+                if DTYPE_QUESTION.search(line.split("#", 1)[0]))
+        if n:
+            found[file] = n
+    return found
+
+
+def dtype_violations(package_dir: Path) -> list[str]:
+    found = dtype_questions(package_dir)
+    problems = [f"{f}: {n} line(s) ask pandas about dtypes (allowed: {DTYPE_OFFENDERS.get(f, 0)}); "
+                f"ask {DTYPE_HOME} (kind_of, dtype_kind, is_numeric, ...)" for f, n in found.items()
+                if n > DTYPE_OFFENDERS.get(f, 0)]
+    problems += [f"{f}: down to {found.get(f, 0)} dtype question(s): lower DTYPE_OFFENDERS to match"
+                 for f, n in DTYPE_OFFENDERS.items() if found.get(f, 0) < n]
+    return problems
+
+
 def contract_violations(package_dir: Path) -> list[str]:
     edges = list(imports(package_dir))
-    return layer_violations(package_dir, edges) + confinement_violations(edges) + dialect_violations(package_dir)
+    return (layer_violations(package_dir, edges) + confinement_violations(edges) + dialect_violations(package_dir)
+            + dtype_violations(package_dir))
 
 
 def draw(layers: tuple[tuple[str, ...], ...] = LAYERS) -> str:
@@ -244,6 +275,15 @@ def test_torch_sqlalchemy_and_dialect_branches_stay_home(planted: Path) -> None:
         "report/planted.py:2: imports torch, but torch lives in models/",
         "report/planted.py: 1 dialect branch(es) outside io/warehouses/ (allowed: 0); put the difference behind "
         "the warehouse interface"]
+
+
+def test_dtype_questions_go_to_kinds(planted: Path) -> None:
+    (planted / "report" / "planted.py").write_text(
+        "import pandas as pd\nfrom pandas.api.types import is_bool_dtype\n\n\n"
+        "def numeric(s):\n    return pd.api.types.is_numeric_dtype(s)  # not here\n")
+    assert contract_violations(planted) == [
+        "report/planted.py: 2 line(s) ask pandas about dtypes (allowed: 0); ask kinds.py (kind_of, dtype_kind, "
+        "is_numeric, ...)"]
 
 
 def test_the_readme_draws_the_layers_of_the_contract() -> None:
