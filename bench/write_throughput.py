@@ -24,7 +24,9 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -83,38 +85,34 @@ def postgres_results(url: str, frame: pd.DataFrame, repeat: int) -> dict[str, fl
     results["synthohive_postgres_s"] = best_of(
         repeat, lambda: write_tables(engine, {"facts": frame}, "synth", columns=cols))
 
-    def raw_copy() -> None:
-        conn = psycopg2.connect(dsn)
-        try:
-            with conn.cursor() as cur:
-                cur.execute("DROP TABLE IF EXISTS public.facts_raw")
-                cur.execute(f"CREATE TABLE public.facts_raw ({DDL})")
-                buf = io.StringIO()
-                frame.to_csv(buf, index=False, header=False)
-                buf.seek(0)
-                cur.copy_expert("COPY public.facts_raw FROM STDIN WITH (FORMAT csv)", buf)
-            conn.commit()
-        finally:
-            conn.close()
+    def pandas_csv() -> io.StringIO:
+        buf = io.StringIO()
+        frame.to_csv(buf, index=False, header=False)
+        buf.seek(0)
+        return buf
 
-    results["raw_copy_pandas_csv_postgres_s"] = best_of(repeat, raw_copy)
+    def arrow_csv() -> io.BytesIO:
+        buf = io.BytesIO()
+        pacsv.write_csv(to_arrow(frame), buf, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+        buf.seek(0)
+        return buf
 
-    def raw_copy_arrow() -> None:
-        conn = psycopg2.connect(dsn)
-        try:
-            with conn.cursor() as cur:
-                cur.execute("DROP TABLE IF EXISTS public.facts_raw")
-                cur.execute(f"CREATE TABLE public.facts_raw ({DDL})")
-                buf = io.BytesIO()
-                pacsv.write_csv(to_arrow(frame), buf,
-                                pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-                buf.seek(0)
-                cur.copy_expert("COPY public.facts_raw FROM STDIN WITH (FORMAT csv)", buf)
-            conn.commit()
-        finally:
-            conn.close()
+    def raw_copy(csv: Callable[[], IO[Any]]) -> Callable[[], None]:
+        """A bare COPY of the frame, written as CSV by `csv` (timed with the COPY)."""
+        def run() -> None:
+            conn = psycopg2.connect(dsn)
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("DROP TABLE IF EXISTS public.facts_raw")
+                    cur.execute(f"CREATE TABLE public.facts_raw ({DDL})")
+                    cur.copy_expert("COPY public.facts_raw FROM STDIN WITH (FORMAT csv)", csv())
+                conn.commit()
+            finally:
+                conn.close()
+        return run
 
-    results["raw_copy_arrow_csv_postgres_s"] = best_of(repeat, raw_copy_arrow)
+    results["raw_copy_pandas_csv_postgres_s"] = best_of(repeat, raw_copy(pandas_csv))
+    results["raw_copy_arrow_csv_postgres_s"] = best_of(repeat, raw_copy(arrow_csv))
 
     small = frame.iloc[:TO_SQL_ROWS]
 

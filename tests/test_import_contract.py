@@ -169,52 +169,45 @@ def confinement_violations(edges: list[Edge]) -> list[str]:
     return problems
 
 
-def dialect_branches(package_dir: Path) -> dict[str, int]:
-    """File -> number of lines that branch on the SQL dialect, outside io/warehouses/."""
+def matching_lines(package_dir: Path, pattern: re.Pattern[str], home: str) -> dict[str, int]:
+    """File -> number of code lines (comments left out) that match `pattern`, outside the files under `home`."""
     found: dict[str, int] = {}
     for path in sorted(package_dir.rglob("*.py")):
         file = path.relative_to(package_dir).as_posix()
-        if file.startswith(DIALECT_HOME):
+        if file.startswith(home):
             continue
-        n = sum(1 for line in path.read_text(encoding="utf-8").splitlines()
-                if DIALECT_BRANCH.search(line.split("#", 1)[0]))
+        n = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if pattern.search(line.split("#", 1)[0]))
         if n:
             found[file] = n
     return found
+
+
+def counted_violations(found: dict[str, int], offenders: dict[str, int], what: str, fix: str,
+                       table: str) -> list[str]:
+    """Files with more matching lines than `offenders` allows, and offenders whose count can be lowered."""
+    problems = [f"{f}: {n} {what} (allowed: {offenders.get(f, 0)}); {fix}" for f, n in found.items()
+                if n > offenders.get(f, 0)]
+    problems += [f"{f}: down to {found.get(f, 0)} {what}: lower {table} to match"
+                 for f, n in offenders.items() if found.get(f, 0) < n]
+    return problems
+
+
+def dialect_branches(package_dir: Path) -> dict[str, int]:
+    """File -> number of lines that branch on the SQL dialect, outside io/warehouses/."""
+    return matching_lines(package_dir, DIALECT_BRANCH, DIALECT_HOME)
 
 
 def dialect_violations(package_dir: Path) -> list[str]:
-    found = dialect_branches(package_dir)
-    problems = [f"{f}: {n} dialect branch(es) outside {DIALECT_HOME} (allowed: {DIALECT_OFFENDERS.get(f, 0)}); "
-                "put the difference behind the warehouse interface" for f, n in found.items()
-                if n > DIALECT_OFFENDERS.get(f, 0)]
-    problems += [f"{f}: down to {found.get(f, 0)} dialect branch(es): lower DIALECT_OFFENDERS to match"
-                 for f, n in DIALECT_OFFENDERS.items() if found.get(f, 0) < n]
-    return problems
-
-
-def dtype_questions(package_dir: Path) -> dict[str, int]:
-    """File -> number of lines that ask pandas about a dtype themselves, outside kinds.py."""
-    found: dict[str, int] = {}
-    for path in sorted(package_dir.rglob("*.py")):
-        file = path.relative_to(package_dir).as_posix()
-        if file == DTYPE_HOME:
-            continue
-        n = sum(1 for line in path.read_text(encoding="utf-8").splitlines()
-                if DTYPE_QUESTION.search(line.split("#", 1)[0]))
-        if n:
-            found[file] = n
-    return found
+    return counted_violations(dialect_branches(package_dir), DIALECT_OFFENDERS,
+                              f"dialect branch(es) outside {DIALECT_HOME}",
+                              "put the difference behind the warehouse interface", "DIALECT_OFFENDERS")
 
 
 def dtype_violations(package_dir: Path) -> list[str]:
-    found = dtype_questions(package_dir)
-    problems = [f"{f}: {n} line(s) ask pandas about dtypes (allowed: {DTYPE_OFFENDERS.get(f, 0)}); "
-                f"ask {DTYPE_HOME} (kind_of, dtype_kind, is_numeric, ...)" for f, n in found.items()
-                if n > DTYPE_OFFENDERS.get(f, 0)]
-    problems += [f"{f}: down to {found.get(f, 0)} dtype question(s): lower DTYPE_OFFENDERS to match"
-                 for f, n in DTYPE_OFFENDERS.items() if found.get(f, 0) < n]
-    return problems
+    """Lines that ask pandas about a dtype themselves, outside kinds.py."""
+    return counted_violations(matching_lines(package_dir, DTYPE_QUESTION, DTYPE_HOME), DTYPE_OFFENDERS,
+                              "line(s) ask pandas about dtypes",
+                              f"ask {DTYPE_HOME} (kind_of, dtype_kind, is_numeric, ...)", "DTYPE_OFFENDERS")
 
 
 def contract_violations(package_dir: Path) -> list[str]:
