@@ -24,6 +24,11 @@ from synthohive_dbt.config import DType, dtype_from_sql
 StepKind = Literal["cast", "try_cast", "fold", "coalesce", "pick", "nullif"]
 _FOLDS = {exp.Lower: "lower", exp.Upper: "upper", exp.Initcap: "initcap", exp.Trim: "trim"}
 _PICKS = {exp.Min: "min", exp.Max: "max", exp.AnyValue: "any_value", exp.First: "first", exp.Last: "last"}
+_HASHES = (exp.MD5, exp.SHA, exp.SHA2)
+_HASH_NAMES = frozenset({"md5", "sha", "sha1", "sha2", "sha256", "hash"})
+# what may sit between the columns of a surrogate key and its hash: text casts, null sentinels, separators
+_SURROGATE_GLUE = (exp.Cast, exp.TryCast, exp.Coalesce, exp.DPipe, exp.Concat, exp.ConcatWs, exp.Literal,
+                   exp.Paren, exp.Column, exp.Identifier, exp.DataType, exp.Null)
 _WIDENING = {("int", "float"), ("date", "datetime"), ("int", "str"), ("float", "str"), ("bool", "str"),
              ("date", "str"), ("datetime", "str")}
 
@@ -226,6 +231,8 @@ class SqlLineage:
         self.resolve = resolve
         self.raw_family = raw_family
         self.model = model  # the unique_id its cast steps name
+        # (column lineage, literals) for every `col = 'lit'` / `col IN (...)` the query compares a column to
+        self.compared: list[tuple[ColumnLineage, tuple[Any, ...]]] = []
 
     # -- queries ---------------------------------------------------------------------------------------
     def query(self, node: exp.Expr, env: dict[str, RelationLineage], name: str) -> RelationLineage:
@@ -265,6 +272,7 @@ class SqlLineage:
             state.rows = dict(rel.rows)
         for join in sel.args.get("joins") or []:
             self._join(state, join, env)
+        self._compared_literals(sel, state)
         for arg, why in _ROW_FILTERS:
             if sel.args.get(arg) is not None:
                 state.rows = {u: replace(link, covers=link.covers or why) for u, link in state.rows.items()}
@@ -299,6 +307,29 @@ class SqlLineage:
                 plain[out] = ref
         keys = self._keys(sel, state, columns, passthrough, plain, aggregated)
         return RelationLineage(name, columns=columns, rows=state.rows, keys=keys, passthrough=tuple(passthrough))
+
+    def _compared_literals(self, sel: exp.Select, state: _Select) -> None:
+        """Literals this SELECT compares a column to (WHERE, JOIN ON, CASE WHEN, HAVING): values the project
+        names for that column. A generator that does not learn the column's values must still write them, or
+        `where genre = 'Rock'` selects nothing on synthetic data. Subqueries are their own scope: skipped."""
+        for node in sel.walk(prune=lambda n: n is not sel and isinstance(n, (exp.Select, exp.Subquery))):
+            if isinstance(node, (exp.EQ, exp.NEQ)):
+                pairs = [(node.this, node.expression), (node.expression, node.this)]
+                found = [(c, lit) for c, v in pairs if isinstance(c, exp.Column)
+                         and (lit := _literal(v)) is not None and lit[0] is not None]
+            elif isinstance(node, exp.In) and isinstance(node.this, exp.Column) and node.expressions:
+                lits = [_literal(v) for v in node.expressions]
+                found = ([(node.this, tuple(x[0] for x in lits if x is not None and x[0] is not None))]
+                         if all(x is not None for x in lits) else [])
+            else:
+                continue
+            for col, values in found:
+                try:
+                    lin = self._column(col, state)
+                except _Opaque:
+                    continue
+                if lin.opaque is None and lin.origins and values:
+                    self.compared.append((lin, values))
 
     def _join(self, state: _Select, join: exp.Join, env: dict[str, RelationLineage]) -> None:
         alias, rel = self._source(join.this, env)
@@ -450,11 +481,28 @@ class SqlLineage:
         for cls, fn in _PICKS.items():
             if type(node) is cls:  # a window's min/max never gets here: the Window node is opaque
                 return self._expr(node.this, state).then(Step("pick", fn))
+        if _is_hash(node):
+            return self._surrogate(node, state)
         if isinstance(node, exp.Window):
             return ColumnLineage(opaque=f"a window function `{_snippet(node, self.dialect)}`")
         if isinstance(node, exp.AggFunc):
             return ColumnLineage(opaque=f"an aggregate `{_snippet(node, self.dialect)}`")
         return ColumnLineage(opaque=f"computed by `{_snippet(node, self.dialect)}`")
+
+    def _surrogate(self, node: exp.Expr, state: _Select) -> ColumnLineage:
+        """A hash of columns joined as text (`dbt_utils.generate_surrogate_key`: md5 of casts, null sentinels
+        and separators): one value per combination of the columns, so a `unique` test on it is a unique
+        combination of the raw columns. Each origin ends in a `surrogate` step naming all of them."""
+        inner = [n for n in node.walk() if n is not node]
+        columns = [n for n in inner if isinstance(n, exp.Column)]
+        if not columns or any(not isinstance(n, _SURROGATE_GLUE) for n in inner):
+            return ColumnLineage(opaque=f"computed by `{_snippet(node, self.dialect)}`")
+        parts = [self._column(c, state) for c in columns]
+        if any(p.opaque or len(p.origins) != 1 for p in parts):
+            return ColumnLineage(opaque=f"`{_snippet(node, self.dialect)}` hashes columns lineage cannot follow")
+        names = ", ".join(c.sql(dialect=self.dialect) for c in columns)
+        step = Step("surrogate", f"hash of ({names})")
+        return ColumnLineage(origins=tuple(p.origins[0] for p in parts)).then(step)
 
     def _conditional(self, node: exp.Expr, whens: list[tuple[exp.Expr, exp.Expr]], default: exp.Expr | None,
                      state: _Select) -> ColumnLineage:
@@ -651,6 +699,12 @@ def _switch_on(whens: list[tuple[exp.Expr, exp.Expr]], default: exp.Expr,
 
 def _inside_window(node: exp.Expr | None) -> bool:
     return node is not None and node.find_ancestor(exp.Window) is not None
+
+
+def _is_hash(node: exp.Expr) -> bool:
+    if isinstance(node, _HASHES):
+        return True
+    return isinstance(node, exp.Anonymous) and str(node.name).lower() in _HASH_NAMES
 
 
 def _union_column(a: ColumnLineage, b: ColumnLineage) -> ColumnLineage:

@@ -14,8 +14,9 @@ refused before any work is done.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +27,7 @@ from synthohive_dbt.errors import ConfigError, DbtError, ManifestError
 from synthohive_dbt.io import Relation, list_tables, reflect_columns
 from synthohive_dbt.metadata import ManifestReadResult, read_manifest
 from synthohive_dbt.metadata.align import align_to_warehouse
+from synthohive_dbt.metadata.findings import NotModelled
 from synthohive_dbt.metadata.lineage import project_to_sources
 from synthohive_dbt.metadata.manifest import sections
 from synthohive_dbt.metadata.tables import base_name, is_table
@@ -34,10 +36,6 @@ Mode = Literal["mirror", "sources"]
 MODES: tuple[Mode, ...] = ("mirror", "sources")
 QUIET_DBT = ("--log-level", "none")
 """dbt's own console output is replaced by our progress and outcome table; its log file still has it all."""
-
-_REDIRECT_MACRO = """{% macro source(source_name, table_name) %}
-  {{ return(synthohive.source(source_name, table_name)) }}
-{% endmacro %}"""
 
 
 @dataclass(frozen=True)
@@ -62,6 +60,7 @@ class ProjectTables:
     manifest: dict[str, Any] = field(repr=False)
     real_relations: list[Relation] = field(default_factory=list)
     project_name: str | None = None
+    left_out: list[str] = field(default_factory=list)  # selected nodes this mode does not synthesize, and why
 
     @property
     def metadata(self) -> Metadata:
@@ -74,20 +73,6 @@ class ProjectTables:
     def real_relations_of(self) -> dict[str, Relation]:
         """Metadata table name -> its real relation (what `io.read_tables` takes)."""
         return {name: t.real for name, t in self.tables.items()}
-
-    def require_source_redirect(self) -> None:
-        """dbt reads sources from the target schema only if the root project routes source() to synthohive."""
-        if not self.has_sources:
-            return
-        macros = self.manifest.get("macros") or {}
-        ok = any(m.get("name") == "source" and m.get("package_name") == self.project_name
-                 and "synthohive" in str(m.get("macro_sql", "")) for m in macros.values())
-        if not ok:
-            raise DbtError(
-                f"the dbt project {self.project_name!r} does not redirect source() to the synthetic schema, so "
-                "dbt would test and build on the real sources instead of the synthetic ones",
-                hint="install the synthohive dbt package (packages.yml) and add this file to the project's "
-                     f"macros/ folder (e.g. macros/synthohive_source.sql):\n{_REDIRECT_MACRO}")
 
 
 def relation_of(node: dict[str, Any]) -> Relation | None:
@@ -189,6 +174,7 @@ def resolve(project: DbtProject, mode: Mode, *, select: Sequence[str] = (), excl
         kept = set(selected_ids(project, (), exclude) or ()) if ids is not None and exclude else None
     path = parse(project, mode)
     manifest = load_raw_manifest(path)
+    left_out: list[str] = []
     if mode == "sources":
         raw = None if ids is None else raw_ancestors(manifest, ids)
         if raw is not None and kept is not None:  # a source or seed excluded by name stays real, whatever reads it
@@ -198,19 +184,53 @@ def resolve(project: DbtProject, mode: Mode, *, select: Sequence[str] = (), excl
         ids = selected_ids(project, select, exclude)
         if ids is not None:
             ids = _without_shadowed_seeds(manifest, [i for i in ids if _is_table_id(manifest, i)])
+            snapshots = [i for i in ids if i.startswith("snapshot.")]
+            ids = [i for i in ids if i not in snapshots]
+            left_out += [f"{uid}: a snapshot is history dbt builds from its source (dbt_valid_from/to, one open "
+                         "row per key); mirror mode does not synthesize it: use --mode sources, where "
+                         "`dbt build` snapshots the synthetic sources" for uid in snapshots]
             if not ids:
                 raise ConfigError(
                     f"--select {' '.join(select) or '(all)'} --exclude {' '.join(exclude) or '(none)'} picks no "
-                    f"model, seed, source or snapshot of {project.project_dir} that is a table",
-                    hint="check the selection with `dbt ls --select ...` in the project")
+                    f"model, seed or source of {project.project_dir} that is a table"
+                    + (f" (snapshots are left out in mirror mode: {', '.join(snapshots)})" if snapshots else ""),
+                    hint="check the selection with `dbt ls --select ...` in the project; for snapshots use "
+                         "--mode sources" if snapshots else "check the selection with `dbt ls --select ...` "
+                                                            "in the project")
         else:
             defaults = [n["unique_id"] for n in table_nodes(manifest)
                         if n["resource_type"] in ("model", "seed", "source")]
             ids = _without_shadowed_seeds(manifest, defaults)
         read = read_manifest(path, select=ids)
     if reflect:
-        read = align_to_warehouse(read, real_column_names(project, read))
-    return _project_tables(mode, read, path, manifest)
+        present = real_column_names(project, read)
+        read, missing = without_missing(read, present)
+        left_out += missing
+        read = align_to_warehouse(read, present)
+    tables = _project_tables(mode, read, path, manifest)
+    tables.left_out = left_out
+    return tables
+
+
+def without_missing(read: ManifestReadResult, present: Mapping[str, Any]) -> tuple[ManifestReadResult, list[str]]:
+    """`read` without the tables whose relation the warehouse does not hold (a model that failed to build on the
+    real data, a seed never loaded), and a line for each: one missing relation must not stop a whole project.
+    Foreign keys to a table left out are dropped with it (listed as not modelled)."""
+    missing = [n for n in read.tables if n not in present]
+    if not missing or len(missing) == len(read.tables):
+        return read, []  # nothing is built at all: the read step says so, with the fix
+    gone = set(missing)
+    lost = [NotModelled(f"{t.unique_id or name}: foreign key {fk.label}", f"{fk.parent} is left out (no relation "
+                        "in the warehouse)", t.unique_id) for name, t in read.metadata.tables.items()
+            if name not in gone for fk in t.fk if fk.parent in gone]
+    tables = {name: t.model_copy(update={"fk": [fk for fk in t.fk if fk.parent not in gone]})
+              for name, t in read.metadata.tables.items() if name not in gone}
+    lines = [f"{read.tables[n].unique_id}: {read.tables[n].schema}.{read.tables[n].identifier} does not exist in the "
+             "warehouse (not built, or its build failed on the real data); its tests are not run. Fix: "
+             "`dbt build` it on the real data" for n in missing]
+    return dataclasses.replace(read, metadata=Metadata(tables=tables),
+                               tables={n: i for n, i in read.tables.items() if n not in gone},
+                               not_modelled=[*read.not_modelled, *lost]), lines
 
 
 def real_column_names(project: DbtProject, read: ManifestReadResult) -> dict[str, list[str]]:

@@ -21,7 +21,7 @@ import pandas as pd
 from synthohive_dbt.config import Metadata, TableConfig
 from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.kinds import as_naive_utc, is_datetime, is_float, is_integral, timezone_of
-from synthohive_dbt.models.formats import MIN_LEARN_ROWS, ColumnFormat
+from synthohive_dbt.models.formats import MIN_LEARN_ROWS, ColumnFormat, named_values
 from synthohive_dbt.relational.cardinality import ChildrenPerParent, Histogram, children_counts, match_parents
 from synthohive_dbt.relational.context import (
     ContextSpec,
@@ -185,10 +185,11 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
     # keys: primary-key parts that are not foreign keys, referenced columns, unique int/text columns
     pk_rest = [c for c in cfg.pk if c not in fk_cols]
     pk_fk = [c for c in cfg.pk if c in fk_cols]
+    keyed = _keyed_parts(frame, cfg.pk, pk_rest, pk_fk, plan.null_columns)
     for col in plan.columns:
         if col in plan.null_columns:
             continue
-        is_key = col in pk_rest or col in referenced
+        is_key = col in keyed or col in referenced
         unique_text_or_int = (col in unique_cols and col not in pii_cols and col not in fk_cols
                               and kind(frame[col]) in ("number", "text") and _integral_or_text(frame[col]))
         if not (is_key or unique_text_or_int):
@@ -255,13 +256,38 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
                 children_counts(frame[driving.columns], parent[driving.parent_columns]), None)
 
     taken = {*plan.key_formats, *plan.group_counters, *fk_cols, *(p.name for p in plan.pii), *plan.null_columns}
-    plan.text_formats = {c: asdict(ColumnFormat.learn(frame[c], cfg.constraint(c)))
+    named = named_values(cfg)
+    plan.text_formats = {c: _text_format(frame[c], cfg, named.get(c) or [])
                          for c in free_text_columns(frame, cfg, taken)}
     taken |= set(plan.text_formats)
     plan.model_columns = [c for c in plan.columns if c not in taken]
     if not plan.model_columns:
         return plan, None
     return plan, TrainingInput(frame[plan.model_columns].reset_index(drop=True), context_frame)
+
+
+def _text_format(s: pd.Series, cfg: TableConfig, named: list[Any]) -> dict[str, Any]:
+    """A free-text column's format, and the values the project itself names for it (literals its SQL compares
+    the column to, conditional accepted_values) with their real share: those are written as they are."""
+    present = s.dropna()
+    hits = present[present.isin(named)] if named else present.iloc[:0]
+    return {"format": asdict(ColumnFormat.learn(s, cfg.constraint(str(s.name)))),
+            "named": sorted({str(v) for v in hits}), "named_share": len(hits) / max(len(present), 1)}
+
+
+def _keyed_parts(frame: pd.DataFrame, pk: list[str], rest: list[str], fks: list[str],
+                 nulls: list[str]) -> list[str]:
+    """The primary-key parts generated as keys. A one-column key is; in a composite key one generated part
+    makes every combination unique, so only that one is (a counter within its group when it is one, else the
+    part with the most distinct values), and the others are learned like any column: `yes`/`no` or a colour
+    in a composite key stay `yes`/`no` and colours, not random strings."""
+    rest = [c for c in rest if c not in nulls]
+    if len(pk) <= 1 or len(rest) <= 1:
+        return rest
+    counters = [c for c in rest if fks and detect_per_group_start(frame, c, fks) is not None]
+    if counters:
+        return counters
+    return [max(rest, key=lambda c: (frame[c].nunique(), -rest.index(c)))]
 
 
 def free_text_columns(frame: pd.DataFrame, cfg: TableConfig, taken: set[str]) -> list[str]:

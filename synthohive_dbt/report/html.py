@@ -114,7 +114,7 @@ def _context(result: EvaluationResult, gates: QualityGates | None, limits: PlotL
         "children_plots": [plots.children_plot(r) for r in result.relationships],
         "constraints": result.constraints, "dbt_tests": result.dbt_tests, "privacy": result.privacy,
         "dcr_plots": [plots.dcr_plot(p) for p in result.privacy],
-        "pii_leaks": result.pii_leaks, "pii_findings": result.pii_findings,
+        "pii_leaks": result.pii_leaks, "pii_findings": result.pii_findings, "value_overlap": result.value_overlap,
         "skipped": result.skipped, "notes": result.notes, "dp": result.differential_privacy,
     }
 

@@ -44,7 +44,7 @@ def test_uuid_format_is_kept_and_reproducible() -> None:
 def test_prefixed_zero_padded_pattern() -> None:
     fmt = _fmt(["C-000123", "C-000007", "C-004000"])
     assert (fmt.kind, fmt.prefix, fmt.width) == ("pattern", "C-", 6)
-    assert fmt.generate(2, np.random.default_rng(0)).tolist() == ["C-000007", "C-000008"]
+    assert fmt.generate(2, np.random.default_rng(0)).tolist() == ["C-004001", "C-004002"]  # past the real ones
 
 
 def test_free_text_keys_become_unique_tokens_over_the_real_alphabet() -> None:
@@ -97,3 +97,18 @@ def test_a_table_keyed_by_declared_values_never_grows_past_them() -> None:
     out = synth.sample(scale=3.0, evaluate=False)
     assert len(out["users"]) == 120
     assert len(out["settings"]) == 2 and set(out["settings"]["setting_key"]) == {"currency", "locale"}
+
+
+def test_a_composite_key_generates_one_part_and_learns_the_categorical_ones() -> None:
+    """(answer, colour, code): `code` carries uniqueness; yes/no and colours stay what they are."""
+    rng = np.random.default_rng(0)
+    n = 60
+    meta = Metadata()
+    meta.add_table("votes", pk=["answer", "colour", "code"])
+    real = {"votes": pd.DataFrame({"answer": rng.choice(["yes", "no"], n), "colour": rng.choice(["red", "blue"], n),
+                                   "code": [f"V{i:03d}" for i in range(n)], "score": rng.integers(0, 9, n)})}
+    synth = fit(meta, real)
+    assert list(synth.plans["votes"].key_formats) == ["code"]
+    out = synth.sample(evaluate=False)["votes"]
+    assert set(out["answer"]) <= {"yes", "no"} and set(out["colour"]) <= {"red", "blue"}
+    assert not out[["answer", "colour", "code"]].duplicated().any()
