@@ -25,7 +25,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-DATA = ROOT.parent / "shared" / "data" / "adult.csv"
+DATA = Path(os.environ.get("SYNTHOHIVE_SHARED_DIR", ROOT.parent / "shared")) / "data" / "adult.csv"
 WORK = HERE / "work"
 DISCRETE = ["workclass", "education", "marital-status", "occupation", "relationship", "race", "sex",
             "native-country", "income"]

@@ -12,7 +12,7 @@ Per project the script records: the commit, the dbt version, the tests passing o
 why, as far as the run says), and the tail of synthohive's output. Results go to
 `bench/results/real_projects.json`.
 
-    PYTHONPATH=. .venv/bin/python bench/real_projects.py [/work/real_projects] [--only NAME] [--epochs 5]
+    PYTHONPATH=. .venv/bin/python bench/real_projects.py [PROJECTS] --mirror-root DIR [--only NAME] [--epochs 5]
 
 No code of those projects lives in this repository: only their names, repositories and commits (the specs).
 """
@@ -384,10 +384,12 @@ def remove_override(info: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("projects", nargs="?", default="/work/real_projects", type=Path,
-                    help="folder holding one folder per project (created from the snapshots if absent)")
+    ap.add_argument("projects", nargs="?", default=HERE / "work" / "real_projects", type=Path,
+                    help="folder holding one folder per project (created from the snapshots if absent; "
+                         "default bench/work/real_projects)")
     ap.add_argument("--specs", type=Path, default=DEFAULT_SPECS)
-    ap.add_argument("--mirror-root", type=Path, default=Path(os.environ.get("MIRROR_ROOT", "/work/.mirror")))
+    ap.add_argument("--mirror-root", type=Path, default=os.environ.get("MIRROR_ROOT"),
+                    help="folder of the fetched snapshots (or $MIRROR_ROOT)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--only", action="append", help="project name (repeat)")
     ap.add_argument("--modes", default=",".join(MODES))
@@ -400,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="do not retry a refused project with the README's source() override")
     ap.add_argument("--merge", action="store_true", help="keep other projects' entries already in --out")
     args = ap.parse_args(argv)
+    if args.mirror_root is None:
+        ap.error("--mirror-root (or MIRROR_ROOT) is required: the folder of the fetched project snapshots")
+    args.mirror_root = Path(args.mirror_root)
 
     specs = json.loads(args.specs.read_text())["projects"]
     if args.only:

@@ -38,6 +38,17 @@ SCORER_PYTHON = HERE / ".venv-ref" / "bin" / "python"
 DATASETS = ["jaffle_shop_classic", "duckdb_analytics_kit", "shop_2level", "shop_5k", "shop"]
 
 
+def portable(value: Any) -> Any:
+    """`value` with paths inside the repository written relative to it: a result file names no machine's paths."""
+    if isinstance(value, dict):
+        return {k: portable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [portable(v) for v in value]
+    if isinstance(value, str) and value.startswith(f"{ROOT}{os.sep}"):
+        return os.path.relpath(value, ROOT)
+    return value
+
+
 @dataclass(frozen=True)
 class Engine:
     """How to run one engine: its own interpreter (virtual environment), its script, its epoch settings."""
@@ -282,7 +293,7 @@ def main(argv: list[str] | None = None) -> None:
         results["targets"] = targets(results["summary"])
         results["loadavg_end"] = loadavg()
         results["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        out_file.write_text(json.dumps(results, indent=2, default=str))  # after each dataset: partial results
+        out_file.write_text(json.dumps(portable(results), indent=2, default=str))  # after each dataset: partial results
     print(render(results["summary"]))
     print(f"\nwritten: {out_file}")
 

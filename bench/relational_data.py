@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-CORPUS = HERE.parent.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("SYNTHOHIVE_SHARED_DIR", HERE.parent.parent / "shared")) / "corpus"
 sys.path.insert(0, str(HERE))
 
 PII = {"first_name": "first_name", "last_name": "last_name", "email": "email"}  # column → SDV sdtype

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from synthohive_dbt.config import Constraint
+from synthohive_dbt.kinds import is_bool, is_datetime, is_float, is_numeric
 
 #: Rule names, in the order `violations` returns them (the order messages and reports list them in).
 RULES = ("not_null", "accepted_values", "range", "regex", "dtype", "castable", "unique")
@@ -74,15 +75,15 @@ def repeated(values: pd.Series | pd.DataFrame, seen: pd.Index | None = None) -> 
 def accepted(values: pd.Series, allowed: list[Any]) -> np.ndarray:
     """True where a value is one of `allowed`, compared in the column's type (see the module docstring);
     nulls are False here and left out by `violations`."""
-    if pd.api.types.is_bool_dtype(values):
+    if is_bool(values):
         wanted = {b for b in (_as_bool(v) for v in allowed) if b is not None}
         return values.isin(list(wanted)).to_numpy(dtype=bool) & values.notna().to_numpy()
-    if pd.api.types.is_numeric_dtype(values):
+    if is_numeric(values):
         numbers = pd.to_numeric(pd.Series([v for v in allowed if not isinstance(v, bool)], dtype=object),
                                 errors="coerce").dropna()
         x = values.to_numpy(np.float64, na_value=np.nan)
         return np.isin(x, numbers.to_numpy(np.float64))
-    if pd.api.types.is_datetime64_any_dtype(values):
+    if is_datetime(values):
         stamps = pd.to_datetime(pd.Series(allowed, dtype=object), errors="coerce").dropna()
         return values.isin(stamps).to_numpy(dtype=bool)
     text = {str(v) for v in allowed}
@@ -129,9 +130,9 @@ def _hashable(values: list[Any]) -> bool:
 
 def _numbers(values: pd.Series) -> np.ndarray | None:
     """The values as float64 (NaN where not a number), or None for booleans and dates."""
-    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+    if is_bool(values) or is_datetime(values):
         return None
-    if pd.api.types.is_numeric_dtype(values):
+    if is_numeric(values):
         return values.to_numpy(np.float64, na_value=np.nan)
     return pd.to_numeric(values, errors="coerce").to_numpy(np.float64, na_value=np.nan)
 
@@ -139,7 +140,7 @@ def _numbers(values: pd.Series) -> np.ndarray | None:
 def _text(values: pd.Series) -> pd.Series:
     """The values as the warehouse would print them: whole numbers of a float column (an integer column that
     holds nulls, in pandas) without ".0"."""
-    if pd.api.types.is_float_dtype(values):
+    if is_float(values):
         x = values.to_numpy(np.float64, na_value=np.nan)
         x = x[~np.isnan(x)]
         if np.isfinite(x).all() and (np.abs(x) < 2**53).all() and np.array_equal(x, np.round(x)):
@@ -152,11 +153,11 @@ def _dtype_ok(values: pd.Series, dtype: str) -> np.ndarray:
     if dtype == "str":
         return np.ones(n, dtype=bool)
     if dtype in ("date", "datetime"):
-        if pd.api.types.is_datetime64_any_dtype(values):
+        if is_datetime(values):
             return np.ones(n, dtype=bool)
         return pd.to_datetime(values.astype(object), errors="coerce").notna().to_numpy() | values.isna().to_numpy()
     if dtype == "bool":
-        if pd.api.types.is_bool_dtype(values):
+        if is_bool(values):
             return np.ones(n, dtype=bool)
         return values.isin([True, False, 0, 1, "true", "false", "True", "False"]).to_numpy() | values.isna().to_numpy()
     x = pd.to_numeric(values, errors="coerce").to_numpy(np.float64, na_value=np.nan)

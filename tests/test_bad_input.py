@@ -197,7 +197,7 @@ def wrong_password(tmp: Path) -> None:
 
     from synthohive_dbt.errors import WarehouseError
     from synthohive_dbt.io.connection import ConnectionSpec, create_warehouse_engine
-    from tests.conftest import PostgresServer
+    from tests.helpers.postgres import PostgresServer
 
     server: PostgresServer = CASE_FIXTURES["postgres_server"]
     spec = ConnectionSpec(dialect="postgres", host=server.host, port=server.port, user=server.user,

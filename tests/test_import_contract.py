@@ -3,8 +3,9 @@
 A module imports only from layers below its own (function-level imports and `importlib` strings count:
 a lazy import is still a dependency). Siblings on one layer do not import each other unless
 `ALLOWED_SIBLINGS` says so. Beside the layers: torch only in `models/`, SQLAlchemy and PySpark only in `io/`,
-dbt-core and subprocesses only in `dbt/`, and no SQL-dialect branch outside `io/warehouses/` (the known
-offenders are listed, and the list may only shrink). The README's development section draws `LAYERS`.
+dbt-core and subprocesses only in `dbt/`, no SQL-dialect branch outside `io/warehouses/` (the known
+offenders are listed, and the list may only shrink), and no dtype question (`pd.api.types`) outside `kinds.py`.
+The README's development section draws `LAYERS`.
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ CONFINED_EXCEPTIONS: dict[tuple[str, str], str] = {}
 DIALECT_BRANCH = re.compile(r"\.dialect\.name\b|\bdialect(?:_of\([^)]*\))?\s*(?:==|!=|(?:not\s+)?in\s*[(\[{])")
 DIALECT_HOME = "io/warehouses/"
 DIALECT_OFFENDERS: dict[str, int] = {}  # none left: a new branch outside io/warehouses/ fails the contract
+
+# what kind of values a column holds is asked of kinds.py (one vocabulary), never of pandas directly
+DTYPE_QUESTION = re.compile(r"\bapi\.types\b|\bpandas\.api\b|\bis_\w+_dtype\b|\binfer_dtype\b")
+DTYPE_HOME = "kinds.py"
+DTYPE_OFFENDERS: dict[str, int] = {}  # none: a new pd.api.types call outside kinds.py fails the contract
 
 
 @dataclass(frozen=True)
@@ -163,33 +169,51 @@ def confinement_violations(edges: list[Edge]) -> list[str]:
     return problems
 
 
-def dialect_branches(package_dir: Path) -> dict[str, int]:
-    """File -> number of lines that branch on the SQL dialect, outside io/warehouses/."""
+def matching_lines(package_dir: Path, pattern: re.Pattern[str], home: str) -> dict[str, int]:
+    """File -> number of code lines (comments left out) that match `pattern`, outside the files under `home`."""
     found: dict[str, int] = {}
     for path in sorted(package_dir.rglob("*.py")):
         file = path.relative_to(package_dir).as_posix()
-        if file.startswith(DIALECT_HOME):
+        if file.startswith(home):
             continue
-        n = sum(1 for line in path.read_text(encoding="utf-8").splitlines()
-                if DIALECT_BRANCH.search(line.split("#", 1)[0]))
+        n = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if pattern.search(line.split("#", 1)[0]))
         if n:
             found[file] = n
     return found
 
 
-def dialect_violations(package_dir: Path) -> list[str]:
-    found = dialect_branches(package_dir)
-    problems = [f"{f}: {n} dialect branch(es) outside {DIALECT_HOME} (allowed: {DIALECT_OFFENDERS.get(f, 0)}); "
-                "put the difference behind the warehouse interface" for f, n in found.items()
-                if n > DIALECT_OFFENDERS.get(f, 0)]
-    problems += [f"{f}: down to {found.get(f, 0)} dialect branch(es): lower DIALECT_OFFENDERS to match"
-                 for f, n in DIALECT_OFFENDERS.items() if found.get(f, 0) < n]
+def counted_violations(found: dict[str, int], offenders: dict[str, int], what: str, fix: str,
+                       table: str) -> list[str]:
+    """Files with more matching lines than `offenders` allows, and offenders whose count can be lowered."""
+    problems = [f"{f}: {n} {what} (allowed: {offenders.get(f, 0)}); {fix}" for f, n in found.items()
+                if n > offenders.get(f, 0)]
+    problems += [f"{f}: down to {found.get(f, 0)} {what}: lower {table} to match"
+                 for f, n in offenders.items() if found.get(f, 0) < n]
     return problems
+
+
+def dialect_branches(package_dir: Path) -> dict[str, int]:
+    """File -> number of lines that branch on the SQL dialect, outside io/warehouses/."""
+    return matching_lines(package_dir, DIALECT_BRANCH, DIALECT_HOME)
+
+
+def dialect_violations(package_dir: Path) -> list[str]:
+    return counted_violations(dialect_branches(package_dir), DIALECT_OFFENDERS,
+                              f"dialect branch(es) outside {DIALECT_HOME}",
+                              "put the difference behind the warehouse interface", "DIALECT_OFFENDERS")
+
+
+def dtype_violations(package_dir: Path) -> list[str]:
+    """Lines that ask pandas about a dtype themselves, outside kinds.py."""
+    return counted_violations(matching_lines(package_dir, DTYPE_QUESTION, DTYPE_HOME), DTYPE_OFFENDERS,
+                              "line(s) ask pandas about dtypes",
+                              f"ask {DTYPE_HOME} (kind_of, dtype_kind, is_numeric, ...)", "DTYPE_OFFENDERS")
 
 
 def contract_violations(package_dir: Path) -> list[str]:
     edges = list(imports(package_dir))
-    return layer_violations(package_dir, edges) + confinement_violations(edges) + dialect_violations(package_dir)
+    return (layer_violations(package_dir, edges) + confinement_violations(edges) + dialect_violations(package_dir)
+            + dtype_violations(package_dir))
 
 
 def draw(layers: tuple[tuple[str, ...], ...] = LAYERS) -> str:
@@ -244,6 +268,15 @@ def test_torch_sqlalchemy_and_dialect_branches_stay_home(planted: Path) -> None:
         "report/planted.py:2: imports torch, but torch lives in models/",
         "report/planted.py: 1 dialect branch(es) outside io/warehouses/ (allowed: 0); put the difference behind "
         "the warehouse interface"]
+
+
+def test_dtype_questions_go_to_kinds(planted: Path) -> None:
+    (planted / "report" / "planted.py").write_text(
+        "import pandas as pd\nfrom pandas.api.types import is_bool_dtype\n\n\n"
+        "def numeric(s):\n    return pd.api.types.is_numeric_dtype(s)  # not here\n")
+    assert contract_violations(planted) == [
+        "report/planted.py: 2 line(s) ask pandas about dtypes (allowed: 0); ask kinds.py (kind_of, dtype_kind, "
+        "is_numeric, ...)"]
 
 
 def test_the_readme_draws_the_layers_of_the_contract() -> None:

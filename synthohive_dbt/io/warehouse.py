@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine
 from synthohive_dbt.errors import WarehouseError
 from synthohive_dbt.io.relation import Column, Relation
 from synthohive_dbt.io.warehouses import run_sql, warehouse_for  # run_sql: re-exported for callers
+from synthohive_dbt.kinds import is_datetime
 
 
 def reflect_columns(bind: Engine | Connection, schema: str, table: str) -> list[Column]:
@@ -140,7 +141,7 @@ def _as_datetime_us(s: pd.Series) -> pd.Series:
     Drivers return python date / datetime objects (PostgreSQL through psycopg2) or Arrow timestamps of
     any unit; pandas' own parser would force nanoseconds and refuse 0001-01-01 and 9999-12-31.
     """
-    if pd.api.types.is_datetime64_any_dtype(s):
+    if is_datetime(s):
         tz = getattr(s.dtype, "tz", None)
         return s.astype(pd.DatetimeTZDtype("us", tz) if tz is not None else "datetime64[us]")
     values = [None if v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v)) else v for v in s]

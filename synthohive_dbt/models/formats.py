@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from synthohive_dbt.errors import DataError
+from synthohive_dbt.kinds import Kind, as_naive_utc, is_datetime, kind_of, timezone_of
 from synthohive_dbt.models.base import ConditionalGenerativeModel, ProgressCallback
 from synthohive_dbt.transform.quantile import _decimals
 
@@ -133,18 +134,14 @@ class ColumnFormat:
         return _typed(pd.Series(raw, name=self.name), null, self)
 
 
+# a column's kind (synthohive_dbt.kinds) as a fake's format: dates are generated as timestamps, durations and
+# anything else as text of the real values' shapes
+_FORMAT_KIND: dict[Kind, str] = {"bool": "bool", "int": "int", "float": "float", "date": "datetime",
+                                 "datetime": "datetime"}
+
+
 def _kind(s: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(s):
-        return "bool"
-    if pd.api.types.is_datetime64_any_dtype(s):
-        return "datetime"
-    if pd.api.types.is_integer_dtype(s):
-        return "int"
-    if pd.api.types.is_float_dtype(s):
-        return "float"
-    inferred = pd.api.types.infer_dtype(s, skipna=True)
-    return {"boolean": "bool", "integer": "int", "floating": "float", "mixed-integer-float": "float",
-            "decimal": "float", "date": "datetime", "datetime": "datetime", "datetime64": "datetime"}.get(inferred, "str")
+    return _FORMAT_KIND.get(kind_of(s), "str")
 
 
 def _magnitude(x: np.ndarray, *, integer: bool) -> tuple[float, float]:
@@ -158,10 +155,8 @@ def _magnitude(x: np.ndarray, *, integer: bool) -> tuple[float, float]:
 
 def _micros(present: pd.Series) -> np.ndarray:
     """Microseconds since the epoch of datetime values (tz-aware in UTC; python dates included)."""
-    s = present
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-    if not pd.api.types.is_datetime64_any_dtype(s):
+    s = as_naive_utc(present)
+    if not is_datetime(s):
         s = pd.Series(np.array(s.tolist(), dtype="datetime64[us]"))
     return s.astype("datetime64[us]").to_numpy().view(np.int64)
 
@@ -203,7 +198,7 @@ def _typed(s: pd.Series, null: np.ndarray, fmt: ColumnFormat) -> pd.Series:
     want = fmt.dtype
     try:
         if want.startswith("datetime64"):
-            tz = getattr(pd.api.types.pandas_dtype(want), "tz", None)
+            tz = timezone_of(want)
             out = pd.Series(np.array(s.tolist(), dtype="datetime64[us]"), name=fmt.name)
             out = out.dt.tz_localize("UTC").dt.tz_convert(tz) if tz is not None else out
             try:

@@ -29,6 +29,7 @@ from synthohive_dbt.dbt.runner import outcomes_from_run_results
 from synthohive_dbt.errors import ConfigError, DataError, QualityGateError, WarehouseError
 from synthohive_dbt.io import Relation, list_tables, read_tables, validate_schema_name
 from synthohive_dbt.io.warehouse import schema_exists
+from synthohive_dbt.kinds import dtype_kind, is_datetime
 from synthohive_dbt.pipeline.progress import NullReporter, Reporter
 from synthohive_dbt.pipeline.project import ProjectTables, parse, selected_ids, tables_for_model
 from synthohive_dbt.pipeline.run import OutputOptions, ProjectOptions, _guard, _run_dbt, open_project
@@ -299,9 +300,9 @@ def _read_file(path: Path, like: pd.DataFrame) -> pd.DataFrame | str:
         if frame[col].dtype == want:
             continue
         try:
-            if pd.api.types.is_datetime64_any_dtype(want):
+            if is_datetime(want):
                 frame[col] = pd.to_datetime(frame[col], errors="coerce").astype(want)
-            elif pd.api.types.is_bool_dtype(want) or pd.api.types.is_numeric_dtype(want):
+            elif dtype_kind(want) in ("bool", "int", "float"):
                 frame[col] = frame[col].astype(want)
         except (TypeError, ValueError) as exc:
             log.info("synthetic %s column %s kept as %s (not %s): %s", path.name, col, frame[col].dtype, want, exc)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from synthohive_dbt.config import Metadata, PrivacyConfig
+from synthohive_dbt.kinds import dtype_kind, is_datetime, is_int
 from synthohive_dbt.privacy import vocabulary as voc
 from synthohive_dbt.privacy.names import NameShape, name_shape
 
@@ -187,15 +188,14 @@ def person_shares(shape: NameShape | None) -> dict[str, float]:
 
 def kind_from_values(series: pd.Series, sample_size: int = 2000, seed: int = 0) -> Evidence | None:
     """What a sample of distinct values suggests, or None when no pattern is convincing."""
-    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_float_dtype(series) \
-            or pd.api.types.is_datetime64_any_dtype(series):
+    if dtype_kind(series) in ("bool", "float", "datetime"):
         return None
     distinct = pd.Series(series.dropna().unique())
     if len(distinct) < 3:
         return None
     if len(distinct) > sample_size:
         distinct = distinct.sample(sample_size, random_state=seed)
-    if pd.api.types.is_integer_dtype(series):
+    if is_int(series):
         shares = {"credit_card": _share(voc.luhn_valid(distinct.astype("string")))}
     else:
         shares = {**value_shares(distinct), **person_shares(name_shape(series, sample_size, seed))}
@@ -258,7 +258,7 @@ def infer_kind(series: pd.Series, column: str) -> str:
     """The PII kind a column's fakes should imitate (`text` when nothing fits)."""
     got = _combine(kind_from_name(column), kind_from_values(series))
     if got is None:
-        return "date_of_birth" if pd.api.types.is_datetime64_any_dtype(series) else "text"
+        return "date_of_birth" if is_datetime(series) else "text"
     return got[0].kind
 
 

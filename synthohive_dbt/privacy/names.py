@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from synthohive_dbt.kinds import is_textual
 from synthohive_dbt.privacy import vocabulary as voc
 
 #: Few distinct values, each repeated this often, are categories (Short/Medium/Long), not people.
@@ -78,7 +79,7 @@ class NameShape:
 def name_shape(series: pd.Series, sample_size: int = 2000, seed: int = 0) -> NameShape | None:
     """The NameShape of a text column, or None when it holds no text to judge."""
     present = series.dropna()
-    if present.empty or not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
+    if present.empty or not is_textual(series):
         return None
     distinct = pd.Series(present.unique()).astype("string").str.strip()
     distinct = distinct[distinct.str.len() > 0]

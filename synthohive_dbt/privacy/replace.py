@@ -26,6 +26,7 @@ import pandas as pd
 
 from synthohive_dbt.config import PrivacyConfig
 from synthohive_dbt.errors import ConfigError
+from synthohive_dbt.kinds import dtype_kind
 from synthohive_dbt.privacy import fakes
 from synthohive_dbt.privacy.detect import PII_KINDS, infer_kind
 
@@ -59,15 +60,9 @@ def resolve_secret(config: PrivacyConfig) -> bytes:
 
 
 def _family(series: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(series):
-        return "string"
-    if pd.api.types.is_integer_dtype(series):
-        return "int"
-    if pd.api.types.is_float_dtype(series):
-        return "float"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "datetime"
-    return "string"
+    """The family of fakes a column takes, by its dtype: numbers and timestamps in kind, the rest as text."""
+    kind = dtype_kind(series)
+    return kind if kind in ("int", "float", "datetime") else "string"
 
 
 def _resolve(uniques: np.ndarray, make: Maker, words: Words, forbidden: pd.Index, distinct: bool,

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthohive_dbt.kinds import is_numeric
+
 # smoothing weight of the global histogram inside a bucket, in parents: a bucket with 5 parents is half global
 _ALPHA = 5.0
 # a column must explain this share of the count variance (eta squared) to be used for buckets
@@ -81,7 +83,7 @@ class _Binning:
 
     @classmethod
     def fit(cls, values: pd.Series) -> _Binning:
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        if is_numeric(values):
             edges = np.unique(np.nanquantile(values.to_numpy(np.float64), _QUANTILES)) if values.notna().any() \
                 else np.array([])
             return cls(str(values.name), edges=[float(e) for e in edges])

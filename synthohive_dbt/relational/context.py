@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from synthohive_dbt.errors import DataError
+from synthohive_dbt.kinds import as_naive_utc, is_datetime, is_numeric
 
 MAX_DEFAULT_CONTEXT_COLS = 5
 MAX_CONTEXT_CATEGORIES = 20
@@ -75,10 +76,9 @@ def default_context_columns(parent: pd.DataFrame, excluded: set[str], *, dates: 
             continue
         s = parent[col]
         nunique = s.nunique(dropna=True)
-        if nunique < 2 or (not dates and pd.api.types.is_datetime64_any_dtype(s)):
+        if nunique < 2 or (not dates and is_datetime(s)):
             continue
-        numeric = (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)) \
-            or pd.api.types.is_datetime64_any_dtype(s)  # a signup date shapes its orders' dates
+        numeric = is_numeric(s) or is_datetime(s)  # a signup date shapes its orders' dates
         if numeric or nunique <= MAX_CONTEXT_CATEGORIES:
             chosen.append(col)
     return chosen
@@ -103,8 +103,7 @@ def build_context_spec(parent_name: str, parent: pd.DataFrame, columns: list[str
     cols: list[ContextColumn] = []
     for name in columns:
         s = parent[name]
-        numeric = (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)) \
-            or pd.api.types.is_datetime64_any_dtype(s)
+        numeric = is_numeric(s) or is_datetime(s)
         x = _as_float(s) if numeric else np.empty(0)
         finite = x[np.isfinite(x)]
         fill = float(np.median(finite)) if finite.size else None
@@ -113,9 +112,8 @@ def build_context_spec(parent_name: str, parent: pd.DataFrame, columns: list[str
 
 
 def _as_float(s: pd.Series) -> np.ndarray:
-    if pd.api.types.is_datetime64_any_dtype(s):
-        if isinstance(s.dtype, pd.DatetimeTZDtype):  # astype() refuses tz-aware values: compare them in UTC
-            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    if is_datetime(s):
+        s = as_naive_utc(s)  # astype() refuses tz-aware values: compare them in UTC
         us = s.astype("datetime64[us]")  # microseconds hold 0001-01-01 .. 9999-12-31; nanoseconds do not
         return np.where(us.isna(), np.nan, us.to_numpy().view(np.int64) / 1e6)
     return pd.to_numeric(s, errors="coerce").to_numpy(np.float64, na_value=np.nan)

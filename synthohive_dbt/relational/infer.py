@@ -44,6 +44,7 @@ import pandas as pd
 from synthohive_dbt.config import ForeignKey, Metadata, TableConfig
 from synthohive_dbt.errors import SchemaValidationError
 from synthohive_dbt.graph import find_cycle
+from synthohive_dbt.kinds import key_kind
 from synthohive_dbt.relational.unique_keys import (
     InferredKey,
     apply_unique_keys,
@@ -294,24 +295,6 @@ def _ends_table(stem: str, table: str) -> bool:
     return any(e.endswith(f"_{f}") for e in _singulars(_entity(table)) for f in forms)
 
 
-def _value_kind(s: pd.Series) -> str | None:
-    """'int' (integral numbers), 'text', or None for anything a key cannot be (floats, dates, bools)."""
-    values = s.dropna()
-    if pd.api.types.is_bool_dtype(s):
-        return None
-    if pd.api.types.is_integer_dtype(s):
-        return "int"
-    if pd.api.types.is_float_dtype(s):
-        arr = values.to_numpy(dtype=np.float64)
-        return "int" if np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)) else None
-    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
-        return None
-    inferred = pd.api.types.infer_dtype(values, skipna=True)
-    if inferred == "integer":
-        return "int"
-    return "text" if inferred == "string" else None
-
-
 def _uniques(s: pd.Series, kind: str) -> pd.Index:
     values = pd.unique(s.dropna())
     if kind == "int":
@@ -333,7 +316,7 @@ def _parent_keys(frames: Mapping[str, pd.DataFrame], metadata: Metadata) -> list
             if col not in frame.columns:
                 continue
             s = frame[col]
-            kind = _value_kind(s)
+            kind = key_kind(s)
             if kind is None or s.isna().any() or not s.is_unique:
                 continue
             keys.append(_Key(name, col, kind, _uniques(s, kind), len(s),
@@ -371,7 +354,7 @@ def _check_column(child: str, column: str, series: pd.Series, table: TableConfig
                   metadata: Metadata, aliases: Mapping[str, str], min_distinct: int,
                   skipped: list[SkippedFK]) -> tuple[_Candidate, InferredFK] | None:
     named = []
-    kind = _value_kind(series)
+    kind = key_kind(series)
     for key in keys:
         if key.table == child and key.column == column:
             continue
@@ -445,7 +428,7 @@ def _undeclared(frames: Mapping[str, pd.DataFrame], metadata: Metadata, keys: li
         for column in _candidate_columns(metadata.tables[child], frame):
             if (child, column) in linked or _KEY_SUFFIX.match(_norm(column)) is None:
                 continue
-            kind = _value_kind(frame[column])
+            kind = key_kind(frame[column])
             for key in keys:
                 if key.kind != kind or (key.table, key.column) == (child, column):
                     continue

@@ -11,6 +11,7 @@ import pandas as pd
 
 from synthohive_dbt.config import Metadata
 from synthohive_dbt.errors import DataError
+from synthohive_dbt.kinds import Kind, kind_of
 
 _SUFFIXES = (".parquet", ".pq", ".csv")
 
@@ -94,19 +95,12 @@ def validate_data(tables: dict[str, pd.DataFrame], metadata: Metadata) -> None:
                         hint="cast one of the columns so both hold the same type (e.g. both integers)")
 
 
+# a column's kind (synthohive_dbt.kinds) as a key comparison sees it: a parent key of int64 and a child
+# column of floats (an int column with nulls) or of Python ints hold the same keys
+_COARSE: dict[Kind, str] = {"bool": "bool", "int": "number", "float": "number", "date": "datetime",
+                            "datetime": "datetime", "text": "text"}
+
+
 def kind(s: pd.Series) -> str:
     """A coarse type family for comparing keys: 'number', 'text', 'datetime', 'bool' or 'other'."""
-    if pd.api.types.is_bool_dtype(s):
-        return "bool"
-    if pd.api.types.is_numeric_dtype(s):
-        return "number"
-    if pd.api.types.is_datetime64_any_dtype(s):
-        return "datetime"
-    inferred = pd.api.types.infer_dtype(s, skipna=True)
-    if inferred in ("integer", "floating", "mixed-integer-float", "decimal"):
-        return "number"
-    if inferred in ("string", "empty"):
-        return "text"
-    if inferred in ("datetime", "datetime64", "date"):
-        return "datetime"
-    return "other"
+    return _COARSE.get(kind_of(s), "other")

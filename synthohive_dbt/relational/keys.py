@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from synthohive_dbt.errors import ConstraintViolationError, DataError
+from synthohive_dbt.kinds import as_naive_utc, is_bool, is_datetime, is_float, is_int, is_integral
 
 KeyKind = Literal["int_sequence", "int_random", "float_sequence", "date_sequence", "uuid", "pattern", "token",
                   "declared"]
@@ -107,23 +108,21 @@ def detect_key_format(values: pd.Series, *, table: str, column: str) -> KeyForma
     if s.empty:  # an empty table, or a key nobody filled yet: a fresh key of the column's type
         return key_format_for_dtype(values.dtype, table=table, column=column)
     dtype = str(values.dtype)
-    if pd.api.types.is_bool_dtype(s):
+    if is_bool(s):
         raise DataError(f"table {table!r}: key column {column!r} is boolean and cannot be a unique key",
                         hint="remove the column from the primary key / unique tests")
-    if pd.api.types.is_integer_dtype(s) or (pd.api.types.is_float_dtype(s) and bool((s % 1 == 0).all())):
+    if is_integral(s):
         ints = s.astype(np.int64)
         lo, hi, n = int(ints.min()), int(ints.max()), len(ints)
-        int_dtype = dtype if pd.api.types.is_integer_dtype(values) else "int64"
+        int_dtype = dtype if is_int(values) else "int64"
         if hi - lo + 1 <= 2 * n + 10:  # dense: 1, 2, 3, ... with a few gaps
             return KeyFormat("int_sequence", dtype=int_dtype, start=lo)
         return KeyFormat("int_random", dtype=int_dtype, low=lo, high=hi)
-    if pd.api.types.is_float_dtype(s):
+    if is_float(s):
         step = float(np.median(np.diff(np.sort(s.unique())))) if s.nunique() > 1 else 1.0
         return KeyFormat("float_sequence", dtype="float64", start=float(s.min()), step=step or 1.0)
-    if pd.api.types.is_datetime64_any_dtype(s):  # microseconds: years 1..9999 fit, nanoseconds do not
-        if isinstance(s.dtype, pd.DatetimeTZDtype):
-            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-        us = s.astype("datetime64[us]").to_numpy().view(np.int64)
+    if is_datetime(s):  # microseconds: years 1..9999 fit, nanoseconds do not
+        us = as_naive_utc(s).astype("datetime64[us]").to_numpy().view(np.int64)
         diffs = np.diff(np.unique(us))
         step = int(np.median(diffs)) if len(diffs) else 86_400 * 10**6
         return KeyFormat("date_sequence", dtype="datetime64[us]", start=int(us.min()), step=step or 10**6)
@@ -148,14 +147,14 @@ def detect_key_format(values: pd.Series, *, table: str, column: str) -> KeyForma
 def key_format_for_dtype(dtype: Any, *, table: str, column: str) -> KeyFormat:
     """A key format from the column's type alone (no value to learn from: an empty table or an all-null key):
     integers count from 1, floats likewise, timestamps by day from 2000-01-01, text as random tokens."""
-    if pd.api.types.is_bool_dtype(dtype):
+    if is_bool(dtype):
         raise DataError(f"table {table!r}: key column {column!r} is boolean and cannot be a unique key",
                         hint="remove the column from the primary key / unique tests in the dbt project")
-    if pd.api.types.is_integer_dtype(dtype):
+    if is_int(dtype):
         return KeyFormat("int_sequence", dtype=str(dtype), start=1)
-    if pd.api.types.is_float_dtype(dtype):
+    if is_float(dtype):
         return KeyFormat("float_sequence", dtype="float64", start=1.0, step=1.0)
-    if pd.api.types.is_datetime64_any_dtype(dtype):
+    if is_datetime(dtype):
         start = int(np.datetime64("2000-01-01", "us").astype(np.int64))
         return KeyFormat("date_sequence", dtype="datetime64[us]", start=start, step=86_400 * 10**6)
     return KeyFormat("token", dtype="object", alphabet="0123456789abcdefghijklmnopqrstuvwxyz", length=12)
@@ -174,9 +173,7 @@ def per_group_sequence(groups: np.ndarray, start: int) -> np.ndarray:
 def detect_per_group_start(frame: pd.DataFrame, column: str, group_cols: list[str]) -> int | None:
     """The counter's first value when `column` counts rows within each group (1, 2, 3 per order), else None."""
     s = frame[column]
-    if s.isna().any() or not (pd.api.types.is_integer_dtype(s) or pd.api.types.is_float_dtype(s)):
-        return None
-    if pd.api.types.is_float_dtype(s) and not bool((s % 1 == 0).all()):
+    if s.isna().any() or not is_integral(s):
         return None
     mins = frame.groupby(group_cols, dropna=False)[column].transform("min")
     if mins.nunique() != 1:

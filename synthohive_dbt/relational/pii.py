@@ -29,6 +29,7 @@ import pandas as pd
 
 from synthohive_dbt.config import Metadata, PrivacyConfig
 from synthohive_dbt.errors import ConfigError
+from synthohive_dbt.kinds import is_bool, is_datetime, is_float, is_int, is_integral
 from synthohive_dbt.privacy.detect import PiiFinding, detect_pii
 from synthohive_dbt.privacy.fakes import token_words
 from synthohive_dbt.privacy.replace import fresh_fakes, replace_pii
@@ -77,19 +78,18 @@ class PiiColumn:
                                 "choices": list(choices) if choices else None}
         if copy_of is not None:
             base.update(copy_fk=copy_of[0], copy_column=copy_of[1])
-        if pd.api.types.is_bool_dtype(values):
+        if is_bool(values):
             return cls(family="bool", **base)
-        if pd.api.types.is_integer_dtype(values) or (pd.api.types.is_float_dtype(values)
-                                                      and bool((present % 1 == 0).all()) and len(present)):
+        if is_int(values) or (len(present) and is_integral(values)):
             ints = np.abs(present.to_numpy(np.float64))
             digits = int(np.median(np.floor(np.log10(np.maximum(ints, 1))) + 1)) if len(ints) else 1
             return cls(family="int", digits=digits, **base)
-        if pd.api.types.is_float_dtype(values):
+        if is_float(values):
             x = pd.to_numeric(present).to_numpy(np.float64, na_value=np.nan)
             x = x[np.isfinite(x)]  # NaN / +-inf values say nothing about the magnitude of the fakes
             lo, hi = (float(x.min()), float(x.max())) if len(x) else (0.0, 1.0)
             return cls(family="float", low=-_power_above(-lo) if lo < 0 else 0.0, high=_power_above(hi), **base)
-        if pd.api.types.is_datetime64_any_dtype(values):
+        if is_datetime(values):
             years = present.dt.year
             return cls(family="datetime", low=float(years.min()) if len(years) else 1970.0,
                        high=float(years.max()) if len(years) else 2000.0, **base)
@@ -202,7 +202,7 @@ def real_pii_values(tables: Mapping[str, pd.DataFrame], kinds: PiiKinds) -> pd.I
 def _text_forms(values: pd.Series) -> np.ndarray:
     """Distinct values as text; dates also as ISO days, the form date fakes are compared in."""
     text = values.astype("string").unique()
-    if pd.api.types.is_datetime64_any_dtype(values):
+    if is_datetime(values):
         text = np.concatenate([np.asarray(text, dtype=object),
                                np.asarray(values.dt.strftime("%Y-%m-%d").unique(), dtype=object)])
     return np.asarray(text, dtype=object)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from synthohive_dbt.config import Metadata, TableConfig
 from synthohive_dbt.errors import ConfigError
+from synthohive_dbt.kinds import as_naive_utc, is_datetime, is_float, is_integral, timezone_of
 from synthohive_dbt.models.formats import MIN_LEARN_ROWS, ColumnFormat, named_values
 from synthohive_dbt.relational.cardinality import ChildrenPerParent, Histogram, children_counts, match_parents
 from synthohive_dbt.relational.context import (
@@ -377,9 +378,7 @@ def _depths(metadata: Metadata, order: list[str]) -> dict[str, int]:
 
 
 def _integral_or_text(s: pd.Series) -> bool:
-    if pd.api.types.is_float_dtype(s):
-        return bool((s.dropna() % 1 == 0).all())
-    return True
+    return not is_float(s) or is_integral(s)
 
 
 _FLOAT_TOKENS = {"NaN": np.nan, "Infinity": np.inf, "-Infinity": -np.inf}
@@ -392,14 +391,12 @@ def _json_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for col in frame.columns:
         s = frame[col]
-        if pd.api.types.is_datetime64_any_dtype(s):
-            if isinstance(s.dtype, pd.DatetimeTZDtype):
-                s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-            arr = s.to_numpy().astype("datetime64[us]")
+        if is_datetime(s):
+            arr = as_naive_utc(s).to_numpy().astype("datetime64[us]")
             text = np.datetime_as_string(arr, unit="us").astype(object)
             text[pd.isna(arr)] = None
             out[col] = text
-        elif pd.api.types.is_float_dtype(s):
+        elif is_float(s):
             null = s.isna().to_numpy()
             x = s.to_numpy(np.float64, na_value=np.nan)
             text = np.asarray(x, dtype=object)
@@ -422,7 +419,7 @@ def _restore_dtypes(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame
                 values = [None if v is None or (isinstance(v, float) and np.isnan(v)) else v
                           for v in frame[col].tolist()]
                 s = pd.Series(np.array(values, dtype="datetime64[us]"), index=frame.index)
-                tz = getattr(pd.api.types.pandas_dtype(dtype), "tz", None)
+                tz = timezone_of(dtype)
                 frame[col] = s.dt.tz_localize("UTC").dt.tz_convert(tz) if tz is not None else s
             elif dtype in ("float64", "float32", "Float64"):
                 frame[col] = _floats(frame[col], dtype)

@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from synthohive_dbt.config import Constraint, Metadata, TableConfig
+from synthohive_dbt.kinds import key_kind
 
 _GENERIC = frozenset({"id", "key", "pk", "uuid", "guid"})
 MIN_ROWS_FOR_OTHER_IDS = 10
@@ -98,17 +99,7 @@ def _candidates(table: TableConfig, frame: pd.DataFrame) -> list[str]:
     taken = {*table.pk, *table.pii_columns, *(c for fk in table.fk for c in fk.columns),
              *(c for uk in table.unique_keys for c in uk),
              *(c for c, k in table.constraints.items() if k.unique)}
-    return [str(c) for c in frame.columns if c not in taken and _kind(frame[c]) is not None]
-
-
-def _kind(s: pd.Series) -> str | None:
-    if pd.api.types.is_bool_dtype(s):
-        return None
-    if pd.api.types.is_integer_dtype(s):
-        return "int"
-    if pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s):
-        return "text" if pd.api.types.infer_dtype(s.dropna(), skipna=True) == "string" else None
-    return None
+    return [str(c) for c in frame.columns if c not in taken and key_kind(frame[c]) is not None]
 
 
 def _stem(column: str) -> str | None:
@@ -138,7 +129,7 @@ def _name_evidence(column: str, table: str, names_table: Any, rows: int) -> str 
 
 def identifier_format(s: pd.Series) -> str | None:
     """What makes every value of a text column an identifier (UUIDs, hex digests, prefix + number), or None."""
-    if _kind(s) != "text" or len(s) < 2:
+    if key_kind(s) != "text" or len(s) < 2:
         return None
     text = s.astype(str)
     if bool(text.str.match(_UUID).all()):

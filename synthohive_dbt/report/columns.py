@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from synthohive_dbt.config import TableConfig
+from synthohive_dbt.kinds import as_naive_utc, is_bool, is_datetime, is_numeric
 
 Kind = Literal["numeric", "datetime", "categorical"]
 
@@ -55,13 +56,8 @@ def _declared_kind(table: TableConfig, column: str) -> Kind | None:
 
 
 def _pandas_kind(series: pd.Series) -> Kind:
-    if pd.api.types.is_bool_dtype(series):
-        return "categorical"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "datetime"
-    if pd.api.types.is_numeric_dtype(series):
-        return "numeric"
-    return "categorical"
+    """By the dtype alone (booleans are categories): an object column of numbers is compared as labels."""
+    return "numeric" if is_numeric(series) else "datetime" if is_datetime(series) else "categorical"
 
 
 def plan_columns(table: TableConfig, real: pd.DataFrame, synthetic: pd.DataFrame,
@@ -85,7 +81,7 @@ def plan_columns(table: TableConfig, real: pd.DataFrame, synthetic: pd.DataFrame
             plans.append(ColumnPlan(col, None, "all values are null in the real table"))
             continue
         kind = _declared_kind(table, col) or _pandas_kind(real[col])
-        if kind == "categorical" and not pd.api.types.is_bool_dtype(real[col]):
+        if kind == "categorical" and not is_bool(real[col]):
             distinct = values.nunique()
             if distinct >= TEXT_MIN_DISTINCT and distinct / len(values) > TEXT_UNIQUE_RATIO:
                 plans.append(ColumnPlan(col, None, f"free text or identifier ({distinct} distinct values "
@@ -98,9 +94,7 @@ def plan_columns(table: TableConfig, real: pd.DataFrame, synthetic: pd.DataFrame
 def as_float(series: pd.Series, kind: Kind) -> np.ndarray:
     """Numeric view of a numeric or datetime column (datetimes as seconds); NaN for nulls and junk."""
     if kind == "datetime":
-        dt = series if pd.api.types.is_datetime64_any_dtype(series) else pd.to_datetime(series, errors="coerce")
-        if getattr(dt.dt, "tz", None) is not None:
-            dt = dt.dt.tz_convert("UTC").dt.tz_localize(None)
+        dt = as_naive_utc(series if is_datetime(series) else pd.to_datetime(series, errors="coerce"))
         out = dt.astype("datetime64[us]").to_numpy().astype("int64").astype("float64") / 1e6
         out[dt.isna().to_numpy()] = np.nan
         return out
@@ -113,7 +107,7 @@ def as_category(series: pd.Series) -> pd.Series:
     A numeric column holding only whole numbers is written without a decimal point, because pandas turns
     an integer column with nulls into floats on one side while the other side may stay int64.
     """
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+    if is_numeric(series):
         values = series.to_numpy(dtype="float64", na_value=np.nan)
         finite = values[np.isfinite(values)]
         if np.array_equal(finite, np.round(finite)):

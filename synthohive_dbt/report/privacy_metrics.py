@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthohive_dbt.config import TableConfig
+from synthohive_dbt.kinds import dtype_kind, is_datetime, is_numeric
 from synthohive_dbt.report.columns import Coder, ColumnPlan, Kind, as_float, key_columns
 from synthohive_dbt.report.result import PiiLeak, TablePrivacy
 
@@ -38,11 +39,9 @@ def _normalised(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     out = {}
     for c in columns:
         s = frame[c]
-        if pd.api.types.is_bool_dtype(s):
-            out[c] = s.astype("string")
-        elif pd.api.types.is_numeric_dtype(s):
+        if is_numeric(s):  # booleans are not numbers here: they fall through to text
             out[c] = s.astype("float64")
-        elif pd.api.types.is_datetime64_any_dtype(s):
+        elif is_datetime(s):
             out[c] = s.astype("int64").where(s.notna(), None)
         else:
             out[c] = s.astype("string")
@@ -165,9 +164,7 @@ def table_privacy(table: TableConfig, real: pd.DataFrame, synthetic: pd.DataFram
 
 
 def _searchable(series: pd.Series) -> pd.Series | None:
-    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_float_dtype(series):
-        return None
-    if pd.api.types.is_datetime64_any_dtype(series):
+    if dtype_kind(series) in ("bool", "float", "datetime"):
         return None
     return series.astype("string")
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthohive_dbt.errors import DataError
+from synthohive_dbt.kinds import Kind, as_naive_utc, is_datetime, is_timedelta, kind_of, timezone_of
 
 Logical = Literal["bool", "int", "float", "str", "date", "datetime"]
 
@@ -43,29 +44,14 @@ class ValueCodec:
         return cls(**state)
 
 
+# a column's kind (synthohive_dbt.kinds) as the encoders see it: durations travel as their integer count of
+# ticks (see to_base); text and anything else are categories
+_LOGICAL: dict[Kind, Logical] = {"bool": "bool", "int": "int", "timedelta": "int", "float": "float",
+                                 "date": "date", "datetime": "datetime"}
+
+
 def _infer(series: pd.Series) -> Logical:
-    dt = series.dtype
-    if pd.api.types.is_bool_dtype(dt):
-        return "bool"
-    if isinstance(dt, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dt):
-        return "datetime"
-    if pd.api.types.is_integer_dtype(dt):
-        return "int"
-    if pd.api.types.is_float_dtype(dt):
-        return "float"
-    if pd.api.types.is_timedelta64_dtype(dt):
-        return "int"  # treated as its integer count of ticks; see to_base
-    kind = pd.api.types.infer_dtype(series, skipna=True)
-    return {
-        "boolean": "bool",
-        "integer": "int",
-        "floating": "float",
-        "mixed-integer-float": "float",
-        "decimal": "float",
-        "date": "date",
-        "datetime": "datetime",
-        "datetime64": "datetime",
-    }.get(kind, "str")
+    return _LOGICAL.get(kind_of(series), "str")
 
 
 def _coarsest_unit(ticks: np.ndarray, native_ns: int) -> tuple[str, int]:
@@ -105,11 +91,10 @@ def _ticks(series: pd.Series, logical: str) -> tuple[np.ndarray, str, str | None
     if logical == "date":
         days = _objects_as_datetime64(series, "D").to_numpy(dtype="datetime64[D]")
         return days.view(np.int64), "D", None
-    s = series if pd.api.types.is_datetime64_any_dtype(series.dtype) else _objects_as_datetime64(series, "us")
-    tz = None
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        tz = str(s.dtype.tz)
-        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    s = series if is_datetime(series) else _objects_as_datetime64(series, "us")
+    zone = timezone_of(s.dtype)
+    tz = None if zone is None else str(zone)
+    s = as_naive_utc(s)
     arr = s.to_numpy()
     native = np.datetime_data(arr.dtype)[0]
     return arr.view(np.int64), native, tz
@@ -118,10 +103,8 @@ def _ticks(series: pd.Series, logical: str) -> tuple[np.ndarray, str, str | None
 def _objects_as_datetime64(series: pd.Series, unit: str) -> pd.Series:
     """Python dates / datetimes (or datetime64 values) as datetime64 of `unit`, without pandas' parser:
     it would force nanoseconds and refuse 0001-01-01 and 9999-12-31. tz-aware values become UTC."""
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        s = series.dt.tz_convert("UTC").dt.tz_localize(None) if isinstance(series.dtype, pd.DatetimeTZDtype) \
-            else series
-        return s.astype(f"datetime64[{'s' if unit == 'D' else unit}]")
+    if is_datetime(series):
+        return as_naive_utc(series).astype(f"datetime64[{'s' if unit == 'D' else unit}]")
     raw = series.tolist()
     aware = any(isinstance(v, _dt.datetime) and v.tzinfo is not None for v in raw)
     values = [v.astimezone(_dt.timezone.utc).replace(tzinfo=None)
@@ -146,7 +129,7 @@ def to_base(series: pd.Series, codec: ValueCodec) -> tuple[np.ndarray, np.ndarra
         return out, mask
     if codec.logical == "int":
         out = np.zeros(n, dtype=np.int64)
-        if pd.api.types.is_timedelta64_dtype(series.dtype):
+        if is_timedelta(series):
             out[~mask] = present.to_numpy().view(np.int64)
         else:
             out[~mask] = present.to_numpy(dtype=np.int64)
@@ -207,7 +190,7 @@ def from_base(values: np.ndarray, mask: np.ndarray, codec: ValueCodec, name: str
     if codec.dtype == "Float64":  # NULL is the mask, NaN a value: astype would turn NaN into NULL
         arr = pd.arrays.FloatingArray(np.asarray(vals, dtype=np.float64).copy(), np.asarray(mask, bool).copy())
         return pd.Series(arr, index=index, name=name)
-    if pd.api.types.is_timedelta64_dtype(codec.dtype):
+    if is_timedelta(codec.dtype):
         s = pd.Series(np.asarray(vals, np.int64).view(codec.dtype), index=index, name=name)
         return s.where(~mask) if any_null else s
     if any_null:

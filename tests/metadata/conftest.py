@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.helpers.system import require_system, shared_dir
-
-REPO = Path(__file__).resolve().parents[2]
-CORPUS = shared_dir() / "corpus"  # ../shared beside the repository, or SYNTHOHIVE_SHARED_DIR
-PARSE_PROJECT = REPO / "tests" / "fixtures" / "parse_project"
-MANIFESTS = REPO / "tests" / "fixtures" / "manifests"
-
-
-def corpus_manifest(name: str) -> Path:
-    path = CORPUS / name / "manifest.json"
-    if not path.exists():
-        require_system("shared corpus", f"corpus manifest {path} is not here")
-    return path
+from tests.helpers.manifests import PARSE_PROJECT
 
 
 @pytest.fixture(scope="session")
@@ -38,9 +24,3 @@ def parsed_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--no-partial-parse"])
     assert result.success, f"dbt parse failed: {result.exception}"
     return out / "target" / "manifest.json"
-
-
-def write_manifest(tmp_path: Path, raw: dict[str, Any], name: str = "manifest.json") -> Path:
-    path = tmp_path / name
-    path.write_text(json.dumps(raw))
-    return path

@@ -10,7 +10,7 @@ from synthohive_dbt.config import Constraint
 from synthohive_dbt.metadata import read_manifest
 from synthohive_dbt.metadata.manifest import load_manifest
 from synthohive_dbt.metadata.testkinds import interpret_test
-from tests.metadata.conftest import corpus_manifest
+from tests.helpers.manifests import corpus_manifest
 
 ORDER_STATUSES = ["placed", "shipped", "completed", "return_pending", "returned"]
 

@@ -8,8 +8,8 @@ import pytest
 
 from synthohive_dbt.errors import ManifestError
 from synthohive_dbt.metadata import read_manifest
-from tests.metadata import builders as b
-from tests.metadata.conftest import MANIFESTS, write_manifest
+from tests.helpers import manifest_builders as b
+from tests.helpers.manifests import MANIFESTS, write_manifest
 
 
 def test_missing_file_says_run_dbt_parse(tmp_path: Path) -> None:

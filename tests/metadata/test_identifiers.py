@@ -12,8 +12,8 @@ from synthohive_dbt.errors import ManifestError
 from synthohive_dbt.metadata import read_manifest
 from synthohive_dbt.metadata.align import align_to_warehouse
 from synthohive_dbt.metadata.identifiers import column_key, column_name, match_column, unquote
-from tests.metadata import builders as b
-from tests.metadata.conftest import write_manifest
+from tests.helpers import manifest_builders as b
+from tests.helpers.manifests import write_manifest
 
 
 @pytest.mark.parametrize(("text", "plain"), [

@@ -10,7 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from synthohive_dbt.cli import cli
-from tests.metadata.conftest import MANIFESTS, REPO, corpus_manifest
+from tests.helpers.manifests import MANIFESTS, REPO, corpus_manifest
 
 
 def test_inspect_text() -> None:

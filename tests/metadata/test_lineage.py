@@ -20,7 +20,7 @@ import pytest
 from synthohive_dbt.config import Constraint
 from synthohive_dbt.errors import ManifestError
 from synthohive_dbt.metadata.lineage import SourcesModeResult, project_to_sources, sqlglot_dialect
-from tests.metadata.conftest import write_manifest
+from tests.helpers.manifests import write_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "tests" / "fixtures" / "lineage_project"

@@ -16,8 +16,8 @@ from synthohive_dbt.config import CastTarget, Constraint
 from synthohive_dbt.metadata.align import align_to_warehouse
 from synthohive_dbt.metadata.lineage import SourcesModeResult, project_to_sources
 from synthohive_dbt.metadata.lineage_sql import RelationLineage, RowLink, SqlLineage, parse_model_sql
-from tests.metadata import builders as b
-from tests.metadata.conftest import write_manifest
+from tests.helpers import manifest_builders as b
+from tests.helpers.manifests import write_manifest
 
 PATIENTS = b.source("clinic", "patients", ["id", "name"])
 VISITS = b.source("clinic", "visits", ["visit_id", "patient_ref", "kind", "phone", "visited"])

@@ -13,8 +13,8 @@ from synthohive_dbt.metadata.keys import choose_primary_key, entity_names
 from synthohive_dbt.metadata.pii import pii_columns
 from synthohive_dbt.metadata.refs import parse_fk_expression, parse_ref_call, relation_parts
 from synthohive_dbt.metadata.tables import unique_names
-from tests.metadata import builders as b
-from tests.metadata.conftest import write_manifest
+from tests.helpers import manifest_builders as b
+from tests.helpers.manifests import write_manifest
 
 
 def read(tmp_path: Path, *nodes, select=None):

@@ -150,7 +150,7 @@ def test_reporter_for_picks_lines_for_logs_and_bars_for_terminals(monkeypatch: p
 def test_the_real_engine_gives_two_lines_per_trained_table_and_one_per_sampled_table() -> None:
     """The events as the synthesizer really sends them (a tiny CTGAN, 3 epochs, a 3-table shop)."""
     from synthohive_dbt.relational.synthesizer import Synthesizer
-    from tests.relational.conftest import TINY, shop_data, shop_metadata
+    from tests.helpers.tiny_shop import TINY, shop_data, shop_metadata
 
     out = io.StringIO()
     reporter = LineReporter(out)

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from synthohive_dbt.cli import cli
 from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.pipeline.report import load_gates
-from tests.pipeline.conftest import Shop
+from tests.helpers.example_shop import Shop
 
 MODELS = ["stg_customers", "stg_employees", "stg_orders"]
 MODEL_TESTS = 4 + 3 + 5 + 1  # dbt's cautious selection on the three models, plus the fail probe

@@ -15,13 +15,7 @@ from synthohive_dbt.cli import cli
 from synthohive_dbt.dbt import DbtProject
 from synthohive_dbt.dbt.example import copy_example_project
 from synthohive_dbt.pipeline.progress import NullReporter
-from tests.pipeline.conftest import EXAMPLE_TESTS, Shop
-
-RAW = ["raw_customers", "raw_employees", "raw_order_items", "raw_orders", "raw_payments", "raw_products"]
-MODELS = ["stg_customers", "stg_employees", "stg_orders"]
-# tests on those three models alone (dbt's cautious selection), plus the fail probe that reads stg_customers
-MODEL_TESTS = 4 + 3 + 5 + 1
-
+from tests.helpers.example_shop import EXAMPLE_TESTS, MODEL_TESTS, MODELS, RAW, Shop
 
 def run(*args: Any) -> Any:
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from synthohive_dbt import pipeline
-from tests.pipeline.conftest import EXAMPLE_TESTS, Shop
-from tests.pipeline.test_seed_duckdb import MODEL_TESTS, MODELS, RAW
+from tests.helpers.example_shop import EXAMPLE_TESTS, MODEL_TESTS, MODELS, RAW, Shop
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

@@ -12,7 +12,7 @@ import pytest
 from synthohive_dbt import Constraint, Metadata, PrivacyConfig
 from synthohive_dbt.privacy.shapes import in_format, learn_format
 from synthohive_dbt import Synthesizer
-from tests.relational.conftest import EPOCHS, TINY
+from tests.helpers.tiny_shop import EPOCHS, TINY
 
 N = 60
 

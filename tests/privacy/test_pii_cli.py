@@ -14,8 +14,8 @@ from synthohive_dbt.dbt import DbtResult, Outcome
 from synthohive_dbt.pipeline.run import RunResult, TrainOptions, _explain_faked_failures
 from synthohive_dbt.privacy.detect import PiiFinding
 from tests.helpers.profiles import profiles_yml
-from tests.metadata.builders import column, manifest, model
-from tests.metadata.builders import test as dbt_test
+from tests.helpers.manifest_builders import column, manifest, model
+from tests.helpers.manifest_builders import test as dbt_test
 
 PEOPLE = ["Veronica Parrish", "anna-maria o'neil", "John Smith", "Mary Johnson", "Robert Brown", "Linda Davis",
           "James Miller", "Patricia Wilson", "Michael Moore", "Barbara Taylor"]

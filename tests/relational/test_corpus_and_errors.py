@@ -13,7 +13,7 @@ from synthohive_dbt.errors import ArtifactError, DataError
 from synthohive_dbt.metadata import read_manifest
 from synthohive_dbt.relational.constraints import assert_frame
 from tests.helpers.system import missing_reason, shared_dir
-from tests.relational.conftest import TINY, fit
+from tests.helpers.tiny_shop import TINY, fit
 
 JAFFLE = shared_dir() / "corpus" / "jaffle_shop_classic"  # shared/ beside the repository
 

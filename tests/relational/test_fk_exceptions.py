@@ -10,7 +10,7 @@ import pandas as pd
 from synthohive_dbt.config import ForeignKey, Metadata
 from synthohive_dbt.relational.synthesizer import Synthesizer
 from synthohive_dbt.report.relationships import orphans
-from tests.relational.conftest import fit
+from tests.helpers.tiny_shop import fit
 
 
 def _data(n_patients: int = 60, n_visits: int = 400) -> dict[str, pd.DataFrame]:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from synthohive_dbt.config import Constraint, Metadata
 from synthohive_dbt import Synthesizer
-from tests.relational.conftest import fit
+from tests.helpers.tiny_shop import fit
 
 WORDS = ["fix", "crash", "when", "loading", "large", "files", "add", "support", "for", "dark", "mode", "docs",
          "typo", "in", "readme", "update", "deps", "slow", "query", "planner"]

@@ -15,7 +15,7 @@ from synthohive_dbt.pipeline.outcomes import summary_line, summary_record
 from synthohive_dbt.pipeline.progress import NullReporter
 from synthohive_dbt.pipeline.run import RunResult, TrainOptions, _infer_keys
 from synthohive_dbt.relational.infer import apply_foreign_keys, infer_foreign_keys, infer_keys
-from tests.relational.conftest import fit
+from tests.helpers.tiny_shop import fit
 
 
 def jaffle(seed: int = 0, n_customers: int = 60, n_orders: int = 80) -> dict[str, pd.DataFrame]:

@@ -14,7 +14,7 @@ from synthohive_dbt.relational.keys import (
     detect_per_group_start,
     per_group_sequence,
 )
-from tests.relational.conftest import fit
+from tests.helpers.tiny_shop import fit
 
 
 def _fmt(values: list[object]):

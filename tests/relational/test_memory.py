@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from synthohive_dbt.config import Metadata
-from tests.relational.conftest import fit
+from tests.helpers.tiny_shop import fit
 
 SMALL, LARGE, CHUNK, COLS = 40_000, 160_000, 5_000, 8
 

@@ -18,7 +18,7 @@ from synthohive_dbt.config import Constraint, Metadata, PrivacyConfig
 from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.privacy.vocabulary import first_names, last_names
 from synthohive_dbt.relational.pii import find_pii, kinds_from_findings
-from tests.relational.conftest import EPOCHS, TINY
+from tests.helpers.tiny_shop import EPOCHS, TINY
 
 SECRET = "hmac-secret-that-must-never-be-saved"
 

@@ -19,7 +19,7 @@ from synthohive_dbt import Synthesizer
 from synthohive_dbt.config import Constraint, ConditionalConstraint, Metadata
 from synthohive_dbt.io.copy import copy_frame
 from synthohive_dbt.io.warehouse import read_table, reflect_columns
-from tests.relational.conftest import TINY
+from tests.helpers.tiny_shop import TINY
 
 SENTINEL = np.datetime64("9999-12-31T00:00:00", "us")
 YEAR_ONE = np.datetime64("0001-01-01T00:00:00", "us")

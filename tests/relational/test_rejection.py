@@ -9,7 +9,7 @@ import pytest
 
 from synthohive_dbt.config import Constraint, Metadata
 from synthohive_dbt.errors import ConstraintViolationError
-from tests.relational.conftest import fit
+from tests.helpers.tiny_shop import fit
 
 
 def _data() -> pd.DataFrame:

@@ -105,6 +105,6 @@ def test_chunked_parquet_output_equals_the_in_memory_result(shop, tmp_path) -> N
 
 
 def test_sample_before_fit_says_what_to_do() -> None:
-    from tests.relational.conftest import shop_metadata
+    from tests.helpers.tiny_shop import shop_metadata
     with pytest.raises(ModelError, match=r"sample\(\) was called before fit\(\)[\s\S]*Synthesizer.load"):
         Synthesizer(shop_metadata()).sample()

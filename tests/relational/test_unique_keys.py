@@ -11,7 +11,7 @@ import pandas as pd
 
 from synthohive_dbt.config import Metadata
 from synthohive_dbt.relational.infer import infer_keys
-from tests.relational.conftest import fit
+from tests.helpers.tiny_shop import fit
 
 
 def _uuids(n: int, seed: int) -> list[str]:

@@ -14,7 +14,7 @@ from synthohive_dbt.privacy import detect_pii
 from synthohive_dbt.report import QualityGates, evaluate
 from synthohive_dbt.report.html import render_report
 from tests.helpers.system import missing_reason
-from tests.report.conftest import make_world, world_metadata
+from tests.helpers.world import make_world, world_metadata
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 

@@ -14,7 +14,7 @@ from synthohive_dbt.errors import DataError
 from synthohive_dbt.metrics import ks_statistic
 from synthohive_dbt.report import EvaluationResult, FidelitySettings, evaluate
 from synthohive_dbt.report.quality import nmi_from_joint, select_pairs, tvd
-from tests.report.conftest import make_world
+from tests.helpers.world import make_world
 
 
 def test_metric_primitives_give_known_values() -> None:

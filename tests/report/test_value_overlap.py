@@ -12,7 +12,7 @@ import pandas as pd
 from synthohive_dbt import Synthesizer
 from synthohive_dbt.config import Metadata
 from synthohive_dbt.report.measure import RunFacts, measure_run, write_report
-from tests.relational.conftest import TINY
+from tests.helpers.tiny_shop import TINY
 
 
 def _real(n: int = 120) -> dict[str, pd.DataFrame]:
