@@ -12,7 +12,7 @@ import re
 from synthohive_dbt.errors import UnsafeTargetError, WarehouseError
 
 SCHEMA_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MAX_IDENTIFIER_BYTES = 63  # PostgreSQL truncates longer names silently; refuse instead
+MAX_IDENTIFIER_BYTES = 63  # PostgreSQL truncates longer names silently; schemas we create stay within it
 
 
 def validate_schema_name(name: str, *, what: str = "schema") -> str:
@@ -28,14 +28,15 @@ def validate_schema_name(name: str, *, what: str = "schema") -> str:
     return name
 
 
-def quote_ident(name: str) -> str:
-    """Double-quote an identifier (ANSI; PostgreSQL and DuckDB), doubling embedded quotes."""
+def quote_ident(name: str, *, max_bytes: int | None = None) -> str:
+    """Double-quote an identifier (ANSI; PostgreSQL and DuckDB), doubling embedded quotes. `max_bytes`: the
+    warehouse's own limit (PostgreSQL truncates past 63 bytes; DuckDB has none), refused rather than cut."""
     if not name or "\x00" in name:
         raise WarehouseError(f"identifier {name!r} is empty or holds a NUL character",
                              hint="rename the table or column in the warehouse")
-    if len(name.encode()) > MAX_IDENTIFIER_BYTES:
+    if max_bytes is not None and len(name.encode()) > max_bytes:
         raise WarehouseError(
-            f"identifier {name!r} is longer than {MAX_IDENTIFIER_BYTES} bytes and would be truncated",
+            f"identifier {name!r} is longer than {max_bytes} bytes and would be truncated by this warehouse",
             hint="rename the table or column to a shorter name")
     return '"' + name.replace('"', '""') + '"'
 

@@ -21,6 +21,7 @@ pipeline holds it for the whole run.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import time
@@ -31,7 +32,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from synthohive_dbt.errors import UnsafeTargetError, WarehouseError
-from synthohive_dbt.io.identifiers import quote_ident, validate_schema_name
+from synthohive_dbt.io.identifiers import validate_schema_name
 from synthohive_dbt.io.ownership import (
     MARKER_TABLE,
     ROLE_STAGING,
@@ -82,8 +83,8 @@ def write_tables(bind: Engine, frames: Mapping[str, pd.DataFrame], target_schema
     staging = staging_schema_for(target_schema)
     notify = on_progress or (lambda event, table, rows: None)
     note = on_note or (lambda message: None)
-    plan = _plan(frames, columns)
     wh = warehouse_for(bind)
+    plan = _plan(frames, columns, wh)
     run_id = run_id or new_run_id()
     elsewhere = dict(ours_elsewhere or {})
     with bind.connect() as conn:
@@ -127,15 +128,19 @@ def leftover_staging(bind: Engine, target_schema: str) -> list[str]:
 
 
 def new_run_id() -> str:
-    """Time and process: sortable, and unique per run on one host."""
-    return f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}"
+    """Time, process and a counter: sortable, and unique per run on one host (two runs of one process within
+    a second, as tests and notebooks make, get their own workspace)."""
+    return f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}-{next(_RUNS):03d}"
 
 
-def _plan(frames: Mapping[str, pd.DataFrame], columns: Mapping[str, Sequence[Column]]
+_RUNS = itertools.count(1)
+
+
+def _plan(frames: Mapping[str, pd.DataFrame], columns: Mapping[str, Sequence[Column]], wh: Warehouse
           ) -> dict[str, tuple[pd.DataFrame, list[Column]]]:
     plan = {}
     for name, frame in frames.items():
-        quote_ident(name)  # refuses names no quoting can carry, before any SQL runs
+        wh.quote(name)  # refuses names no quoting can carry here, before any SQL runs
         if name not in columns:
             raise WarehouseError(f"table {name!r}: no real column types given for it",
                                  hint="pass columns=real_columns(engine, {name: (schema, table)})")

@@ -75,9 +75,12 @@ class Warehouse(ABC):
     """False where `try_lock` cannot keep two runs apart (the plan says so)."""
 
     # -- names ---------------------------------------------------------------------------------------------
+    max_identifier_bytes: int | None = None
+    """Names longer than this would be cut by the warehouse (PostgreSQL: 63); None where nothing is cut."""
+
     def quote(self, name: str) -> str:
         """An identifier quoted once, by this warehouse's rules (ANSI double quotes by default)."""
-        return quote_ident(name)
+        return quote_ident(name, max_bytes=self.max_identifier_bytes)
 
     def qualified(self, schema: str, name: str) -> str:
         return f"{self.quote(schema)}.{self.quote(name)}"

@@ -45,6 +45,7 @@ WHERE c.contype = 'f' AND sn.nspname = :s AND sc.relname = ANY(:names) AND c.con
 
 class PostgresWarehouse(Warehouse):
     dialect = "postgresql"
+    max_identifier_bytes = 63  # NAMEDATALEN - 1: longer names are truncated silently
 
     def reflect_columns(self, conn: Connection, schema: str, table: str) -> list[Column]:
         rows = fetch(conn, "SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull "
