@@ -132,6 +132,12 @@ class ConditionalGenerativeModel(ABC):
         """The epochs fit(epochs=...) asks for: `epochs`, or the model's own default (1 if it does not train)."""
         return epochs if epochs is not None else 1
 
+    @classmethod
+    def training_limits(cls, epochs: int | None = None, max_steps: int | None = None,
+                        patience: int | None = None) -> str:
+        """What ends this model's training with these overrides (None: its default), for a run's log."""
+        return "no training loop"
+
     def training_metrics(self) -> TrainingMetrics:
         """The model's own convergence diagnostics from its last fit (kept by save/load); empty for a model
         that does not train."""

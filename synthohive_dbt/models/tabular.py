@@ -232,6 +232,19 @@ class TabularModel(ConditionalGenerativeModel):
     def training_metrics(self) -> TrainingMetrics:
         return self._metrics
 
+    @classmethod
+    def training_limits(cls, epochs: int | None = None, max_steps: int | None = None,
+                        patience: int | None = None) -> str:
+        cfg = cls.config_class()
+        epochs = cfg.epochs if epochs is None else epochs
+        max_steps = cfg.max_steps if max_steps is None else max_steps
+        patience = cfg.patience if patience is None else patience
+        steps = (f"at most {max_steps} optimiser steps (fewer on small tables)" if max_steps is not None
+                 else "no step cap")
+        stop = (f"early stop after {patience} scores without improvement" if patience is not None
+                else "no early stop")
+        return f"at most {epochs} epochs, {steps}, {stop}; whichever ends first"
+
     def _fit(self, data: pd.DataFrame, context: pd.DataFrame | None, *, epochs: int | None,
              batch_size: int | None, seed: int | None, progress: ProgressCallback | None,
              table: str | None, checkpoint: Checkpointer | None = None,
