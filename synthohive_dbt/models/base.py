@@ -66,7 +66,8 @@ class TrainingMetrics:
     def to_dict(self) -> dict[str, Any]:
         return {"series": {k: [[int(e), float(v)] for e, v in pts] for k, pts in self.series.items()},
                 "score_name": self.score_name, "epochs": self.epochs, "planned_epochs": self.planned_epochs,
-                "steps": self.steps, "stop_reason": self.stop_reason}
+                "steps": self.steps, "stop_reason": self.stop_reason,
+                "stopped_by": STOP_REASONS.get(self.stop_reason or "")}  # for a reader of the report's JSON
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> TrainingMetrics:

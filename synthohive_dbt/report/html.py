@@ -29,9 +29,10 @@ class PlotLimits:
     column_plots: int = 60  # distribution plots in total, lowest column-shape score first
     heatmap_columns: int = plots.MAX_HEATMAP_COLUMNS  # per heatmap: where real and synthetic differ most
     heatmap_tables: int = 10  # tables with heatmaps, lowest mean pair-trend score first
+    training_plots: int = 60  # training curves in total (one per table and metric), in training order
 
     def __post_init__(self) -> None:
-        for name in ("column_plots", "heatmap_columns", "heatmap_tables"):
+        for name in ("column_plots", "heatmap_columns", "heatmap_tables", "training_plots"):
             if getattr(self, name) < 0 or (name == "heatmap_columns" and self.heatmap_columns < 2):
                 raise ConfigError(f"PlotLimits.{name} = {getattr(self, name)} is too small",
                                   hint="use 0 or more plots (0 draws none) and at least 2 heatmap columns")
@@ -67,7 +68,7 @@ _TEMPLATE = """<!DOCTYPE html>
  column shape = 1 − KS or 1 − TVD; pair trend = 1 − |Δcorr|/2 or contingency similarity</div>
 <nav><a href="#summary">Summary</a><a href="#columns">Columns</a><a href="#pairs">Pairs</a>
 <a href="#relationships">Relationships</a><a href="#constraints">Constraints</a><a href="#dbt">dbt tests</a>
-<a href="#privacy">Privacy</a><a href="#notes">Notes</a></nav>
+<a href="#privacy">Privacy</a><a href="#training">Training</a><a href="#notes">Notes</a></nav>
 
 <h2 id="summary">Summary</h2>
 <div class="cards">
@@ -173,6 +174,20 @@ _TEMPLATE = """<!DOCTYPE html>
 {% else %}<p class="muted">Off: the models were trained without differential privacy (enable it with
 <code>PrivacyConfig(enable_differential_privacy=True)</code> or <code>--dp-epsilon</code>).</p>{% endif %}
 
+<h2 id="training">Training</h2>
+{% if training %}
+<p class="muted">What each table's model ran and its own diagnostics per epoch (a GAN's generator and
+ discriminator losses, a VAE's reconstruction and KL, the AR model's training and held-out likelihood).</p>
+<table><tr><th>table</th><th>epochs</th><th>steps</th><th>stopped by</th><th>metrics</th></tr>
+{% for t in training %}<tr><td>{{ t.table }}</td><td class="num">{{ t.epochs }} / {{ t.planned_epochs }}</td>
+<td class="num">{{ t.steps }}</td><td>{{ t.stopped_by }}</td><td>{{ t.metrics|join(', ') }}</td></tr>{% endfor %}
+</table>
+{% if training_left_out %}<p class="muted">{{ training_left_out }} training curve(s) left out (limit
+ {{ training_limit }}); the JSON file has every series.</p>{% endif %}
+<div class="grid">{% for t in training %}{% for metric, img in t.plots %}<img alt="{{ t.table }}: {{ metric }}" src="data:image/png;base64,{{ img }}">{% endfor %}{% endfor %}</div>
+{% else %}<p class="muted">No training record: the tables were not learned by a model, or the model was saved
+ before training records were kept.</p>{% endif %}
+
 <h2 id="notes">Notes</h2>
 {% if skipped %}<h3>Columns not scored</h3><table><tr><th>table</th><th>column</th><th>reason</th></tr>
 {% for s in skipped %}<tr><td>{{ s.table }}</td><td>{{ s.column }}</td><td>{{ s.reason }}</td></tr>{% endfor %}</table>{% endif %}
@@ -237,6 +252,7 @@ def _context(result: EvaluationResult, gates: QualityGates | None, limits: PlotL
             img = plots.heatmaps(m, which, limits.heatmap_columns)
             if img:
                 heat.append(img)
+    training, training_left_out = _training(result, limits.training_plots)
     ordered = [(k, result.scores.get(k)) for k in ("overall", *SCORE_NAMES, "dbt_tests")]
     return {
         "css": _CSS, "scores": ordered, "tables": tables,
@@ -251,7 +267,28 @@ def _context(result: EvaluationResult, gates: QualityGates | None, limits: PlotL
         "dcr_plots": [plots.dcr_plot(p) for p in result.privacy],
         "pii_leaks": result.pii_leaks, "pii_findings": result.pii_findings,
         "skipped": result.skipped, "notes": result.notes, "dp": result.differential_privacy,
+        "training": training, "training_left_out": training_left_out, "training_limit": limits.training_plots,
     }
+
+
+def _training(result: EvaluationResult, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """Per trained table: what ran and one small curve per metric (at most `limit` curves in all)."""
+    rows, drawn, left_out = [], 0, 0
+    for table, record in result.training.items():
+        series = record.get("series") or {}
+        images = []
+        for metric, points in series.items():
+            if not points:
+                continue
+            if drawn >= limit:
+                left_out += 1
+                continue
+            images.append((metric, plots.training_plot(table, metric, points, metric == record.get("score_name"))))
+            drawn += 1
+        rows.append({"table": table, "epochs": record.get("epochs"), "planned_epochs": record.get("planned_epochs"),
+                     "steps": record.get("steps"), "stopped_by": record.get("stopped_by") or "n/a",
+                     "metrics": list(series), "plots": images})
+    return rows, left_out
 
 
 def render_html(result: EvaluationResult, gates: QualityGates | None = None,

@@ -54,6 +54,8 @@ class Trained(Protocol):
 
     def privacy_report(self) -> dict[str, Any] | None: ...
 
+    def training_metrics(self) -> Mapping[str, Any]: ...
+
 
 @dataclass(frozen=True)
 class RunFacts:
@@ -65,6 +67,7 @@ class RunFacts:
     pii_findings: Sequence[Any] = ()
     differential_privacy: dict[str, Any] | None = None
     seed: int = 0
+    training: Mapping[str, dict[str, Any]] = field(default_factory=dict)  # table -> TrainingMetrics.to_dict()
 
     @classmethod
     def of(cls, synth: Trained, *, seed: int | None = None, tables: Iterable[str] | None = None) -> RunFacts:
@@ -74,7 +77,9 @@ class RunFacts:
                    pii_columns={t: list(c) for t, c in synth.pii_columns.items() if keep is None or t in keep},
                    pii_findings=[f for f in synth.pii_findings if keep is None or _table_of(f) in keep],
                    differential_privacy=synth.privacy_report(),
-                   seed=int(seed if seed is not None else (synth.seed or 0)))
+                   seed=int(seed if seed is not None else (synth.seed or 0)),
+                   training={t: m.to_dict() for t, m in synth.training_metrics().items()
+                             if keep is None or t in keep})
 
 
 def measure_run(real: Mapping[str, pd.DataFrame], output: Output, facts: RunFacts, *,
@@ -82,6 +87,7 @@ def measure_run(real: Mapping[str, pd.DataFrame], output: Output, facts: RunFact
     """The evaluation of a sampled database (frames in memory or Parquet paths) against the real one.
     dbt's outcomes join at `write_report`: dbt tests the tables only after the measurement let them out."""
     result = _measure_tables(real, output, facts, max_rows)
+    result.training = {t: dict(r) for t, r in facts.training.items()}
     dp = result.differential_privacy = facts.differential_privacy
     if dp is not None:
         result.notes.append(
