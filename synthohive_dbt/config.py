@@ -81,6 +81,9 @@ class Constraint(_Strict):
     severity: Literal["error", "warn"] = "error"
     castable_to: list[CastTarget] = Field(default_factory=list,
                                           description="casts downstream SQL applies (sources mode lineage)")
+    named_values: list[Any] | None = Field(
+        None, description="values the project's SQL compares the column to (`where x = 'a'`, `x in (...)`): "
+                          "a generator that does not learn the column's values still writes these")
 
     @model_validator(mode="after")
     def _check(self) -> Constraint:
@@ -116,6 +119,9 @@ class Constraint(_Strict):
         data["not_null"] = data["not_null"] or o["not_null"]
         data["unique"] = data["unique"] or o["unique"]
         data["castable_to"] = [*data["castable_to"], *(c for c in o["castable_to"] if c not in data["castable_to"])]
+        if o["named_values"] is not None:
+            mine = data["named_values"] or []
+            data["named_values"] = [*mine, *(v for v in o["named_values"] if v not in mine)]
         if "error" in (data["severity"], o["severity"]):
             data["severity"] = "error"
         return Constraint(**data)

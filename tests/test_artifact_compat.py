@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from synthohive_dbt.models import load_model
-from synthohive_dbt.relational.synthesizer import Synthesizer
+from synthohive_dbt import Synthesizer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "artifacts"
 

@@ -40,6 +40,7 @@ from synthohive_dbt.metadata.findings import ColumnRule, Finding, FkRule, KeyRul
 from synthohive_dbt.metadata.identifiers import column_key
 from synthohive_dbt.metadata.lineage_rules import Carried, Holds, NotCarried, RawFacts, translate
 from synthohive_dbt.metadata.lineage_sql import (
+    ColumnLineage,
     Origin,
     RelationLineage,
     RowLink,
@@ -47,6 +48,7 @@ from synthohive_dbt.metadata.lineage_sql import (
     Step,
     family_after,
     parse_model_sql,
+    value_preserving,
 )
 from synthohive_dbt.metadata.manifest import Manifest, load_manifest
 from synthohive_dbt.metadata.reader import read_manifest
@@ -146,7 +148,7 @@ def project_to_sources(manifest_path: str | Path | Manifest, *, dialect: str | N
             entries.append(TestLineage(check.source, check.model, "not_modelled",
                                        f"on downstream model {check.model}: {outcome.reason}"))
     casts = _cast_findings(manifest, carrier)
-    carried = [*carried, *casts]
+    carried = [*carried, *casts, *_named_findings(carrier, set(raw))]
     merged = _merge(entries)
     not_modelled = [*skipped, *(NotModelled(e.test, e.detail, e.model) for e in merged
                                 if e.status == "not_modelled")]
@@ -339,6 +341,24 @@ def _cast_findings(manifest: Manifest, carrier: _Carrier) -> list[ColumnRule]:
             for (table, column), targets in found.items()]
 
 
+def _named_findings(carrier: _Carrier, raw: set[str]) -> list[ColumnRule]:
+    """`named_values` on every raw column a model compares to literals through value-preserving steps
+    (renames, exact casts): `where genre = 'Rock'` names 'Rock' for the raw column the generator writes.
+    Call after every model's lineage is built (`_cast_findings` walks them all)."""
+    found: dict[tuple[str, str], tuple[list[Any], str]] = {}
+    for lin, values, model in carrier.compared:
+        for origin in lin.origins:
+            if origin.relation not in raw:
+                continue
+            if value_preserving(origin, carrier.facts.family(origin.relation, origin.column)) is not None:
+                continue  # `lower(x) = 'rock'` does not name a value of x
+            key = (origin.relation, carrier.facts.column_name(origin.relation, origin.column))
+            names, _ = found.setdefault(key, ([], model))
+            names.extend(v for v in values if v not in names)
+    return [ColumnRule(table, column, Constraint(named_values=names), model)
+            for (table, column), (names, model) in sorted(found.items())]
+
+
 def _casts_of(origin: Origin, raw_family: DType | None, model: str) -> list[CastTarget]:
     out: list[CastTarget] = []
     family = raw_family
@@ -376,6 +396,7 @@ class _Carrier:
         self.manifest, self.facts, self.dialect = manifest, facts, dialect
         self.keys, self.shadowed = keys, shadowed
         self.memo: dict[str, RelationLineage] = {}
+        self.compared: list[tuple[ColumnLineage, tuple[Any, ...], str]] = []  # (lineage, literals, model)
 
     def carry(self, check: _Check) -> Carried | Holds | NotCarried:
         return translate(check.finding, self.lineage(check.model), self.lineage, self.facts, self.dialect)
@@ -409,7 +430,9 @@ class _Carrier:
         try:
             tree = parse_model_sql(str(sql), self.dialect, self._schema(deps))
             walker = SqlLineage(self.dialect, resolve, self.facts.family, model=uid)
-            return walker.query(tree, {}, name)
+            built = walker.query(tree, {}, name)
+            self.compared += [(lin, values, uid) for lin, values in walker.compared]
+            return built
         except SqlglotError as exc:
             why = " ".join(str(exc).split())[:200]
             return RelationLineage(name, opaque=f"built by SQL that does not parse as {self.dialect or 'SQL'}: "

@@ -226,6 +226,8 @@ class SqlLineage:
         self.resolve = resolve
         self.raw_family = raw_family
         self.model = model  # the unique_id its cast steps name
+        # (column lineage, literals) for every `col = 'lit'` / `col IN (...)` the query compares a column to
+        self.compared: list[tuple[ColumnLineage, tuple[Any, ...]]] = []
 
     # -- queries ---------------------------------------------------------------------------------------
     def query(self, node: exp.Expr, env: dict[str, RelationLineage], name: str) -> RelationLineage:
@@ -265,6 +267,7 @@ class SqlLineage:
             state.rows = dict(rel.rows)
         for join in sel.args.get("joins") or []:
             self._join(state, join, env)
+        self._compared_literals(sel, state)
         for arg, why in _ROW_FILTERS:
             if sel.args.get(arg) is not None:
                 state.rows = {u: replace(link, covers=link.covers or why) for u, link in state.rows.items()}
@@ -299,6 +302,29 @@ class SqlLineage:
                 plain[out] = ref
         keys = self._keys(sel, state, columns, passthrough, plain, aggregated)
         return RelationLineage(name, columns=columns, rows=state.rows, keys=keys, passthrough=tuple(passthrough))
+
+    def _compared_literals(self, sel: exp.Select, state: _Select) -> None:
+        """Literals this SELECT compares a column to (WHERE, JOIN ON, CASE WHEN, HAVING): values the project
+        names for that column. A generator that does not learn the column's values must still write them, or
+        `where genre = 'Rock'` selects nothing on synthetic data. Subqueries are their own scope: skipped."""
+        for node in sel.walk(prune=lambda n: n is not sel and isinstance(n, (exp.Select, exp.Subquery))):
+            if isinstance(node, (exp.EQ, exp.NEQ)):
+                pairs = [(node.this, node.expression), (node.expression, node.this)]
+                found = [(c, lit) for c, v in pairs if isinstance(c, exp.Column)
+                         and (lit := _literal(v)) is not None and lit[0] is not None]
+            elif isinstance(node, exp.In) and isinstance(node.this, exp.Column) and node.expressions:
+                lits = [_literal(v) for v in node.expressions]
+                found = ([(node.this, tuple(x[0] for x in lits if x is not None and x[0] is not None))]
+                         if all(x is not None for x in lits) else [])
+            else:
+                continue
+            for col, values in found:
+                try:
+                    lin = self._column(col, state)
+                except _Opaque:
+                    continue
+                if lin.opaque is None and lin.origins and values:
+                    self.compared.append((lin, values))
 
     def _join(self, state: _Select, join: exp.Join, env: dict[str, RelationLineage]) -> None:
         alias, rel = self._source(join.this, env)

@@ -253,9 +253,13 @@ class FormatModel(ConditionalGenerativeModel):
 
 
 def named_values(cfg: Any) -> dict[str, list[Any]]:
-    """Values the project names for a column only under a condition or as a warning (conditional
-    accepted_values tests): still the project's own values, so a format model may draw them."""
+    """Values the project names for a column without requiring them: literals its SQL compares the column
+    to (`named_values`, carried back by lineage), and conditional or warn-only accepted_values tests. They are
+    still the project's own values, so a format model may draw them."""
     out: dict[str, list[Any]] = {}
+    for column, constraint in getattr(cfg, "constraints", {}).items():
+        if getattr(constraint, "named_values", None):
+            out[column] = list(constraint.named_values)
     for cc in getattr(cfg, "conditional_constraints", []):
         if cc.constraint.accepted_values:
             out.setdefault(cc.column, []).extend(v for v in cc.constraint.accepted_values

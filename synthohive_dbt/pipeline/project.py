@@ -62,6 +62,7 @@ class ProjectTables:
     manifest: dict[str, Any] = field(repr=False)
     real_relations: list[Relation] = field(default_factory=list)
     project_name: str | None = None
+    left_out: list[str] = field(default_factory=list)  # selected nodes this mode does not synthesize, and why
 
     @property
     def metadata(self) -> Metadata:
@@ -189,6 +190,7 @@ def resolve(project: DbtProject, mode: Mode, *, select: Sequence[str] = (), excl
         kept = set(selected_ids(project, (), exclude) or ()) if ids is not None and exclude else None
     path = parse(project, mode)
     manifest = load_raw_manifest(path)
+    left_out: list[str] = []
     if mode == "sources":
         raw = None if ids is None else raw_ancestors(manifest, ids)
         if raw is not None and kept is not None:  # a source or seed excluded by name stays real, whatever reads it
@@ -198,11 +200,19 @@ def resolve(project: DbtProject, mode: Mode, *, select: Sequence[str] = (), excl
         ids = selected_ids(project, select, exclude)
         if ids is not None:
             ids = _without_shadowed_seeds(manifest, [i for i in ids if _is_table_id(manifest, i)])
+            snapshots = [i for i in ids if i.startswith("snapshot.")]
+            ids = [i for i in ids if i not in snapshots]
+            left_out += [f"{uid}: a snapshot is history dbt builds from its source (dbt_valid_from/to, one open "
+                         "row per key); mirror mode does not synthesize it: use --mode sources, where "
+                         "`dbt build` snapshots the synthetic sources" for uid in snapshots]
             if not ids:
                 raise ConfigError(
                     f"--select {' '.join(select) or '(all)'} --exclude {' '.join(exclude) or '(none)'} picks no "
-                    f"model, seed, source or snapshot of {project.project_dir} that is a table",
-                    hint="check the selection with `dbt ls --select ...` in the project")
+                    f"model, seed or source of {project.project_dir} that is a table"
+                    + (f" (snapshots are left out in mirror mode: {', '.join(snapshots)})" if snapshots else ""),
+                    hint="check the selection with `dbt ls --select ...` in the project; for snapshots use "
+                         "--mode sources" if snapshots else "check the selection with `dbt ls --select ...` "
+                                                            "in the project")
         else:
             defaults = [n["unique_id"] for n in table_nodes(manifest)
                         if n["resource_type"] in ("model", "seed", "source")]
@@ -210,7 +220,9 @@ def resolve(project: DbtProject, mode: Mode, *, select: Sequence[str] = (), excl
         read = read_manifest(path, select=ids)
     if reflect:
         read = align_to_warehouse(read, real_column_names(project, read))
-    return _project_tables(mode, read, path, manifest)
+    tables = _project_tables(mode, read, path, manifest)
+    tables.left_out = left_out
+    return tables
 
 
 def real_column_names(project: DbtProject, read: ManifestReadResult) -> dict[str, list[str]]:

@@ -286,6 +286,8 @@ def _resolve(project: DbtProject, options: ProjectOptions, reporter: Reporter) -
                   not_modelled=len(tables.read.not_modelled))
     for entry in tables.read.not_modelled:
         log.info("not modelled: %s: %s", entry.test, entry.reason)
+    for line in tables.left_out:
+        reporter.step(f"left out: {line}")
     return tables
 
 

@@ -136,8 +136,9 @@ def detect_key_format(values: pd.Series, *, table: str, column: str) -> KeyForma
         lengths = digits.str.len()
         padded = bool(digits.str.startswith("0").any()) or lengths.nunique() == 1
         width = int(lengths.max()) if padded else 0
+        # numbered past the real ones: a prefixed id is an identifier, so no real one is published
         return KeyFormat("pattern", dtype="object", prefix=str(parts[0].iloc[0]), suffix=str(parts[2].iloc[0]),
-                         width=width, start=int(digits.astype(np.int64).min()))
+                         width=width, start=int(digits.astype(np.int64).max()) + 1)
     alphabet = "".join(sorted(set("".join(text.unique()[:10_000]))))
     length = int(text.str.len().mode().iloc[0])
     return KeyFormat("token", dtype="object", alphabet=alphabet or "abcdefghijklmnopqrstuvwxyz",

@@ -20,7 +20,7 @@ import pandas as pd
 
 from synthohive_dbt.config import Metadata, TableConfig
 from synthohive_dbt.errors import ConfigError
-from synthohive_dbt.models.formats import MIN_LEARN_ROWS, ColumnFormat
+from synthohive_dbt.models.formats import MIN_LEARN_ROWS, ColumnFormat, named_values
 from synthohive_dbt.relational.cardinality import ChildrenPerParent, Histogram, children_counts, match_parents
 from synthohive_dbt.relational.context import (
     ContextSpec,
@@ -254,13 +254,23 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
                 children_counts(frame[driving.columns], parent[driving.parent_columns]), None)
 
     taken = {*plan.key_formats, *plan.group_counters, *fk_cols, *(p.name for p in plan.pii), *plan.null_columns}
-    plan.text_formats = {c: asdict(ColumnFormat.learn(frame[c], cfg.constraint(c)))
+    named = named_values(cfg)
+    plan.text_formats = {c: _text_format(frame[c], cfg, named.get(c) or [])
                          for c in free_text_columns(frame, cfg, taken)}
     taken |= set(plan.text_formats)
     plan.model_columns = [c for c in plan.columns if c not in taken]
     if not plan.model_columns:
         return plan, None
     return plan, TrainingInput(frame[plan.model_columns].reset_index(drop=True), context_frame)
+
+
+def _text_format(s: pd.Series, cfg: TableConfig, named: list[Any]) -> dict[str, Any]:
+    """A free-text column's format, and the values the project itself names for it (literals its SQL compares
+    the column to, conditional accepted_values) with their real share: those are written as they are."""
+    present = s.dropna()
+    hits = present[present.isin(named)] if named else present.iloc[:0]
+    return {"format": asdict(ColumnFormat.learn(s, cfg.constraint(str(s.name)))),
+            "named": sorted({str(v) for v in hits}), "named_share": len(hits) / max(len(present), 1)}
 
 
 def free_text_columns(frame: pd.DataFrame, cfg: TableConfig, taken: set[str]) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -173,8 +174,8 @@ def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativ
         for col in plan.null_columns:
             cols[col] = _null_column(col, stop - start, plan.dtypes.get(col, "object"), cfg,
                                      rng_for(seed, plan.name, "null", col, chunk))
-        for col, fmt in plan.text_formats.items():
-            cols[col] = ColumnFormat(**fmt).generate(stop - start, rng_for(seed, plan.name, "text", col, chunk))
+        for col, text in plan.text_formats.items():
+            cols[col] = _free_text(text, stop - start, rng_for(seed, plan.name, "text", col, chunk))
         cols.update({c: v[start:stop] for c, v in keys.items()})
         cols.update({c: v[start:stop] for c, v in counters.items()})
         for i, f in enumerate(plan.foreign_keys):
@@ -355,6 +356,19 @@ def _replace_rows(current: pd.Series, idx: np.ndarray, fresh: pd.Series) -> pd.S
     values = current.to_numpy(copy=True)
     values[idx] = fresh.to_numpy()
     return pd.Series(values, index=current.index, name=current.name)
+
+
+def _free_text(text: dict[str, Any], n: int, rng: np.random.Generator) -> pd.Series:
+    """Free text in its format; the values the project names keep their real share (plan._text_format)."""
+    values = ColumnFormat(**text["format"]).generate(n, rng)
+    named = text.get("named") or []
+    if named and n:
+        pick = rng.random(n) < float(text.get("named_share") or 0.0)
+        present = values.notna().to_numpy()
+        idx = np.flatnonzero(pick & present)
+        values = values.astype(object)
+        values.iloc[idx] = [named[i] for i in rng.integers(0, len(named), size=len(idx))]
+    return values
 
 
 def _null_column(col: str, n: int, dtype: str, cfg: TableConfig, rng: np.random.Generator) -> pd.Series:

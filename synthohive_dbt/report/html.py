@@ -156,6 +156,15 @@ _TEMPLATE = """<!DOCTYPE html>
 {% for l in pii_leaks %}<tr><td class="bad">{{ l.table }}.{{ l.column }}</td><td>{{ l.source_table }}.{{ l.source_column }}</td>
 <td class="num">{{ l.leaked_values }}</td><td class="num">{{ l.leaked_rows }}</td></tr>{% endfor %}</table>
 {% else %}<p class="good">None: no real value of a PII column appears in the output.</p>{% endif %}
+<h3>Real values in generated columns</h3>
+{% if value_overlap %}<p class="muted">Keys, identifiers, faked and free-text columns are generated, not learned. In a
+large value space no written value may be a real one; integer keys meet real values by chance.</p>
+<table><tr><th>column</th><th>role</th><th>value space</th><th>distinct written</th><th>of them real</th>
+<th>expected by chance</th></tr>
+{% for o in value_overlap %}<tr><td class="{{ '' if o.ok else 'bad' }}">{{ o.table }}.{{ o.column }}</td><td>{{ o.role }}</td>
+<td>{{ o.value_space }}</td><td class="num">{{ o.written_distinct }}</td><td class="num">{{ o.in_real }}</td>
+<td class="num">{{ o.expected_by_chance|num if o.expected_by_chance is not none else '-' }}</td></tr>{% endfor %}</table>
+{% else %}<p class="muted">No generated key, identifier, faked or free-text column.</p>{% endif %}
 {% if pii_findings %}<h3>PII detected (for review)</h3>
 <table><tr><th>table</th><th>column</th><th>kind</th><th>confidence</th><th>reason</th></tr>
 {% for f in pii_findings %}<tr><td>{{ f.table }}</td><td>{{ f.column }}</td><td>{{ f.kind }}</td>
@@ -265,7 +274,7 @@ def _context(result: EvaluationResult, gates: QualityGates | None, limits: PlotL
         "children_plots": [plots.children_plot(r) for r in result.relationships],
         "constraints": result.constraints, "dbt_tests": result.dbt_tests, "privacy": result.privacy,
         "dcr_plots": [plots.dcr_plot(p) for p in result.privacy],
-        "pii_leaks": result.pii_leaks, "pii_findings": result.pii_findings,
+        "pii_leaks": result.pii_leaks, "pii_findings": result.pii_findings, "value_overlap": result.value_overlap,
         "skipped": result.skipped, "notes": result.notes, "dp": result.differential_privacy,
         "training": training, "training_left_out": training_left_out, "training_limit": limits.training_plots,
     }

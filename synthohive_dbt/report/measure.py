@@ -31,6 +31,7 @@ from synthohive_dbt.report.gates import QualityGates
 from synthohive_dbt.report.privacy_metrics import find_pii_leaks
 from synthohive_dbt.report.relationships import relationship_score
 from synthohive_dbt.report.result import DbtTestOutcome, EvaluationResult
+from synthohive_dbt.report.value_overlap import column_roles, value_overlap
 from synthohive_dbt.seeds import derive_seed
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ class Trained(Protocol):
     metadata: Metadata
     pii_findings: list[Any]
     seed: int | None
+    plans: Mapping[str, Any]
 
     @property
     def pii_columns(self) -> dict[str, list[str]]: ...
@@ -68,6 +70,7 @@ class RunFacts:
     differential_privacy: dict[str, Any] | None = None
     seed: int = 0
     training: Mapping[str, dict[str, Any]] = field(default_factory=dict)  # table -> TrainingMetrics.to_dict()
+    column_roles: Mapping[str, Mapping[str, tuple[str, str]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, synth: Trained, *, seed: int | None = None, tables: Iterable[str] | None = None) -> RunFacts:
@@ -79,7 +82,9 @@ class RunFacts:
                    differential_privacy=synth.privacy_report(),
                    seed=int(seed if seed is not None else (synth.seed or 0)),
                    training={t: m.to_dict() for t, m in synth.training_metrics().items()
-                             if keep is None or t in keep})
+                             if keep is None or t in keep},
+                   column_roles={t: r for t, r in column_roles(getattr(synth, "plans", {})).items()
+                                 if keep is None or t in keep})
 
 
 def measure_run(real: Mapping[str, pd.DataFrame], output: Output, facts: RunFacts, *,
@@ -88,6 +93,11 @@ def measure_run(real: Mapping[str, pd.DataFrame], output: Output, facts: RunFact
     dbt's outcomes join at `write_report`: dbt tests the tables only after the measurement let them out."""
     result = _measure_tables(real, output, facts, max_rows)
     result.training = {t: dict(r) for t, r in facts.training.items()}
+    result.value_overlap = value_overlap(facts.column_roles, real, _generated_columns(output, facts.column_roles))
+    leaking = [o for o in result.value_overlap if not o.ok]
+    if leaking:
+        result.notes.append("real values written back in generated columns: " + ", ".join(
+            f"{o.table}.{o.column} ({o.in_real} of {o.written_distinct} distinct)" for o in leaking))
     dp = result.differential_privacy = facts.differential_privacy
     if dp is not None:
         result.notes.append(
@@ -177,6 +187,20 @@ def _measure_tables(real: Mapping[str, pd.DataFrame], output: Output, facts: Run
                         "children per parent use every row")
     result.scores = summary_scores(result)
     return result
+
+
+def _generated_columns(output: Output, roles: Mapping[str, Mapping[str, tuple[str, str]]]
+                       ) -> dict[str, pd.DataFrame]:
+    """The generated columns of every table, whole (a Parquet output is read one column set at a time)."""
+    out = {}
+    for table, columns in roles.items():
+        if table in output:
+            value = output[table]
+            names = value.columns if isinstance(value, pd.DataFrame) else pq.ParquetFile(value).schema_arrow.names
+            cols = [c for c in columns if c in names]
+            out[table] = value[cols] if isinstance(value, pd.DataFrame) else pq.read_table(
+                value, columns=cols).to_pandas()
+    return out
 
 
 def _table_of(finding: Any) -> str | None:

@@ -119,7 +119,10 @@ def table_privacy(table: TableConfig, real: pd.DataFrame, synthetic: pd.DataFram
     if not scored or real.empty or synthetic.empty:
         return None
     skip = key_columns(table) | set(table.pii_columns) | set(pii or ())
-    copy_cols = [c for c in real.columns if c in synthetic.columns and c not in skip]
+    # a column with one real value (a constant) makes every row "equal" to a real one and says nothing about
+    # disclosure; generated columns (free text, keys of other tables) stay in: they make a row new
+    copy_cols = [c for c in real.columns if c in synthetic.columns and c not in skip
+                 and real[c].nunique(dropna=False) > 1]
     rng = np.random.default_rng(settings.seed)
     if holdout is not None and len(holdout):
         source = "given"

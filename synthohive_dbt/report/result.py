@@ -169,6 +169,28 @@ class PiiLeak:
 
 
 @dataclass
+class ValueOverlap:
+    """How many distinct values of a generated column (a key, an identifier, a faked or free-text column) also
+    occur in the real column. For a large value space (UUIDs, tokens, prefixed ids, names, free text) the
+    count must be 0; for a small one (integer surrogate keys) a match is expected by chance, shown beside it."""
+
+    table: str
+    column: str
+    role: str  # "key" | "pii" | "free text"
+    value_space: str  # "large" | "small"
+    written_distinct: int
+    real_distinct: int
+    in_real: int
+    expected_by_chance: float | None = None  # small spaces: distinct written x real / size of the space
+
+    @property
+    def ok(self) -> bool:
+        if self.value_space == "large":
+            return self.in_real == 0
+        return True  # reported, not judged: integers collide by chance
+
+
+@dataclass
 class EvaluationResult:
     """Everything `evaluate` measured. `scores` holds the summary in [0, 1] (None = nothing to score)."""
 
@@ -182,6 +204,7 @@ class EvaluationResult:
     dbt_tests: list[DbtTestOutcome] = field(default_factory=list)
     privacy: list[TablePrivacy] = field(default_factory=list)
     pii_leaks: list[PiiLeak] = field(default_factory=list)
+    value_overlap: list[ValueOverlap] = field(default_factory=list)
     pii_findings: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -236,7 +259,7 @@ class EvaluationResult:
 _NESTED: dict[str, type] = {
     "columns": ColumnScore, "pairs": PairScore, "matrices": TableMatrices,
     "relationships": RelationshipScore, "constraints": ConstraintCheck, "dbt_tests": DbtTestOutcome,
-    "privacy": TablePrivacy, "pii_leaks": PiiLeak, "distribution": Distribution,
+    "privacy": TablePrivacy, "pii_leaks": PiiLeak, "distribution": Distribution, "value_overlap": ValueOverlap,
 }
 
 

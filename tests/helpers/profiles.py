@@ -3,6 +3,14 @@ session's PostgreSQL server through SYNTHOHIVE_PG_* variables (`pg`)."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pytest
+
+T = TypeVar("T")
+
 
 def profiles_yml(profile: str, duckdb_file: str) -> str:
     return f"""{profile}:
@@ -23,3 +31,19 @@ def profiles_yml(profile: str, duckdb_file: str) -> str:
       schema: "{{{{ env_var('SYNTHOHIVE_PG_SCHEMA') }}}}"
       threads: 1
 """
+
+
+def build_on_warehouse(request: Any, tmp_path_factory: Any, name: str, build: Callable[..., T]) -> T:
+    """A test dbt project built by `build(root, target=, env=)` on the warehouse a fixture is parametrised with
+    (`WAREHOUSES`): the DuckDB file of the `dev` target, or a fresh database on the session's PostgreSQL server
+    (`pg`), whose variables go into the process environment for the CLI's dbt to read."""
+    root = tmp_path_factory.mktemp(f"{name}_{request.param}") / name
+    if request.param == "duckdb":
+        return build(root)
+    server = request.getfixturevalue("postgres_server")
+    env = server.dbt_env(dbname=server.create_database(), schema="analytics")
+    os.environ.update(env)
+    return build(root, target="pg", env=env)
+
+
+WAREHOUSES = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -93,7 +93,8 @@ def test_keys_and_foreign_keys_come_from_staging_tests(result: SourcesModeResult
 def test_column_constraints_by_value(result: SourcesModeResult) -> None:
     users, orders = result.metadata.tables["raw_users"], result.metadata.tables["raw_orders"]
     assert users.constraint("id") == Constraint(data_type="integer", not_null=True, unique=True)
-    assert users.constraint("status") == Constraint(accepted_values=["active", "inactive"])
+    # active_users: `where user_status = 'active'` names a value of the raw column (kept in free text too)
+    assert users.constraint("status") == Constraint(accepted_values=["active", "inactive"], named_values=["active"])
     assert users.constraint("country") == Constraint(accepted_values=["SE", "DE"])  # upper() leaves them be
     assert users.constraint("email") == Constraint(not_null=True)  # unique(lower(email)) is not carried
     # signed_up_on = cast(signed_up_at as date): not_null carried, unique only from signed_up_at itself
@@ -253,3 +254,15 @@ def test_example_project(tmp_path: Path) -> None:
     assert by_name["accepted_range_fct_orders_order_amount__0"].detail.endswith(
         "fct_orders.order_amount is an aggregate `SUM(stg_order_items.line_amount)`")
     result.metadata.validate_schema()
+
+
+def test_literals_a_model_compares_a_raw_column_to_are_named_values(raw_manifest, tmp_path) -> None:
+    """`where`, `case when`, `in (...)` through renames name values; through lower() they do not."""
+    users = '"lineage"."main"."stg_users"'
+    raw = _with_sql(raw_manifest, "active_users",
+                    "select *, case when user_status in ('active', 'paused') then 1 end as flag,\n"
+                    "  case when lower(user_status) = 'gone' then 1 end as gone\n"
+                    f"from {users} where user_status <> 'banned'")
+    result = project_to_sources(write_manifest(tmp_path, raw))
+    named = result.metadata.tables["raw_users"].constraint("status").named_values
+    assert sorted(named) == ["active", "banned", "paused"]

@@ -4,7 +4,6 @@ model comes out empty, and that is a failure in the outcome table and the exit c
 
 from __future__ import annotations
 
-import os
 
 import pytest
 from click.testing import CliRunner
@@ -13,19 +12,14 @@ from synthohive_dbt.cli import cli
 from synthohive_dbt.dbt import DbtProject
 from synthohive_dbt.io import read_table
 from tests.helpers.keyless_project import RAW, build_keyless
+from tests.helpers.profiles import WAREHOUSES, build_on_warehouse
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=WAREHOUSES)
 def keyless(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> DbtProject:
-    root = tmp_path_factory.mktemp(f"keyless_{request.param}") / "keyless"
-    if request.param == "duckdb":
-        return build_keyless(root)
-    server = request.getfixturevalue("postgres_server")
-    env = server.dbt_env(dbname=server.create_database(), schema="analytics")
-    os.environ.update(env)  # the CLI's dbt reads the profile's env_var()s from the process environment
-    return build_keyless(root, target="pg", env=env)
+    return build_on_warehouse(request, tmp_path_factory, "keyless", build_keyless)
 
 
 def _seed(project: DbtProject, *args: str) -> tuple[int, str]:

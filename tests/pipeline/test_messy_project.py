@@ -30,21 +30,16 @@ from synthohive_dbt.io.ownership import MARKER_TABLE
 from synthohive_dbt.io.warehouse import run_sql
 from tests.helpers.catalog import catalog_snapshot, changed
 from tests.helpers.messy_project import ODD, SENTINEL_TO, UNKNOWN_DAY, Messy, build_messy
+from tests.helpers.profiles import WAREHOUSES, build_on_warehouse
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = ["customers", "odd_names", "orders", "refunds", "regions", "settings"]
 
 
-@pytest.fixture(scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=WAREHOUSES)
 def messy(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Messy:
-    root = tmp_path_factory.mktemp(f"messy_{request.param}") / "messy"
-    if request.param == "duckdb":
-        return build_messy(root)
-    server = request.getfixturevalue("postgres_server")
-    env = server.dbt_env(dbname=server.create_database(), schema="analytics")
-    os.environ.update(env)  # the CLI's dbt reads the profile's env_var()s from the process environment
-    return build_messy(root, target="pg", env=env)
+    return build_on_warehouse(request, tmp_path_factory, "messy", build_messy)
 
 
 def _seed(messy: Messy, *args: object) -> tuple[int, str]:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from synthohive_dbt.config import Constraint, Metadata
-from synthohive_dbt.relational.synthesizer import Synthesizer
+from synthohive_dbt import Synthesizer
 from tests.relational.conftest import fit
 
 WORDS = ["fix", "crash", "when", "loading", "large", "files", "add", "support", "for", "dark", "mode", "docs",
@@ -53,3 +53,21 @@ def test_the_text_format_survives_save_and_load(tmp_path: Path) -> None:
     a = synth.sample(seed=4, evaluate=False)["issues"]["title"].tolist()
     b = again.sample(seed=4, evaluate=False)["issues"]["title"].tolist()
     assert a == b
+
+
+def test_values_the_project_names_keep_their_share_in_free_text() -> None:
+    """A conditional accepted_values test names one title: rows holding it keep it (a model filtering on it
+    stays non-empty); every other title is generated in its format."""
+    from synthohive_dbt.config import ConditionalConstraint
+
+    real, meta = _data()
+    real["issues"].loc[real["issues"].index[::5], "title"] = "Release notes"  # 20% of the rows
+    meta.tables["issues"].conditional_constraints.append(ConditionalConstraint(
+        column="title", constraint=Constraint(accepted_values=["Release notes"], where="label = 'docs'"),
+        test="accepted_values_issues_title"))
+    synth = fit(meta, real)
+    titles = synth.sample(evaluate=False)["issues"]["title"]
+    share = (titles == "Release notes").mean()
+    assert 0.1 < share < 0.3, share
+    others = titles[titles != "Release notes"]
+    assert not set(others) & set(real["issues"]["title"])
