@@ -466,6 +466,29 @@ def demo(work_dir: Path, epochs: int | None, backend: str, seed_value: int | Non
     _finish(result, reporter, quiet, log_format)
 
 
+@cli.command()
+@click.option("--project-dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=Path("."),
+              show_default=True, help="The dbt project to set up.")
+@click.option("--dry-run", is_flag=True, help="Show the diff and change nothing.")
+def init(project_dir: Path, dry_run: bool) -> None:
+    """Install the synthohive dbt package (packages.yml, offline `local:` path) and the source() override."""
+    from synthohive_dbt.pipeline.init_project import plan_init
+
+    plan = plan_init(project_dir)
+    for note in plan.notes:
+        click.echo(note)
+    if not plan.changes:
+        click.echo(f"{plan.project_dir} is already set up for synthohive: nothing to change")
+        return
+    click.echo(plan.diff(), nl=False)
+    if dry_run:
+        click.echo("dry run: nothing was changed")
+        return
+    written = plan.apply()
+    click.echo(f"changed {', '.join(str(p.relative_to(plan.project_dir)) for p in written)}; next: `dbt deps` in "
+               f"{plan.project_dir}, then `synthohive seed --project-dir {project_dir} --target-schema synthetic`")
+
+
 def main() -> None:
     silence_library_warnings()
     cli()

@@ -84,5 +84,10 @@ class DbtError(SynthohiveError):
     """Running dbt failed (parse, test, build)."""
 
 
+class ProjectSetupError(SynthohiveError):
+    """`synthohive init` cannot set a dbt project up safely: a file it must change is unreadable, or holds
+    something (the user's own source() macro, a flow-style packages list) it will not overwrite."""
+
+
 class QualityGateError(SynthohiveError):
     """Synthetic data missed a configured quality or privacy threshold."""

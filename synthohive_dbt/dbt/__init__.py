@@ -13,6 +13,7 @@ from synthohive_dbt.dbt.runner import (
     Outcome,
     outcomes_from_run_results,
     parse_metadata_log,
+    swap_schema,
 )
 
 __all__ = [
@@ -25,4 +26,5 @@ __all__ = [
     "load_profile",
     "outcomes_from_run_results",
     "parse_metadata_log",
+    "swap_schema",
 ]

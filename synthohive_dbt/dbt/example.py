@@ -19,7 +19,7 @@ _GENERATED = ("target", "dbt_packages", "logs", "package-lock.yml", ".user.yml",
 
 def copy_example_project(dest: str | Path) -> Path:
     """Copy the example project to `dest` (created; must not exist) and point packages.yml at the repo."""
-    if not (EXAMPLE_DIR / "dbt_project.yml").is_file() or not (REPO_ROOT / "macros").is_dir():
+    if not (EXAMPLE_DIR / "dbt_project.yml").is_file() or not (REPO_ROOT / "dbt_project.yml").is_file():
         raise DbtError(f"the example project is not at {EXAMPLE_DIR} (an installed wheel does not ship it)",
                        hint="run from a checkout of the synthohive-dbt repository")
     dest = Path(dest)

@@ -143,15 +143,15 @@ class DbtProject:
         return create_warehouse_engine(self.resolved_profile().spec)
 
     # -- generic ---------------------------------------------------------------------------------------
-    def invoke(self, args: Sequence[str], *, check: bool = True) -> DbtResult:
-        """Run `dbt <args>`; with check=True a dbt crash (not a failing test) raises DbtError."""
+    def invoke(self, args: Sequence[str], *, check: bool = True,
+               sources_in: Mapping[str, str] | None = None) -> DbtResult:
+        """Run `dbt <args>`; with check=True a dbt crash (not a failing test) raises DbtError.
+
+        `sources_in` (source unique_id -> schema) makes this one command read those sources from another
+        schema without any macro in the project (see `_manifest_with_sources_in`)."""
         from dbt.cli.main import dbtRunner  # heavy import (~3 s): only when dbt actually runs
 
-        command = [*args, "--project-dir", str(self.project_dir), "--profiles-dir", str(self.profiles_dir)]
-        if self.target and args[0] not in ("deps", "clean"):
-            command += ["--target", self.target]
-        if self.profile and args[0] not in ("deps", "clean"):
-            command += ["--profile", self.profile]
+        command = [*args, *self._common_args(args[0])]
         logs: list[str] = []
 
         def collect(event: Any) -> None:
@@ -164,7 +164,8 @@ class DbtProject:
             run_results.unlink()  # never report a previous run's results as this one's
         with _working_dir_and_env(self.project_dir, {**self.env, "DBT_TARGET_PATH": str(self.target_path)}):
             try:
-                res = dbtRunner(callbacks=[collect]).invoke(command)
+                manifest = self._manifest_with_sources_in(sources_in, args) if sources_in else None
+                res = dbtRunner(manifest=manifest, callbacks=[collect]).invoke(command)
             finally:
                 _release_duckdb()
         outcomes = outcomes_from_run_results(run_results) if run_results.exists() and args[0] in (
@@ -178,6 +179,39 @@ class DbtProject:
             raise DbtError(f"`dbt {' '.join(args)}` in {self.project_dir} failed:\n    {tail}",
                            hint="fix the error dbt reports above and rerun")
         return result
+
+    def _common_args(self, command: str) -> list[str]:
+        out = ["--project-dir", str(self.project_dir), "--profiles-dir", str(self.profiles_dir)]
+        if self.target and command not in ("deps", "clean"):
+            out += ["--target", self.target]
+        if self.profile and command not in ("deps", "clean"):
+            out += ["--profile", self.profile]
+        return out
+
+    def _manifest_with_sources_in(self, sources_in: Mapping[str, str], args: Sequence[str]) -> Any:
+        """The project parsed in-process, with the given sources moved to other schemas.
+
+        dbt has no flag that moves a source (`--defer` covers refs only) and a package cannot override the
+        builtin source(); but dbt resolves source() at run time from the manifest it is handed, so a manifest
+        whose source nodes name the synthetic schema makes every test (and model) read the synthetic copy,
+        with no edit to the user's project. Call inside `_working_dir_and_env`."""
+        from dbt.cli.main import dbtRunner
+
+        variables = [*args[args.index("--vars"):args.index("--vars") + 2]] if "--vars" in args else []
+        res = dbtRunner().invoke(["parse", *self._common_args("parse"), *variables, "--log-level", "none"])
+        if not res.success or res.result is None:
+            raise DbtError(f"`dbt parse` in {self.project_dir} failed: {res.exception or 'see the dbt log'}",
+                           hint="run `dbt parse` by hand in the project to see its full log")
+        manifest = res.result
+        for uid, schema in sources_in.items():
+            node = manifest.sources.get(uid)
+            if node is None:
+                raise DbtError(f"source {uid} is not in the manifest of {self.project_dir}",
+                               hint="the project changed during the run: rerun synthohive")
+            if isinstance(node.relation_name, str):
+                node.relation_name = swap_schema(node.relation_name, node.schema, schema)
+            node.schema = schema
+        return manifest
 
     # -- commands --------------------------------------------------------------------------------------
     def deps(self) -> DbtResult:
@@ -226,6 +260,15 @@ class DbtProject:
             raise DbtError(f"dbt {what} failed in {self.project_dir}: {bad or 'see the dbt log'}",
                            hint="fix the failing nodes and rerun")
         return result
+
+
+def swap_schema(relation_name: str, old: str, new: str) -> str:
+    """A rendered relation name (`"db"."raw"."orders"`) with its schema part `old` replaced by `new`."""
+    for q in ('"', "`", ""):
+        token = f"{q}{old}{q}."
+        if token in relation_name:
+            return relation_name.replace(token, f"{q}{new}{q}.", 1)
+    return relation_name
 
 
 def _release_duckdb() -> None:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlglot
@@ -302,6 +302,12 @@ def _column_rule(rule: ColumnRule, rel: RelationLineage, facts: RawFacts, dialec
         raise _Stop(f"{label} is the constant {value!r}, which the test rejects or lineage cannot check")
     if c.not_null and lin.nullable:
         raise _Stop(f"{label} may be null: it comes from {lin.nullable}")
+    if _surrogate_origins(rel, (rule.column,)) is not None:
+        # a hash of several columns: unique is a unique combination of them; a hash is never null; its
+        # values (hex text) say nothing about the raw columns' values
+        if not c.unique:
+            return Holds(f"{label} is a hash of columns (a surrogate key): never null, no value test carries")
+        return _key_rule(KeyRule(rel.name, (rule.column,), rule.source), rel, facts)
     key_holds = c.unique and _is_key(rel, [rule.column])
     out: list[Finding] = []
     for origin in lin.origins:
@@ -347,10 +353,27 @@ def _single_origin(rel: RelationLineage, column: str, allow_pick: bool) -> Origi
     return Origin(origin.relation, origin.column, tuple(steps))
 
 
+def _surrogate_origins(rel: RelationLineage, columns: tuple[str, ...]) -> list[Origin] | None:
+    """The raw columns a one-column surrogate key hashes (their steps up to the hash), or None."""
+    if len(columns) != 1:
+        return None
+    lin = _lineage(rel, columns[0])
+    if lin.literal is not None or not lin.origins:
+        return None
+    if not all(o.steps and o.steps[-1].kind == "surrogate" for o in lin.origins):
+        return None
+    # text casts and null sentinels inside the hash keep distinct values distinct for the key
+    return [Origin(o.relation, o.column, tuple(s for s in o.steps[:-1] if s.kind not in ("cast", "coalesce")))
+            for o in lin.origins]
+
+
 def _key_rule(rule: KeyRule, rel: RelationLineage, facts: RawFacts) -> Outcome:
     cols = ", ".join(rule.columns)
+    surrogate = _surrogate_origins(rel, rule.columns)
+    if surrogate is not None:  # unique(md5(a || '-' || b)) is unique (a, b)
+        rule = replace(rule, columns=tuple(rule.columns[0] for _ in surrogate))
     try:
-        origins = [_single_origin(rel, c, allow_pick=False) for c in rule.columns]
+        origins = surrogate or [_single_origin(rel, c, allow_pick=False) for c in rule.columns]
         relations = {o.relation for o in origins}
         if len(relations) != 1:
             raise _Stop(f"the columns ({cols}) of {rel.name} come from different raw tables")

@@ -24,6 +24,11 @@ from synthohive_dbt.config import DType, dtype_from_sql
 StepKind = Literal["cast", "try_cast", "fold", "coalesce", "pick", "nullif"]
 _FOLDS = {exp.Lower: "lower", exp.Upper: "upper", exp.Initcap: "initcap", exp.Trim: "trim"}
 _PICKS = {exp.Min: "min", exp.Max: "max", exp.AnyValue: "any_value", exp.First: "first", exp.Last: "last"}
+_HASHES = (exp.MD5, exp.SHA, exp.SHA2)
+_HASH_NAMES = frozenset({"md5", "sha", "sha1", "sha2", "sha256", "hash"})
+# what may sit between the columns of a surrogate key and its hash: text casts, null sentinels, separators
+_SURROGATE_GLUE = (exp.Cast, exp.TryCast, exp.Coalesce, exp.DPipe, exp.Concat, exp.ConcatWs, exp.Literal,
+                   exp.Paren, exp.Column, exp.Identifier, exp.DataType, exp.Null)
 _WIDENING = {("int", "float"), ("date", "datetime"), ("int", "str"), ("float", "str"), ("bool", "str"),
              ("date", "str"), ("datetime", "str")}
 
@@ -476,11 +481,28 @@ class SqlLineage:
         for cls, fn in _PICKS.items():
             if type(node) is cls:  # a window's min/max never gets here: the Window node is opaque
                 return self._expr(node.this, state).then(Step("pick", fn))
+        if _is_hash(node):
+            return self._surrogate(node, state)
         if isinstance(node, exp.Window):
             return ColumnLineage(opaque=f"a window function `{_snippet(node, self.dialect)}`")
         if isinstance(node, exp.AggFunc):
             return ColumnLineage(opaque=f"an aggregate `{_snippet(node, self.dialect)}`")
         return ColumnLineage(opaque=f"computed by `{_snippet(node, self.dialect)}`")
+
+    def _surrogate(self, node: exp.Expr, state: _Select) -> ColumnLineage:
+        """A hash of columns joined as text (`dbt_utils.generate_surrogate_key`: md5 of casts, null sentinels
+        and separators): one value per combination of the columns, so a `unique` test on it is a unique
+        combination of the raw columns. Each origin ends in a `surrogate` step naming all of them."""
+        inner = [n for n in node.walk() if n is not node]
+        columns = [n for n in inner if isinstance(n, exp.Column)]
+        if not columns or any(not isinstance(n, _SURROGATE_GLUE) for n in inner):
+            return ColumnLineage(opaque=f"computed by `{_snippet(node, self.dialect)}`")
+        parts = [self._column(c, state) for c in columns]
+        if any(p.opaque or len(p.origins) != 1 for p in parts):
+            return ColumnLineage(opaque=f"`{_snippet(node, self.dialect)}` hashes columns lineage cannot follow")
+        names = ", ".join(c.sql(dialect=self.dialect) for c in columns)
+        step = Step("surrogate", f"hash of ({names})")
+        return ColumnLineage(origins=tuple(p.origins[0] for p in parts)).then(step)
 
     def _conditional(self, node: exp.Expr, whens: list[tuple[exp.Expr, exp.Expr]], default: exp.Expr | None,
                      state: _Select) -> ColumnLineage:
@@ -677,6 +699,12 @@ def _switch_on(whens: list[tuple[exp.Expr, exp.Expr]], default: exp.Expr,
 
 def _inside_window(node: exp.Expr | None) -> bool:
     return node is not None and node.find_ancestor(exp.Window) is not None
+
+
+def _is_hash(node: exp.Expr) -> bool:
+    if isinstance(node, _HASHES):
+        return True
+    return isinstance(node, exp.Anonymous) and str(node.name).lower() in _HASH_NAMES
 
 
 def _union_column(a: ColumnLineage, b: ColumnLineage) -> ColumnLineage:

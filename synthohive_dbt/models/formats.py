@@ -26,6 +26,7 @@ The model is plain JSON (no tensors), deterministic for a seed, and ignores pare
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -40,7 +41,12 @@ MIN_LEARN_ROWS = 10  # tables below this are generated from formats (see the mod
 
 _UNITS_US = (("D", 86_400 * 10**6), ("s", 10**6), ("us", 1))
 _DEFAULT_YEARS = (2000, 2024)
-_CLASSES = {"A": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "a": "abcdefghijklmnopqrstuvwxyz", "9": "0123456789"}
+_CLASSES = {"A": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "a": "abcdefghijklmnopqrstuvwxyz", "9": "0123456789",
+            "x": "0123456789abcdef", "X": "0123456789ABCDEF"}  # x/X: hex digits (UUIDs, digests)
+_HEX_TEXT = re.compile(r"^[0-9a-fA-F-]+$")
+# the widest signed integer type the real values fit in bounds the generated ones (an INTEGER column of
+# ten-digit values must not get a value past 2**31 - 1)
+_INT_WIDTHS = (2**7 - 1, 2**15 - 1, 2**31 - 1, 2**63 - 1)
 _MAX_TEMPLATES = 50
 
 
@@ -83,6 +89,9 @@ class ColumnFormat:
                 else:
                     fmt.low = fmt.high - (hi - lo)
             fmt.decimals = 0 if kind == "int" else int(_decimals(x) or 0) if x.size else 2
+            if kind == "int" and x.size:
+                width = next(w for w in _INT_WIDTHS if np.abs(x).max() <= w)
+                fmt.low, fmt.high = max(fmt.low, -width - 1), min(fmt.high, width)
         elif kind == "datetime":
             us = _micros(present)
             years = (pd.Series(us.astype("datetime64[us]")).dt.year if us.size else pd.Series(_DEFAULT_YEARS))
@@ -91,7 +100,12 @@ class ColumnFormat:
             fmt.high = float(np.datetime64(f"{last:04d}-12-31", "us").astype(np.int64))
             fmt.unit = next((u for u, per in _UNITS_US if not np.any(us % per)), "us") if us.size else "D"
         elif kind == "str":
-            shapes = pd.Series([_shape(str(v)) for v in present.tolist()], dtype=object)
+            texts = [str(v) for v in present.tolist()]
+            hex_ = bool(texts) and all(_HEX_TEXT.match(t) for t in texts) and any(
+                any(c.isalpha() for c in t) for t in texts)  # UUIDs and digests keep hex digits
+            upper = hex_ and not any(c in "abcdef" for t in texts for c in t)
+            shapes = pd.Series([_shape(t, hex_="X" if upper else "x" if hex_ else "") for t in texts],
+                               dtype=object)
             fmt.templates = list(dict.fromkeys(shapes.tolist()))[:_MAX_TEMPLATES] or ["aaaaaaaa"]
         return fmt
 
@@ -152,11 +166,14 @@ def _micros(present: pd.Series) -> np.ndarray:
     return s.astype("datetime64[us]").to_numpy().view(np.int64)
 
 
-def _shape(text: str) -> str:
-    """Character-class shape of a text value: letters -> 'A' / 'a', digits -> '9', anything else kept."""
+def _shape(text: str, *, hex_: str = "") -> str:
+    """Character-class shape of a text value: letters -> 'A' / 'a', digits -> '9', anything else kept; in a
+    hex column (`hex_` is 'x' for lower-case letters, 'X' for upper) every hex digit -> that class."""
     out = []
     for ch in text:
-        if ch.isascii() and ch.isupper():
+        if hex_ and ch in "0123456789abcdefABCDEF":
+            out.append(hex_)
+        elif ch.isascii() and ch.isupper():
             out.append("A")
         elif ch.isascii() and ch.islower():
             out.append("a")

@@ -47,8 +47,8 @@ def judged_tests(manifest: Mapping[str, Any], synthetic: Iterable[str], left_out
     tables = {n["unique_id"] for n in table_nodes(dict(manifest))}
     scope = Judged()
     for uid, node in sorted((manifest.get("nodes") or {}).items()):
-        if node.get("resource_type") != "test":
-            continue
+        if node.get("resource_type") != "test" or (node.get("config") or {}).get("enabled") is False:
+            continue  # a disabled test (dbt disables one that refers to a disabled model) never runs
         touched = [t for t in (node.get("depends_on") or {}).get("nodes") or [] if t in tables]
         if not touched or not any(t in made or t in missed for t in touched):
             continue  # not about this run at all

@@ -14,8 +14,9 @@ refused before any work is done.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +27,7 @@ from synthohive_dbt.errors import ConfigError, DbtError, ManifestError
 from synthohive_dbt.io import Relation, list_tables, reflect_columns
 from synthohive_dbt.metadata import ManifestReadResult, read_manifest
 from synthohive_dbt.metadata.align import align_to_warehouse
+from synthohive_dbt.metadata.findings import NotModelled
 from synthohive_dbt.metadata.lineage import project_to_sources
 from synthohive_dbt.metadata.manifest import sections
 from synthohive_dbt.metadata.tables import base_name, is_table
@@ -77,7 +79,8 @@ class ProjectTables:
         return {name: t.real for name, t in self.tables.items()}
 
     def require_source_redirect(self) -> None:
-        """dbt reads sources from the target schema only if the root project routes source() to synthohive."""
+        """Sources mode: `dbt build` reads sources from the target schema only if the root project routes
+        source() to synthohive (mirror mode moves the sources itself, see pipeline/redirect.py)."""
         if not self.has_sources:
             return
         macros = self.manifest.get("macros") or {}
@@ -86,9 +89,11 @@ class ProjectTables:
         if not ok:
             raise DbtError(
                 f"the dbt project {self.project_name!r} does not redirect source() to the synthetic schema, so "
-                "dbt would test and build on the real sources instead of the synthetic ones",
-                hint="install the synthohive dbt package (packages.yml) and add this file to the project's "
-                     f"macros/ folder (e.g. macros/synthohive_source.sql):\n{_REDIRECT_MACRO}")
+                "in sources mode dbt would build and test on the real sources instead of the synthetic ones",
+                hint="run `synthohive init` in the project (it adds the synthohive package to packages.yml and "
+                     "macros/synthohive_source.sql; --dry-run shows the diff), then `dbt deps`. By hand: install "
+                     f"the package and add this macro to the project's macros/ folder:\n{_REDIRECT_MACRO}\n"
+                     "Or use --mode mirror, which needs neither")
 
 
 def relation_of(node: dict[str, Any]) -> Relation | None:
@@ -219,10 +224,34 @@ def resolve(project: DbtProject, mode: Mode, *, select: Sequence[str] = (), excl
             ids = _without_shadowed_seeds(manifest, defaults)
         read = read_manifest(path, select=ids)
     if reflect:
-        read = align_to_warehouse(read, real_column_names(project, read))
+        present = real_column_names(project, read)
+        read, missing = without_missing(read, present)
+        left_out += missing
+        read = align_to_warehouse(read, present)
     tables = _project_tables(mode, read, path, manifest)
     tables.left_out = left_out
     return tables
+
+
+def without_missing(read: ManifestReadResult, present: Mapping[str, Any]) -> tuple[ManifestReadResult, list[str]]:
+    """`read` without the tables whose relation the warehouse does not hold (a model that failed to build on the
+    real data, a seed never loaded), and a line for each: one missing relation must not stop a whole project.
+    Foreign keys to a table left out are dropped with it (listed as not modelled)."""
+    missing = [n for n in read.tables if n not in present]
+    if not missing or len(missing) == len(read.tables):
+        return read, []  # nothing is built at all: the read step says so, with the fix
+    gone = set(missing)
+    lost = [NotModelled(f"{t.unique_id or name}: foreign key {fk.label}", f"{fk.parent} is left out (no relation "
+                        "in the warehouse)", t.unique_id) for name, t in read.metadata.tables.items()
+            if name not in gone for fk in t.fk if fk.parent in gone]
+    tables = {name: t.model_copy(update={"fk": [fk for fk in t.fk if fk.parent not in gone]})
+              for name, t in read.metadata.tables.items() if name not in gone}
+    lines = [f"{read.tables[n].unique_id}: {read.tables[n].schema}.{read.tables[n].identifier} does not exist in the "
+             "warehouse (not built, or its build failed on the real data); its tests are not run. Fix: "
+             "`dbt build` it on the real data" for n in missing]
+    return dataclasses.replace(read, metadata=Metadata(tables=tables),
+                               tables={n: i for n, i in read.tables.items() if n not in gone},
+                               not_modelled=[*read.not_modelled, *lost]), lines
 
 
 def real_column_names(project: DbtProject, read: ManifestReadResult) -> dict[str, list[str]]:

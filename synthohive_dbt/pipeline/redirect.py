@@ -1,9 +1,14 @@
 """Making dbt read the synthetic tables, without touching the user's project files or real schemas.
 
-dbt 1.11 offers no flag that moves a ref() or source() to another schema, so three mechanisms combine:
+dbt 1.11 offers no flag that moves a ref() or source() to another schema, so these mechanisms combine:
 
-- sources: the `synthohive.source()` override (one macro in the root project) sends every source() to
-  `var('synthohive_schema')`; we pass `--vars '{synthohive_schema: S}'`.
+- sources, mirror mode: dbt resolves source() at run time from the manifest it runs with, so `dbt test` gets
+  (in-process) the project's manifest with the synthesized sources' schema set to S (`sources_at` +
+  `DbtProject.invoke(sources_in=...)`). Nothing in the user's project changes.
+- sources, sources mode: the `synthohive.source()` override (one macro in the root project, installed by
+  `synthohive init`) sends every source() to `var('synthohive_schema')`; we pass
+  `--vars '{synthohive_schema: S}'`. The same override lets a CI job run `dbt build --vars ...` by hand on
+  what `synthohive generate` wrote, which is why sources mode asks for it rather than working around it.
 - models and seeds (refs): `--defer --favor-state --state DIR`, where DIR/manifest.json is the project's own
   manifest with the synthesized nodes' schema set to S. With favor-state, dbt resolves a ref to a node that
   is not selected for execution from that state manifest (dbt.context.providers.RuntimeRefResolver), and
@@ -29,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from synthohive_dbt.dbt import DbtProject
+from synthohive_dbt.dbt import DbtProject, swap_schema
 from synthohive_dbt.errors import ProfileError
 from synthohive_dbt.io import Relation
 from synthohive_dbt.pipeline.project import relation_of, table_nodes
@@ -46,6 +51,18 @@ def ids_at(manifest: dict[str, Any], relations: Iterable[Relation]) -> set[str]:
     return out
 
 
+def sources_at(manifest: dict[str, Any], relations: Iterable[Relation], schema: str) -> dict[str, str]:
+    """unique_id -> `schema` for every source that lives at one of `relations`: what mirror mode hands to
+    `DbtProject.invoke(sources_in=...)` so tests on sources read the synthetic copies."""
+    wanted = {(r.schema.lower(), r.name.lower()) for r in relations}
+    out = {}
+    for node in table_nodes(manifest):
+        rel = relation_of(node)
+        if node["resource_type"] == "source" and rel is not None and (rel.schema.lower(), rel.name.lower()) in wanted:
+            out[node["unique_id"]] = schema
+    return out
+
+
 def state_manifest(manifest: dict[str, Any], moved: Iterable[str], target_schema: str) -> dict[str, Any]:
     """A copy of `manifest` in which the ref-able nodes `moved` (unique_ids) live in `target_schema`."""
     wanted = set(moved)
@@ -56,16 +73,8 @@ def state_manifest(manifest: dict[str, Any], moved: Iterable[str], target_schema
         old = node["schema"]
         node["schema"] = target_schema
         if isinstance(node.get("relation_name"), str):
-            node["relation_name"] = _swap_schema(node["relation_name"], old, target_schema)
+            node["relation_name"] = swap_schema(node["relation_name"], old, target_schema)
     return out
-
-
-def _swap_schema(relation_name: str, old: str, new: str) -> str:
-    for q in ('"', "`", ""):
-        token = f"{q}{old}{q}."
-        if token in relation_name:
-            return relation_name.replace(token, f"{q}{new}{q}.", 1)
-    return relation_name
 
 
 def defer_args(state_dir: Path) -> list[str]:
@@ -118,4 +127,5 @@ def built_relations(manifest: dict[str, Any]) -> list[tuple[str, Relation]]:
     return out
 
 
-__all__ = ["build_project", "built_relations", "defer_args", "ids_at", "state_manifest", "write_state"]
+__all__ = ["build_project", "built_relations", "defer_args", "ids_at", "sources_at", "state_manifest",
+           "write_state"]

@@ -127,8 +127,8 @@ def report(project_options: ProjectOptions, model_path: Path, options: ReportOpt
         del real, synthetic
         dbt = None
         if options.run_dbt:
-            dbt = _run_dbt(project, builder, tables, _output(options), _dbt_selection(project_options, tables,
-                                                                                      chosen), reporter)
+            dbt, _ = _run_dbt(project, builder, tables, _output(options), _dbt_selection(project_options, tables,
+                                                                                         chosen), reporter)
             earlier_tests = [{"name": o.name, "status": o.status, "failures": o.failures} for o in dbt.tests()]
     evaluation = with_dbt_tests(evaluation, earlier_tests)
     html, js = write_report(evaluation, options.out, gates=options.gates, limits=options.limits)

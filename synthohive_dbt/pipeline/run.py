@@ -44,6 +44,7 @@ from synthohive_dbt.pipeline.redirect import (
     built_relations,
     defer_args,
     ids_at,
+    sources_at,
     state_manifest,
     write_state,
 )
@@ -296,7 +297,7 @@ def _guard(project: DbtProject, tables: ProjectTables, output: OutputOptions, st
     """Every refusal before any real data is read; returns the build project (sources mode) or None, and the
     plan of what the run will change (with `dry_run`, the plan is returned unchecked: the caller prints it)."""
     builder, built, build_schema = None, [], None
-    if output.run_dbt:
+    if output.run_dbt and tables.mode == "sources":  # mirror mode moves sources itself (see redirect.py)
         tables.require_source_redirect()
     if output.run_dbt and tables.mode == "sources":
         build_schema = validate_schema_name(output.build_schema_name(), what="build schema")
@@ -524,8 +525,9 @@ def _run_dbt(project: DbtProject, builder: DbtProject | None, tables: ProjectTab
         reporter.step(f"dbt test on the synthetic tables in {output.target_schema!r}: {len(judged.runnable)} "
                       f"test(s) touch only synthetic tables" + (f", {len(judged.kept_out)} touch real ones and are "
                                                                "not run" if judged.kept_out else ""))
-        result = _test_only(project, judged.runnable.values(), options,
-                            [*variables, *defer_args(state_dir)])
+        result = _test_only(project, judged.runnable.values(), options, [*variables, *defer_args(state_dir)],
+                            sources_in=sources_at(tables.manifest, [t.real for t in tables.tables.values()],
+                                                  output.target_schema))
         return result, judged.not_run(result.outcomes)
     assert builder is not None
     build_manifest = json.loads((builder.target_path / "manifest.json").read_text())
@@ -557,19 +559,26 @@ def _run_dbt(project: DbtProject, builder: DbtProject | None, tables: ProjectTab
     if missing:  # e.g. the tests declared on seeds, which `build` leaves out with the seeds themselves
         reporter.step(f"dbt test on {len(missing)} more test(s) of the synthetic tables (declared on seeds, or "
                       "left out by dbt's selection)")
+        results = builder.target_path / "run_results.json"
+        built = json.loads(results.read_text()) if results.is_file() else None
         extra = _test_only(builder, missing, options, [*variables, *defer])
+        if built is not None and results.is_file():  # one run_results.json for the run, as dbt would write it
+            more = json.loads(results.read_text())
+            results.write_text(json.dumps({**built, "results": [*built.get("results", []),
+                                                                *more.get("results", [])]}))
         result = DbtResult(command=result.command, success=result.success and extra.success,
                            outcomes=[*result.outcomes, *extra.outcomes], logs=[*result.logs, *extra.logs])
     return result, judged.not_run(result.outcomes)
 
 
-def _test_only(project: DbtProject, names: Any, options: ProjectOptions, extra: list[str]) -> DbtResult:
+def _test_only(project: DbtProject, names: Any, options: ProjectOptions, extra: list[str],
+               sources_in: Mapping[str, str] | None = None) -> DbtResult:
     """`dbt test` on exactly these tests (none: no dbt call at all, rather than dbt's "select everything")."""
     names = list(names)
     if not names:
         return DbtResult(command=["test"], success=True)
     return project.invoke(["test", "--select", *names, "--exclude", "resource_type:unit_test", *options.exclude,
-                           *extra, *QUIET_DBT])
+                           *extra, *QUIET_DBT], sources_in=sources_in)
 
 
 def _test_name(manifest: Mapping[str, Any], uid: str) -> str | None:

@@ -52,7 +52,7 @@ SENSITIVE_RULES: tuple[tuple[str, re.Pattern[str], float], ...] = tuple(
 SENSITIVE_MEASURE = re.compile(r"(^(is|has|n|num|count|total)_)|(_(count|cnt|length|len|type|kind|method|status|"
                                r"flag|verified|valid|expires?|expiry|expired|expiration|country|issuer|issued|"
                                r"at|date|ts|on|policy|algo|algorithm|enabled|disabled|required|set|changed|"
-                               r"provided|present)$)")
+                               r"provided|present|requirements?|rules?|settings?|options?|policies|format|mode)$)")
 
 #: (kind, pattern on the normalised column name, confidence). Order matters only for equal confidence.
 NAME_RULES: tuple[tuple[str, re.Pattern[str], float], ...] = tuple(
@@ -79,7 +79,8 @@ NAME_RULES: tuple[tuple[str, re.Pattern[str], float], ...] = tuple(
 MEASURE_NAME = re.compile(r"(^(n|num|count|total)_)|((^|_)(is|has)_)|(_(amount|amt|total|sum|count|cnt|qty|quantity|"
                           r"avg|mean|pct|percent|rate|ratio|share|fee|price|cost|balance|value|score|type|kind|"
                           r"method|status|flag|verified|valid|category|id|key|hash|length|len|domain|enabled|"
-                          r"disabled|required|latitude|longitude|lat|lng|lon)$)")
+                          r"disabled|required|requirements?|rules?|settings?|options?|preferences?|format|mode|"
+                          r"latitude|longitude|lat|lng|lon)$)")
 
 #: A value pattern must match at least this share of sampled distinct values to count.
 MIN_VALUE_SHARE = 0.6

@@ -184,10 +184,11 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
     # keys: primary-key parts that are not foreign keys, referenced columns, unique int/text columns
     pk_rest = [c for c in cfg.pk if c not in fk_cols]
     pk_fk = [c for c in cfg.pk if c in fk_cols]
+    keyed = _keyed_parts(frame, cfg.pk, pk_rest, pk_fk, plan.null_columns)
     for col in plan.columns:
         if col in plan.null_columns:
             continue
-        is_key = col in pk_rest or col in referenced
+        is_key = col in keyed or col in referenced
         unique_text_or_int = (col in unique_cols and col not in pii_cols and col not in fk_cols
                               and kind(frame[col]) in ("number", "text") and _integral_or_text(frame[col]))
         if not (is_key or unique_text_or_int):
@@ -271,6 +272,21 @@ def _text_format(s: pd.Series, cfg: TableConfig, named: list[Any]) -> dict[str, 
     hits = present[present.isin(named)] if named else present.iloc[:0]
     return {"format": asdict(ColumnFormat.learn(s, cfg.constraint(str(s.name)))),
             "named": sorted({str(v) for v in hits}), "named_share": len(hits) / max(len(present), 1)}
+
+
+def _keyed_parts(frame: pd.DataFrame, pk: list[str], rest: list[str], fks: list[str],
+                 nulls: list[str]) -> list[str]:
+    """The primary-key parts generated as keys. A one-column key is; in a composite key one generated part
+    makes every combination unique, so only that one is (a counter within its group when it is one, else the
+    part with the most distinct values), and the others are learned like any column: `yes`/`no` or a colour
+    in a composite key stay `yes`/`no` and colours, not random strings."""
+    rest = [c for c in rest if c not in nulls]
+    if len(pk) <= 1 or len(rest) <= 1:
+        return rest
+    counters = [c for c in rest if fks and detect_per_group_start(frame, c, fks) is not None]
+    if counters:
+        return counters
+    return [max(rest, key=lambda c: (frame[c].nunique(), -rest.index(c)))]
 
 
 def free_text_columns(frame: pd.DataFrame, cfg: TableConfig, taken: set[str]) -> list[str]:

@@ -266,3 +266,17 @@ def test_literals_a_model_compares_a_raw_column_to_are_named_values(raw_manifest
     result = project_to_sources(write_manifest(tmp_path, raw))
     named = result.metadata.tables["raw_users"].constraint("status").named_values
     assert sorted(named) == ["active", "banned", "paused"]
+
+
+def test_a_unique_surrogate_key_is_a_unique_combination_of_the_raw_columns(raw_manifest, tmp_path) -> None:
+    """dbt_utils.generate_surrogate_key compiles to md5 over text casts, null sentinels and separators."""
+    users = '"lineage"."main"."stg_users"'
+    raw = _with_sql(raw_manifest, "active_users",
+                    "select md5(cast(coalesce(cast(user_id as varchar), '_dbt_utils_surrogate_key_null_') || '-' || "
+                    "coalesce(cast(user_status as varchar), '_dbt_utils_surrogate_key_null_') as varchar)) as user_id\n"
+                    f"from {users}")
+    result = project_to_sources(write_manifest(tmp_path, raw))
+    status, detail = _status(result, "unique_active_users_user_id")
+    assert status == "carried", detail
+    table = result.metadata.tables["raw_users"]
+    assert {"id", "status"} in [set(k) for k in [table.pk, *table.unique_keys]]

@@ -22,10 +22,10 @@ def keyless(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     return build_on_warehouse(request, tmp_path_factory, "keyless", build_keyless)
 
 
-def _seed(project: DbtProject, *args: str) -> tuple[int, str]:
+def _seed(project: DbtProject, *args: str, mode: str = "sources") -> tuple[int, str]:
     target = ["--target", project.target] if project.target else []
     res = CliRunner().invoke(cli, ["seed", "--project-dir", str(project.project_dir), *target, "--mode",
-                                   "sources", "--backend", "AR", "--epochs", "3", "--seed", "5", *args],
+                                   mode, "--backend", "AR", "--epochs", "3", "--seed", "5", *args],
                             env={"COLUMNS": "400"})  # the outcome table's messages on one line each
     return res.exit_code, " ".join(res.output.split())
 
@@ -66,3 +66,25 @@ def test_excluding_a_source_keeps_it_real_and_nothing_that_reads_it_is_judged(ke
     assert "not built (they read sources or seeds this run left real): issues_by_repo" in out
     assert "not_null_issues_by_repo_topic" in out and "not run" in out
     assert "dbt tests: 3/3 passed" in out  # issues: not_null id, not_null repo_id, accepted_values state
+
+
+def test_a_relation_missing_from_the_warehouse_is_left_out_and_listed(keyless: DbtProject) -> None:
+    """Mirror mode over a project whose model failed to build on the real data: the rest still runs."""
+    from synthohive_dbt.io.warehouse import run_sql
+
+    schema = "main" if keyless.target is None else "analytics"
+    engine = keyless.engine()
+    try:
+        with engine.begin() as conn:
+            run_sql(conn, f"ALTER TABLE {schema}.issues_by_repo RENAME TO issues_by_repo_gone")
+    finally:
+        engine.dispose()
+    try:
+        code, out = _seed(keyless, "--target-schema", "synth_mirror", mode="mirror")
+    finally:
+        engine = keyless.engine()
+        with engine.begin() as conn:
+            run_sql(conn, f"ALTER TABLE {schema}.issues_by_repo_gone RENAME TO issues_by_repo")
+        engine.dispose()
+    assert "left out: model.keyless.issues_by_repo" in out and "does not exist in the warehouse" in out, out
+    assert code == 0, out

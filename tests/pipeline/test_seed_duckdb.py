@@ -130,14 +130,17 @@ def test_refusals_come_before_any_training(duck_shop: Shop) -> None:
 
 
 @pytest.mark.slow
-def test_project_without_source_redirect_is_refused(tmp_path: Path) -> None:
+def test_sources_mode_without_source_redirect_is_refused(tmp_path: Path) -> None:
+    """Mirror mode needs no override (tests/pipeline/test_init_e2e.py); sources mode says how to install it."""
     project_dir = copy_example_project(tmp_path / "shop")
     (project_dir / "macros" / "source.sql").unlink()
     DbtProject(project_dir).deps()
-    res = run("seed", "--project-dir", project_dir, "--target-schema", "synthetic", "--epochs", 100000)
+    res = run("seed", "--project-dir", project_dir, "--mode", "sources", "--target-schema", "synthetic",
+              "--epochs", 100000)
     assert res.exit_code == 1
     text = " ".join(res.output.split())
     assert "does not redirect source() to the synthetic schema" in text
+    assert "run `synthohive init` in the project" in text
     assert "{{ return(synthohive.source(source_name, table_name)) }}" in text
     shutil.rmtree(project_dir)
 

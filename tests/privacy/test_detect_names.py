@@ -46,3 +46,15 @@ def test_not_pii_overrules_a_false_detection() -> None:
     assert detect_pii({"products": products}, config=config) == []
     with pytest.raises(ConfigError, match=r"table 'products' lists \['name'\] both as pii_columns and not_pii"):
         PrivacyConfig(pii_columns={"products": ["name"]}, not_pii={"products": ["name"]})
+
+
+def test_a_column_about_a_kind_of_data_is_not_that_data() -> None:
+    """`address_requirements` holding none/any (a Twilio setting) is not an address; `billing_address` is."""
+    import pandas as pd
+
+    from synthohive_dbt.privacy.detect import heuristic
+
+    values = pd.Series(["none"] * 20 + ["any"] * 5)
+    for column in ("address_requirements", "password_requirements", "email_format"):
+        assert heuristic(values, column, "phone_numbers")[0] is None, column
+    assert heuristic(pd.Series(["12 High St"] * 3), "billing_address", "customers")[0] is not None

@@ -97,3 +97,18 @@ def test_a_table_keyed_by_declared_values_never_grows_past_them() -> None:
     out = synth.sample(scale=3.0, evaluate=False)
     assert len(out["users"]) == 120
     assert len(out["settings"]) == 2 and set(out["settings"]["setting_key"]) == {"currency", "locale"}
+
+
+def test_a_composite_key_generates_one_part_and_learns_the_categorical_ones() -> None:
+    """(answer, colour, code): `code` carries uniqueness; yes/no and colours stay what they are."""
+    rng = np.random.default_rng(0)
+    n = 60
+    meta = Metadata()
+    meta.add_table("votes", pk=["answer", "colour", "code"])
+    real = {"votes": pd.DataFrame({"answer": rng.choice(["yes", "no"], n), "colour": rng.choice(["red", "blue"], n),
+                                   "code": [f"V{i:03d}" for i in range(n)], "score": rng.integers(0, 9, n)})}
+    synth = fit(meta, real)
+    assert list(synth.plans["votes"].key_formats) == ["code"]
+    out = synth.sample(evaluate=False)["votes"]
+    assert set(out["answer"]) <= {"yes", "no"} and set(out["colour"]) <= {"red", "blue"}
+    assert not out[["answer", "colour", "code"]].duplicated().any()
