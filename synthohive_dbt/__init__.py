@@ -9,6 +9,7 @@ from synthohive_dbt.config import Constraint, ForeignKey, Metadata, PrivacyConfi
 from synthohive_dbt.errors import (
     ArtifactError,
     ArtifactSignatureError,
+    CheckpointError,
     ConfigError,
     ConstraintViolationError,
     CycleError,
@@ -51,6 +52,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "ArtifactError",
     "ArtifactSignatureError",
+    "CheckpointError",
     "ColumnGate",
     "ConfigError",
     "Constraint",

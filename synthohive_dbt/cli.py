@@ -158,8 +158,16 @@ def _project_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def _train_options(f: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("--epochs", type=click.IntRange(min=1), default=300, show_default=True,
-                     help="Training epochs per table."),
+        click.option("--epochs", type=click.IntRange(min=1), default=None,
+                     help="At most this many passes over each table's rows (default: the backend's own: CTGAN and "
+                          "TVAE 300, AR 100). Training ends at --epochs, --max-steps or early stop, whichever "
+                          "comes first; the log says per table what ran and why it stopped."),
+        click.option("--max-steps", type=click.IntRange(min=1), default=None,
+                     help="At most this many optimiser steps per table, fewer on small tables (default: the "
+                          "backend's own: CTGAN 300, AR 2000, TVAE none)."),
+        click.option("--patience", type=click.IntRange(min=1), default=None,
+                     help="Stop a table early after this many validation scores without improvement; the best "
+                          "weights are kept (default: the backend's own: AR 3, CTGAN and TVAE never)."),
         click.option("--max-rows", type=click.IntRange(min=1), default=None,
                      help="Read at most about this many rows of the largest table (keys kept consistent)."),
         click.option("--backend", type=click.Choice(backends.CHOICES), default=backends.DEFAULT, show_default=True,
@@ -178,14 +186,16 @@ def _train_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def _train(epochs: int, seed: int | None, max_rows: int | None, backend: str, infer_keys: bool,
-           dp_epsilon: float | None, not_pii: tuple[str, ...] = (), keep_real: tuple[str, ...] = ()) -> Any:
+def _train(epochs: int | None, seed: int | None, max_rows: int | None, backend: str, infer_keys: bool,
+           dp_epsilon: float | None, not_pii: tuple[str, ...] = (), keep_real: tuple[str, ...] = (),
+           max_steps: int | None = None, patience: int | None = None, resume: bool = False) -> Any:
     from synthohive_dbt import pipeline
     from synthohive_dbt.config import PrivacyConfig
 
     privacy = None if dp_epsilon is None else PrivacyConfig(enable_differential_privacy=True, epsilon=dp_epsilon)
     return pipeline.TrainOptions(epochs=epochs, seed=seed, max_rows=max_rows, backend=backend,
-                                 infer_keys=infer_keys, privacy=privacy, not_pii=not_pii, keep_real=keep_real)
+                                 infer_keys=infer_keys, privacy=privacy, not_pii=not_pii, keep_real=keep_real,
+                                 max_steps=max_steps, patience=patience, resume=resume)
 
 
 def _sample_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -307,7 +317,8 @@ def _check_rows(rows: int | None, scale: float | None) -> None:
               help="Write the quality and privacy report here (HTML, plus a .json twin).")
 @_ui_options
 def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str | None,
-         select: tuple[str, ...], exclude: tuple[str, ...], epochs: int, max_rows: int | None, backend: str,
+         select: tuple[str, ...], exclude: tuple[str, ...], epochs: int | None, max_steps: int | None,
+         patience: int | None, max_rows: int | None, backend: str,
          infer_keys: bool, dp_epsilon: float | None, not_pii: tuple[str, ...], keep_real: tuple[str, ...],
          target_schema: str, rows: int | None, scale: float | None, force: bool, adopt: bool, dry_run: bool,
          wait: float, build_schema: str | None, skip_dbt: bool, report: Path | None, seed_value: int | None,
@@ -319,7 +330,8 @@ def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profi
     options = _pipeline_options(project_dir, profiles_dir, target, profile, mode, select, exclude)
     with _reporter(quiet, log_format) as reporter:
         result = pipeline.seed(
-            options, _train(epochs, seed_value, max_rows, backend, infer_keys, dp_epsilon, not_pii, keep_real),
+            options, _train(epochs, seed_value, max_rows, backend, infer_keys, dp_epsilon, not_pii, keep_real,
+                            max_steps, patience),
             pipeline.SampleOptions(rows=rows, scale=scale),  # samples with the training seed
             pipeline.OutputOptions(target_schema=target_schema, force=force, adopt=adopt, dry_run=dry_run,
                                    wait=wait, build_schema=build_schema, report=report, run_dbt=not skip_dbt),
@@ -332,18 +344,23 @@ def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profi
 @_train_options
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="Where to save the model (one file: safetensors + JSON; no pickle, no real personal data).")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted fit from OUT.checkpoint (written while training, deleted once the model "
+                   "is saved): finished tables are not retrained, the table in progress continues where it was. "
+                   "Same data and options needed; without --seed the checkpoint's seed is used.")
 @_ui_options
 def fit(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str | None,
-        select: tuple[str, ...], exclude: tuple[str, ...], epochs: int, max_rows: int | None, backend: str,
+        select: tuple[str, ...], exclude: tuple[str, ...], epochs: int | None, max_steps: int | None,
+        patience: int | None, max_rows: int | None, backend: str,
         infer_keys: bool, dp_epsilon: float | None, not_pii: tuple[str, ...], keep_real: tuple[str, ...], out: Path,
-        seed_value: int | None, log_format: str, quiet: bool) -> None:
+        resume: bool, seed_value: int | None, log_format: str, quiet: bool) -> None:
     """Learn the real tables and save the model, for `synthohive generate` in CI (no real data needed there)."""
     from synthohive_dbt import pipeline
 
     options = _pipeline_options(project_dir, profiles_dir, target, profile, mode, select, exclude)
     with _reporter(quiet, log_format) as reporter:
         path = pipeline.fit(options, _train(epochs, seed_value, max_rows, backend, infer_keys, dp_epsilon, not_pii,
-                                            keep_real), out, reporter)
+                                            keep_real, max_steps, patience, resume), out, reporter)
     if log_format == "json":
         click.echo(json.dumps({"model": str(path)}))
     elif not quiet:

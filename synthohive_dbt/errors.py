@@ -56,6 +56,10 @@ class ArtifactSignatureError(ArtifactError):
     """A signing key is set and a saved model is unsigned or signed with another key (or edited since)."""
 
 
+class CheckpointError(ArtifactError):
+    """A fit cannot resume from a checkpoint: it was written for other data or options, or is damaged."""
+
+
 class ConstraintViolationError(SynthohiveError):
     """Generated data still violates a declared constraint after enforcement."""
 

@@ -20,6 +20,7 @@ _LAZY = {
     "ARConfig": "autoregressive", "AutoRegressive": "autoregressive", "CTGAN": "ctgan", "CTGANConfig": "ctgan",
     "TVAE": "tvae", "TVAEConfig": "tvae", "TabularModel": "tabular", "TrainingConfig": "tabular",
     "ConditionalGenerativeModel": "base", "Progress": "base", "ProgressCallback": "base",
+    "Checkpointer": "base", "TrainingMetrics": "base", "TrainingState": "base",
     "read_artifact": "artifact", "write_artifact": "artifact",
 }
 
@@ -48,6 +49,7 @@ def load_model(path: str | Path, device: str | None = None) -> ConditionalGenera
     return model_from_state(tensors, meta, device=device)
 
 
-__all__ = ["ARConfig", "AutoRegressive", "BACKENDS", "CHOICES", "CTGAN", "CTGANConfig", "ConditionalGenerativeModel",
-           "Progress", "ProgressCallback", "TVAE", "TVAEConfig", "TabularModel", "TrainingConfig", "backend_class",
+__all__ = ["ARConfig", "AutoRegressive", "BACKENDS", "CHOICES", "CTGAN", "CTGANConfig", "Checkpointer",
+           "ConditionalGenerativeModel", "Progress", "ProgressCallback", "TVAE", "TVAEConfig", "TabularModel",
+           "TrainingConfig", "TrainingMetrics", "TrainingState", "backend_class",
            "canonical_name", "load_model", "model_from_state", "read_artifact", "write_artifact"]

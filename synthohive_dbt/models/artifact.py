@@ -5,7 +5,8 @@ Layout (format 3): safetensors' 8-byte header length, its JSON header, the tenso
 
     format          "synthohive-dbt"
     format_version  "3"
-    kind            "synthesizer" (a whole Synthesizer) or "model" (one table model)
+    kind            "synthesizer" (a whole Synthesizer), "model" (one table model) or "checkpoint" (a fit in
+                    progress: relational/checkpoint.py)
     state           the JSON state: everything that is not a tensor
     sha256          SHA-256 over the tensor index, the state and the tensor bytes
     signature       only when saved with SYNTHOHIVE_SIGNING_KEY set: "hmac-sha256:<hex>" over format,
@@ -49,7 +50,7 @@ FORMAT = "synthohive-dbt"
 FORMAT_VERSION = 3  # 3: one format for synthesizers and models, optional HMAC signature
 SIGNING_KEY_ENV = "SYNTHOHIVE_SIGNING_KEY"
 MIN_KEY_BYTES = 16  # shorter HMAC keys can be guessed; a CI secret that failed to expand is often empty
-Kind = Literal["synthesizer", "model"]
+Kind = Literal["synthesizer", "model", "checkpoint"]
 # what earlier releases wrote, and which kind each holds
 _LEGACY_FILE = ("synthohive-dbt/synthesizer", "2", "synthesizer")
 _LEGACY_FOLDER = ("synthohive-model", 1, "weights.safetensors", "model.json")

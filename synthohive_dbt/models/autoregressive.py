@@ -158,6 +158,8 @@ class AutoRegressive(TabularModel):
     config_class = ARConfig
     config: ARConfig
     dates_as_context = True
+    step_metrics = ("train_nll",)  # negative log-likelihood per training row (nats, summed over columns)
+    score_name = "held_out_likelihood"  # exp(-held-out NLL per column): see _validation_score
 
     def _uses_condition(self) -> bool:
         return False
@@ -205,6 +207,15 @@ class AutoRegressive(TabularModel):
     def _sampling_modules(self) -> dict[str, nn.Module]:
         return {"heads": self.heads}
 
+    def _optimizers(self) -> dict[str, Adam]:
+        return {"heads": self._opt}
+
+    def _extra_training_state(self) -> dict[str, torch.Tensor]:
+        return {"order": torch.from_numpy(self._order.copy())}  # the rest of this epoch's row permutation
+
+    def _load_extra_training_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        self._order = tensors["order"].numpy().astype(np.int64)
+
     def _tokens(self, encoded: np.ndarray | torch.Tensor) -> torch.Tensor:
         """The token of every column: the arg-max slot of its one-hot span."""
         x = torch.as_tensor(encoded, device=self.device)
@@ -220,7 +231,7 @@ class AutoRegressive(TabularModel):
         self._val: tuple[torch.Tensor, torch.Tensor | None] | None = None  # held-out rows, encoded once
         self.heads.train()
 
-    def _train_step(self) -> tuple[float, float]:
+    def _train_step(self) -> tuple[float, ...]:
         """One mini-batch of an epoch: rows are visited in a fresh permutation per epoch."""
         n, b = self._tok.shape[0], self.config.batch_size
         if self._order.size < b:
@@ -233,7 +244,7 @@ class AutoRegressive(TabularModel):
         self._opt.zero_grad()
         loss.backward()
         self._opt.step()
-        return float(loss.detach()), 0.0
+        return (float(loss.detach()),)
 
     def _validation_score(self, val_data: pd.DataFrame, val_ctx: pd.DataFrame | None, seed: int) -> float:
         """exp(-mean held-out negative log-likelihood per column): the geometric-mean probability the model

@@ -68,6 +68,7 @@ class CTGAN(TabularModel):
     model_name = "CTGAN"
     config_class = CTGANConfig
     config: CTGANConfig
+    step_metrics = ("generator_loss", "discriminator_loss")
 
     def _build(self, layout: SpanLayout, cond_width: int, context_width: int, gen: torch.Generator) -> None:
         cfg = self.config
@@ -84,6 +85,12 @@ class CTGAN(TabularModel):
 
     def _sampling_modules(self) -> dict[str, nn.Module]:
         return {"generator": self.generator}
+
+    def _training_modules(self) -> dict[str, nn.Module]:
+        return {"generator": self.generator, "discriminator": self.discriminator}
+
+    def _optimizers(self) -> dict[str, Adam]:
+        return {"generator": self._opt_g, "discriminator": self._opt_d}
 
     def _private(self) -> bool:
         return self.config.dp_epsilon is not None

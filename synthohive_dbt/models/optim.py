@@ -43,3 +43,18 @@ class Adam:
         torch._foreach_div_(denom, math.sqrt(1 - b2 ** self.t))
         torch._foreach_add_(denom, self.eps)
         torch._foreach_addcdiv_(params, ms, denom, value=-self.lr / (1 - b1 ** self.t))
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The moments and the step count, for a checkpoint (the step count as a tensor, so all of it is
+        safetensors)."""
+        out = {f"m.{i}": m for i, m in enumerate(self.m)} | {f"v.{i}": v for i, v in enumerate(self.v)}
+        out["t"] = torch.tensor(self.t, dtype=torch.int64)
+        return out
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Copy a `state_dict` into this optimiser's moments (same parameters, same shapes)."""
+        with torch.no_grad():
+            for i, (m, v) in enumerate(zip(self.m, self.v)):
+                m.copy_(state[f"m.{i}"])
+                v.copy_(state[f"v.{i}"])
+        self.t = int(state["t"])

@@ -19,8 +19,17 @@ import torch
 from torch import nn
 
 from synthohive_dbt.errors import ArtifactError, DataError, ModelError
-from synthohive_dbt.models.base import ConditionalGenerativeModel, Progress, ProgressCallback
+from synthohive_dbt.models.base import (
+    Checkpointer,
+    ConditionalGenerativeModel,
+    Progress,
+    ProgressCallback,
+    StopReason,
+    TrainingMetrics,
+    TrainingState,
+)
 from synthohive_dbt.models.artifact import check_tensors
+from synthohive_dbt.models.optim import Adam
 from synthohive_dbt.models.conditional import ConditionalSampler
 from synthohive_dbt.models.dp import PrivacySpent
 from synthohive_dbt.models.layers import OutputActivation
@@ -30,6 +39,7 @@ from synthohive_dbt.transform.spans import SpanLayout
 from synthohive_dbt.transform.table import DataTransformer, TransformerSettings, validate_frame
 
 MODEL_STATE_VERSION = 1
+TRAINING_STATE_VERSION = 1  # of a TrainingState (a table checkpointed part-way)
 SMALL_TABLE_ROWS_PER_STEP = 10
 SMALL_TABLE_MIN_STEPS = 100
 _SAMPLE_CHUNK = 8_192  # rows per forward pass: intermediates stay in cache (4x faster than 64k) and RSS low
@@ -99,6 +109,11 @@ class TabularModel(ConditionalGenerativeModel):
 
     config_class: ClassVar[type[TrainingConfig]]
     config: TrainingConfig
+    supports_resume = True
+    # the names of what _train_step returns, in order (the model's own diagnostics: training_metrics())
+    step_metrics: ClassVar[tuple[str, ...]] = ("loss",)
+    # what the selection score measures (higher is better), its series' name in training_metrics()
+    score_name: ClassVar[str] = "validation_fidelity"
 
     def __init__(self, config: Any = None, **overrides: Any) -> None:
         cfg = config if config is not None else self.config_class()
@@ -112,6 +127,7 @@ class TabularModel(ConditionalGenerativeModel):
         self._sampler: ConditionalSampler | None = None
         self._sample_calls = 0
         self._scoring = True
+        self._metrics = TrainingMetrics()
         self.table = "table"
 
     # ---- subclass hooks ------------------------------------------------------------------------------
@@ -129,8 +145,23 @@ class TabularModel(ConditionalGenerativeModel):
         """Set up optimizers and anything else a training step needs."""
 
     @abstractmethod
-    def _train_step(self) -> tuple[float, float]:
-        """One optimisation step; returns (generator or total loss, discriminator loss or 0)."""
+    def _train_step(self) -> tuple[float, ...]:
+        """One optimisation step; returns one value per name in `step_metrics`."""
+
+    def _training_modules(self) -> dict[str, nn.Module]:
+        """Every module training updates (a checkpoint holds them all; sampling needs only some)."""
+        return self._sampling_modules()
+
+    @abstractmethod
+    def _optimizers(self) -> dict[str, Adam]:
+        """The optimisers _start_training made, by name (their moments go into a checkpoint)."""
+
+    def _extra_training_state(self) -> dict[str, torch.Tensor]:
+        """Anything else a training step carries from one epoch to the next (e.g. a row order)."""
+        return {}
+
+    def _load_extra_training_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restore what `_extra_training_state` returned."""
 
     def _generate(self, z: torch.Tensor, cond: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
         """Raw encoded rows (before activations), one per row of the noise `z` (n x embedding_dim).
@@ -187,14 +218,37 @@ class TabularModel(ConditionalGenerativeModel):
     # ---- fitting -------------------------------------------------------------------------------------
     def fit(self, data: pd.DataFrame, context: pd.DataFrame | None = None, *,
             epochs: int | None = None, batch_size: int | None = None, seed: int | None = None,
-            progress: ProgressCallback | None = None, table: str | None = None) -> TabularModel:
+            progress: ProgressCallback | None = None, table: str | None = None,
+            checkpoint: Checkpointer | None = None, resume: TrainingState | None = None) -> TabularModel:
+        """See ConditionalGenerativeModel.fit. With `resume` (a state `checkpoint` saved in an earlier fit with
+        the same data, context and arguments) training continues from it to the uninterrupted result."""
         with _threads(self.config.threads):
             return self._fit(data, context, epochs=epochs, batch_size=batch_size, seed=seed,
-                             progress=progress, table=table)
+                             progress=progress, table=table, checkpoint=checkpoint, resume=resume)
+
+    def planned_epochs(self, epochs: int | None) -> int:
+        return epochs if epochs is not None else self.config.epochs
+
+    def training_metrics(self) -> TrainingMetrics:
+        return self._metrics
+
+    @classmethod
+    def training_limits(cls, epochs: int | None = None, max_steps: int | None = None,
+                        patience: int | None = None) -> str:
+        cfg = cls.config_class()
+        epochs = cfg.epochs if epochs is None else epochs
+        max_steps = cfg.max_steps if max_steps is None else max_steps
+        patience = cfg.patience if patience is None else patience
+        steps = (f"at most {max_steps} optimiser steps (fewer on small tables)" if max_steps is not None
+                 else "no step cap")
+        stop = (f"early stop after {patience} scores without improvement" if patience is not None
+                else "no early stop")
+        return f"at most {epochs} epochs, {steps}, {stop}; whichever ends first"
 
     def _fit(self, data: pd.DataFrame, context: pd.DataFrame | None, *, epochs: int | None,
              batch_size: int | None, seed: int | None, progress: ProgressCallback | None,
-             table: str | None) -> TabularModel:
+             table: str | None, checkpoint: Checkpointer | None = None,
+             resume: TrainingState | None = None) -> TabularModel:
         over = {k: v for k, v in (("epochs", epochs), ("batch_size", batch_size), ("seed", seed))
                 if v is not None}
         if over:
@@ -249,12 +303,15 @@ class TabularModel(ConditionalGenerativeModel):
         x_t = torch.from_numpy(np.ascontiguousarray(x[train_idx])).to(self.device)
         c_t = None if c is None else torch.from_numpy(np.ascontiguousarray(c[train_idx])).to(self.device)
         self._start_training(x_t, c_t, rng, train_gen)
-        self._train_loop(len(train_idx), val_data, val_ctx, seeds["score"], progress)
+        loop = _Loop(rng, train_gen, checkpoint if not self._private() else None)  # DP: Opacus state is not saved
+        if resume is not None:
+            self._restore(resume, loop)
+        self._train_loop(len(train_idx), val_data, val_ctx, seeds["score"], progress, loop)
         self._sample_calls = 0
         return self
 
     def _train_loop(self, n_train: int, val_data: pd.DataFrame, val_ctx: pd.DataFrame | None,
-                    eval_seed: int, progress: ProgressCallback | None) -> None:
+                    eval_seed: int, progress: ProgressCallback | None, loop: _Loop) -> None:
         cfg = self.config
         steps = self._steps_per_epoch(n_train)
         planned = self._planned_steps(n_train)
@@ -263,47 +320,111 @@ class TabularModel(ConditionalGenerativeModel):
         # under a time budget the epoch count is unknown: also score every ~1/12 of the budget, so the
         # best checkpoint is chosen among ~12 candidates whatever the machine's speed
         eval_interval = None if cfg.time_budget_s is None or cfg.eval_every else cfg.time_budget_s / 12
-        last_eval = 0.0
-        start = time.perf_counter()
-        best: dict[str, dict[str, torch.Tensor]] | None = None
-        self.best_score, self.history = None, []
-        stale = done = 0
-        for epoch in range(1, epochs + 1):
-            g_sum = d_sum = 0.0
-            out_of_time = False
+        start = time.perf_counter() - loop.elapsed
+        self.best_score, self.history = loop.best_score, loop.history
+        stop: StopReason | None = None
+        for epoch in range(loop.epoch + 1, epochs + 1):
+            sums = [0.0] * len(self.step_metrics)
             taken = 0
-            for _ in range(min(steps, planned - done)):
-                g, d = self._train_step()
-                g_sum, d_sum, taken = g_sum + g, d_sum + d, taken + 1
+            for _ in range(min(steps, planned - loop.steps)):
+                sums = [a + b for a, b in zip(sums, self._train_step())]
+                taken += 1
                 if cfg.time_budget_s is not None and time.perf_counter() - start > cfg.time_budget_s:
-                    out_of_time = True
+                    stop = "time_budget"
                     break
-            done += taken
-            last = epoch == epochs or out_of_time
+            loop.steps += taken
+            means = {k: v / max(taken, 1) for k, v in zip(self.step_metrics, sums)}
+            for k, v in means.items():
+                loop.series.setdefault(k, []).append((epoch, v))
+            last = epoch == epochs or stop is not None
             score = None
-            due = eval_interval is not None and time.perf_counter() - start - last_eval >= eval_interval
+            due = eval_interval is not None and time.perf_counter() - start - loop.last_eval >= eval_interval
             if self._scoring and (epoch % eval_every == 0 or last or due):
                 score = self._validation_score(val_data, val_ctx, eval_seed)
-                last_eval = time.perf_counter() - start
-                self.history.append({"epoch": epoch, "score": score, "seconds": last_eval})
-                if self.best_score is None or score > self.best_score:
-                    self.best_score, stale = score, 0
-                    best = {k: {n: t.detach().clone() for n, t in m.state_dict().items()}
-                            for k, m in self._sampling_modules().items()}
+                loop.last_eval = time.perf_counter() - start
+                loop.history.append({"epoch": epoch, "score": score, "seconds": loop.last_eval})
+                loop.series.setdefault(self.score_name, []).append((epoch, score))
+                if loop.best_score is None or score > loop.best_score:
+                    loop.best_score, loop.stale = score, 0
+                    loop.best = {k: {n: t.detach().clone() for n, t in m.state_dict().items()}
+                                 for k, m in self._sampling_modules().items()}
                 else:
-                    stale += 1
+                    loop.stale += 1
+            if stop is None and cfg.patience is not None and loop.stale >= cfg.patience:
+                stop = "patience"
             elapsed = time.perf_counter() - start
+            loop.epoch, loop.elapsed = epoch, elapsed
+            if stop is None and not last and loop.checkpoint is not None and loop.checkpoint.due(epoch):
+                loop.checkpoint.save(self._training_state(loop))  # before the callback: a log line means saved
             eta = elapsed / epoch * (epochs - epoch)
             if cfg.time_budget_s is not None:
                 eta = min(eta, max(0.0, cfg.time_budget_s - elapsed))
             if progress is not None:
-                progress(Progress(epoch, epochs, g_sum / max(taken, 1), d_sum / max(taken, 1), eta, score))
-            if out_of_time or (cfg.patience is not None and stale >= cfg.patience):
+                progress(Progress(epoch, epochs, eta, score, means, loop.steps))
+            if stop is not None:
                 break
-        if best is not None:
+        self.best_score = loop.best_score
+        if stop is None:
+            stop = "max_steps" if planned < cfg.epochs * steps else "epochs"
+        self._metrics = TrainingMetrics({k: list(v) for k, v in loop.series.items()},
+                                        self.score_name if self._scoring else None, loop.epoch, cfg.epochs,
+                                        loop.steps, stop)
+        if loop.best is not None:
             for k, m in self._sampling_modules().items():
-                m.load_state_dict(best[k])
+                m.load_state_dict(loop.best[k])
         self._finish_training()
+
+    # ---- checkpoints of a fit in progress ------------------------------------------------------------
+    def _training_state(self, loop: _Loop) -> TrainingState:
+        """Everything `_restore` needs to continue this fit bit for bit: weights, optimiser moments, RNG
+        states and the loop's counters. Reading them draws no random number, so checkpointing a run
+        does not change it."""
+        tensors = {f"module.{k}.{n}": t.detach().cpu().clone() for k, m in self._training_modules().items()
+                   for n, t in m.state_dict().items()}
+        tensors.update({f"optim.{k}.{n}": t.detach().cpu().clone() for k, o in self._optimizers().items()
+                        for n, t in o.state_dict().items()})
+        tensors.update({f"best.{k}.{n}": t.cpu() for k, sd in (loop.best or {}).items() for n, t in sd.items()})
+        tensors.update({f"extra.{k}": t.detach().cpu().clone() for k, t in self._extra_training_state().items()})
+        tensors["rng.torch"] = loop.gen.get_state()
+        meta = {"model": self.model_name, "table": self.table, "training_state_version": TRAINING_STATE_VERSION,
+                "numpy_rng": loop.rng.bit_generator.state, "epoch": loop.epoch, "steps": loop.steps,
+                "stale": loop.stale, "last_eval": loop.last_eval, "elapsed": loop.elapsed,
+                "best_score": loop.best_score, "history": loop.history,
+                "series": {k: [list(p) for p in v] for k, v in loop.series.items()}}
+        return TrainingState(tensors, meta)
+
+    def _restore(self, state: TrainingState, loop: _Loop) -> None:
+        """Load a `_training_state` into the freshly started fit (same data, seed and settings)."""
+        meta, tensors = state.meta, state.tensors
+        where = f"the checkpoint of table {self.table!r}"
+        if meta.get("training_state_version") != TRAINING_STATE_VERSION or meta.get("model") != self.model_name:
+            raise ArtifactError(f"{where} was written by {meta.get('model')!r} (training state version "
+                                f"{meta.get('training_state_version')!r}), not by this {self.model_name} "
+                                f"(version {TRAINING_STATE_VERSION})",
+                                hint="fit without resuming, or resume with the backend and version that wrote it")
+        expected = {f"module.{k}.{n}": t for k, m in self._training_modules().items()
+                    for n, t in m.state_dict().items()}
+        expected.update({f"optim.{k}.{n}": t for k, o in self._optimizers().items()
+                         for n, t in o.state_dict().items()})
+        check_tensors(expected, {k: v for k, v in tensors.items() if k.startswith(("module.", "optim."))}, where)
+        with torch.no_grad():
+            for k, m in self._training_modules().items():
+                m.load_state_dict({n: tensors[f"module.{k}.{n}"] for n in m.state_dict()})
+        for k, o in self._optimizers().items():
+            o.load_state_dict({n: tensors[f"optim.{k}.{n}"].to(self.device) for n in o.state_dict()})
+        best: dict[str, dict[str, torch.Tensor]] = {}
+        for name, t in tensors.items():
+            if name.startswith("best."):
+                module, param = name[len("best."):].split(".", 1)
+                best.setdefault(module, {})[param] = t.to(self.device)
+        self._load_extra_training_state({k[len("extra."):]: t for k, t in tensors.items() if k.startswith("extra.")})
+        loop.rng.bit_generator.state = meta["numpy_rng"]
+        loop.gen.set_state(tensors["rng.torch"])
+        loop.epoch, loop.steps, loop.stale = int(meta["epoch"]), int(meta["steps"]), int(meta["stale"])
+        loop.last_eval, loop.elapsed = float(meta["last_eval"]), float(meta["elapsed"])
+        loop.best_score, loop.best = meta["best_score"], best or None
+        loop.history = [dict(h) for h in meta["history"]]
+        loop.series = {k: [(int(e), float(v)) for e, v in pts] for k, pts in meta["series"].items()}
 
     def _validation_score(self, val_data: pd.DataFrame, val_ctx: pd.DataFrame | None, seed: int) -> float:
         assert self.transformer is not None
@@ -390,6 +511,7 @@ class TabularModel(ConditionalGenerativeModel):
                                     else self.context_transformer.state_dict()),
             "best_score": self.best_score,
             "privacy_spent": None if self.privacy_spent is None else self.privacy_spent.to_dict(),
+            "training": self._metrics.to_dict(),
         }
         return tensors, meta
 
@@ -426,6 +548,11 @@ class TabularModel(ConditionalGenerativeModel):
             prefix = f"{k}."
             m.load_state_dict({n[len(prefix):]: t for n, t in tensors.items() if n.startswith(prefix)})
         model.best_score = meta.get("best_score")
+        try:
+            model._metrics = TrainingMetrics.from_dict(meta.get("training"))
+        except (TypeError, ValueError) as exc:
+            raise ArtifactError(f"{where}: its training metrics are malformed ({exc})",
+                                hint="the artifact is damaged; retrain and save it again") from exc
         spent = meta.get("privacy_spent")
         if spent is not None:
             try:
@@ -434,6 +561,25 @@ class TabularModel(ConditionalGenerativeModel):
                 raise ArtifactError(f"{where}: its privacy record is malformed ({exc})",
                                     hint="the artifact is damaged; retrain and save it again") from exc
         return model
+
+
+@dataclass
+class _Loop:
+    """What the training loop carries from epoch to epoch: its RNGs, counters, scores and the best weights so
+    far. A checkpoint is exactly this plus the networks and optimisers."""
+
+    rng: np.random.Generator  # batches and row orders
+    gen: torch.Generator  # noise, dropout, Gumbel
+    checkpoint: Checkpointer | None = None
+    epoch: int = 0  # epochs finished
+    steps: int = 0  # optimiser steps taken
+    stale: int = 0  # scores since the best one
+    last_eval: float = 0.0
+    elapsed: float = 0.0
+    best_score: float | None = None
+    best: dict[str, dict[str, torch.Tensor]] | None = None
+    history: list[dict[str, float]] = field(default_factory=list)
+    series: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
 
 
 @contextlib.contextmanager

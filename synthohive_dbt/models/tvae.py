@@ -72,6 +72,8 @@ class TVAE(TabularModel):
     model_name = "TVAE"
     config_class = TVAEConfig
     config: TVAEConfig
+    # per row: the loss minimised (loss_factor x reconstruction + KL), and its two terms
+    step_metrics = ("loss", "reconstruction", "kl")
 
     def _uses_condition(self) -> bool:
         return False
@@ -92,6 +94,12 @@ class TVAE(TabularModel):
     def _sampling_modules(self) -> dict[str, nn.Module]:
         return {"decoder": self.decoder}
 
+    def _training_modules(self) -> dict[str, nn.Module]:
+        return {"encoder": self.encoder, "decoder": self.decoder}
+
+    def _optimizers(self) -> dict[str, Adam]:
+        return {"vae": self._opt}
+
     def _start_training(self, data: torch.Tensor, context: torch.Tensor | None,
                         rng: np.random.Generator, gen: torch.Generator) -> None:
         cfg = self.config
@@ -103,7 +111,7 @@ class TVAE(TabularModel):
         self.encoder.train()
         self.decoder.train()
 
-    def _train_step(self) -> tuple[float, float]:
+    def _train_step(self) -> tuple[float, ...]:
         cfg = self.config
         rows_np = self._rng.integers(self._x.shape[0], size=cfg.batch_size)
         rows = torch.from_numpy(rows_np).to(self.device)
@@ -126,7 +134,8 @@ class TVAE(TabularModel):
         self._opt.zero_grad(set_to_none=True)
         loss.backward()
         self._opt.step()
-        return float(loss.detach()), 0.0
+        n = x.shape[0]
+        return float(loss.detach()), float(rec.detach()) / n, float(kl.detach()) / n
 
     def _generate(self, z: torch.Tensor, cond: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
         return self.decoder(torch.cat([z] + ([] if context is None else [context]), dim=1))

@@ -72,9 +72,14 @@ class JsonReporter:
         self._last[key] = now
         fields: dict[str, Any] = {"stage": event.stage, "table": event.table, "done": event.done,
                                   "total": event.total}
-        if event.epoch is not None:
-            fields.update(generator_loss=round(event.epoch.generator_loss, 4),
-                          discriminator_loss=round(event.epoch.discriminator_loss, 4))
+        if event.epoch is not None:  # the model's own diagnostics, under its own names
+            fields.update({k: round(v, 4) for k, v in event.epoch.metrics.items()}, steps=event.epoch.steps)
+            if event.epoch.score is not None:
+                fields["score"] = round(event.epoch.score, 4)
+        if event.result is not None and event.result.stop_reason is not None:
+            r = event.result
+            fields.update(epochs_run=r.epochs, epochs_planned=r.planned_epochs, steps=r.steps,
+                          stop_reason=r.stop_reason, restored=event.restored)
         self.emit("progress", **fields)
 
     def write(self, event: str, table: str, rows: int) -> None:
@@ -177,14 +182,14 @@ class LineReporter:
         if event.epoch is not None:
             phase.last_epoch = event.epoch.epoch
         if phase.ended:
-            return  # the engine repeats the last epoch as a table's end
+            return
         seconds = now - phase.started
-        if event.done >= event.total:
+        # a table's training ends with the engine's own event (no epoch report; it says what ran and why it
+        # stopped), not with its last epoch
+        if event.done >= event.total and (event.stage != "fit" or event.epoch is None):
             phase.ended = True
             if event.stage == "fit":
-                epochs = phase.last_epoch if phase.last_epoch is not None else event.done
-                stop = " (stopped early)" if epochs < event.total else ""
-                self._line(f"trained {where}: {epochs}/{event.total} epochs{stop} in {seconds:.1f}s", now)
+                self._line(_trained(event, where, phase, seconds), now)
             else:
                 self._line(f"sampled {where}: {event.total:,} rows in {seconds:.1f}s", now)
         elif now - phase.last_line >= self.heartbeat:
@@ -211,6 +216,18 @@ class LineReporter:
 
     def close(self) -> None:
         self.stream.flush()
+
+
+def _trained(event: TableProgress, where: str, phase: _Phase, seconds: float) -> str:
+    """A table's end: what ran (epochs, steps) and why it stopped, as the model reports it."""
+    ran = event.result.describe() if event.result is not None else ""
+    if event.restored:
+        return f"kept {where} from the checkpoint: {ran or 'finished'}"
+    if ran:
+        return f"trained {where}: {ran} in {seconds:.1f}s"
+    epochs = phase.last_epoch if phase.last_epoch is not None else event.done
+    stop = " (stopped early)" if epochs < event.total else ""
+    return f"trained {where}: {epochs}/{event.total} epochs{stop} in {seconds:.1f}s"
 
 
 def _is_terminal(stream: IO[str]) -> bool:

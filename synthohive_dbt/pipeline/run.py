@@ -27,7 +27,7 @@ from synthohive_dbt.config import Metadata, PrivacyConfig
 from synthohive_dbt.dbt import DbtProject, DbtResult, Outcome
 from synthohive_dbt.errors import ConfigError, UnsafeTargetError
 from synthohive_dbt.io import new_run_id, read_tables, real_columns, validate_schema_name, write_tables
-from synthohive_dbt.models.registry import DEFAULT
+from synthohive_dbt.models.registry import DEFAULT, backend_class
 from synthohive_dbt.pipeline.judging import built_models, judged_tests, same_relation_ids
 from synthohive_dbt.pipeline.progress import NullReporter, Reporter
 from synthohive_dbt.pipeline.project import (
@@ -82,7 +82,7 @@ class ProjectOptions:
 class TrainOptions:
     """How the real data is read and learned."""
 
-    epochs: int = 300
+    epochs: int | None = None  # passes over each table; None = the backend's own (CTGAN/TVAE 300, AR 100)
     seed: int | None = None
     max_rows: int | None = None  # FK-consistent row budget of the largest table; None reads everything
     batch_size: int = 500
@@ -91,6 +91,9 @@ class TrainOptions:
     infer_keys: bool = True  # add undeclared foreign keys the data and column names support (relational.infer)
     not_pii: tuple[str, ...] = ()  # TABLE.COLUMN declared not personal data (--not-pii): never faked by heuristics
     keep_real: tuple[str, ...] = ()  # tables kept as they are (--keep-real): non-sensitive reference tables
+    max_steps: int | None = None  # optimiser steps per table; None = the backend's own (CTGAN 300, AR 2000)
+    patience: int | None = None  # scores without improvement before stopping; None = the backend's (AR 3)
+    resume: bool = False  # `fit --resume`: continue from the checkpoint an interrupted fit left beside --out
 
 
 @dataclass(frozen=True)
@@ -210,14 +213,23 @@ def fit(project_options: ProjectOptions, train: TrainOptions, out: Path,
         reporter.step(f"removed {stale}, left by an earlier `synthohive fit` that was interrupted")
     project = open_project(project_options)
     tables = _resolve(project, project_options, reporter)
-    synth, _ = _fit(project, tables, train, reporter)
+    out = Path(out)
+    checkpoint = checkpoint_path(out)
+    if train.resume and checkpoint.is_file():
+        reporter.step(f"resuming from {checkpoint}: finished tables are loaded, the table in progress continues")
+    synth, _ = _fit(project, tables, train, reporter, checkpoint)
     synth.provenance = {"mode": project_options.mode, "select": list(project_options.select),
                         "exclude": list(project_options.exclude)}
-    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     synth.save(out)
+    checkpoint.unlink(missing_ok=True)  # it holds the critics too, which the saved model leaves out
     reporter.step(f"saved the model to {out}", path=str(out))
     return out
+
+
+def checkpoint_path(out: Path) -> Path:
+    """Where `synthohive fit --out OUT` checkpoints its training (and `--resume` looks): beside OUT."""
+    return out.with_name(out.name + ".checkpoint")
 
 
 def generate(project_options: ProjectOptions, model_path: Path, sample: SampleOptions, output: OutputOptions,
@@ -311,12 +323,14 @@ def _guard(project: DbtProject, tables: ProjectTables, output: OutputOptions, st
     return builder, plan
 
 
-def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, reporter: Reporter
-         ) -> tuple[Any, list[Any]]:
+def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, reporter: Reporter,
+         checkpoint: Path | None = None) -> tuple[Any, list[Any]]:
     from synthohive_dbt.report.synthesizer import Synthesizer  # measured: `seed --report` reports the sample
 
-    if train.epochs < 1:
-        raise ConfigError(f"--epochs {train.epochs} must be at least 1", hint="e.g. --epochs 300")
+    for knob, value in (("epochs", train.epochs), ("max-steps", train.max_steps), ("patience", train.patience)):
+        if value is not None and value < 1:
+            raise ConfigError(f"--{knob} {value} must be at least 1", hint=f"e.g. --{knob} 300, or leave it out "
+                                                                            "for the backend's default")
     budget = f" (at most ~{train.max_rows} rows per table, keys kept consistent)" if train.max_rows else ""
     reporter.step(f"reading {len(tables.tables)} real table(s){budget}")
     engine = project.engine()
@@ -332,8 +346,10 @@ def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, report
     for note in _declaration_notes(metadata):
         reporter.step(note)
     synth = Synthesizer(metadata, privacy_config=train.privacy, backend=train.backend)
-    reporter.step(f"training {train.backend} for {train.epochs} epoch(s) per table")
-    synth.fit(frames, epochs=train.epochs, batch_size=train.batch_size, seed=train.seed, progress=reporter.table)
+    limits = backend_class(train.backend).training_limits(train.epochs, train.max_steps, train.patience)
+    reporter.step(f"training {train.backend} per table: {limits}")
+    synth.fit(frames, epochs=train.epochs, batch_size=train.batch_size, seed=train.seed, progress=reporter.table,
+              max_steps=train.max_steps, patience=train.patience, checkpoint=checkpoint, resume=train.resume)
     for finding in synth.pii_findings:
         reporter.step(f"personal data in {finding.table}.{finding.column} ({finding.kind}) is replaced by fakes",
                       table=finding.table, column=finding.column, kind=finding.kind)

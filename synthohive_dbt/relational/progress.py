@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from synthohive_dbt.models.base import Progress
+from synthohive_dbt.models.base import Progress, TrainingMetrics
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,8 @@ class TableProgress:
     done: int  # epochs finished (fit) or rows written (sample)
     total: int
     epoch: Progress | None = None  # the model's own per-epoch report while fitting
+    result: TrainingMetrics | None = None  # on a table's last fit event: what ran (epochs, steps, why it stopped)
+    restored: bool = False  # the table's model came finished from a checkpoint (a resumed fit)
 
 
 TableProgressCallback = Callable[[TableProgress], None]

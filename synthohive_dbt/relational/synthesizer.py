@@ -1,7 +1,7 @@
 """The engine: learn a whole relational database and sample a synthetic one that keeps its keys.
 
     synth = Synthesizer(metadata=meta, privacy_config=privacy, backend="CTGAN")
-    synth.fit(data={"users": users, "orders": orders}, epochs=300, batch_size=500, seed=7)
+    synth.fit(data={"users": users, "orders": orders}, seed=7)   # epochs=, max_steps=, patience=, checkpoint=
     synth.pii_findings                                     # what was set aside as personal data, and why
     out = synth.sample(num_rows={"users": 1000})           # or scale=2.0, output_path_base=, before_publish=
     synth.save("model.shm"); Synthesizer.load("model.shm").sample(scale=1.0)
@@ -32,10 +32,11 @@ import pandas as pd
 from synthohive_dbt.config import Metadata, PrivacyConfig
 from synthohive_dbt.errors import ArtifactError, ConfigError, ModelError
 from synthohive_dbt.models.artifact import read_artifact, write_artifact
-from synthohive_dbt.models.base import ConditionalGenerativeModel, Progress
+from synthohive_dbt.models.base import ConditionalGenerativeModel, Progress, TrainingMetrics
 from synthohive_dbt.models.formats import MIN_LEARN_ROWS, FormatModel, named_values
 from synthohive_dbt.models.registry import DEFAULT, backend_class, canonical_name
 from synthohive_dbt.privacy.detect import PiiFinding
+from synthohive_dbt.relational.checkpoint import FitCheckpoint, data_digest
 from synthohive_dbt.relational.dp import dp_model_kwargs, privacy_report
 from synthohive_dbt.relational.inputs import load_tables, validate_data
 from synthohive_dbt.relational.pii import (
@@ -106,17 +107,33 @@ class Synthesizer:
         self._last_output: dict[str, pd.DataFrame] | dict[str, str] | None = None
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data: Mapping[str, Any] | str | Path, *, epochs: int = 300, batch_size: int = 500,
-            seed: int | None = None, progress: TableProgressCallback | None = None) -> Synthesizer:
+    def fit(self, data: Mapping[str, Any] | str | Path, *, epochs: int | None = None, batch_size: int = 500,
+            seed: int | None = None, progress: TableProgressCallback | None = None,
+            max_steps: int | None = None, patience: int | None = None,
+            checkpoint: str | Path | None = None, resume: bool = False,
+            checkpoint_every: int | None = None) -> Synthesizer:
         """Train on a dict of frames or a folder of <table>.csv / <table>.parquet, parents first.
+
+        `epochs` (passes over a table's rows), `max_steps` (optimiser steps) and `patience` (scores without
+        improvement before stopping early) end each table's training, whichever comes first; None leaves the
+        backend's own default (CTGAN: 300 epochs, 300 steps; TVAE: 300 epochs; AR: 100 epochs, 2000 steps,
+        patience 3). Each model's `training_metrics()` says what ran and why it stopped.
+
+        With `checkpoint`, finished tables and (every `checkpoint_every` epochs, default every minute) the
+        table in progress are saved there; with `resume=True` a fit continues from that file (or starts, if
+        there is none): finished tables are loaded, not retrained, and the table in progress continues to
+        the result an uninterrupted fit with the same seed gives (bit for bit on CPU with one thread). Without
+        a `seed`, a resume takes the checkpoint's. See relational/checkpoint.py.
 
         PII is resolved first (declared, detected, copies through foreign keys; see `pii_findings`) and
         never reaches a model, a parent context, or the saved artifact.
         """
         tables = load_tables(data, self.metadata)
         validate_data(tables, self.metadata)
+        if seed is None and resume and checkpoint is not None:
+            seed = FitCheckpoint.saved_seed(checkpoint)
         self.seed = int(seed) if seed is not None else fresh_seed()
-        self.fit_params = {"epochs": epochs, "batch_size": batch_size}
+        self.fit_params = {"epochs": epochs, "batch_size": batch_size, "max_steps": max_steps, "patience": patience}
         self.plans, self.models = {}, {}
         findings = find_pii(tables, self.metadata, self.privacy_config)
         kinds = kinds_from_findings(findings)
@@ -134,6 +151,12 @@ class Synthesizer:
         private = self.privacy_config.enable_differential_privacy
         model_kwargs = dp_model_kwargs(self.model_class, self.privacy_config, self.model_kwargs,
                                        sum(not t.copy_as_is for t in self.metadata.tables.values()))
+        model_kwargs.update({k: v for k, v in (("max_steps", max_steps), ("patience", patience)) if v is not None})
+        ckpt = None
+        if checkpoint is not None:
+            ckpt = FitCheckpoint(checkpoint, self._fingerprint(tables, model_kwargs), checkpoint_every)
+            if resume:
+                ckpt.resume()
         contexts: dict[str, pd.DataFrame | None] = {}  # each table's context frame, for its children
         for index, name in enumerate(self.order):
             plan, training = learn_plan(self.metadata.tables[name], learn_from, self.metadata, kinds,
@@ -141,10 +164,10 @@ class Synthesizer:
                                         date_context=self.model_class.dates_as_context)
             self.plans[name] = plan
             contexts[name] = training.context if training is not None else None
+            at = (name, index, len(self.order))
             if training is None:
-                _report(progress, TableProgress("fit", name, index, len(self.order), 1, 1))
+                _report(progress, TableProgress("fit", *at, 1, 1))
                 continue
-            callback = _epoch_callback(progress, name, index, len(self.order))
             cfg = self.metadata.tables[name]
             if len(training.data) < MIN_LEARN_ROWS:  # too small to learn: types, dbt tests and formats
                 log.info("%s has %d rows (< %d): generated from column formats, not trained", name,
@@ -153,19 +176,53 @@ class Synthesizer:
                 # with differential privacy not even formats are read from the rows: types and tests only
                 model.fit(training.data.iloc[:0] if private else training.data, table=name)
                 self.models[name] = model
-                _report(progress, TableProgress("fit", name, index, len(self.order), 1, 1))
+                _report(progress, TableProgress("fit", *at, 1, 1))
                 continue
-            model = self.model_class(**model_kwargs)
-            log.info("training %s on %d rows x %d columns", name, len(training.data), training.data.shape[1])
-            # the start, before the first epoch: a log shows which table a long first epoch belongs to
-            _report(progress, TableProgress("fit", name, index, len(self.order), 0, epochs))
-            model.fit(training.data, training.context, epochs=epochs, batch_size=batch_size,
-                      seed=derive_seed(self.seed, name, "fit"), progress=callback, table=name)
-            self.models[name] = model
-            _report(progress, TableProgress("fit", name, index, len(self.order), epochs, epochs))
+            self.models[name] = self._fit_table(training, at, model_kwargs, epochs, batch_size, progress, ckpt)
         self._real = tables
         self._last_output = None
         return self
+
+    def _fit_table(self, training: Any, at: tuple[str, int, int], model_kwargs: dict[str, Any], epochs: int | None,
+                   batch_size: int, progress: TableProgressCallback | None,
+                   ckpt: FitCheckpoint | None) -> ConditionalGenerativeModel:
+        """One learned table: loaded finished from the checkpoint, or trained (resumed part-way if it can)."""
+        name = at[0]
+        done = ckpt.finished_model(name, lambda c: _resolve_class(c, self.model_class, ckpt.path)) \
+            if ckpt is not None else None
+        if done is not None:
+            planned = done.planned_epochs(epochs)
+            log.info("%s: finished before the interruption, loaded from the checkpoint", name)
+            _report(progress, TableProgress("fit", *at, planned, planned, result=done.training_metrics(),
+                                            restored=True))
+            return done
+        model = self.model_class(**model_kwargs)
+        planned = model.planned_epochs(epochs)
+        log.info("training %s on %d rows x %d columns", name, len(training.data), training.data.shape[1])
+        # the start, before the first epoch: a log shows which table a long first epoch belongs to
+        _report(progress, TableProgress("fit", *at, 0, planned))
+        resumable: dict[str, Any] = {}
+        if ckpt is not None and model.supports_resume:
+            resumable = {"checkpoint": ckpt.for_table(name), "resume": ckpt.state_of(name)}
+        model.fit(training.data, training.context, epochs=epochs, batch_size=batch_size,
+                  seed=derive_seed(self.seed or 0, name, "fit"), progress=_epoch_callback(progress, *at),
+                  table=name, **resumable)
+        if ckpt is not None:
+            ckpt.finish(name, model)
+        _report(progress, TableProgress("fit", *at, planned, planned, result=model.training_metrics()))
+        return model
+
+    def _fingerprint(self, tables: Mapping[str, pd.DataFrame], model_kwargs: dict[str, Any]) -> dict[str, Any]:
+        """What a checkpoint must match to be resumed: the seed, every option that changes training, the data."""
+        return {"seed": self.seed, "fit_params": self.fit_params, "model_class": self.model_class.model_name,
+                "model_kwargs": json.loads(json.dumps(model_kwargs, default=str)),
+                "privacy": self.privacy_config.model_dump(mode="json", exclude={"secret"}),
+                "metadata": json.loads(self.metadata.to_json()), "data": data_digest(tables)}
+
+    def training_metrics(self) -> dict[str, TrainingMetrics]:
+        """Each trained table's own convergence diagnostics (kept in the artifact); tables not trained are absent."""
+        return {name: m for name, model in self.models.items()
+                if (m := model.training_metrics()).stop_reason is not None}
 
     @property
     def pii_columns(self) -> dict[str, list[str]]:

@@ -30,9 +30,10 @@ class PlotLimits:
     column_plots: int = 60  # distribution plots in total, lowest column-shape score first
     heatmap_columns: int = plots.MAX_HEATMAP_COLUMNS  # per heatmap: where real and synthetic differ most
     heatmap_tables: int = 10  # tables with heatmaps, lowest mean pair-trend score first
+    training_plots: int = 60  # training curves in total (one per table and metric), in training order
 
     def __post_init__(self) -> None:
-        for name in ("column_plots", "heatmap_columns", "heatmap_tables"):
+        for name in ("column_plots", "heatmap_columns", "heatmap_tables", "training_plots"):
             if getattr(self, name) < 0 or (name == "heatmap_columns" and self.heatmap_columns < 2):
                 raise ConfigError(f"PlotLimits.{name} = {getattr(self, name)} is too small",
                                   hint="use 0 or more plots (0 draws none) and at least 2 heatmap columns")
@@ -102,6 +103,7 @@ def _context(result: EvaluationResult, gates: QualityGates | None, limits: PlotL
             img = plots.heatmaps(m, which, limits.heatmap_columns)
             if img:
                 heat.append(img)
+    training, training_left_out = _training(result, limits.training_plots)
     ordered = [(k, result.scores.get(k)) for k in ("overall", *SCORE_NAMES, "dbt_tests")]
     return {
         "css": _template("report.css"), "scores": ordered, "tables": tables,
@@ -116,7 +118,28 @@ def _context(result: EvaluationResult, gates: QualityGates | None, limits: PlotL
         "dcr_plots": [plots.dcr_plot(p) for p in result.privacy],
         "pii_leaks": result.pii_leaks, "pii_findings": result.pii_findings, "value_overlap": result.value_overlap,
         "skipped": result.skipped, "notes": result.notes, "dp": result.differential_privacy,
+        "training": training, "training_left_out": training_left_out, "training_limit": limits.training_plots,
     }
+
+
+def _training(result: EvaluationResult, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """Per trained table: what ran and one small curve per metric (at most `limit` curves in all)."""
+    rows, drawn, left_out = [], 0, 0
+    for table, record in result.training.items():
+        series = record.get("series") or {}
+        images = []
+        for metric, points in series.items():
+            if not points:
+                continue
+            if drawn >= limit:
+                left_out += 1
+                continue
+            images.append((metric, plots.training_plot(table, metric, points, metric == record.get("score_name"))))
+            drawn += 1
+        rows.append({"table": table, "epochs": record.get("epochs"), "planned_epochs": record.get("planned_epochs"),
+                     "steps": record.get("steps"), "stopped_by": record.get("stopped_by") or "n/a",
+                     "metrics": list(series), "plots": images})
+    return rows, left_out
 
 
 def render_html(result: EvaluationResult, gates: QualityGates | None = None,

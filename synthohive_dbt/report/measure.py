@@ -56,6 +56,8 @@ class Trained(Protocol):
 
     def privacy_report(self) -> dict[str, Any] | None: ...
 
+    def training_metrics(self) -> Mapping[str, Any]: ...
+
 
 @dataclass(frozen=True)
 class RunFacts:
@@ -67,6 +69,7 @@ class RunFacts:
     pii_findings: Sequence[Any] = ()
     differential_privacy: dict[str, Any] | None = None
     seed: int = 0
+    training: Mapping[str, dict[str, Any]] = field(default_factory=dict)  # table -> TrainingMetrics.to_dict()
     column_roles: Mapping[str, Mapping[str, tuple[str, str]]] = field(default_factory=dict)
 
     @classmethod
@@ -78,6 +81,8 @@ class RunFacts:
                    pii_findings=[f for f in synth.pii_findings if keep is None or _table_of(f) in keep],
                    differential_privacy=synth.privacy_report(),
                    seed=int(seed if seed is not None else (synth.seed or 0)),
+                   training={t: m.to_dict() for t, m in synth.training_metrics().items()
+                             if keep is None or t in keep},
                    column_roles={t: r for t, r in column_roles(getattr(synth, "plans", {})).items()
                                  if keep is None or t in keep})
 
@@ -87,6 +92,7 @@ def measure_run(real: Mapping[str, pd.DataFrame], output: Output, facts: RunFact
     """The evaluation of a sampled database (frames in memory or Parquet paths) against the real one.
     dbt's outcomes join at `write_report`: dbt tests the tables only after the measurement let them out."""
     result = _measure_tables(real, output, facts, max_rows)
+    result.training = {t: dict(r) for t, r in facts.training.items()}
     result.value_overlap = value_overlap(facts.column_roles, real, _generated_columns(output, facts.column_roles))
     leaking = [o for o in result.value_overlap if not o.ok]
     if leaking:

@@ -178,3 +178,14 @@ def dcr_plot(p: TablePrivacy) -> str:
            "share of rows")
     ax.legend(fontsize=8, frameon=False)
     return _png(fig)
+
+
+def training_plot(table: str, metric: str, points: list[list[float]], selected_by: bool = False) -> str:
+    """One of a model's own training diagnostics over epochs (a small line plot: many fit on a page)."""
+    fig = Figure(figsize=(3.4, 2.1), layout="tight")
+    ax = fig.add_subplot()
+    x = [p[0] for p in points]
+    y = [p[1] for p in points]
+    ax.plot(x, y, color=REAL if not selected_by else SYNTH, lw=1.4, marker="." if len(x) <= 40 else None)
+    _style(ax, shorten(f"{table}: {metric.replace('_', ' ')}", 40), "epoch", "selects weights" if selected_by else "")
+    return _png(fig)

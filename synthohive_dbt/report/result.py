@@ -210,6 +210,8 @@ class EvaluationResult:
     notes: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     differential_privacy: dict[str, Any] | None = None  # Synthesizer.privacy_report() of a DP fit
+    # table -> its model's own training record (models.base.TrainingMetrics.to_dict()): series, steps, stop reason
+    training: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def column(self, table: str, column: str) -> ColumnScore:
         """The shape score of one column (KeyError naming what exists if absent)."""

@@ -160,9 +160,12 @@ def test_progress_callback_and_time_budget(data: pd.DataFrame) -> None:
     m = CTGAN(epochs=1000, batch_size=200, device="cpu", time_budget_s=1.5, eval_every=2, max_steps=None)
     m.fit(data.iloc[:600], seed=0, progress=seen.append)
     assert 1 <= len(seen) < 1000 and seen[-1].epochs == 1000
-    assert all(np.isfinite(p.generator_loss) and np.isfinite(p.discriminator_loss) for p in seen)
+    assert all(set(p.metrics) == {"generator_loss", "discriminator_loss"} for p in seen)
+    assert all(np.isfinite(v) for p in seen for v in p.metrics.values())
     assert seen[-1].score is not None  # the last epoch is always scored
     assert m.history[-1]["seconds"] < 10
+    record = m.training_metrics()
+    assert record.stop_reason == "time_budget" and record.epochs == len(seen) and record.planned_epochs == 1000
 
 
 def test_step_budget_ends_training_reproducibly_and_small_tables_use_small_batches(data: pd.DataFrame) -> None:

@@ -4,11 +4,12 @@ the start, a heartbeat on long phases, never one line per epoch; and `reporter_f
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import pytest
 
-from synthohive_dbt.models.base import Progress
+from synthohive_dbt.models.base import Progress, TrainingMetrics
 from synthohive_dbt.pipeline.progress import (
     JsonReporter,
     LineReporter,
@@ -30,7 +31,8 @@ class Clock:
 
 
 def _fit(table: str, index: int, epoch: int, epochs: int, with_epoch: bool = True) -> TableProgress:
-    report = Progress(epoch, epochs, 1.0, 0.5, 0.0) if with_epoch else None
+    report = Progress(epoch, epochs, 0.0, None, {"generator_loss": 1.0, "discriminator_loss": 0.5}, epoch) \
+        if with_epoch else None
     return TableProgress("fit", table, index, 2, epoch, epochs, epoch=report)
 
 
@@ -110,8 +112,39 @@ def test_an_explicit_start_event_starts_the_clock_of_the_table(run: tuple[LineRe
     reporter.table(_fit("users", 0, 0, 10, with_epoch=False))  # done == 0: the engine says training starts now
     clock.now += 2.0
     reporter.table(_fit("users", 0, 10, 10))
+    reporter.table(_fit("users", 0, 10, 10, with_epoch=False))  # the engine's end of the table
     assert out.getvalue().splitlines() == ["[    5.0s] training users (1/2)",
                                            "[    7.0s] trained users (1/2): 10/10 epochs in 2.0s"]
+
+
+def test_the_end_of_a_table_says_what_ran_and_why_it_stopped(run: tuple[LineReporter, Clock, io.StringIO]) -> None:
+    reporter, clock, out = run
+    reporter.table(_fit("users", 0, 0, 300, with_epoch=False))
+    for epoch in range(1, 4):
+        clock.now += 1.0
+        reporter.table(_fit("users", 0, epoch, 300))
+    ran = TrainingMetrics({}, None, 3, 300, 300, "max_steps")
+    reporter.table(TableProgress("fit", "users", 0, 2, 300, 300, result=ran))
+    reporter.table(TableProgress("fit", "orders", 1, 2, 100, 100, result=TrainingMetrics(
+        {}, None, 12, 100, 240, "patience"), restored=True))
+    assert out.getvalue().splitlines() == [
+        "[    0.0s] training users (1/2)",
+        "[    3.0s] trained users (1/2): 3/300 epochs, 300 steps (step budget) in 3.0s",
+        "[    3.0s] kept orders (2/2) from the checkpoint: 12/100 epochs, 240 steps (early stop)"]
+
+
+def test_the_json_log_names_each_models_own_metrics() -> None:
+    out = io.StringIO()
+    reporter = JsonReporter(out, every=0.0)
+    vae = Progress(1, 5, 0.0, 0.8, {"loss": 2.0, "reconstruction": 0.9, "kl": 0.2}, 4)
+    reporter.table(TableProgress("fit", "users", 0, 1, 1, 5, epoch=vae))
+    reporter.table(TableProgress("fit", "users", 0, 1, 5, 5, result=TrainingMetrics({}, None, 5, 5, 20, "epochs")))
+    first, last = (json.loads(line) for line in out.getvalue().splitlines())
+    assert {k: first[k] for k in ("loss", "reconstruction", "kl", "score", "steps")} == {
+        "loss": 2.0, "reconstruction": 0.9, "kl": 0.2, "score": 0.8, "steps": 4}
+    assert "generator_loss" not in first
+    assert {k: last[k] for k in ("epochs_run", "steps", "stop_reason")} == {
+        "epochs_run": 5, "steps": 20, "stop_reason": "epochs"}
 
 
 def test_every_line_starts_with_the_elapsed_seconds(run: tuple[LineReporter, Clock, io.StringIO]) -> None:
@@ -160,8 +193,9 @@ def test_the_real_engine_gives_two_lines_per_trained_table_and_one_per_sampled_t
     body = [re.sub(r"^\[ *\d+\.\ds\] ", "", line) for line in out.getvalue().splitlines()]
     body = [re.sub(r"in \d+\.\ds$", "in Xs", line) for line in body]
     # the start line comes before the first epoch (a long first epoch is not silent); the end says what ran
-    assert body[:6] == ["training users (1/3)", "trained users (1/3): 3/3 epochs in Xs",
-                        "training orders (2/3)", "trained orders (2/3): 3/3 epochs in Xs",
-                        "training items (3/3)", "trained items (3/3): 3/3 epochs in Xs"]
+    body = [re.sub(r"epochs, \d+ steps", "epochs, N steps", line) for line in body]
+    assert body[:6] == ["training users (1/3)", "trained users (1/3): 3/3 epochs, N steps (epochs done) in Xs",
+                        "training orders (2/3)", "trained orders (2/3): 3/3 epochs, N steps (epochs done) in Xs",
+                        "training items (3/3)", "trained items (3/3): 3/3 epochs, N steps (epochs done) in Xs"]
     assert [re.sub(r": [\d,]+ rows", ": N rows", line) for line in body[6:]] == [
         "sampled users (1/3): N rows in Xs", "sampled orders (2/3): N rows in Xs", "sampled items (3/3): N rows in Xs"]

@@ -35,8 +35,9 @@ def written(duck_shop: Shop, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model of three models of the shop (2 epochs) and its sample in schema synth_report."""
     model = tmp_path_factory.mktemp("report_cmd") / "shop.shm"
     res = run("fit", "--project-dir", duck_shop.dir, "--select", " ".join(MODELS), "--epochs", 2, "--seed", 1,
-              "--out", model, "-q")
+              "--out", model, "-q", "--resume")  # nothing to resume: trains from the start
     assert res.exit_code == 0, res.output
+    assert not model.with_name(model.name + ".checkpoint").exists()  # removed once the model is saved
     res = run("generate", "--project-dir", duck_shop.dir, "--model", model, "--target-schema", "synth_report",
               "--rows", ROWS, "--skip-dbt", "-q")
     assert res.exit_code == 0, res.output
@@ -58,6 +59,8 @@ def test_report_end_to_end_with_dbt_tests_and_gates(duck_shop: Shop, written: Pa
     assert all(f"<h3>{t}</h3>" in html for t in MODELS)
     assert 'alt="distribution of stg_customers.' in html and "unique_stg_orders_order_id" in html
     data = json.loads(out.with_suffix(".json").read_text())
+    assert data["training"] and 'id="training"' in html  # the saved model's own curves
+    assert all(r["epochs"] <= 2 and r["stop_reason"] for r in data["training"].values())
     assert sorted(data["tables"]) == MODELS
     # real rows come from the real models, synthetic ones from the schema generate wrote
     assert data["tables"]["stg_customers"]["rows_real"] == duck_shop.scalar("select count(*) from main.stg_customers")
