@@ -5,9 +5,9 @@ least a tenth of its real size (sources mode), and no real UUID, password, phone
 
 from __future__ import annotations
 
+import json
 import os
-import re
-from pathlib import Path
+from dataclasses import dataclass
 
 import pandas as pd
 import pytest
@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from synthohive_dbt.cli import cli
-from synthohive_dbt.dbt import outcomes_from_run_results
 from synthohive_dbt.io import list_tables, read_table
 from synthohive_dbt.io.ownership import MARKER_TABLE
 from tests.helpers.published_project import (
@@ -42,20 +41,22 @@ def published(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     return build_published(root, target="pg", env=env)
 
 
-def _seed(published: Published, *args: str) -> tuple[int, str]:
+@dataclass
+class Run:
+    code: int
+    output: str
+    outcomes: dict[tuple[str, str], str]  # (resource type, name) -> status, from the JSON log
+    summary: dict
+
+
+def _seed(published: Published, *args: str) -> Run:
     target = ["--target", published.project.target] if published.project.target else []
     res = CliRunner().invoke(cli, ["seed", "--project-dir", str(published.dir), *target, "--epochs", "3",
-                                   "--seed", "5", *args], env={"COLUMNS": "400"})
-    return res.exit_code, " ".join(res.output.split())
-
-
-def _last_outcomes(published: Published) -> dict[str, str]:
-    """Test name -> status, from dbt's run_results.json files of the newest run (build, then the extra test)."""
-    run = sorted((published.dir / "target" / "synthohive").iterdir(), key=lambda p: p.name)[-1]
-    statuses: dict[str, str] = {}
-    for path in sorted(run.rglob("run_results.json"), key=lambda p: len(p.parts), reverse=True):
-        statuses.update({o.name: o.status for o in outcomes_from_run_results(path) if o.resource_type == "test"})
-    return statuses
+                                   "--seed", "5", "--log-format", "json", *args])
+    records = [json.loads(line) for line in res.stderr.splitlines() if line.startswith("{")]
+    outcomes = {(r["resource_type"], r["name"]): r["status"] for r in records if r.get("event") == "outcome"}
+    summary = json.loads(res.stdout.strip().splitlines()[-1]) if res.stdout.strip().startswith("{") else {}
+    return Run(res.exit_code, res.output, outcomes, summary)
 
 
 def _synthetic(engine: sa.Engine, schemas: list[str]) -> dict[tuple[str, str], pd.DataFrame]:
@@ -68,17 +69,19 @@ def _synthetic(engine: sa.Engine, schemas: list[str]) -> dict[tuple[str, str], p
 @pytest.mark.parametrize("mode", ["mirror", "sources"])
 def test_published_project(published: Published, mode: str, backend: str) -> None:
     schema = f"s_{mode}_{backend.lower()}"
-    code, out = _seed(published, "--mode", mode, "--backend", backend, "--target-schema", schema)
-    assert code == 0, out
+    run = _seed(published, "--mode", mode, "--backend", backend, "--target-schema", schema)
+    assert run.code == 0, run.output[-5000:]
 
     passing = published.real_passing
     assert len(passing) == len(published.real_tests) >= 30
-    statuses = _last_outcomes(published)
-    assert {name: statuses.get(name, "not run") for name in passing if statuses.get(name) != "pass"} == {}
-    assert f"dbt tests: {len(passing)}/{len(passing)} passed" in out
-    if mode == "sources":
-        assert f"model sizes: {len(SQL)}/{len(SQL)} within 1/10 of real" in out
-    assert re.search(r"inferred foreign key\(s\).*issues\.repo_id -> repos\.id", out), out
+    tests = {name: status for (kind, name), status in run.outcomes.items() if kind == "test"}
+    assert {name: tests.get(name, "absent") for name in passing if tests.get(name) != "pass"} == {}
+    assert run.summary["tests"] == run.summary["tests_passed"] == len(passing)
+    sizes = {name: status for (kind, name), status in run.outcomes.items() if kind == "model size"}
+    assert sizes == ({name: "pass" for name in SQL} if mode == "sources" else {})
+    inferred = {f"{fk['table']}.{fk['column']} -> {fk['parent']}.{fk['parent_column']}"
+                for fk in run.summary["inferred_keys"]}
+    assert {"issues.repo_id -> repos.id", "labels.issue_id -> issues.id"} <= inferred, inferred
 
     built = f"{schema}_build" if mode == "sources" else schema
     engine = published.project.engine()
