@@ -82,6 +82,8 @@ def test_published_project(published: Published, mode: str, backend: str) -> Non
     inferred = {f"{fk['table']}.{fk['column']} -> {fk['parent']}.{fk['parent_column']}"
                 for fk in run.summary["inferred_keys"]}
     assert {"issues.repo_id -> repos.id", "labels.issue_id -> issues.id"} <= inferred, inferred
+    raw = set(published.frames)  # raw tables and seeds reference only raw tables and seeds
+    assert not [fk for fk in run.summary["inferred_keys"] if fk["table"] in raw and fk["parent"] not in raw]
 
     built = f"{schema}_build" if mode == "sources" else schema
     engine = published.project.engine()
@@ -90,14 +92,31 @@ def test_published_project(published: Published, mode: str, backend: str) -> Non
     finally:
         engine.dispose()
     assert len(tables[(built, "rock_tracks")]) > 0  # `where s.name = 'Rock'` found its rows
-    assert "Rock" in set(tables[(schema, "styles")]["name"])
+    if mode == "sources":  # lineage names 'Rock' for styles.name: it is written (mirror mode reads no SQL)
+        assert "Rock" in set(tables[(schema, "styles")]["name"])
     # declarations and values beat the name heuristics: labels stay labels, not people
     assert set(tables[(schema, "genres")]["name"]) <= set(GENRES)
     assert set(tables[(schema, "categories")]["name"]) <= set(CATEGORIES)  # meta: {pii: false}
     assert set(tables[(schema, "labels")]["name"]) <= set(LABELS)  # no declaration: the values say labels
     assert set(tables[(schema, "tracks")]["length_category"]) <= {"Short", "Medium", "Long"}
+    assert tables[(schema, "patients")]["phone"].str.fullmatch(r"\d{10}").all()  # faked in the real format
+    assert tables[(schema, "sessions")]["session_uuid"].is_unique  # an undeclared identifier, generated anew
 
     real = {str(v) for table, cols in SECRET_COLUMNS.items() for c in cols for v in published.frames[table][c]}
     leaked = {f"{s}.{t}.{c}": sorted(hits)[:3] for (s, t), frame in tables.items() for c in frame.columns
               if (hits := {str(v) for v in frame[c].dropna()} & real)}
     assert leaked == {}, leaked
+
+
+def test_inspect_says_what_is_faked_before_any_run(published: Published) -> None:
+    """Read through the profile: secrets and phones are faked; lookups of labels, genres and categories are not."""
+    target = ["--target", published.project.target] if published.project.target else []
+    res = CliRunner().invoke(cli, ["inspect", "--manifest", str(published.dir / "target" / "manifest.json"),
+                                   "--project-dir", str(published.dir), *target, "--json"])
+    assert res.exit_code == 0, res.output
+    decisions = {(d["table"].split("__")[0], d["column"]): d for d in json.loads(res.stdout)["pii"]}
+    assert decisions[("patients", "password")]["kind"] == "secret" and decisions[("patients", "password")]["faked"]
+    assert decisions[("patients", "phone")]["kind"] == "phone" and decisions[("patients", "phone")]["faked"]
+    assert decisions[("categories", "name")]["source"] == "not_pii"  # meta: {pii: false}
+    for table in ("genres", "labels", "styles", "categories"):
+        assert not decisions[(table, "name")]["faked"], decisions[(table, "name")]
