@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from synthohive_dbt.dbt import DbtProject
+from tests.helpers.keyless_project import GH_TABLES
 from tests.helpers.messy_project import REPO, SOURCE_MACRO, load_raw
 from tests.helpers.profiles import profiles_yml
 
@@ -91,23 +92,7 @@ sources:
   - name: gh
     schema: {RAW}
     tables:
-      - name: repos
-        columns:
-          - name: id
-            data_tests: [not_null]
-          - name: topic
-            data_tests: [not_null]
-      - name: issues
-        columns:
-          - name: id
-            data_tests: [not_null]
-          - name: repo_id
-            data_tests: [not_null]
-          - name: state
-            data_tests:
-              - accepted_values:
-                  arguments: {{values: [open, closed]}}
-      - name: labels
+{GH_TABLES}      - name: labels
   - name: clinic
     schema: {RAW}
     tables:

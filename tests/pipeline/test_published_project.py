@@ -6,7 +6,6 @@ least a tenth of its real size (sources mode), and no real UUID, password, phone
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 
 import pandas as pd
@@ -26,19 +25,14 @@ from tests.helpers.published_project import (
     Published,
     build_published,
 )
+from tests.helpers.profiles import WAREHOUSES, build_on_warehouse
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=WAREHOUSES)
 def published(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Published:
-    root = tmp_path_factory.mktemp(f"published_{request.param}") / "published"
-    if request.param == "duckdb":
-        return build_published(root)
-    server = request.getfixturevalue("postgres_server")
-    env = server.dbt_env(dbname=server.create_database(), schema="analytics")
-    os.environ.update(env)  # the CLI's dbt reads the profile's env_var()s from the process environment
-    return build_published(root, target="pg", env=env)
+    return build_on_warehouse(request, tmp_path_factory, "published", build_published)
 
 
 @dataclass
