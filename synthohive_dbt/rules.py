@@ -55,7 +55,8 @@ def violations(values: pd.Series, c: Constraint, *, seen: pd.Index | None = None
     if strict:
         bad = np.zeros(len(values), dtype=bool)
         for t in strict:
-            excepted = values.isin(t.except_values).to_numpy(bool) if t.except_values else False
+            excepted = (values.isin(t.except_values).to_numpy(bool) if t.except_values
+                        else np.zeros(len(values), dtype=bool))
             bad |= present & ~excepted & ~_dtype_ok(values, t.dtype)
         out["castable"] = bad
     if c.unique:
