@@ -55,6 +55,9 @@ TRICKY: dict[str, tuple[pd.Series, Constraint, list[bool]]] = {
     "castable": (pd.Series(["4165553960", "+1-416", "", None]),
                  Constraint(castable_to=[CastTarget(data_type="bigint", dtype="int", except_values=[""])]),
                  [False, True, False, False]),
+    # a plain `phone::bigint`, nothing excepted
+    "castable_plain": (pd.Series(["4165553960", "+1-416", None]),
+                       Constraint(castable_to=[CastTarget(data_type="bigint", dtype="int")]), [False, True, False]),
 }
 
 # several rules on one column: each reported on its own

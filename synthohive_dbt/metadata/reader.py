@@ -9,8 +9,9 @@ or a `not_modelled` entry with the reason.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from synthohive_dbt.metadata.findings import ColumnRule, Finding, FkRule, KeyRul
 from synthohive_dbt.metadata.keys import choose_primary_key
 from synthohive_dbt.metadata.manifest import Manifest, load_manifest
 from synthohive_dbt.metadata.pii import keeps_real, not_pii_columns, pii_columns
+from synthohive_dbt.metadata.refs import node_relation_parts
 from synthohive_dbt.metadata.result import ManifestReadResult, TableInfo
 from synthohive_dbt.metadata.tables import base_name, is_table, select_tables, unique_names
 from synthohive_dbt.metadata.testkinds import interpret_test, tested_table
@@ -39,6 +41,7 @@ def read_manifest(path: str | Path | Manifest, select: Iterable[str] | None = No
     manifest = path if isinstance(path, Manifest) else load_manifest(path)
     selected = select_tables(manifest, None if select is None else list(select))
     chosen = set(selected)
+    aliases = same_relation_seeds(manifest, chosen)
     names = unique_names(manifest.nodes[u] for u in selected)
     findings: dict[str, list[Finding]] = defaultdict(list)
     not_modelled: list[NotModelled] = []
@@ -54,7 +57,8 @@ def read_manifest(path: str | Path | Manifest, select: Iterable[str] | None = No
         else:
             findings[finding.table].append(finding)
     for test in tests_of(manifest):
-        for finding in _test_findings(manifest, test, chosen, read_all=select is None):
+        for finding in _test_findings(manifest, test, chosen | set(aliases), read_all=select is None):
+            finding = _retarget(finding, aliases)
             (not_modelled.append(finding) if isinstance(finding, NotModelled)
              else findings[finding.table].append(finding))
 
@@ -74,7 +78,8 @@ def read_manifest(path: str | Path | Manifest, select: Iterable[str] | None = No
     infos: dict[str, TableInfo] = {}
     notes: list[str] = []
     for uid in selected:
-        table, info, skipped = _build_table(manifest.nodes[uid], names, findings[uid], notes)
+        same = [manifest.nodes[seed] for seed, source in aliases.items() if source == uid]
+        table, info, skipped = _build_table(manifest.nodes[uid], names, findings[uid], notes, same)
         tables[table.name] = table
         infos[table.name] = info
         not_modelled += skipped
@@ -84,6 +89,28 @@ def read_manifest(path: str | Path | Manifest, select: Iterable[str] | None = No
     return ManifestReadResult(metadata=metadata, tables=dict(sorted(infos.items())), not_modelled=not_modelled,
                               notes=notes, manifest_path=manifest.path, schema_version=manifest.schema_version,
                               dbt_version=manifest.dbt_version)
+
+
+def same_relation_seeds(manifest: Manifest, chosen: set[str]) -> dict[str, str]:
+    """Unselected seed -> the selected source that is the very same relation (dbt loads the seed, a source
+    names it: the usual way to load raw data). They are one table: the seed's tests, its PII declarations and
+    the references to it are the source's (its column_types count in lineage's raw facts)."""
+    sources = {node_relation_parts(manifest.nodes[u]): u for u in sorted(chosen)
+               if manifest.nodes[u].get("resource_type") == "source"}
+    sources.pop((), None)
+    return {node["unique_id"]: sources[parts] for node in manifest.of_type("seed")
+            if node["unique_id"] not in chosen and (parts := node_relation_parts(node)) in sources}
+
+
+def _retarget(finding: Finding, aliases: dict[str, str]) -> Finding:
+    """A finding about a seed that is a selected source's relation, made about that source."""
+    if not aliases:
+        return finding
+    if isinstance(finding, FkRule):
+        return dataclasses.replace(finding, table=aliases.get(finding.table, finding.table),
+                                   parent=aliases.get(finding.parent, finding.parent))
+    table = finding.table
+    return finding if table is None or table not in aliases else dataclasses.replace(finding, table=aliases[table])
 
 
 def _test_findings(manifest: Manifest, test: dict[str, Any], chosen: set[str], read_all: bool) -> list[Finding]:
@@ -146,8 +173,9 @@ def _add(table: TableConfig, rule: ColumnRule, skipped: list[NotModelled]) -> No
                                                 f"of {table.name!r}: {exc}", table.unique_id))
 
 
-def _build_table(node: dict[str, Any], names: dict[str, str], findings: list[Finding],
-                 notes: list[str]) -> tuple[TableConfig, TableInfo, list[NotModelled]]:
+def _build_table(node: dict[str, Any], names: dict[str, str], findings: list[Finding], notes: list[str],
+                 same: Sequence[dict[str, Any]] = ()) -> tuple[TableConfig, TableInfo, list[NotModelled]]:
+    """One TableConfig; `same` are seeds that are this source's relation, whose PII declarations count too."""
     uid = str(node["unique_id"])
     name = names[uid]
     columns = declared_columns(node)
@@ -178,10 +206,11 @@ def _build_table(node: dict[str, Any], names: dict[str, str], findings: list[Fin
         referenced = [*table.pk, *(c for f in fks for c in f.columns), *table.constraints,
                       *(cc.column for cc in table.conditional_constraints)]
         table.columns = list(dict.fromkeys([*columns, *referenced]))
-    table.pii_columns = pii_columns(node, table.columns or columns,
-                                    [*table.pk, *(c for f in fks for c in f.columns)])
-    table.not_pii_columns = not_pii_columns(node, table.columns or columns)
-    table.copy_as_is = keeps_real(node)
+    key_columns = [*table.pk, *(c for f in fks for c in f.columns)]
+    declaring, listed = [node, *same], table.columns or columns
+    table.pii_columns = list(dict.fromkeys(c for n in declaring for c in pii_columns(n, listed, key_columns)))
+    table.not_pii_columns = list(dict.fromkeys(c for n in declaring for c in not_pii_columns(n, listed)))
+    table.copy_as_is = any(keeps_real(n) for n in declaring)
     config = node.get("config") or {}
     info = TableInfo(
         name=name, unique_id=uid, resource_type=node["resource_type"], relation_name=node.get("relation_name"),

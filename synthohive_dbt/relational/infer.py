@@ -21,7 +21,9 @@ A column `c` of table `T` is inferred to reference key `k` of table `P` when ALL
     inferred on its own: "user" does not name "customers", and its values would also fit orders.id or
     payments.id, so only the user can say which one is meant (a relationships test, or an alias);
 - every non-null value of `c` is a value of `k` (partial coverage is reported and skipped: a relationships test
-  on it would fail on the real data too, so it is not a key);
+  on it would fail on the real data too, so it is not a key), except, for a key with an identifier format
+  (UUIDs, ...), up to MAX_SENTINELS placeholder values outside that format (`'0'` among UUIDs): they become the
+  foreign key's `except_values`, written as they are at their share, while the references are remapped;
 - types agree (integers with integers, text with text, declared SQL types compatible).
 
 When several parents fit, the one whose name evidence is strongest wins, then one in the same layer as the child
@@ -85,6 +87,12 @@ class InferredFK:
     distinct: int  # distinct child values, all found in the parent key
     parents_referenced: int  # parent keys with at least one child
     parent_rows: int
+    except_values: tuple[Any, ...] = ()  # values not in the key's format ('0' among UUIDs): no references
+
+    @property
+    def foreign_key(self) -> ForeignKey:
+        return ForeignKey(columns=[self.column], parent=self.parent, parent_columns=[self.parent_column],
+                          except_values=list(self.except_values))
 
     @property
     def label(self) -> str:
@@ -96,8 +104,10 @@ class InferredFK:
         return self.parents_referenced / self.parent_rows if self.parent_rows else 0.0
 
     def message(self) -> str:
-        return (f"inferred foreign key {self.label}: all {self.distinct} distinct values ({self.child_rows} rows) "
-                f"are keys of {self.parent}; {self.parents_referenced} of {self.parent_rows} parent keys "
+        besides = (f" (besides {', '.join(map(repr, self.except_values))}, not in the key's format: kept as such)"
+                   if self.except_values else "")
+        return (f"inferred foreign key {self.label}: all {self.distinct} distinct values{besides} ({self.child_rows} "
+                f"rows) are keys of {self.parent}; {self.parents_referenced} of {self.parent_rows} parent keys "
                 f"({self.parent_coverage:.0%}) have a child; evidence: {self.evidence}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -222,7 +232,7 @@ def apply_foreign_keys(metadata: Metadata, inferred: list[InferredFK]) -> Metada
                                         hint="infer the keys on the same Metadata you apply them to")
         if any(fk.column in declared.columns for declared in table.fk):
             continue
-        table.fk.append(ForeignKey(columns=[fk.column], parent=fk.parent, parent_columns=[fk.parent_column]))
+        table.fk.append(fk.foreign_key)
         if table.columns is not None and fk.column not in table.columns:
             table.columns = [*table.columns, fk.column]  # the data has it; the manifest did not document it
     out.validate_schema()
@@ -383,14 +393,18 @@ def _check_column(child: str, column: str, series: pd.Series, table: TableConfig
                              "little evidence"))
             continue
         inside = values.isin(key.values)
-        if not inside.all():
+        sentinels = _sentinels(values[~inside], key)
+        if not inside.all() and (sentinels is None or int(inside.sum()) < min_distinct):
             missing = values[~inside]
             note(_skip(cand, f"partial coverage: {int(inside.sum())} of {len(values)} distinct values "
                              f"({inside.mean():.1%}) are keys of {key.table}; missing e.g. "
                              f"{sorted(missing[:3].tolist())} (with --max-rows, read all rows to check)"))
             continue
-        fk = InferredFK(child, column, key.table, key.column, cand.evidence, int(series.notna().sum()),
-                        len(values), len(values), key.rows)
+        excepted = tuple(sorted(sentinels or ()))
+        rows = int(series.notna().sum()) - int(series.astype(str).isin(excepted).sum()) if excepted else \
+            int(series.notna().sum())
+        fk = InferredFK(child, column, key.table, key.column, cand.evidence, rows, int(inside.sum()),
+                        int(inside.sum()), key.rows, excepted)
         passing.append((cand, fk))
     if not passing:
         return None
@@ -405,6 +419,22 @@ def _check_column(child: str, column: str, series: pd.Series, table: TableConfig
                rank(chosen) else "stronger name evidence, or the same layer as the child")
         skipped.append(_skip(cand, f"{chosen[1].parent}.{chosen[1].parent_column} is chosen instead ({why})"))
     return chosen
+
+
+MAX_SENTINELS = 3
+"""At most this many distinct values outside an identifier-format key's format ('0', '', 'unknown') are taken for
+placeholders beside the references; more mean the column is not a reference to that key."""
+
+
+def _sentinels(outside: pd.Index, key: _Key) -> list[str] | None:
+    """The child values outside the parent key, when they are a few placeholders rather than missing parents:
+    the key has an identifier format (UUIDs, hex, prefix + number) and none of them shares it. Else None."""
+    if key.opaque is None or len(outside) > MAX_SENTINELS or not len(key.values):
+        return None
+    sample = str(key.values[0])
+    if any(identifier_format(pd.Series([sample, str(v)], dtype=object)) == key.opaque for v in outside):
+        return None  # a value in the key's format that no parent has: a dangling reference
+    return [str(v) for v in outside]
 
 
 def _layer_clash(child: TableConfig, parent: TableConfig) -> str | None:

@@ -89,6 +89,9 @@ class TablePlan:
     null_columns: list[str] = field(default_factory=list)  # null in every real row: written all-null
     # mostly-distinct text nobody declared categorical: generated in its format (models.formats), no value kept
     text_formats: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # model columns: values the project names (literals its SQL filters on) that the real column holds; each is
+    # written at least once (sampling._write_named), as free text's named values are
+    named: dict[str, list[Any]] = field(default_factory=dict)
 
     @property
     def driving(self) -> ForeignKeyPlan | None:
@@ -118,7 +121,7 @@ class TablePlan:
             "foreign_keys": [f.to_dict() for f in self.foreign_keys],
             "context": self.context.to_dict() if self.context else None,
             "model_columns": self.model_columns, "pii": [p.to_dict() for p in self.pii], "copied": self.copied,
-            "null_columns": self.null_columns, "text_formats": self.text_formats,
+            "null_columns": self.null_columns, "text_formats": self.text_formats, "named": self.named,
         }
 
     @classmethod
@@ -130,7 +133,7 @@ class TablePlan:
             [ForeignKeyPlan.from_dict(f) for f in d["foreign_keys"]],
             ContextSpec.from_dict(d["context"]) if d["context"] else None,
             list(d["model_columns"]), [PiiColumn(**p) for p in d["pii"]], d.get("copied"),
-            list(d.get("null_columns") or []), dict(d.get("text_formats") or {}))
+            list(d.get("null_columns") or []), dict(d.get("text_formats") or {}), dict(d.get("named") or {}))
 
 
 @dataclass
@@ -261,6 +264,7 @@ def learn_plan(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: Meta
                          for c in free_text_columns(frame, cfg, taken)}
     taken |= set(plan.text_formats)
     plan.model_columns = [c for c in plan.columns if c not in taken]
+    plan.named = {c: hits for c in plan.model_columns if (hits := _named_hits(frame[c], named.get(c) or []))}
     if not plan.model_columns:
         return plan, None
     return plan, TrainingInput(frame[plan.model_columns].reset_index(drop=True), context_frame)
@@ -288,6 +292,14 @@ def _keyed_parts(frame: pd.DataFrame, pk: list[str], rest: list[str], fks: list[
     if counters:
         return counters
     return [max(rest, key=lambda c: (frame[c].nunique(), -rest.index(c)))]
+
+
+def _named_hits(s: pd.Series, named: list[Any]) -> list[Any]:
+    """The named values a real column holds, as plain JSON values."""
+    if not named:
+        return []
+    hits = pd.unique(s[s.isin(named)].dropna())
+    return sorted((v.item() if isinstance(v, np.generic) else v for v in hits), key=str)
 
 
 def free_text_columns(frame: pd.DataFrame, cfg: TableConfig, taken: set[str]) -> list[str]:

@@ -176,6 +176,8 @@ def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativ
                                      rng_for(seed, plan.name, "null", col, chunk))
         for col, text in plan.text_formats.items():
             cols[col] = _free_text(text, stop - start, rng_for(seed, plan.name, "text", col, chunk))
+        if start == 0:
+            _write_named(cols, plan, rng_for(seed, plan.name, "named"))
         cols.update({c: v[start:stop] for c, v in keys.items()})
         cols.update({c: v[start:stop] for c, v in counters.items()})
         for i, f in enumerate(plan.foreign_keys):
@@ -356,6 +358,24 @@ def _replace_rows(current: pd.Series, idx: np.ndarray, fresh: pd.Series) -> pd.S
     values = current.to_numpy(copy=True)
     values[idx] = fresh.to_numpy()
     return pd.Series(values, index=current.index, name=current.name)
+
+
+def _write_named(cols: dict[str, Any], plan: TablePlan, rng: np.random.Generator) -> None:
+    """Each value the project names for a column (a literal its SQL filters on: `where name = 'Rock'`) that the
+    real column holds is written at least once, into the first chunk: a model drawing a rare category, or free
+    text drawing named values at their real share, can miss it in a small table, and then the model that filters
+    on it is empty. A missing value replaces the value of a random row that holds no named value."""
+    wanted = {**plan.named, **{c: t.get("named") or [] for c, t in plan.text_formats.items()}}
+    for col, named in wanted.items():
+        values = pd.Series(cols[col])
+        missing = [v for v in named if not values.isin([v]).any()]
+        free = np.flatnonzero((values.notna() & ~values.isin(named)).to_numpy())
+        if not missing or len(free) < len(missing):
+            continue
+        rows = np.sort(rng.choice(free, size=len(missing), replace=False))
+        arr = values.array.copy()
+        arr[rows] = missing
+        cols[col] = arr
 
 
 def _free_text(text: dict[str, Any], n: int, rng: np.random.Generator) -> pd.Series:

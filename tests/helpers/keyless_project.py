@@ -29,12 +29,7 @@ models:
   keyless:
     +materialized: table
 """
-SOURCES = f"""version: 2
-sources:
-  - name: gh
-    schema: {RAW}
-    tables:
-      - name: repos
+GH_TABLES = """      - name: repos
         columns:
           - name: id
             data_tests: [not_null]
@@ -49,8 +44,15 @@ sources:
           - name: state
             data_tests:
               - accepted_values:
-                  arguments: {{values: [open, closed]}}
+                  arguments: {values: [open, closed]}
 """
+"""The raw `repos` and `issues` tables as sources declare them: no key, only not_null (and the issue states)."""
+SOURCES = f"""version: 2
+sources:
+  - name: gh
+    schema: {RAW}
+    tables:
+{GH_TABLES}"""
 MODELS = """version: 2
 models:
   - name: issues_by_repo

@@ -71,3 +71,24 @@ def test_values_the_project_names_keep_their_share_in_free_text() -> None:
     assert 0.1 < share < 0.3, share
     others = titles[titles != "Release notes"]
     assert not set(others) & set(real["issues"]["title"])
+
+
+def test_a_named_value_is_written_even_where_its_share_rounds_to_nothing(tmp_path: Path) -> None:
+    """A lookup of 15 labels, each once, that a model filters by `where name = 'Rock'` (lineage names 'Rock'):
+    whatever the seed, 'Rock' is written, so the filtered model is never empty; so is a named free-text value
+    held by 1 row of 300. A named value the real column never holds is not invented."""
+    styles = ["Rock", "Jazz", "Pop", "Blues", "Folk", "Metal", "Punk", "Soul", "Funk", "Reggae", "Disco", "Ambient",
+              "Techno", "House", "Gospel"]
+    real, meta = _data()
+    real["issues"].loc[7, "title"] = "Release notes"
+    meta.tables["issues"].constraints["title"] = Constraint(not_null=True, named_values=["Release notes"])
+    real["styles"] = pd.DataFrame({"style_id": np.arange(1, 16), "name": styles})
+    meta.add_table("styles", pk="style_id", constraints={"name": Constraint(named_values=["Rock", "Polka"])})
+    synth = fit(meta, real)
+    assert synth.plans["styles"].named == {"name": ["Rock"]} and "name" in synth.plans["styles"].model_columns
+    synth.save(tmp_path / "model.shm")
+    assert Synthesizer.load(tmp_path / "model.shm").plans["styles"].named == {"name": ["Rock"]}
+    for seed in range(6):
+        out = synth.sample(seed=seed, evaluate=False)
+        assert "Rock" in set(out["styles"]["name"]) and "Polka" not in set(out["styles"]["name"])
+        assert (out["issues"]["title"] == "Release notes").sum() >= 1

@@ -74,3 +74,33 @@ def test_synthetic_children_join_their_synthetic_parents_and_no_real_id_is_publi
     assert issues["id"].is_unique and repos["id"].is_unique and users["user_uuid"].is_unique
     assert not set(users["user_uuid"]) & set(frames["users"]["user_uuid"])  # UUIDs: none of the real ones
     assert not set(issues["author"]) & set(frames["users"]["user_uuid"])
+
+
+def test_placeholders_beside_uuid_references_are_kept_and_the_references_remapped() -> None:
+    """`patient_ref` holds a patient's UUID or '0' (no patient): '0' is not in the key's format, so it is a
+    placeholder, excepted from the foreign key; the UUIDs are remapped to generated patients, none published."""
+    rng = np.random.default_rng(2)
+    patients = pd.DataFrame({"PATIENT": _uuids(40, 3), "age": rng.integers(1, 90, 40)})
+    refs = rng.choice(patients["PATIENT"], 300).astype(object)
+    refs[rng.random(300) < 0.3] = "0"
+    frames = {"patients": patients, "visits": pd.DataFrame({"visit_id": np.arange(300), "patient_ref": refs})}
+    meta = Metadata()
+    for name in frames:
+        meta.add_table(name)
+    found = infer_keys(frames, meta)
+    [fk] = found.inferred
+    assert (fk.label, fk.except_values, fk.child_rows) == ("visits.patient_ref -> patients.PATIENT", ("0",),
+                                                           int((refs != "0").sum()))
+    assert "besides '0', not in the key's format" in fk.message()
+    out = fit(found.apply(meta), frames).sample(evaluate=False)
+    ref = out["visits"]["patient_ref"]
+    assert 0.15 < float((ref == "0").mean()) < 0.45  # the placeholder at about its real share
+    assert ref[ref != "0"].isin(out["patients"]["PATIENT"]).all()
+    assert not set(ref) & set(patients["PATIENT"])
+
+    # a value in the key's format that no patient has is a dangling reference: no key, as before
+    frames["visits"].loc[0, "patient_ref"] = _uuids(1, 9)[0]
+    assert infer_keys(frames, meta).inferred == []
+    # nor are many values outside the format placeholders
+    frames["visits"]["patient_ref"] = [*refs[:-5], "a", "b", "c", "d", "e"]
+    assert infer_keys(frames, meta).inferred == []
