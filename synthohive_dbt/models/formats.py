@@ -13,7 +13,8 @@ What is used instead, per column (never a real row; a real value only where the 
   null share is kept;
 * value formats learned from the real values: for numbers the sign, the number of integer digits and of
   decimals (42.50 -> [0, 100) with 2 decimals); for dates and timestamps the years they fall in and their
-  resolution (days, seconds, microseconds); for text the character-class shape of each value ('C-0012'
+  resolution (days, seconds, microseconds); for booleans the share of true (a `_deleted` flag stays false);
+  for text the character-class shape of each value ('C-0012'
   -> 'A-9999': upper case letter, '-', four digits; punctuation kept), filled with random characters;
 * nothing at all (an empty table): the pandas dtype alone decides (integers 0..999, text of 8 letters, dates
   in 2000-2024, booleans).
@@ -65,6 +66,7 @@ class ColumnFormat:
     decimals: int = 0  # floats: decimal places of the real values
     unit: str = "D"  # datetimes: resolution of the generated values ("D", "s", "us")
     templates: list[str] = field(default_factory=list)  # text: character-class shapes ('A-9999')
+    true_share: float = 0.5  # booleans: the real share of true (a flag such as `_deleted` stays mostly false)
 
     @classmethod
     def learn(cls, s: pd.Series, constraint: Any | None = None, named: list[Any] | None = None) -> ColumnFormat:
@@ -93,6 +95,9 @@ class ColumnFormat:
             if kind == "int" and x.size:
                 width = next(w for w in _INT_WIDTHS if np.abs(x).max() <= w)
                 fmt.low, fmt.high = max(fmt.low, -width - 1), min(fmt.high, width)
+        elif kind == "bool" and len(present):
+            # a share, not a row: `where not coalesce(_deleted, false)` must not empty a model
+            fmt.true_share = float(present.astype(bool).mean())
         elif kind == "datetime":
             us = _micros(present)
             years = (pd.Series(us.astype("datetime64[us]")).dt.year if us.size else pd.Series(_DEFAULT_YEARS))
@@ -119,7 +124,7 @@ class ColumnFormat:
             values[:] = [self.choices[i] for i in picks]
             return _typed(pd.Series(values, name=self.name, dtype=object), null, self)
         if self.kind == "bool":
-            raw: Any = rng.random(n) < 0.5
+            raw: Any = rng.random(n) < self.true_share
         elif self.kind == "int":
             raw = rng.integers(math.ceil(self.low), math.floor(self.high) + 1, size=n, dtype=np.int64)
         elif self.kind == "float":

@@ -24,3 +24,9 @@ def test_uuid_and_digest_columns_stay_hex() -> None:
     for fmt, pattern in ((uuids, r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
                          (digests, r"[0-9A-F]{16}")):
         assert all(re.fullmatch(pattern, v) for v in fmt.generate(200, np.random.default_rng(1)))
+
+
+def test_a_flag_keeps_its_real_share() -> None:
+    """`where not coalesce(_fivetran_deleted, false)`: a tiny table's all-false flag must not come back true."""
+    fmt = ColumnFormat.learn(pd.Series([False, False], name="_fivetran_deleted"))
+    assert not fmt.generate(100, np.random.default_rng(0)).any()
