@@ -48,7 +48,7 @@ def test_library_and_deprecation_warnings_are_not_shown(quiet: list[warnings.War
     _warn(DeprecationWarning, "dbt.adapters.base", f"{SITE}/dbt/adapters/base.py")
     # pandas/dbt point their warnings at the caller's line: caught by category or by the class's module
     _warn(FutureWarning, "synthohive_dbt.transform.table", "/repo/synthohive_dbt/transform/table.py")
-    _warn(PerformanceWarning, "synthohive_dbt.relational.sampling", "/repo/synthohive_dbt/relational/sampling.py")
+    _warn(PerformanceWarning, "synthohive_dbt.relational.generate", "/repo/synthohive_dbt/relational/generate.py")
     assert [str(w.message) for w in quiet] == []
 
 

@@ -53,7 +53,7 @@ from synthohive_dbt.relational.progress import (
     TableProgress,
     TableProgressCallback,
 )
-from synthohive_dbt.relational.sampling import DEFAULT_CHUNK_ROWS, root_sizes, sample_database
+from synthohive_dbt.relational.generate import DEFAULT_CHUNK_ROWS, root_sizes, sample_database
 from synthohive_dbt.relational.sinks import MemorySink, ParquetSink, discard, publish, staging_folder
 from synthohive_dbt.seeds import derive_seed, fresh_seed
 
