@@ -79,7 +79,7 @@ def _sdtype(column: str, values: pd.Series, keys: set[str]) -> dict[str, Any]:
 
 def corpus_dataset(name: str) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Seed CSVs + keys read from the corpus manifest (staging and mart tests mapped onto the seeds)."""
-    from synthohive_dbt.metadata import read_manifest
+    from synthohive_dbt.manifest import read_manifest
 
     root = CORPUS / name
     models = read_manifest(root / "manifest.json").metadata.tables

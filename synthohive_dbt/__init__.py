@@ -37,7 +37,7 @@ _LAZY = {
     "EvaluationResult": "synthohive_dbt.report",
     "PiiFinding": "synthohive_dbt.privacy",
     "detect_pii": "synthohive_dbt.privacy",
-    "read_manifest": "synthohive_dbt.metadata",
+    "read_manifest": "synthohive_dbt.manifest",
 }
 
 

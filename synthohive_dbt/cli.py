@@ -86,8 +86,8 @@ def inspect(manifest_path: Path, select: tuple[str, ...], as_json: bool, project
     cannot model, and which columns will be faked as personal data and why."""
     from rich.console import Console
 
-    from synthohive_dbt.metadata import read_manifest
-    from synthohive_dbt.metadata.render import render_result
+    from synthohive_dbt.manifest import read_manifest
+    from synthohive_dbt.manifest.render import render_result
     from synthohive_dbt.pipeline.inspect_pii import pii_plan
 
     if more and not select:

@@ -26,7 +26,7 @@ from synthohive_dbt.errors import (
 from synthohive_dbt.io import read_table, real_columns, validate_schema_name, write_tables
 from synthohive_dbt.io.warehouse import run_sql
 from synthohive_dbt.io.warehouses import warehouse_for
-from synthohive_dbt.metadata import read_manifest
+from synthohive_dbt.manifest import read_manifest
 from synthohive_dbt.relational.synthesizer import Synthesizer
 from tests.helpers.catalog import catalog_snapshot, changed
 

@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("pipeline",),
     ("report", "dbt"),
     ("relational",),
-    ("models", "privacy", "io", "metadata"),
+    ("models", "privacy", "io", "manifest"),
     ("transform", "rules"),
     ("config",),
     ("graph", "seeds", "kinds", "metrics", "processes", "quiet"),

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from synthohive_dbt.errors import SynthohiveError
-from synthohive_dbt.metadata.result import ManifestReadResult
+from synthohive_dbt.manifest.result import ManifestReadResult
 from synthohive_dbt.privacy.detect import PiiDecision, decide_pii
 from synthohive_dbt.privacy.overrides import apply_declarations, kept_real_note, parse_column_refs
 

@@ -110,7 +110,7 @@ def _count(engine: Any, relation: Relation | None) -> int | None:
 
 
 def _dialect(manifest: Mapping[str, Any]) -> str | None:
-    from synthohive_dbt.metadata.lineage import sqlglot_dialect
+    from synthohive_dbt.manifest.lineage import sqlglot_dialect
 
     return sqlglot_dialect((manifest.get("metadata") or {}).get("adapter_type"))
 

@@ -25,12 +25,12 @@ from synthohive_dbt.config import Metadata
 from synthohive_dbt.dbt import DbtProject
 from synthohive_dbt.errors import ConfigError, DbtError, ManifestError
 from synthohive_dbt.io import Relation, list_tables, reflect_columns
-from synthohive_dbt.metadata import ManifestReadResult, read_manifest
-from synthohive_dbt.metadata.align import align_to_warehouse
-from synthohive_dbt.metadata.findings import NotModelled
-from synthohive_dbt.metadata.lineage import project_to_sources
-from synthohive_dbt.metadata.manifest import sections
-from synthohive_dbt.metadata.tables import base_name, is_table
+from synthohive_dbt.manifest import ManifestReadResult, read_manifest
+from synthohive_dbt.manifest.align import align_to_warehouse
+from synthohive_dbt.manifest.findings import NotModelled
+from synthohive_dbt.manifest.lineage import project_to_sources
+from synthohive_dbt.manifest.loader import sections
+from synthohive_dbt.manifest.tables import base_name, is_table
 
 Mode = Literal["mirror", "sources"]
 MODES: tuple[Mode, ...] = ("mirror", "sources")

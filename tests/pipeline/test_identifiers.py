@@ -20,7 +20,7 @@ from tests.helpers.profiles import profiles_yml
 from synthohive_dbt.cli import cli
 from synthohive_dbt.dbt import DbtProject
 from synthohive_dbt.io import Relation, quote_ident, read_table
-from synthohive_dbt.metadata import read_manifest
+from synthohive_dbt.manifest import read_manifest
 from synthohive_dbt.errors import ManifestError
 from synthohive_dbt.pipeline.project import ProjectTables, load_raw_manifest, resolve
 

@@ -92,7 +92,7 @@ def test_seed_and_fit_take_the_declaration_flags() -> None:
 def test_a_failing_test_on_a_faked_column_says_how_to_unmark_it(tmp_path: Path) -> None:
     from synthohive_dbt.pipeline.project import ProjectTables, SyntheticTable
     from synthohive_dbt.io import Relation
-    from synthohive_dbt.metadata import read_manifest
+    from synthohive_dbt.manifest import read_manifest
 
     project = _project(tmp_path)
     path = project / "target" / "manifest.json"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from synthohive_dbt import ConfigError, Constraint, Metadata, PrivacyConfig
-from synthohive_dbt.metadata.pii import keeps_real, not_pii_columns, pii_columns
+from synthohive_dbt.manifest.pii import keeps_real, not_pii_columns, pii_columns
 from synthohive_dbt.privacy.detect import decide_pii, detect_pii, kind_from_name, unmark_hint
 from synthohive_dbt.privacy.names import name_shape
 from synthohive_dbt.privacy.overrides import apply_declarations, kept_real_note, parse_column_refs

@@ -10,7 +10,7 @@ import pytest
 from synthohive_dbt import Synthesizer
 from synthohive_dbt.config import Constraint, Metadata
 from synthohive_dbt.errors import ArtifactError, DataError
-from synthohive_dbt.metadata import read_manifest
+from synthohive_dbt.manifest import read_manifest
 from synthohive_dbt.relational.constraints import assert_frame
 from tests.helpers.system import missing_reason, shared_dir
 from tests.helpers.tiny_shop import TINY, fit

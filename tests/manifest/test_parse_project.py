@@ -9,7 +9,7 @@ import pytest
 
 from synthohive_dbt.config import Constraint
 from synthohive_dbt.errors import ManifestError
-from synthohive_dbt.metadata import read_manifest
+from synthohive_dbt.manifest import read_manifest
 from tests.helpers.manifests import write_manifest
 
 P = "synthohive_parse_fixture"

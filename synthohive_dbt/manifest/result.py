@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from synthohive_dbt.config import Metadata, TableConfig
-from synthohive_dbt.metadata.findings import NotModelled
+from synthohive_dbt.manifest.findings import NotModelled
 
 
 @dataclass(frozen=True)

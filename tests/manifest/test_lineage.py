@@ -19,7 +19,7 @@ import pytest
 
 from synthohive_dbt.config import Constraint
 from synthohive_dbt.errors import ManifestError
-from synthohive_dbt.metadata.lineage import SourcesModeResult, project_to_sources, sqlglot_dialect
+from synthohive_dbt.manifest.lineage import SourcesModeResult, project_to_sources, sqlglot_dialect
 from tests.helpers.manifests import write_manifest
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from synthohive_dbt.metadata.findings import NotModelled
-from synthohive_dbt.metadata.manifest import TABLE_RESOURCE_TYPES, Manifest
-from synthohive_dbt.metadata.refs import RefTarget
-from synthohive_dbt.metadata.tables import base_name
+from synthohive_dbt.manifest.findings import NotModelled
+from synthohive_dbt.manifest.loader import TABLE_RESOURCE_TYPES, Manifest
+from synthohive_dbt.manifest.refs import RefTarget
+from synthohive_dbt.manifest.tables import base_name
 
 _RELATIONSHIPS = ("relationships", "relationships_where")
 

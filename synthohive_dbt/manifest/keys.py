@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from synthohive_dbt.metadata.findings import KeyRule
+from synthohive_dbt.manifest.findings import KeyRule
 
 _PREFIXES = re.compile(r"^(stg|dim|fct|fact|int|raw|src|base|tbl|seed|data|source)_+")
 _ID_SUFFIXES = ("_id", "_key", "_pk", "_uuid", "_sk")

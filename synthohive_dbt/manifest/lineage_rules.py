@@ -48,8 +48,8 @@ from sqlglot.errors import SqlglotError
 
 from synthohive_dbt.config import Constraint, DType
 from synthohive_dbt.errors import ConfigError
-from synthohive_dbt.metadata.findings import ColumnRule, Finding, FkRule, KeyRule
-from synthohive_dbt.metadata.lineage_sql import (
+from synthohive_dbt.manifest.findings import ColumnRule, Finding, FkRule, KeyRule
+from synthohive_dbt.manifest.lineage_sql import (
     ColumnLineage,
     Origin,
     RelationLineage,

@@ -34,12 +34,12 @@ from sqlglot.errors import SqlglotError
 
 from synthohive_dbt.config import CastTarget, Constraint, DType, dtype_from_sql
 from synthohive_dbt.errors import ManifestError
-from synthohive_dbt.metadata.constraints import interpret_node
-from synthohive_dbt.metadata.disabled import disabled_test_finding, tests_of
-from synthohive_dbt.metadata.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
-from synthohive_dbt.metadata.identifiers import column_key
-from synthohive_dbt.metadata.lineage_rules import Carried, Holds, NotCarried, RawFacts, translate
-from synthohive_dbt.metadata.lineage_sql import (
+from synthohive_dbt.manifest.constraints import interpret_node
+from synthohive_dbt.manifest.disabled import disabled_test_finding, tests_of
+from synthohive_dbt.manifest.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
+from synthohive_dbt.manifest.identifiers import column_key
+from synthohive_dbt.manifest.lineage_rules import Carried, Holds, NotCarried, RawFacts, translate
+from synthohive_dbt.manifest.lineage_sql import (
     ColumnLineage,
     Origin,
     RelationLineage,
@@ -50,12 +50,12 @@ from synthohive_dbt.metadata.lineage_sql import (
     parse_model_sql,
     value_preserving,
 )
-from synthohive_dbt.metadata.manifest import Manifest, load_manifest
-from synthohive_dbt.metadata.reader import read_manifest
-from synthohive_dbt.metadata.refs import node_relation_parts, relation_matches
-from synthohive_dbt.metadata.result import ManifestReadResult
-from synthohive_dbt.metadata.tables import base_name, is_table
-from synthohive_dbt.metadata.testkinds import interpret_test, tested_table
+from synthohive_dbt.manifest.loader import Manifest, load_manifest
+from synthohive_dbt.manifest.reader import read_manifest
+from synthohive_dbt.manifest.refs import node_relation_parts, relation_matches
+from synthohive_dbt.manifest.result import ManifestReadResult
+from synthohive_dbt.manifest.tables import base_name, is_table
+from synthohive_dbt.manifest.testkinds import interpret_test, tested_table
 
 _DIALECTS = {"sqlserver": "tsql", "fabric": "tsql", "synapse": "tsql", "glue": "spark", "databricks": "databricks",
              "spark": "spark", "materialize": "postgres", "risingwave": "risingwave"}

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from synthohive_dbt.errors import ManifestError
-from synthohive_dbt.metadata.manifest import TABLE_RESOURCE_TYPES, Manifest
+from synthohive_dbt.manifest.loader import TABLE_RESOURCE_TYPES, Manifest
 
 DEFAULT_RESOURCE_TYPES = ("model", "seed", "source")
 """Read by default. Snapshots are built by dbt from other tables, so they are read only when selected."""

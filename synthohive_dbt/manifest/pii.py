@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from synthohive_dbt.metadata.identifiers import column_key, unquote
+from synthohive_dbt.manifest.identifiers import column_key, unquote
 
 PII_META_KEYS = ("pii", "contains_pii", "sensitive")
 PII_TAG = "pii"

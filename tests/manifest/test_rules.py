@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from synthohive_dbt.config import Constraint
-from synthohive_dbt.metadata import read_manifest
-from synthohive_dbt.metadata.findings import KeyRule
-from synthohive_dbt.metadata.keys import choose_primary_key, entity_names
-from synthohive_dbt.metadata.pii import pii_columns
-from synthohive_dbt.metadata.refs import parse_fk_expression, parse_ref_call, relation_parts
-from synthohive_dbt.metadata.tables import unique_names
+from synthohive_dbt.manifest import read_manifest
+from synthohive_dbt.manifest.findings import KeyRule
+from synthohive_dbt.manifest.keys import choose_primary_key, entity_names
+from synthohive_dbt.manifest.pii import pii_columns
+from synthohive_dbt.manifest.refs import parse_fk_expression, parse_ref_call, relation_parts
+from synthohive_dbt.manifest.tables import unique_names
 from tests.helpers import manifest_builders as b
 from tests.helpers.manifests import write_manifest
 
@@ -214,7 +214,7 @@ def test_model_level_constraints_other_kinds(tmp_path: Path) -> None:
 
 
 def test_describe_constraint() -> None:
-    from synthohive_dbt.metadata.render import describe_constraint
+    from synthohive_dbt.manifest.render import describe_constraint
 
     assert describe_constraint(Constraint(not_null=True, unique=True, data_type="int")) == "not null, unique, int"
     assert describe_constraint(Constraint(min=0, max_expr="n * 2", max_inclusive=False, where="a > 1",

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from synthohive_dbt.errors import ManifestError
-from synthohive_dbt.metadata import read_manifest
-from synthohive_dbt.metadata.align import align_to_warehouse
-from synthohive_dbt.metadata.identifiers import column_key, column_name, match_column, unquote
+from synthohive_dbt.manifest import read_manifest
+from synthohive_dbt.manifest.align import align_to_warehouse
+from synthohive_dbt.manifest.identifiers import column_key, column_name, match_column, unquote
 from tests.helpers import manifest_builders as b
 from tests.helpers.manifests import write_manifest
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from synthohive_dbt.config import CastTarget, Constraint
-from synthohive_dbt.metadata.align import align_to_warehouse
-from synthohive_dbt.metadata.lineage import SourcesModeResult, project_to_sources
-from synthohive_dbt.metadata.lineage_sql import RelationLineage, RowLink, SqlLineage, parse_model_sql
+from synthohive_dbt.manifest.align import align_to_warehouse
+from synthohive_dbt.manifest.lineage import SourcesModeResult, project_to_sources
+from synthohive_dbt.manifest.lineage_sql import RelationLineage, RowLink, SqlLineage, parse_model_sql
 from tests.helpers import manifest_builders as b
 from tests.helpers.manifests import write_manifest
 

@@ -16,9 +16,9 @@ from typing import TypeVar
 
 from synthohive_dbt.config import Constraint, ForeignKey, Metadata, TableConfig
 from synthohive_dbt.errors import ConfigError
-from synthohive_dbt.metadata.findings import NotModelled
-from synthohive_dbt.metadata.identifiers import match_column
-from synthohive_dbt.metadata.result import ManifestReadResult
+from synthohive_dbt.manifest.findings import NotModelled
+from synthohive_dbt.manifest.identifiers import match_column
+from synthohive_dbt.manifest.result import ManifestReadResult
 
 R = TypeVar("R", bound=ManifestReadResult)
 _FIX = "fix the column name in the project's YAML (or the model's SQL) so it names a column the table has"

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from synthohive_dbt.config import Constraint
-from synthohive_dbt.metadata import read_manifest
-from synthohive_dbt.metadata.manifest import load_manifest
-from synthohive_dbt.metadata.testkinds import interpret_test
+from synthohive_dbt.manifest import read_manifest
+from synthohive_dbt.manifest.loader import load_manifest
+from synthohive_dbt.manifest.testkinds import interpret_test
 from tests.helpers.manifests import corpus_manifest
 
 ORDER_STATUSES = ["placed", "shipped", "completed", "return_pending", "returned"]

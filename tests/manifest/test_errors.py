@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from synthohive_dbt.errors import ManifestError
-from synthohive_dbt.metadata import read_manifest
+from synthohive_dbt.manifest import read_manifest
 from tests.helpers import manifest_builders as b
 from tests.helpers.manifests import MANIFESTS, write_manifest
 

@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from synthohive_dbt.config import Constraint
-from synthohive_dbt.metadata.result import ManifestReadResult
+from synthohive_dbt.manifest.result import ManifestReadResult
 
 
 def _bound(value: float | None, expr: str | None) -> str | None:

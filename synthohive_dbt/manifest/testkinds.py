@@ -14,12 +14,12 @@ from typing import Any, Literal
 
 from synthohive_dbt.config import Constraint
 from synthohive_dbt.errors import ConfigError
-from synthohive_dbt.metadata.constraints import declared_columns
-from synthohive_dbt.metadata.disabled import unresolved_refs
-from synthohive_dbt.metadata.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
-from synthohive_dbt.metadata.identifiers import column_name
-from synthohive_dbt.metadata.manifest import Manifest
-from synthohive_dbt.metadata.refs import RefTarget, parse_ref_call
+from synthohive_dbt.manifest.constraints import declared_columns
+from synthohive_dbt.manifest.disabled import unresolved_refs
+from synthohive_dbt.manifest.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
+from synthohive_dbt.manifest.identifiers import column_name
+from synthohive_dbt.manifest.loader import Manifest
+from synthohive_dbt.manifest.refs import RefTarget, parse_ref_call
 
 _UTILS = (None, "dbt_utils")
 _EXPECTATIONS = (None, "dbt_expectations")

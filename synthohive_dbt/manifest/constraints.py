@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from synthohive_dbt.config import Constraint
-from synthohive_dbt.metadata.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
-from synthohive_dbt.metadata.identifiers import column_key, column_name, unquote
-from synthohive_dbt.metadata.manifest import TABLE_RESOURCE_TYPES, Manifest
-from synthohive_dbt.metadata.refs import parse_fk_expression, parse_ref_call, relation_matches, relation_parts
+from synthohive_dbt.manifest.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
+from synthohive_dbt.manifest.identifiers import column_key, column_name, unquote
+from synthohive_dbt.manifest.loader import TABLE_RESOURCE_TYPES, Manifest
+from synthohive_dbt.manifest.refs import parse_fk_expression, parse_ref_call, relation_matches, relation_parts
 
 
 def declared_columns(node: dict[str, Any]) -> list[str]:

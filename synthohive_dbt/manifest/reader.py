@@ -17,16 +17,16 @@ from typing import Any
 
 from synthohive_dbt.config import Constraint, ForeignKey, Metadata, TableConfig
 from synthohive_dbt.errors import ConfigError, ManifestError
-from synthohive_dbt.metadata.constraints import declared_columns, interpret_node
-from synthohive_dbt.metadata.disabled import disabled_test_finding, tests_of
-from synthohive_dbt.metadata.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
-from synthohive_dbt.metadata.keys import choose_primary_key
-from synthohive_dbt.metadata.manifest import Manifest, load_manifest
-from synthohive_dbt.metadata.pii import keeps_real, not_pii_columns, pii_columns
-from synthohive_dbt.metadata.refs import node_relation_parts
-from synthohive_dbt.metadata.result import ManifestReadResult, TableInfo
-from synthohive_dbt.metadata.tables import base_name, is_table, select_tables, unique_names
-from synthohive_dbt.metadata.testkinds import interpret_test, tested_table
+from synthohive_dbt.manifest.constraints import declared_columns, interpret_node
+from synthohive_dbt.manifest.disabled import disabled_test_finding, tests_of
+from synthohive_dbt.manifest.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
+from synthohive_dbt.manifest.keys import choose_primary_key
+from synthohive_dbt.manifest.loader import Manifest, load_manifest
+from synthohive_dbt.manifest.pii import keeps_real, not_pii_columns, pii_columns
+from synthohive_dbt.manifest.refs import node_relation_parts
+from synthohive_dbt.manifest.result import ManifestReadResult, TableInfo
+from synthohive_dbt.manifest.tables import base_name, is_table, select_tables, unique_names
+from synthohive_dbt.manifest.testkinds import interpret_test, tested_table
 
 
 def read_manifest(path: str | Path | Manifest, select: Iterable[str] | None = None, *,
