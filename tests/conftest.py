@@ -1,4 +1,4 @@
-"""Session-wide fixtures: a throwaway PostgreSQL server.
+"""Session-wide fixtures: a throwaway PostgreSQL server and one local Spark session (`spark`, tests/helpers/spark.py).
 
 `postgres_server` starts a real PostgreSQL (initdb + pg_ctl, binaries under /usr/lib/postgresql/*/bin) on
 127.0.0.1 and a free port, in a temporary directory, with fsync off, and stops it when the session ends.
@@ -17,6 +17,7 @@ SYNTHOHIVE_REQUIRE_SYSTEM=1 and otherwise prints the install command at the end 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,7 @@ import pytest
 # re-exported rather than listed in `pytest_plugins`, which would re-import an already imported module
 from tests.helpers.postgres import PG_GLOB, PostgresServer, pg_bin_dir, start_postgres
 from tests.helpers.system import (  # noqa: F401
+    need_java,
     pytest_runtest_makereport,
     pytest_terminal_summary,
     require_system,
@@ -44,3 +46,16 @@ def postgres_server() -> Iterator[PostgresServer]:
 def postgres_db(postgres_server: PostgresServer) -> str:
     """A fresh database on the session server; returns its SQLAlchemy URL."""
     return postgres_server.sqlalchemy_url(postgres_server.create_database())
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One real `local[2]` SparkSession with Hive support for the whole session (tests/helpers/spark.py): Derby
+    metastore and warehouse in a temporary folder, loopback only, UI off. Without Java 17 its tests skip as a
+    missing system part (a failure under SYNTHOHIVE_REQUIRE_SYSTEM=1)."""
+    need_java(17)
+    pytest.importorskip("pyspark", reason="the spark extra is not installed: pip install -e '.[spark]'")
+    from tests.helpers.spark import start_spark
+
+    with start_spark(tmp_path_factory.mktemp("spark")) as session:
+        yield session

@@ -120,29 +120,9 @@ class _Sampler:
 
     # -- planning ------------------------------------------------------------------------------------
     def _root_fractions(self, parents: dict[str, list[str]]) -> dict[str, float]:
-        """The share of keys each cut root keeps; roots not listed are read whole.
-
-        Every table over budget is charged to ONE root above it, its "driver": the largest root among its
-        ancestors (customers rather than products for order_items), so small lookup roots stay whole and
-        a child with several parents is not cut twice. The driver keeps max_rows / rows of the largest
-        table it drives.
-        """
         assert self.max_rows is not None
         counts = {n: count_rows(self.conn, r) for n, r in self.rels.items()}
-        roots = [n for n in self.rels if not [p for p in parents[n] if p != n]]
-        ancestors: dict[str, set[str]] = {}
-        for name in topological_order(self.rels, parents):
-            mine = {name} if name in roots else set()
-            for p in parents[name]:
-                if p != name:
-                    mine |= ancestors[p]
-            ancestors[name] = mine
-        fractions: dict[str, float] = {}
-        for name in sorted(self.rels):
-            if counts[name] > self.max_rows:
-                driver = max(ancestors[name], key=lambda r: (counts[r], r))
-                fractions[driver] = min(fractions.get(driver, 1.0), self.max_rows / counts[name])
-        return fractions
+        return root_fractions(counts, parents, self.max_rows)
 
     def _key_columns(self, name: str) -> list[str]:
         """The columns that identify a row for sampling: the primary key, else the first referenced set."""
@@ -231,6 +211,31 @@ class _Sampler:
             self.conn.commit()
 
 
+def root_fractions(counts: Mapping[str, int], parents: Mapping[str, Sequence[str]], max_rows: int) -> dict[str, float]:
+    """The share of keys each cut root keeps (tables -> row counts, tables -> parent tables); roots not listed
+    are read whole. Shared by the SQL reader above and the Spark one (io/spark.py).
+
+    Every table over budget is charged to ONE root above it, its "driver": the largest root among its
+    ancestors (customers rather than products for order_items), so small lookup roots stay whole and
+    a child with several parents is not cut twice. The driver keeps max_rows / rows of the largest
+    table it drives.
+    """
+    roots = [n for n in counts if not [p for p in parents[n] if p != n]]
+    ancestors: dict[str, set[str]] = {}
+    for name in topological_order(counts, {n: list(parents[n]) for n in counts}):
+        mine = {name} if name in roots else set()
+        for p in parents[name]:
+            if p != name:
+                mine |= ancestors[p]
+        ancestors[name] = mine
+    fractions: dict[str, float] = {}
+    for name in sorted(counts):
+        if counts[name] > max_rows:
+            driver = max(ancestors[name], key=lambda r: (counts[r], r))
+            fractions[driver] = min(fractions.get(driver, 1.0), max_rows / counts[name])
+    return fractions
+
+
 def _isin(frame: pd.DataFrame, cols: list[str], values: pd.DataFrame) -> np.ndarray:
     """Row mask: frame[cols] (as a tuple) occurs among the rows of `values` (NULLs never match)."""
     values = values.dropna()
@@ -241,4 +246,4 @@ def _isin(frame: pd.DataFrame, cols: list[str], values: pd.DataFrame) -> np.ndar
     return left.isin(right)
 
 
-__all__ = ["Column", "ForeignKeyEdge", "foreign_key_edges", "read_tables"]
+__all__ = ["Column", "ForeignKeyEdge", "foreign_key_edges", "read_tables", "root_fractions"]

@@ -8,7 +8,6 @@ at all: refusing too much is recoverable, dropping a user's view is not.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -22,6 +21,7 @@ from sqlalchemy import Connection, Engine
 from sqlglot import exp
 
 from synthohive_dbt.errors import WarehouseError
+from synthohive_dbt.io.warehouses.filelock import try_file_lock
 from synthohive_dbt.io.relation import Column, Dependent, RelationInfo
 from synthohive_dbt.io.warehouses.base import LockHolder, Warehouse, fetch, run_sql
 
@@ -112,38 +112,8 @@ class DuckDBWarehouse(Warehouse):
         path = _database_file(engine)
         if path is None:  # an in-memory database lives and dies with this process: nobody else can write it
             return (lambda: None), None
-        lock = path.with_name(path.name + ".synthohive.lock")
-        while True:
-            try:
-                fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as exc:
-                raise WarehouseError(f"cannot create the lock file {lock}: {exc}",
-                                     hint="synthohive needs write access to the folder of the DuckDB file") from exc
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(fd, 512, 0).decode(errors="replace")
-                os.close(fd)
-                return None, LockHolder.decode(holder)
-            try:
-                same = os.fstat(fd).st_ino == os.stat(lock).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:  # not a file the previous holder unlinked after we opened it
-                break
-            os.close(fd)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, LockHolder.me().encode().encode(), 0)
-
-        def release() -> None:
-            try:
-                os.unlink(lock)  # while still held: whoever opens it next creates a fresh file
-            except FileNotFoundError:
-                pass
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-
-        return release, None
+        return try_file_lock(path.with_name(path.name + ".synthohive.lock"),
+                             hint="synthohive needs write access to the folder of the DuckDB file")
 
 
 def _database_file(engine: Engine) -> Path | None:

@@ -1,0 +1,190 @@
+"""Spark and Hive as a source: the metadata's tables read from the Spark catalog, sampled on the cluster.
+
+A table above the training budget is cut on the cluster, consistently across foreign keys, with the algorithm
+of io/subsample.py (`root_fractions`: each table over budget is charged to its largest root ancestor): a cut
+root keeps the keys whose seeded hash falls under its share (xxhash64 of the key columns and the seed, so the
+choice does not depend on how the table is partitioned), a self-reference pulls the kept rows' ancestors in,
+and every child keeps exactly the rows whose parents were kept (a semi-join on the cluster). Only the sample
+travels to the driver (`toPandas`, through Arrow), sorted by the primary key so a seed gives the same frames.
+
+Spark types that pandas holds differently are converted on the cluster for training (decimal(p,s) to double,
+date to timestamp) and each table's real Spark schema is recorded (`SparkRead.schemas`, JSON), so what is
+written back has the real types (io/spark_hive.py). Nested types (array, map, struct), binary, intervals and
+variants are refused, one line per column: a model cannot learn them, and carrying them unchanged would copy
+real values into the synthetic tables.
+
+pyspark is imported only here and in io/spark_hive.py (the import contract), and only when Spark is used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from synthohive_dbt.config import Metadata
+from synthohive_dbt.errors import ConfigError, DataError, UnsafeTargetError, WarehouseError
+from synthohive_dbt.graph import topological_order
+from synthohive_dbt.io.subsample import foreign_key_edges, root_fractions
+
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+"""Databases synthohive reads or writes in Spark: plain identifiers only, checked before any SQL."""
+
+_HASH_RANGE = 1 << 30  # a kept key's hash modulo this falls under share * this
+_MAX_ANCESTOR_ROUNDS = 100  # a self-reference deeper than this is not closed over (said in a warning)
+_UNLEARNABLE = ("array", "map", "struct", "binary", "interval", "variant", "calendarinterval")
+
+
+def validate_database_name(name: str, *, what: str = "database") -> str:
+    """`name` if it is a plain identifier, else UnsafeTargetError; nothing has touched Spark yet."""
+    if not isinstance(name, str) or not NAME_PATTERN.match(name) or len(name) > 128:
+        raise UnsafeTargetError(
+            f"Spark {what} name {name!r} is not allowed: only letters, digits and '_' (not first), at most 128",
+            hint="choose a database name such as 'synthetic_db'")
+    return name
+
+
+def quote(name: str) -> str:
+    """A Spark SQL identifier quoted once (backticks, embedded backticks doubled)."""
+    if not name or "\x00" in name:
+        raise WarehouseError(f"identifier {name!r} is empty or holds a NUL character",
+                             hint="rename the table or column in the catalog")
+    return "`" + name.replace("`", "``") + "`"
+
+
+def qualified(database: str, table: str) -> str:
+    return f"{quote(database)}.{quote(table)}"
+
+
+def pyspark_functions() -> Any:
+    """pyspark.sql.functions, or one line saying how to install the spark extra."""
+    try:
+        from pyspark.sql import functions
+    except ImportError as exc:
+        raise ConfigError("Spark was asked for but pyspark is not installed",
+                          hint="pip install 'synthohive-dbt[spark]' (PySpark 4.x and Java 17)") from exc
+    return functions
+
+
+@dataclass
+class SparkRead:
+    """What `read_database` brings to the driver: frames to learn from and what to write back with."""
+
+    frames: dict[str, pd.DataFrame]
+    schemas: dict[str, str]  # table -> the real Spark schema (StructType JSON)
+    real_rows: dict[str, int] = field(default_factory=dict)  # rows in the catalog, before any cut
+
+
+def read_database(spark: Any, database: str, metadata: Metadata, *, max_rows: int | None = None,
+                  seed: int = 0) -> SparkRead:
+    """The metadata's tables from `database` in the Spark catalog, cut on the cluster under `max_rows`
+    (the target size of the largest table; None reads everything), foreign keys kept consistent."""
+    F = pyspark_functions()
+    validate_database_name(database)
+    if max_rows is not None and max_rows < 1:
+        raise ConfigError(f"max_rows must be at least 1, got {max_rows}", hint="pass a positive row budget")
+    names = list(metadata.tables)
+    missing = [n for n in names if not spark.catalog.tableExists(qualified(database, n))]
+    if missing:
+        raise DataError(f"Spark database {database!r} has no table(s) {missing}",
+                        hint=f"check the database name, or create the tables; SHOW TABLES IN {database} lists "
+                             "what is there")
+    frames = {n: spark.table(qualified(database, n)) for n in names}
+    schemas = {n: frames[n].schema.json() for n in names}
+    _refuse_unlearnable(frames, database)
+    edges = [e for e in foreign_key_edges(metadata) if e.child in frames and e.parent in frames]
+    parents = {n: sorted({e.parent for e in edges if e.child == n}) for n in names}
+    counts = {n: int(frames[n].count()) for n in names}
+    fractions = root_fractions(counts, parents, max_rows) if max_rows is not None else {}
+    pks = {n: list(metadata.tables[n].pk) for n in names}
+    kept: dict[str, Any] = {}
+    cut: set[str] = set()
+    for name in topological_order(names, parents):
+        df = frames[name]
+        real_parents = [p for p in parents[name] if p != name]
+        if not real_parents and fractions.get(name, 1.0) < 1.0:
+            df = _cut_root(F, df, name, fractions[name], _key_columns(name, pks, edges),
+                           [e for e in edges if e.child == name and e.parent == name], seed)
+            cut.add(name)
+        else:
+            for e in edges:
+                if e.child == name and e.parent != name and e.parent in cut:
+                    df = _keep_children_of(F, df, kept[e.parent], e.child_columns, e.parent_columns)
+                    cut.add(name)
+        kept[name] = df
+    out = {n: _to_pandas(F, kept[n], pks[n]) for n in names}
+    return SparkRead(out, schemas, counts)
+
+
+def _key_columns(name: str, pks: Mapping[str, list[str]], edges: list[Any]) -> list[str]:
+    if pks[name]:
+        return pks[name]
+    refs = [list(e.parent_columns) for e in edges if e.parent == name and e.child != name]
+    return refs[0] if refs else []
+
+
+def _share(F: Any, cols: list[str], seed: int) -> Any:
+    """A column in [0, 1): the seeded hash of `cols`, the same wherever the row lives."""
+    return F.pmod(F.xxhash64(F.lit(int(seed)), *[F.col(quote(c)) for c in cols]), F.lit(_HASH_RANGE)) / _HASH_RANGE
+
+
+def _cut_root(F: Any, df: Any, name: str, fraction: float, key_cols: list[str], self_fks: list[Any],
+              seed: int) -> Any:
+    """The root's rows whose key hash falls under `fraction`, closed over its self-references."""
+    cols = key_cols or list(df.columns)
+    chosen = df.where(_share(F, cols, seed) < F.lit(fraction))
+    for e in self_fks:  # pull in the ancestors (employee -> manager) until nothing new comes
+        for _ in range(_MAX_ANCESTOR_ROUNDS):
+            wanted = chosen.select(*[F.col(quote(c)).alias(p) for c, p in zip(e.child_columns, e.parent_columns)])
+            wanted = wanted.dropna().distinct()
+            new = df.join(wanted, list(e.parent_columns), "left_semi").join(chosen.select(*cols), cols, "left_anti")
+            if new.isEmpty():
+                break
+            chosen = chosen.unionByName(new).localCheckpoint()
+    return chosen
+
+
+def _keep_children_of(F: Any, df: Any, parent: Any, child_cols: tuple[str, ...], parent_cols: tuple[str, ...]) -> Any:
+    """Rows of `df` whose foreign key is null or names a kept parent row (children per parent stay true)."""
+    hit = "__synthohive_kept__"
+    keys = parent.select(*[F.col(quote(p)).alias(f"__k{i}") for i, p in enumerate(parent_cols)]).dropna().distinct()
+    keys = keys.withColumn(hit, F.lit(True))
+    cond = [df[quote(c)] == keys[f"__k{i}"] for i, c in enumerate(child_cols)]
+    nulls = F.lit(False)
+    for c in child_cols:
+        nulls = nulls | F.col(quote(c)).isNull()
+    joined = df.join(keys, cond, "left")
+    return joined.where(nulls | F.col(hit).isNotNull()).select(*[df[quote(c)] for c in df.columns])
+
+
+def _refuse_unlearnable(frames: Mapping[str, Any], database: str) -> None:
+    bad = [f"{name}.{f.name} ({f.dataType.simpleString()})" for name, df in frames.items()
+           for f in df.schema.fields if f.dataType.typeName() in _UNLEARNABLE]
+    if bad:
+        raise DataError(f"Spark database {database!r}: column(s) of a type synthohive cannot learn: "
+                        + "; ".join(bad),
+                        hint="leave them out of the dbt models synthohive reads, or flatten them in a view "
+                             "(to_json(col) or one column per field) and point the metadata at the view")
+
+
+def _to_pandas(F: Any, df: Any, pk: list[str]) -> pd.DataFrame:
+    """The sample on the driver: decimals as doubles, dates as timestamps, sorted by the primary key."""
+    cols = []
+    for f in df.schema.fields:
+        kind = f.dataType.typeName()
+        c = F.col(quote(f.name))
+        if kind == "decimal":
+            c = c.cast("double")
+        elif kind == "date":
+            c = c.cast("timestamp_ntz")
+        cols.append(c.alias(f.name))
+    df = df.select(*cols)
+    order = pk or [f.name for f in df.schema.fields]
+    frame = df.orderBy(*[F.col(quote(c)).asc_nulls_first() for c in order]).toPandas()
+    return frame.reset_index(drop=True)
+
+
+__all__ = ["NAME_PATTERN", "SparkRead", "qualified", "quote", "read_database", "validate_database_name"]
