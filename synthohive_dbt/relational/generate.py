@@ -92,7 +92,10 @@ def sample_database(plans: Mapping[str, TablePlan], models: Mapping[str, Conditi
                     metadata: Metadata, order: list[str], sizes: dict[str, int], seed: int,
                     sink: MemorySink | ParquetSink, chunk_rows: int = DEFAULT_CHUNK_ROWS,
                     progress: TableProgressCallback | None = None,
-                    pii: PiiSampling | None = None) -> SampleStats:
+                    pii: PiiSampling | None = None,
+                    given: Mapping[str, pd.DataFrame] | None = None) -> SampleStats:
+    """`given`: tables sampled elsewhere (shared by every partition of a distributed sample): not sampled or
+    written again here, only kept for their children."""
     stats = SampleStats(seed=seed)
     pii = pii or PiiSampling()
     keep_cols = _columns_children_need(plans)
@@ -105,7 +108,9 @@ def sample_database(plans: Mapping[str, TablePlan], models: Mapping[str, Conditi
         table_stats = stats.tables.setdefault(name, TableStats())
         table_stats.not_enforced = [f"{c.column}: {c.test or 'conditional/warn'}"
                                     for c in cfg.conditional_constraints]
-        if plan.copied is not None:
+        if given is not None and name in given:
+            kept[name] = _Kept(given[name][[c for c in keep_cols[name] if c in given[name].columns]])
+        elif plan.copied is not None:
             frame = plan.copied_frame()
             sink.write(name, frame)
             sink.close(name, plan.columns)

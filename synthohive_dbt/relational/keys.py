@@ -11,7 +11,7 @@ that declares them (drawn without replacement: the declaration wins over any lea
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -71,10 +71,13 @@ class KeyFormat:
                 return np.array([], dtype=self.dtype)
             except TypeError:  # a pandas extension dtype (Int64): the frame casts it back
                 return np.array([], dtype=np.int64)
-        if self.kind == "int_sequence":
-            return _as_int(int(self.start) + np.arange(n, dtype=np.int64), self.dtype)
+        if self.kind == "int_sequence":  # step is 1 except in a partition of a distributed sample
+            return _as_int(int(self.start) + int(self.step) * np.arange(n, dtype=np.int64), self.dtype)
         if self.kind == "int_random":
-            return _as_int(_unique_ints(n, self.low, self.high, rng), self.dtype)
+            values = _unique_ints(n, self.low, self.high, rng)
+            if "slot" in self.extra:  # partition `slot` of `stride`: its own residue class
+                values = self.low + (values - self.low) * int(self.extra["stride"]) + int(self.extra["slot"])
+            return _as_int(values, self.dtype)
         if self.kind == "float_sequence":
             return self.start + self.step * np.arange(n, dtype=np.float64)
         if self.kind == "date_sequence":  # start and step count ticks of the dtype's unit (ns in old plans)
@@ -84,13 +87,34 @@ class KeyFormat:
         if self.kind == "uuid":
             return _uuids(n, rng, self.uppercase)
         if self.kind == "pattern":
-            nums = (int(self.start) + np.arange(n, dtype=np.int64)).astype(str)
+            nums = (int(self.start) + int(self.step) * np.arange(n, dtype=np.int64)).astype(str)
             if self.width:
                 nums = np.char.zfill(nums, self.width)
             return np.char.add(np.char.add(self.prefix, nums), self.suffix).astype(object)
         if self.kind == "token":
-            return _tokens(n, rng, self.alphabet, self.length)
+            tokens = _tokens(n, rng, self.alphabet, self.length)
+            if "slot" in self.extra:  # partition `slot`: its own first characters
+                tokens = np.char.add(_slot_code(self.alphabet, int(self.extra["slot"]), int(self.extra["stride"])),
+                                     tokens.astype(str)).astype(object)
+            return tokens
         raise DataError(f"unknown key format {self.kind!r}", hint="re-fit the synthesizer with this version")
+
+
+    def in_partition(self, slot: int, stride: int) -> KeyFormat:
+        """This format for partition `slot` of `stride` in a distributed sample: the values of different
+        partitions never meet (sequences interleave, random integers take their own residue class, tokens
+        their own first characters; UUIDs are random enough as they are). A declared key cannot be split."""
+        if stride == 1:
+            return self
+        if self.kind in ("int_sequence", "pattern", "float_sequence", "date_sequence"):
+            return replace(self, start=self.start + slot * self.step, step=self.step * stride)
+        if self.kind in ("int_random", "token"):
+            return replace(self, extra={**self.extra, "slot": slot, "stride": stride})
+        if self.kind == "uuid":
+            return self
+        raise ConstraintViolationError(
+            f"a key drawn from declared values ({self.kind}) cannot be split over {stride} partitions",
+            hint="sample this table on one partition (a table with declared key values is small)")
 
 
 def declared_key_format(values: pd.Series, accepted: list[Any], *, table: str, column: str) -> KeyFormat:
@@ -228,6 +252,19 @@ def _declared(values: list[Any], n: int, rng: np.random.Generator, *, table: str
     out = np.empty(n, dtype=object)
     out[:] = [values[i] for i in rng.permutation(len(values))[:n]]
     return out
+
+
+def _slot_code(alphabet: str, slot: int, stride: int) -> str:
+    """`slot` written in base len(alphabet) with a fixed width for `stride` slots."""
+    letters = alphabet or "abcdefghijklmnopqrstuvwxyz"
+    base, width = max(len(letters), 2), 1
+    while base ** width < stride:
+        width += 1
+    digits = []
+    for _ in range(width):
+        slot, d = divmod(slot, base)
+        digits.append(letters[d % len(letters)])
+    return "".join(reversed(digits))
 
 
 def _uuids(n: int, rng: np.random.Generator, upper: bool) -> np.ndarray:

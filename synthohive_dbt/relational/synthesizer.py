@@ -6,6 +6,10 @@
     out = synth.sample(num_rows={"users": 1000})           # or scale=2.0, output_path_base=, before_publish=
     synth.save("model.shm"); Synthesizer.load("model.shm").sample(scale=1.0)
 
+With a Spark session (`spark_session=`): `fit(database="real_db")` reads the tables from the Spark catalog
+(cut on the cluster under `max_rows`, io/spark.py), `sample()` draws on the executors and returns Parquet
+folders (relational/distributed.py, io/spark_hive.py), `save_to_hive(paths, target_db=...)` publishes them.
+
 The engine never measures itself: `synthohive_dbt.Synthesizer` (report/synthesizer.py) is this class with
 every sample measured against the real data, quality gates before publishing (through `before_publish`)
 and the validation report.
@@ -20,8 +24,10 @@ frames stay on the object after fit (in memory only, never saved) so every sampl
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,6 +37,9 @@ import pandas as pd
 
 from synthohive_dbt.config import Metadata, PrivacyConfig
 from synthohive_dbt.errors import ArtifactError, ConfigError, ModelError
+from synthohive_dbt.io.spark import read_database
+from synthohive_dbt.io.spark_hive import run_partitions, save_to_hive
+from synthohive_dbt.io.writer import new_run_id
 from synthohive_dbt.models.artifact import read_artifact, write_artifact
 from synthohive_dbt.models.base import ConditionalGenerativeModel, Progress, TrainingMetrics
 from synthohive_dbt.models.formats import MIN_LEARN_ROWS, FormatModel, named_values
@@ -52,7 +61,9 @@ from synthohive_dbt.relational.progress import (
     SampleStats,
     TableProgress,
     TableProgressCallback,
+    TableStats,
 )
+from synthohive_dbt.relational.distributed import DEFAULT_MIN_ROWS_PER_PARTITION, plan_partitions, sample_partition
 from synthohive_dbt.relational.generate import DEFAULT_CHUNK_ROWS, root_sizes, sample_database
 from synthohive_dbt.relational.sinks import MemorySink, ParquetSink, discard, publish, staging_folder
 from synthohive_dbt.seeds import derive_seed, fresh_seed
@@ -101,13 +112,16 @@ class Synthesizer:
         self.pii_findings: list[PiiFinding] = []
         self.provenance: dict[str, Any] = {}  # JSON facts a caller records with the model (e.g. the dbt selection)
         self.last_sample_stats: SampleStats | None = None
+        self.spark_schemas: dict[str, str] = {}  # table -> its real Spark schema (JSON), when fit from Spark
+        self.spark_database: str | None = None  # the Spark database fit read (never a target)
         # in memory only, never saved: the training frames (to measure samples) and their PII values
         self._real: dict[str, pd.DataFrame] | None = None
         self._real_pii: pd.Index | None = None
         self._last_output: dict[str, pd.DataFrame] | dict[str, str] | None = None
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data: Mapping[str, Any] | str | Path, *, epochs: int | None = None, batch_size: int = 500,
+    def fit(self, data: Mapping[str, Any] | str | Path | None = None, *, database: str | None = None,
+            max_rows: int | None = None, epochs: int | None = None, batch_size: int = 500,
             seed: int | None = None, progress: TableProgressCallback | None = None,
             max_steps: int | None = None, patience: int | None = None,
             checkpoint: str | Path | None = None, resume: bool = False,
@@ -127,8 +141,14 @@ class Synthesizer:
 
         PII is resolved first (declared, detected, copies through foreign keys; see `pii_findings`) and
         never reaches a model, a parent context, or the saved artifact.
+
+        `database` (with a Spark session instead of `data`): the metadata's tables are read from that database
+        of the Spark catalog; `max_rows` is the training budget of the largest table, cut on the cluster with
+        foreign keys kept consistent (None reads everything). Each table's real Spark schema is kept
+        (`spark_schemas`, saved with the model) so samples are written back with it.
         """
-        tables = load_tables(data, self.metadata)
+        tables = load_tables(self._read_spark(database, max_rows, seed) if database is not None else data,
+                             self.metadata)
         validate_data(tables, self.metadata)
         if seed is None and resume and checkpoint is not None:
             seed = FitCheckpoint.saved_seed(checkpoint)
@@ -182,6 +202,19 @@ class Synthesizer:
         self._real = tables
         self._last_output = None
         return self
+
+    def _read_spark(self, database: str, max_rows: int | None, seed: int | None) -> dict[str, pd.DataFrame]:
+        if self.spark_session is None:
+            raise ConfigError("fit(database=...) reads Spark tables, but this Synthesizer has no spark_session",
+                              hint="Synthesizer(metadata=..., spark_session=spark), or pass data=...")
+        read = read_database(self.spark_session, database, self.metadata, max_rows=max_rows,
+                             seed=int(seed) if seed is not None else 0)
+        self.spark_schemas, self.spark_database = read.schemas, database
+        for name, frame in read.frames.items():
+            if len(frame) < read.real_rows[name]:
+                log.info("%s: %d of %d rows read (training budget %s)", name, len(frame), read.real_rows[name],
+                         max_rows)
+        return read.frames
 
     def _fit_table(self, training: Any, at: tuple[str, int, int], model_kwargs: dict[str, Any], epochs: int | None,
                    batch_size: int, progress: TableProgressCallback | None,
@@ -239,7 +272,9 @@ class Synthesizer:
     def sample(self, num_rows: Mapping[str, int] | None = None, *, scale: float | None = None,
                seed: int | None = None, output_path_base: str | Path | None = None,
                chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: TableProgressCallback | None = None,
-               real: RealData | None = None, before_publish: PublishGate | None = None) -> Output:
+               real: RealData | None = None, before_publish: PublishGate | None = None,
+               partitions: int | None = None,
+               min_rows_per_partition: int = DEFAULT_MIN_ROWS_PER_PARTITION) -> Output:
         """A synthetic database: frames by table, or Parquet paths when `output_path_base` is given
         (then every table is streamed to disk chunk by chunk and never held whole in memory).
 
@@ -250,6 +285,14 @@ class Synthesizer:
         `before_publish` receives it with the sample. `before_publish` runs before anything is published:
         Parquet output goes to a staging folder beside `output_path_base` and replaces the previous files only
         once it returns; if it raises, the sample is discarded and the error propagates.
+
+        With a Spark session the sample is drawn on the executors, in `partitions` partitions (default: the
+        session's default parallelism), and the result is one Parquet folder per table (under
+        `output_path_base`, a fresh temporary folder if None; on a cluster, a path every executor can write).
+        Roots of at least `min_rows_per_partition` rows per partition are split, each partition drawing their
+        children beside them; smaller tables are drawn alike in every partition and written once
+        (relational/distributed.py). A fixed seed and partition count give identical tables; another count
+        gives other rows of the same distribution.
         """
         if not self.plans or self.seed is None:
             raise ModelError("sample() was called before fit()", hint="call fit(data=...) or Synthesizer.load(path)")
@@ -258,6 +301,9 @@ class Synthesizer:
         real_frames, real_pii = self._real_data(real)
         sizes = root_sizes(self.plans, num_rows, scale)
         seed = int(seed) if seed is not None else self.seed
+        if self.spark_session is not None:
+            return self._sample_spark(sizes, seed, output_path_base, chunk_rows, real_frames, real_pii,
+                                      before_publish, partitions, min_rows_per_partition)
         staging = staging_folder(output_path_base) if output_path_base is not None else None
         sink: MemorySink | ParquetSink = ParquetSink(staging) if staging is not None else MemorySink()
         settings = PiiSampling(self.privacy_config.pii_strategy, real_pii)
@@ -276,6 +322,51 @@ class Synthesizer:
             results = publish(staging, output_path_base, sink.results)  # type: ignore[arg-type]
         self._last_output = results
         return results
+
+    def _sample_spark(self, sizes: dict[str, int], seed: int, output_path_base: str | Path | None, chunk_rows: int,
+                      real_frames: dict[str, pd.DataFrame] | None, real_pii: pd.Index | None,
+                      before_publish: PublishGate | None, partitions: int | None,
+                      min_rows_per_partition: int) -> dict[str, str]:
+        """The sample drawn on the executors (see `sample`); the model travels as its artifact bytes."""
+        spark = self.spark_session
+        count = int(partitions) if partitions is not None else int(spark.sparkContext.defaultParallelism)
+        plan = plan_partitions(self.plans, self.order, sizes, count, seed,
+                               min_rows_per_partition=min_rows_per_partition, chunk_rows=chunk_rows)
+        base = Path(output_path_base) if output_path_base is not None else Path(
+            tempfile.mkdtemp(prefix="synthohive-spark-sample-"))
+        staging = staging_folder(base)
+        self._last_output = None
+        try:
+            with tempfile.TemporaryDirectory(prefix="synthohive-artifact-") as tmp:
+                self.save(Path(tmp) / "model.shm")
+                artifact = (Path(tmp) / "model.shm").read_bytes()
+            settings = PiiSampling(self.privacy_config.pii_strategy, real_pii)
+            rows = run_partitions(spark, artifact, functools.partial(sample_partition, plan=plan, pii=settings),
+                                  count, staging, self.spark_schemas)
+            staged = {name: str(staging / name) for name in self.order}
+            self.last_sample_stats = SampleStats(seed=seed)
+            for name in self.order:
+                self.last_sample_stats.tables.setdefault(name, TableStats()).rows = rows.get(name, 0)
+            if before_publish is not None:
+                before_publish(Drawn(staged, real_frames, seed))
+        except BaseException:
+            discard(staging)
+            raise
+        results = publish(staging, base, staged)
+        self._last_output = results
+        return results
+
+    def save_to_hive(self, paths: Mapping[str, str], target_db: str = "synthetic_db", *,
+                     format: str = "parquet") -> dict[str, str]:
+        """Publish a Spark sample (`sample()`'s folders) as the tables of Hive database `target_db`, with the
+        real Spark schemas; returns table -> qualified name. Refuses a database holding the real tables or any
+        relation synthohive did not write; see io/spark_hive.py for the switch and its short window."""
+        if self.spark_session is None:
+            raise ConfigError("save_to_hive() needs a Spark session",
+                              hint="Synthesizer(metadata=..., spark_session=spark), or set synth.spark_session")
+        protected = (self.spark_database,) if self.spark_database else ()
+        return save_to_hive(self.spark_session, paths, target_db, schemas=self.spark_schemas, protected=protected,
+                            fmt=format, run_id=new_run_id().replace("-", "_"))
 
     def _real_data(self, real: RealData | None) -> tuple[dict[str, pd.DataFrame] | None, pd.Index | None]:
         """The frames to measure against and the real PII values fakes must avoid (given > kept > none)."""
@@ -309,6 +400,7 @@ class Synthesizer:
             "models": model_states,
             "pii_findings": [asdict(f) for f in self.pii_findings],
             "provenance": self.provenance,
+            "spark_schemas": self.spark_schemas,
         }
         try:
             write_artifact(path, state, tensors, kind="synthesizer")
@@ -332,6 +424,7 @@ class Synthesizer:
             synth.plans = {name: TablePlan.from_dict(p) for name, p in state["plans"].items()}
             synth.pii_findings = [PiiFinding(**f) for f in state["pii_findings"]]
             synth.provenance = dict(state.get("provenance") or {})
+            synth.spark_schemas = dict(state.get("spark_schemas") or {})
             for name, entry in state["models"].items():
                 klass = _resolve_class(entry["class"], model, path)
                 prefix = f"{name}/"

@@ -60,9 +60,14 @@ class Synthesizer(engine.Synthesizer):
                               "has none (it was loaded from a file)",
                               hint="pass real={table: frame, ...} or a folder of <table>.parquet / .csv")
         self.last_evaluation = None
+        if self.spark_session is not None and gates is not None:
+            raise ConfigError("sample(gates=...) is not available for a Spark sample (it is not measured on the "
+                              "driver)", hint="drop gates, publish with save_to_hive, then run `synthohive report`")
 
         def measure_then_gate(drawn: engine.Drawn) -> None:
-            if evaluate and drawn.real is not None:
+            if self.spark_session is not None:
+                log.info("Spark sample not evaluated on the driver: run `synthohive report` on the Hive tables")
+            elif evaluate and drawn.real is not None:
                 self.last_evaluation = self.measure(drawn.real, drawn.output, drawn.seed)
             elif evaluate:
                 log.info("sample not evaluated: no real data (pass real=... to measure it)")

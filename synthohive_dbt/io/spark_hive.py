@@ -1,0 +1,284 @@
+"""Spark and Hive as a target: synthetic rows written by the executors, then published as Hive tables.
+
+`run_partitions` runs a producer once per partition on the executors (`spark.range` over the partitions and
+`mapInPandas`). The saved model travels as its artifact bytes in a broadcast variable (JSON + safetensors,
+never a pickle of a model); the producer (relational/distributed.py) is handed down as a callable, since io/
+may not import the engine. Each partition writes `<out>/<table>/part-<p>.parquet` itself, with the table's
+real Spark schema when one was recorded at fit (decimal(p,s), timestamp_ntz, date), so only file names and
+row counts come back to the driver.
+
+`save_to_hive` registers such folders as tables of one database, and never touches what synthohive did not
+write: the database name is checked against an allow-list before any SQL; a database holding the real tables,
+or any relation without synthohive's table property (`synthohive.owned`), is refused with the list; one run
+at a time per database (an flock'ed file in the warehouse folder). Spark can neither rename a database nor
+move tables atomically, so each table is first written complete under a staged name, and only when all are
+written is each table switched (the old one renamed aside, the staged one renamed in); the old tables are
+dropped once every switch succeeded, and a failed switch renames back what was switched. Between the first
+and the last switch (a few metastore calls per table, milliseconds each on a local metastore) a reader can
+see tables of two runs side by side.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from synthohive_dbt.errors import ConfigError, LockedTargetError, UnsafeTargetError, WarehouseError
+from synthohive_dbt.io.spark import pyspark_functions, qualified, quote, validate_database_name
+from synthohive_dbt.io.warehouses.filelock import try_file_lock
+
+log = logging.getLogger(__name__)
+
+OWNER_PROPERTY = "synthohive.owned"
+"""The table property that marks a table synthohive wrote (its value: the run id)."""
+FORMATS = ("parquet", "orc", "delta")
+_NEW, _OLD = "__synthohive_new_", "__synthohive_old_"
+DELTA_HINT = ("install delta-spark and its jars: pip install delta-spark, then build the session with "
+              "delta.configure_spark_with_delta_pip(builder) (or spark.jars.packages=io.delta:delta-spark_2.13:"
+              "<version>) and spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension")
+
+#: produce(artifact bytes, partition index, sink) writes one partition's rows through `sink`
+Producer = Callable[[bytes, int, Any], None]
+
+
+class PartitionSink:
+    """Writes a partition's chunks to `<out>/<table>/part-<p>.parquet`, cast to the table's Arrow schema."""
+
+    def __init__(self, out: str, part: int, schemas: Mapping[str, str]) -> None:
+        self.out, self.part, self.schemas = Path(out), part, schemas
+        self._writers: dict[str, tuple[pq.ParquetWriter, pa.Schema]] = {}
+        self.rows: dict[str, int] = {}
+
+    def _path(self, table: str) -> Path:
+        folder = self.out / table
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"part-{self.part:05d}.parquet"
+
+    def write(self, table: str, frame: pd.DataFrame) -> None:
+        arrow = _cast(pa.Table.from_pandas(frame, preserve_index=False), self.schemas.get(table), table)
+        if table not in self._writers:
+            self._writers[table] = (pq.ParquetWriter(self._path(table), arrow.schema), arrow.schema)
+        writer, schema = self._writers[table]
+        writer.write_table(arrow if arrow.schema == schema else arrow.cast(schema))
+        self.rows[table] = self.rows.get(table, 0) + len(frame)
+
+    def close(self, table: str, columns: list[str]) -> None:
+        if table in self._writers:
+            self._writers.pop(table)[0].close()
+        else:  # nothing drawn here: an empty file keeps the table's columns and types
+            empty = _cast(pa.Table.from_pandas(pd.DataFrame(columns=columns), preserve_index=False),
+                          self.schemas.get(table), table)
+            pq.write_table(empty, self._path(table))
+            self.rows.setdefault(table, 0)
+
+
+def _arrow_schema(spark_schema_json: str) -> pa.Schema:
+    from pyspark.sql.pandas.types import to_arrow_schema
+    from pyspark.sql.types import StructType
+
+    return to_arrow_schema(StructType.fromJson(json.loads(spark_schema_json)))
+
+
+def _cast(table: pa.Table, spark_schema_json: str | None, name: str) -> pa.Table:
+    """The chunk in the real Spark schema (by column name); without a recorded schema, as pandas made it."""
+    if spark_schema_json is None:
+        return table
+    target = _arrow_schema(spark_schema_json)
+    cols = []
+    for f in target:
+        if f.name not in table.column_names:
+            raise WarehouseError(f"table {name!r}: the sample has no column {f.name!r} of the real Spark schema",
+                                 hint="refit the model on the current tables")
+        try:
+            cols.append(pc.cast(table[f.name], f.type, safe=False))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise WarehouseError(f"table {name!r}, column {f.name!r}: sampled {table[f.name].type} values cannot "
+                                 f"be written as {f.type}: {exc}",
+                                 hint="report this with the column's Spark type") from exc
+    return pa.Table.from_arrays(cols, schema=target)
+
+
+def run_partitions(spark: Any, artifact: bytes, produce: Producer, partitions: int, out: str | Path,
+                   schemas: Mapping[str, str]) -> dict[str, int]:
+    """Run `produce` for partitions 0..n-1 on the executors; returns rows written per table. `out` must be a
+    path every executor can write (local mode: any folder; a cluster: a shared filesystem)."""
+    out = str(out)
+    broadcast = spark.sparkContext.broadcast(artifact)
+    schemas = dict(schemas)
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            for part in batch["id"].tolist():
+                sink = PartitionSink(out, int(part), schemas)
+                produce(broadcast.value, int(part), sink)
+                yield pd.DataFrame({"table": list(sink.rows), "rows": list(sink.rows.values())},
+                                   columns=["table", "rows"])
+
+    try:
+        done = (spark.range(0, partitions, 1, numPartitions=partitions)
+                .mapInPandas(run, "table string, rows long").collect())
+    finally:
+        broadcast.destroy()
+    rows: dict[str, int] = {}
+    for r in done:
+        rows[r["table"]] = rows.get(r["table"], 0) + int(r["rows"])
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------ publishing
+def check_format(spark: Any, fmt: str) -> str:
+    """`fmt` if this session can write it; Delta needs delta-spark and its jars (DELTA_HINT)."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"save_to_hive(format={fmt!r}) is not one of {list(FORMATS)}", hint="use 'parquet'")
+    if fmt == "delta":
+        extensions = spark.conf.get("spark.sql.extensions", "") or ""
+        if importlib.util.find_spec("delta") is None or "DeltaSparkSessionExtension" not in extensions:
+            raise ConfigError("save_to_hive(format='delta'): this Spark session cannot write Delta tables",
+                              hint=DELTA_HINT)
+    return fmt
+
+
+def save_to_hive(spark: Any, paths: Mapping[str, str], target_db: str, *, schemas: Mapping[str, str] | None = None,
+                 protected: tuple[str, ...] = (), fmt: str = "parquet", run_id: str = "run") -> dict[str, str]:
+    """Publish the Parquet folders `paths` (table -> folder) as tables of `target_db`; returns table ->
+    `db`.`table`. `protected`: databases that hold real tables (refused as targets)."""
+    validate_database_name(target_db, what="target database")
+    for db in protected:
+        if db.lower() == target_db.lower():
+            raise UnsafeTargetError(f"target database {target_db!r} holds the real tables synthohive read",
+                                    hint="choose another target database, e.g. 'synthetic_db'")
+    for table in paths:
+        quote(table)
+    check_format(spark, fmt)
+    release = _lock(spark, target_db)
+    try:
+        if _database_exists(spark, target_db):
+            _refuse_foreign(spark, target_db)
+            _clean_leftovers(spark, target_db)
+        else:
+            spark.sql(f"CREATE DATABASE {quote(target_db)} WITH DBPROPERTIES ('{OWNER_PROPERTY}' = 'true')")
+        staged = _stage(spark, paths, target_db, schemas or {}, fmt, run_id)
+        _switch(spark, target_db, staged, run_id)
+    finally:
+        release()
+    return {t: qualified(target_db, t) for t in paths}
+
+
+def _database_exists(spark: Any, db: str) -> bool:
+    return bool(spark.catalog.databaseExists(db))
+
+
+def _relations(spark: Any, db: str) -> list[str]:
+    return [r["tableName"] for r in spark.sql(f"SHOW TABLES IN {quote(db)}").collect() if not r["isTemporary"]]
+
+
+def _owned(spark: Any, db: str, name: str) -> bool:
+    props = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {qualified(db, name)}").collect()}
+    return OWNER_PROPERTY in props
+
+
+def _refuse_foreign(spark: Any, db: str) -> None:
+    foreign = sorted(n for n in _relations(spark, db) if not _owned(spark, db, n))
+    if foreign:
+        raise UnsafeTargetError(
+            f"Spark database {db!r} holds relation(s) synthohive did not write: "
+            + ", ".join(f"{db}.{n}" for n in foreign) + "; nothing was written or dropped",
+            hint="choose another target database, or move those relations elsewhere")
+
+
+def _clean_leftovers(spark: Any, db: str) -> None:
+    """Staged or set-aside tables of an interrupted run (ours): staged ones dropped, set-aside ones restored
+    where the table is gone, else dropped."""
+    names = set(_relations(spark, db))
+    for name in sorted(names):
+        if _NEW in name:
+            spark.sql(f"DROP TABLE IF EXISTS {qualified(db, name)}")
+            log.info("removed %s.%s, staged by an interrupted run", db, name)
+        elif _OLD in name:
+            base = name.split(_OLD, 1)[0]
+            if base in names:
+                spark.sql(f"DROP TABLE IF EXISTS {qualified(db, name)}")
+            else:
+                spark.sql(f"ALTER TABLE {qualified(db, name)} RENAME TO {qualified(db, base)}")
+            log.info("cleaned up %s.%s, set aside by an interrupted run", db, name)
+
+
+def _stage(spark: Any, paths: Mapping[str, str], db: str, schemas: Mapping[str, str], fmt: str,
+           run_id: str) -> dict[str, str]:
+    """Every table written complete under a staged name; on any failure the staged tables are dropped."""
+    F = pyspark_functions()
+    staged: dict[str, str] = {}
+    try:
+        for table, path in paths.items():
+            df = spark.read.parquet(str(path))
+            if table in schemas:
+                from pyspark.sql.types import StructType
+
+                real = StructType.fromJson(json.loads(schemas[table]))
+                df = df.select(*[F.col(quote(f.name)).cast(f.dataType).alias(f.name) for f in real.fields])
+            name = f"{table}{_NEW}{run_id}"
+            (df.writeTo(qualified(db, name)).using(fmt).tableProperty(OWNER_PROPERTY, run_id).create())
+            staged[table] = name
+    except BaseException:
+        for name in staged.values():
+            spark.sql(f"DROP TABLE IF EXISTS {qualified(db, name)}")
+        raise
+    return staged
+
+
+def _switch(spark: Any, db: str, staged: Mapping[str, str], run_id: str) -> None:
+    existing = set(_relations(spark, db))
+    done: list[tuple[str, str | None]] = []  # (table, its set-aside old name)
+    try:
+        for table, name in staged.items():
+            old = None
+            if table in existing:
+                old = f"{table}{_OLD}{run_id}"
+                spark.sql(f"ALTER TABLE {qualified(db, table)} RENAME TO {qualified(db, old)}")
+            done.append((table, old))
+            spark.sql(f"ALTER TABLE {qualified(db, name)} RENAME TO {qualified(db, table)}")
+    except BaseException as exc:
+        for table, old in reversed(done):
+            if table in set(_relations(spark, db)) and _owned(spark, db, table) and staged[table] not in existing:
+                spark.sql(f"ALTER TABLE {qualified(db, table)} RENAME TO {qualified(db, staged[table])}")
+            if old is not None:
+                spark.sql(f"ALTER TABLE {qualified(db, old)} RENAME TO {qualified(db, table)}")
+        for name in staged.values():
+            spark.sql(f"DROP TABLE IF EXISTS {qualified(db, name)}")
+        raise WarehouseError(f"switching the synthetic tables of {db!r} failed ({exc}); the previous tables "
+                             "were restored", hint="fix the cause and run again") from exc
+    for _, old in done:
+        if old is not None:
+            spark.sql(f"DROP TABLE IF EXISTS {qualified(db, old)}")
+
+
+def _lock(spark: Any, db: str) -> Callable[[], None]:
+    """One run per target database: an flock'ed file in the (local) warehouse folder, else in the temp folder
+    of this machine (a remote warehouse: runs on other machines are then not kept apart; said in the log)."""
+    where = spark.conf.get("spark.sql.warehouse.dir", "") or ""
+    parsed = urlparse(where)
+    folder = Path(parsed.path) if parsed.scheme in ("", "file") and parsed.path else None
+    if folder is None or not folder.is_dir():
+        log.warning("the Spark warehouse %s is not a local folder: the run lock on %r only keeps apart runs on "
+                    "this machine", where, db)
+        folder = Path(tempfile.gettempdir())
+    release, holder = try_file_lock(folder / f".synthohive-{db}.lock",
+                                    hint="synthohive needs write access to the Spark warehouse folder")
+    if release is None:
+        raise LockedTargetError(f"another synthohive run is writing Spark database {db!r} ({holder})",
+                                hint="wait for it to finish, then run again")
+    return release
+
+
+__all__ = ["DELTA_HINT", "OWNER_PROPERTY", "PartitionSink", "check_format", "run_partitions", "save_to_hive"]
