@@ -1,0 +1,163 @@
+"""Spark end to end on a real local[2] session with a Derby Hive metastore (tests/helpers/spark.py): fit from
+Hive tables (three levels and a two-parent table), sampling on the executors, save_to_hive and its refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from synthohive_dbt import Synthesizer
+from synthohive_dbt.errors import ConfigError, DataError, LockedTargetError, UnsafeTargetError
+from synthohive_dbt.io.spark import read_database
+from synthohive_dbt.io.spark_hive import OWNER_PROPERTY
+from synthohive_dbt.io.warehouses.filelock import try_file_lock
+from tests.helpers.spark_shop import SEGMENTS, STATUSES, create_shop, shop_metadata
+
+pytestmark = pytest.mark.spark
+
+TINY = {"embedding_dim": 16, "generator_dims": (32,), "discriminator_dims": (32,), "pac": 1}
+BUDGET = 150  # rows of the largest table read for training: order_items (~560 rows) is cut on the cluster
+
+
+@pytest.fixture(scope="module")
+def real_db(spark: Any) -> str:
+    create_shop(spark, "real_db")
+    return "real_db"
+
+
+@pytest.fixture(scope="module")
+def synth(spark: Any, real_db: str) -> Synthesizer:
+    s = Synthesizer(metadata=shop_metadata(), spark_session=spark, backend="CTGAN", model_kwargs=TINY)
+    return s.fit(database=real_db, max_rows=BUDGET, epochs=2, batch_size=50, seed=7)
+
+
+@pytest.fixture(scope="module")
+def sample(synth: Synthesizer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    out = tmp_path_factory.mktemp("spark-sample") / "out"
+    return synth.sample(scale=3.0, seed=11, partitions=2, min_rows_per_partition=10, output_path_base=out)
+
+
+def _frames(paths: dict[str, str]) -> dict[str, pd.DataFrame]:
+    return {t: pd.read_parquet(p) for t, p in paths.items()}
+
+
+def test_fit_reads_hive_cut_on_the_cluster_with_keys_consistent(spark: Any, real_db: str, synth: Synthesizer) -> None:
+    read = read_database(spark, real_db, shop_metadata(), max_rows=BUDGET, seed=7)
+    f = read.frames
+    assert len(f["order_items"]) < read.real_rows["order_items"]
+    assert len(f["customers"]) < read.real_rows["customers"]
+    assert len(f["products"]) == read.real_rows["products"]  # a small lookup root stays whole
+    assert f["orders"]["customer_id"].isin(f["customers"]["customer_id"]).all()
+    assert f["order_items"]["order_id"].isin(f["orders"]["order_id"]).all()
+    # every child of a kept parent is kept: children per parent stay true
+    real_items = spark.table("real_db.order_items").toPandas()
+    kept = real_items[real_items["order_id"].isin(f["orders"]["order_id"])]
+    assert len(kept) == len(f["order_items"])
+    assert read_database(spark, real_db, shop_metadata(), max_rows=BUDGET, seed=7).frames["orders"].equals(f["orders"])
+    assert '"decimal(10,2)"' in synth.spark_schemas["customers"] and '"date"' in synth.spark_schemas["customers"]
+    assert '"timestamp_ntz"' in synth.spark_schemas["orders"]
+    assert synth.plans and synth.spark_database == "real_db"
+
+
+def test_nested_types_are_refused_per_column(spark: Any) -> None:
+    spark.sql("DROP DATABASE IF EXISTS nested_db CASCADE")
+    spark.sql("CREATE DATABASE nested_db")
+    spark.sql("CREATE TABLE nested_db.events (id bigint, tags array<string>, attrs map<string,int>) USING parquet")
+    from synthohive_dbt.config import Metadata
+
+    meta = Metadata()
+    meta.add_table("events", pk="id")
+    with pytest.raises(DataError, match=r"events\.tags \(array<string>\); events\.attrs \(map<string,int>\)"):
+        read_database(spark, "nested_db", meta)
+
+
+def test_distributed_sample_keeps_keys_and_constraints(sample: dict[str, str]) -> None:
+    assert {Path(p).name for p in sample.values()} == {"customers", "products", "orders", "order_items"}
+    assert len(list(Path(sample["order_items"]).glob("part-*.parquet"))) == 2  # drawn by both partitions
+    assert len(list(Path(sample["products"]).glob("part-*.parquet"))) == 2
+    f = _frames(sample)
+    for table, key in [("customers", "customer_id"), ("products", "product_id"), ("orders", "order_id"),
+                       ("order_items", "item_id")]:
+        assert len(f[table]) > 0 and f[table][key].is_unique and f[table][key].notna().all(), table
+    assert f["orders"]["customer_id"].isin(f["customers"]["customer_id"]).all()
+    assert f["order_items"]["order_id"].isin(f["orders"]["order_id"]).all()
+    assert f["order_items"]["product_id"].isin(f["products"]["product_id"]).all()
+    assert f["order_items"]["quantity"].between(1, 5).all()
+    assert f["orders"]["status"].isin(STATUSES).all() and f["customers"]["segment"].isin(SEGMENTS).all()
+    assert (f["customers"]["credit"].astype(float) >= 0).all()
+
+
+def test_sample_files_have_the_real_spark_schema(spark: Any, sample: dict[str, str]) -> None:
+    for table in sample:
+        assert spark.read.parquet(sample[table]).schema == spark.table(f"real_db.{table}").schema, table
+
+
+def test_same_seed_and_partitions_give_identical_tables(synth: Synthesizer, sample: dict[str, str],
+                                                        tmp_path: Path) -> None:
+    again = synth.sample(scale=3.0, seed=11, partitions=2, min_rows_per_partition=10,
+                         output_path_base=tmp_path / "again")
+    first, second = _frames(sample), _frames(again)
+    for table in first:
+        pd.testing.assert_frame_equal(first[table], second[table], obj=table)
+
+
+def test_save_to_hive_publishes_owned_tables_and_replaces_its_own(spark: Any, synth: Synthesizer,
+                                                                  sample: dict[str, str]) -> None:
+    names = synth.save_to_hive(sample, target_db="synthetic_db")
+    assert set(names) == set(sample)
+    items = spark.table("synthetic_db.order_items").toPandas()
+    orders = spark.table("synthetic_db.orders").toPandas()
+    assert items["order_id"].isin(orders["order_id"]).all() and len(items) == len(pd.read_parquet(sample["order_items"]))
+    assert spark.table("synthetic_db.customers").schema == spark.table("real_db.customers").schema
+    props = {r["key"]: r["value"] for r in spark.sql("SHOW TBLPROPERTIES synthetic_db.orders").collect()}
+    assert OWNER_PROPERTY in props
+    synth.save_to_hive(sample, target_db="synthetic_db")  # a second run replaces its own tables
+    tables = sorted(r["tableName"] for r in spark.sql("SHOW TABLES IN synthetic_db").collect())
+    assert tables == sorted(sample)  # no staged or set-aside leftovers
+    assert spark.table("real_db.orders").count() > 0
+
+
+@pytest.mark.parametrize("name", ["x; DROP DATABASE real_db CASCADE", "synthetic_db`.`t", "1abc", "", "a-b"])
+def test_unsafe_target_names_are_refused_before_any_sql(spark: Any, synth: Synthesizer, sample: dict[str, str],
+                                                       name: str) -> None:
+    before = sorted(r["namespace"] for r in spark.sql("SHOW DATABASES").collect())
+    with pytest.raises(UnsafeTargetError, match="not allowed"):
+        synth.save_to_hive(sample, target_db=name)
+    assert sorted(r["namespace"] for r in spark.sql("SHOW DATABASES").collect()) == before
+    assert spark.catalog.tableExists("real_db.orders")
+
+
+def test_databases_with_real_or_foreign_tables_are_refused(spark: Any, synth: Synthesizer,
+                                                           sample: dict[str, str]) -> None:
+    with pytest.raises(UnsafeTargetError, match="holds the real tables"):
+        synth.save_to_hive(sample, target_db="real_db")
+    spark.sql("DROP DATABASE IF EXISTS shared_db CASCADE")
+    spark.sql("CREATE DATABASE shared_db")
+    spark.sql("CREATE TABLE shared_db.orders (x int) USING parquet")
+    spark.sql("INSERT INTO shared_db.orders VALUES (1)")
+    spark.sql("CREATE VIEW shared_db.report AS SELECT x FROM shared_db.orders")
+    with pytest.raises(UnsafeTargetError, match=r"shared_db\.orders, shared_db\.report"):
+        synth.save_to_hive(sample, target_db="shared_db")
+    assert sorted(r["tableName"] for r in spark.sql("SHOW TABLES IN shared_db").collect()) == ["orders", "report"]
+    assert spark.table("shared_db.orders").collect()[0]["x"] == 1
+
+
+def test_a_second_run_on_the_same_database_is_told_who_holds_it(spark: Any, synth: Synthesizer,
+                                                                sample: dict[str, str]) -> None:
+    folder = Path(spark.conf.get("spark.sql.warehouse.dir").removeprefix("file:"))
+    release, _ = try_file_lock(folder / ".synthohive-locked_db.lock", hint="test")
+    assert release is not None
+    try:
+        with pytest.raises(LockedTargetError, match="another synthohive run is writing Spark database 'locked_db'"):
+            synth.save_to_hive(sample, target_db="locked_db")
+    finally:
+        release()
+    assert not spark.catalog.databaseExists("locked_db")
+
+
+def test_delta_without_its_jars_says_what_to_install(synth: Synthesizer, sample: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match="install delta-spark and its jars"):
+        synth.save_to_hive(sample, target_db="delta_db", format="delta")
