@@ -19,6 +19,8 @@ Mapping from dbt profile fields to the SQLAlchemy URL:
 |           | (snowflake-sqlalchemy)                           | warehouse, role (query)                         |
 | bigquery  | bigquery://project/dataset (sqlalchemy-bigquery) | project, dataset|schema, keyfile                |
 | mysql     | mysql+pymysql://user:pw@host:3306/schema (pymysql)| server|host, port, username|user, password, schema|
+| spark     | no URL: the SparkSession of this process          | method (session only), schema, host (ignored)   |
+|           | (dbt-spark with `method: session`; io/spark.py)  |                                                 |
 
 Only duckdb and postgres are tested against a live warehouse here; the others build the URL and fail with a
 ProfileError naming the package when their driver is missing.
@@ -259,5 +261,18 @@ def _mysql(o: Mapping[str, Any], base: Path, source: str) -> ConnectionSpec:
                           database=o.get("database") or o.get("schema"), schema=o.get("schema"), source=source)
 
 
+def _spark(o: Mapping[str, Any], base: Path, source: str) -> ConnectionSpec:
+    """dbt-spark `method: session`: dbt and synthohive share this process's SparkSession (a Derby metastore
+    allows one process). thrift / http / odbc reach a server synthohive cannot share a session with."""
+    method = str(o.get("method") or "").lower()
+    if method != "session":
+        raise ProfileError(
+            f"{source}: Spark `method: {method or '(none)'}` is not supported; synthohive needs `method: session`",
+            hint="add a target with `type: spark`, `method: session`, `host: NA`, `schema: ...`, and run synthohive "
+                 "where that session can reach the metastore (spark-submit, or Spark Connect sc://, untested)")
+    return ConnectionSpec(dialect="spark", schema=_need(o, source, "schema"), query={"method": "session"},
+                          source=source)
+
+
 _MAPPERS = {"duckdb": _duckdb, "postgres": _postgres, "redshift": _redshift, "snowflake": _snowflake,
-            "bigquery": _bigquery, "mysql": _mysql}
+            "bigquery": _bigquery, "mysql": _mysql, "spark": _spark}

@@ -47,6 +47,11 @@ class ConnectionSpec:
 
     def url(self) -> URL:
         """The SQLAlchemy URL (password inside): pass it to SQLAlchemy only, never to a log."""
+        session = _SESSIONS.get(self.dialect)
+        if session is not None:
+            raise ProfileError(f"{self.source}: a {self.dialect} target is reached through {session}, not SQLAlchemy",
+                               hint="use the Python API with a session: Synthesizer(metadata=..., spark_session=spark)"
+                                    ".fit(database=...), sample(), save_to_hive() (README: Spark and Hive)")
         if self.dialect not in _DRIVERS:
             raise ProfileError(
                 f"{self.source}: warehouse type {self.dialect!r} is not supported",
@@ -58,6 +63,9 @@ class ConnectionSpec:
 
     def redacted(self) -> str:
         """The URL with the password masked: safe for messages and logs."""
+        session = _SESSIONS.get(self.dialect)
+        if session is not None:
+            return f"{self.dialect} via {session}, schema {self.schema}"
         return self.url().render_as_string(hide_password=True)
 
     def __str__(self) -> str:
@@ -82,6 +90,9 @@ def _server_url(spec: ConnectionSpec, driver: str) -> URL:
     return URL.create(driver, username=spec.user, password=spec._secret(), host=spec.host, port=spec.port,
                       database=spec.database, query=spec.query)
 
+
+# warehouses reached through a session of this process rather than a URL (dbt-spark `method: session`)
+_SESSIONS: dict[str, str] = {"spark": "the SparkSession of this process"}
 
 # how each warehouse spells its URL (a server with host/port/database unless listed)
 _URLS: dict[str, Callable[[ConnectionSpec, str], URL]] = {

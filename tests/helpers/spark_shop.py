@@ -75,3 +75,70 @@ def create_shop(spark: Any, database: str, seed: int = 0, **sizes: int) -> dict[
         df = spark.createDataFrame(data, schema=SCHEMAS[name])
         df.write.format("parquet").saveAsTable(f"{database}.{name}")
     return frames
+
+
+_SOURCES = """version: 2
+sources:
+  - name: shop
+    schema: "{{ var('shop_schema', 'dbt_real') }}"
+    tables:
+      - name: customers
+        columns:
+          - name: customer_id
+            tests: [unique, not_null]
+          - name: segment
+            tests:
+              - not_null
+              - accepted_values: {arguments: {values: ['retail', 'smb', 'enterprise']}}
+      - name: products
+        columns:
+          - name: product_id
+            tests: [unique, not_null]
+      - name: orders
+        columns:
+          - name: order_id
+            tests: [unique, not_null]
+          - name: customer_id
+            tests:
+              - relationships: {arguments: {to: "source('shop', 'customers')", field: customer_id}}
+          - name: status
+            tests:
+              - accepted_values: {arguments: {values: ['placed', 'shipped', 'returned']}}
+      - name: order_items
+        columns:
+          - name: item_id
+            tests: [unique, not_null]
+          - name: order_id
+            tests:
+              - relationships: {arguments: {to: "source('shop', 'orders')", field: order_id}}
+          - name: product_id
+            tests:
+              - relationships: {arguments: {to: "source('shop', 'products')", field: product_id}}
+models:
+  - name: customer_orders
+    columns:
+      - name: customer_id
+        tests: [unique, not_null]
+"""
+
+_MODEL = """select c.customer_id, c.segment, count(o.order_id) as n_orders
+from {{ source('shop', 'customers') }} c
+left join {{ source('shop', 'orders') }} o on o.customer_id = c.customer_id
+group by c.customer_id, c.segment
+"""
+
+
+def write_shop_project(folder: Any, build_schema: str = "dbt_build") -> None:
+    """A dbt project over the shop's sources with a `spark` target (`method: session`, dbt-spark): its
+    tests are the keys, relationships and accepted values of the shop; one model reads two sources."""
+    from pathlib import Path
+
+    root = Path(folder)
+    (root / "models").mkdir(parents=True, exist_ok=True)
+    (root / "dbt_project.yml").write_text("name: shop\nversion: '1.0'\nprofile: shop\nmodel-paths: [models]\n"
+                                          "models:\n  shop:\n    +materialized: view\n")
+    (root / "models" / "sources.yml").write_text(_SOURCES)
+    (root / "models" / "customer_orders.sql").write_text(_MODEL)
+    (root / "profiles.yml").write_text(
+        "shop:\n  target: spark\n  outputs:\n    spark:\n      type: spark\n      method: session\n"
+        f"      host: NA\n      schema: {build_schema}\n")
