@@ -155,3 +155,19 @@ def test_postgres_profile_connects(postgres_server, project: Path, monkeypatch: 
 def test_memory_duckdb_spec() -> None:
     spec = ConnectionSpec(dialect="duckdb")
     assert spec.redacted() == "duckdb:///:memory:"
+
+
+def test_spark_session_profile_is_read_and_other_methods_are_refused(tmp_path: Path) -> None:
+    """dbt-spark `method: session`: read like any other profile; it has no SQLAlchemy URL (the Spark API reads
+    it), and thrift/http/odbc targets are refused with the fix."""
+    spec = connection_spec({"type": "spark", "method": "session", "host": "NA", "schema": "dbt_build"},
+                           base_dir=tmp_path, source="p")
+    assert (spec.dialect, spec.schema) == ("spark", "dbt_build")
+    assert "SparkSession" in spec.redacted()
+    with pytest.raises(ProfileError, match="spark_session=spark"):
+        create_warehouse_engine(spec)
+    with pytest.raises(ProfileError, match=r"method: thrift` is not supported.*\n.*method: session"):
+        connection_spec({"type": "spark", "method": "thrift", "host": "h", "schema": "s"}, base_dir=tmp_path,
+                        source="p")
+    example = Path(__file__).resolve().parents[2] / "dbt_project_example"
+    assert load_profile(example, profiles_dir=example, target="spark").spec.dialect == "spark"
