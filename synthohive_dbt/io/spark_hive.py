@@ -238,29 +238,30 @@ def _stage(spark: Any, paths: Mapping[str, str], db: str, schemas: Mapping[str, 
 
 
 def _switch(spark: Any, db: str, staged: Mapping[str, str], run_id: str) -> None:
+    """Each table switched to its staged copy (the old one renamed aside); on a failure every step done is
+    undone in reverse, the staged copies dropped; the set-aside tables are dropped once all switched."""
     existing = set(_relations(spark, db))
-    done: list[tuple[str, str | None]] = []  # (table, its set-aside old name)
+    aside: list[tuple[str, str]] = []  # (table, its old copy's name)
+    moved: list[tuple[str, str]] = []  # (table, the staged name it came from)
     try:
         for table, name in staged.items():
-            old = None
             if table in existing:
                 old = f"{table}{_OLD}{run_id}"
                 spark.sql(f"ALTER TABLE {qualified(db, table)} RENAME TO {qualified(db, old)}")
-            done.append((table, old))
+                aside.append((table, old))
             spark.sql(f"ALTER TABLE {qualified(db, name)} RENAME TO {qualified(db, table)}")
+            moved.append((table, name))
     except BaseException as exc:
-        for table, old in reversed(done):
-            if table in set(_relations(spark, db)) and _owned(spark, db, table) and staged[table] not in existing:
-                spark.sql(f"ALTER TABLE {qualified(db, table)} RENAME TO {qualified(db, staged[table])}")
-            if old is not None:
-                spark.sql(f"ALTER TABLE {qualified(db, old)} RENAME TO {qualified(db, table)}")
+        for table, name in reversed(moved):
+            spark.sql(f"ALTER TABLE {qualified(db, table)} RENAME TO {qualified(db, name)}")
+        for table, old in reversed(aside):
+            spark.sql(f"ALTER TABLE {qualified(db, old)} RENAME TO {qualified(db, table)}")
         for name in staged.values():
             spark.sql(f"DROP TABLE IF EXISTS {qualified(db, name)}")
-        raise WarehouseError(f"switching the synthetic tables of {db!r} failed ({exc}); the previous tables "
-                             "were restored", hint="fix the cause and run again") from exc
-    for _, old in done:
-        if old is not None:
-            spark.sql(f"DROP TABLE IF EXISTS {qualified(db, old)}")
+        raise WarehouseError(f"switching the synthetic tables of Spark database {db!r} failed ({exc}); the "
+                             "previous tables were restored", hint="fix the cause and run again") from exc
+    for _, old in aside:
+        spark.sql(f"DROP TABLE IF EXISTS {qualified(db, old)}")
 
 
 def _lock(spark: Any, db: str) -> Callable[[], None]:

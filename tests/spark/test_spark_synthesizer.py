@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from synthohive_dbt import Synthesizer
-from synthohive_dbt.errors import ConfigError, DataError, LockedTargetError, UnsafeTargetError
+from synthohive_dbt.errors import ConfigError, DataError, LockedTargetError, UnsafeTargetError, WarehouseError
 from synthohive_dbt.io.spark import read_database
 from synthohive_dbt.io.spark_hive import OWNER_PROPERTY
 from synthohive_dbt.io.warehouses.filelock import try_file_lock
@@ -161,3 +161,35 @@ def test_a_second_run_on_the_same_database_is_told_who_holds_it(spark: Any, synt
 def test_delta_without_its_jars_says_what_to_install(synth: Synthesizer, sample: dict[str, str]) -> None:
     with pytest.raises(ConfigError, match="install delta-spark and its jars"):
         synth.save_to_hive(sample, target_db="delta_db", format="delta")
+
+
+class _FailingRename:
+    """The real session, except that moving a staged table onto `orders` fails (a metastore error mid-switch)."""
+
+    def __init__(self, spark: Any) -> None:
+        self._spark = spark
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._spark, name)
+
+    def sql(self, query: str) -> Any:
+        if "__synthohive_new_" in query and query.endswith("RENAME TO `switch_db`.`orders`"):
+            raise RuntimeError("metastore unavailable")
+        return self._spark.sql(query)
+
+
+def test_a_failed_switch_restores_every_previous_table(spark: Any, synth: Synthesizer, sample: dict[str, str],
+                                                       tmp_path: Path) -> None:
+    other = synth.sample(scale=1.0, seed=12, partitions=2, min_rows_per_partition=10, output_path_base=tmp_path / "o")
+    synth.save_to_hive(sample, target_db="switch_db")
+    before = {t: spark.table(f"switch_db.{t}").count() for t in sample}
+    ids = spark.table("switch_db.customers").toPandas()["customer_id"].sort_values().tolist()
+    synth.spark_session = _FailingRename(spark)
+    try:
+        with pytest.raises(WarehouseError, match="switching the synthetic tables .* previous tables were restored"):
+            synth.save_to_hive(other, target_db="switch_db")
+    finally:
+        synth.spark_session = spark
+    assert sorted(r["tableName"] for r in spark.sql("SHOW TABLES IN switch_db").collect()) == sorted(sample)
+    assert {t: spark.table(f"switch_db.{t}").count() for t in sample} == before
+    assert spark.table("switch_db.customers").toPandas()["customer_id"].sort_values().tolist() == ids
