@@ -9,7 +9,8 @@ tables together) to Parquet, either in this process (`Synthesizer.sample(output_
 `local[N]` Spark session (`spark_session=`, N partitions: executors load the model from its broadcast bytes).
 Reported per run: seconds, rows/s, rows/s per core, the driver's peak RSS (the Python process only; the
 executors' Python workers are separate processes) and the JVM's peak heap used (all heap pools), apart.
-Needs Java 17 and the spark extra. Run by hand; never a test.
+Needs Java 17 and the spark extra. Run by hand; never a test. Throughput is only comparable on a quiet machine:
+each run records the 1-minute load average before it started.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def one(mode: str, rows: int, model: Path, out: Path, cores: int) -> dict[str, o
 
     synth = Synthesizer.load(model)
     customers = max(1, round(rows / (1 + ORDERS_PER_CUSTOMER)))
-    result: dict[str, object] = {"mode": mode, "rows_asked": rows, "cores": cores if mode == "spark" else 1}
+    result: dict[str, object] = {"mode": mode, "rows_asked": rows, "cores": cores if mode == "spark" else 1,
+                                 "load_avg_1m_before": round(os.getloadavg()[0], 2)}  # other work on the machine
     spark = None
     if mode == "spark":
         from pyspark.sql import SparkSession

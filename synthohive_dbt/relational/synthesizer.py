@@ -147,6 +147,9 @@ class Synthesizer:
         foreign keys kept consistent (None reads everything). Each table's real Spark schema is kept
         (`spark_schemas`, saved with the model) so samples are written back with it.
         """
+        if (data is None) == (database is None):
+            raise ConfigError("fit() needs exactly one of data=... and database=...",
+                              hint="pass frames or a folder as data, or a Spark database name as database")
         tables = load_tables(self._read_spark(database, max_rows, seed) if database is not None else data,
                              self.metadata)
         validate_data(tables, self.metadata)
@@ -401,6 +404,7 @@ class Synthesizer:
             "pii_findings": [asdict(f) for f in self.pii_findings],
             "provenance": self.provenance,
             "spark_schemas": self.spark_schemas,
+            "spark_database": self.spark_database,
         }
         try:
             write_artifact(path, state, tensors, kind="synthesizer")
@@ -410,21 +414,24 @@ class Synthesizer:
 
     @classmethod
     def load(cls, path: str | Path,
-             model: type[ConditionalGenerativeModel] | None = None) -> Synthesizer:
+             model: type[ConditionalGenerativeModel] | None = None, spark_session: Any = None) -> Synthesizer:
         """Rebuild a saved synthesizer; no training data needed. `model` is required only for a custom
-        model class (an artifact may name only a registered backend or the class you pass)."""
+        model class (an artifact may name only a registered backend or the class you pass). With
+        `spark_session`, samples are drawn on its executors (a custom model class cannot travel there)."""
         state, tensors = read_artifact(path, kind="synthesizer")
         try:
             metadata = Metadata.model_validate(state["metadata"])
             privacy = PrivacyConfig.model_validate(state["privacy"])
             model_class = _resolve_class(state["model_class"], model, path)
-            synth = cls(metadata, privacy, model=model_class, model_kwargs=state["model_kwargs"])
+            synth = cls(metadata, privacy, spark_session=spark_session, model=model_class,
+                        model_kwargs=state["model_kwargs"])
             synth.seed = int(state["seed"])
             synth.fit_params = dict(state["fit_params"])
             synth.plans = {name: TablePlan.from_dict(p) for name, p in state["plans"].items()}
             synth.pii_findings = [PiiFinding(**f) for f in state["pii_findings"]]
             synth.provenance = dict(state.get("provenance") or {})
             synth.spark_schemas = dict(state.get("spark_schemas") or {})
+            synth.spark_database = state.get("spark_database")
             for name, entry in state["models"].items():
                 klass = _resolve_class(entry["class"], model, path)
                 prefix = f"{name}/"

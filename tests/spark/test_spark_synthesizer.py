@@ -104,6 +104,21 @@ def test_same_seed_and_partitions_give_identical_tables(synth: Synthesizer, samp
         pd.testing.assert_frame_equal(first[table], second[table], obj=table)
 
 
+def test_a_loaded_model_samples_the_same_on_the_executors(spark: Any, synth: Synthesizer, sample: dict[str, str],
+                                                          tmp_path: Path) -> None:
+    synth.save(tmp_path / "model.shm")
+    loaded = Synthesizer.load(tmp_path / "model.shm", spark_session=spark)
+    assert loaded.spark_schemas == synth.spark_schemas and loaded.spark_database == "real_db"
+    again = loaded.sample(scale=3.0, seed=11, partitions=2, min_rows_per_partition=10,
+                          output_path_base=tmp_path / "loaded")
+    for table, frame in _frames(sample).items():
+        pd.testing.assert_frame_equal(frame, pd.read_parquet(again[table]), obj=table)
+    with pytest.raises(UnsafeTargetError, match="holds the real tables"):
+        loaded.save_to_hive(again, target_db="real_db")
+    with pytest.raises(ConfigError, match="exactly one of data"):
+        loaded.fit()
+
+
 def test_save_to_hive_publishes_owned_tables_and_replaces_its_own(spark: Any, synth: Synthesizer,
                                                                   sample: dict[str, str]) -> None:
     names = synth.save_to_hive(sample, target_db="synthetic_db")
