@@ -136,7 +136,7 @@ def main() -> None:
                             "spark_speedup": round(by[("spark", n)]["rows_per_s"] / by[("single", n)]["rows_per_s"], 2)}
                    for n in args.rows}
         doc = {"what": "rows/s of distributed sampling (Spark local[N]) against the single-process path",
-               "command": "python bench/spark_sampling.py " + " ".join(sys.argv[1:]),
+               "command": " ".join(["python bench/spark_sampling.py", *sys.argv[1:]]),
                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
                "runs": runs, "summary": summary}
         args.out.parent.mkdir(parents=True, exist_ok=True)

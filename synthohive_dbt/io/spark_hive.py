@@ -20,6 +20,7 @@ see tables of two runs side by side.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import logging
@@ -83,7 +84,9 @@ class PartitionSink:
             self.rows.setdefault(table, 0)
 
 
+@functools.lru_cache(maxsize=64)
 def _arrow_schema(spark_schema_json: str) -> pa.Schema:
+    """The Arrow schema of a recorded Spark schema (cached: every chunk of a table asks)."""
     from pyspark.sql.pandas.types import to_arrow_schema
     from pyspark.sql.types import StructType
 
