@@ -139,6 +139,14 @@ def run_partitions(spark: Any, artifact: bytes, produce: Producer, partitions: i
     return rows
 
 
+def first_duplicate(spark: Any, folder: str | Path, column: str) -> Any | None:
+    """A value of `column` that occurs twice in the Parquet folder (counted on the cluster), else None."""
+    F = pyspark_functions()
+    rows = (spark.read.parquet(str(folder)).where(F.col(quote(column)).isNotNull()).groupBy(quote(column))
+            .count().where(F.col("count") > 1).limit(1).collect())
+    return rows[0][0] if rows else None
+
+
 # ------------------------------------------------------------------------------------------------ publishing
 def check_format(spark: Any, fmt: str) -> str:
     """`fmt` if this session can write it; Delta needs delta-spark and its jars (DELTA_HINT)."""
@@ -285,4 +293,5 @@ def _lock(spark: Any, db: str) -> Callable[[], None]:
     return release
 
 
-__all__ = ["DELTA_HINT", "OWNER_PROPERTY", "PartitionSink", "check_format", "run_partitions", "save_to_hive"]
+__all__ = ["DELTA_HINT", "OWNER_PROPERTY", "PartitionSink", "check_format", "first_duplicate", "run_partitions",
+           "save_to_hive"]

@@ -36,9 +36,9 @@ from typing import Any
 import pandas as pd
 
 from synthohive_dbt.config import Metadata, PrivacyConfig
-from synthohive_dbt.errors import ArtifactError, ConfigError, ModelError
+from synthohive_dbt.errors import ArtifactError, ConfigError, ConstraintViolationError, ModelError
 from synthohive_dbt.io.spark import read_database
-from synthohive_dbt.io.spark_hive import run_partitions, save_to_hive
+from synthohive_dbt.io.spark_hive import first_duplicate, run_partitions, save_to_hive
 from synthohive_dbt.io.writer import new_run_id
 from synthohive_dbt.models.artifact import read_artifact, write_artifact
 from synthohive_dbt.models.base import ConditionalGenerativeModel, Progress, TrainingMetrics
@@ -347,6 +347,7 @@ class Synthesizer:
             rows = run_partitions(spark, artifact, functools.partial(sample_partition, plan=plan, pii=settings),
                                   count, staging, self.spark_schemas)
             staged = {name: str(staging / name) for name in self.order}
+            self._check_unique_across_partitions(staged, plan.partitioned)
             self.last_sample_stats = SampleStats(seed=seed)
             for name in self.order:
                 self.last_sample_stats.tables.setdefault(name, TableStats()).rows = rows.get(name, 0)
@@ -358,6 +359,22 @@ class Synthesizer:
         results = publish(staging, base, staged)
         self._last_output = results
         return results
+
+    def _check_unique_across_partitions(self, staged: Mapping[str, str], partitioned: tuple[str, ...]) -> None:
+        """Keys are unique across partitions by construction; a unique learned or faked column is made unique
+        within a partition only, so it is checked on the cluster before anything is published."""
+        for name in partitioned:
+            plan, cfg = self.plans[name], self.metadata.tables[name]
+            columns = [c for c in plan.model_columns if cfg.constraint(c).unique]
+            columns += [p.name for p in plan.pii if p.unique and p.copy_fk is None]
+            for column in columns:
+                value = first_duplicate(self.spark_session, staged[name], column)
+                if value is not None:
+                    raise ConstraintViolationError(
+                        f"table {name!r}, column {column!r}: the value {value!r} was drawn in two partitions, "
+                        "breaking its unique test; nothing was published",
+                        hint="sample with fewer partitions (partitions=1 draws on one executor), or a larger "
+                             "min_rows_per_partition so the table is drawn in one partition")
 
     def save_to_hive(self, paths: Mapping[str, str], target_db: str = "synthetic_db", *,
                      format: str = "parquet") -> dict[str, str]:

@@ -12,7 +12,7 @@ import pytest
 from synthohive_dbt import Synthesizer
 from synthohive_dbt.errors import ConfigError, DataError, LockedTargetError, UnsafeTargetError, WarehouseError
 from synthohive_dbt.io.spark import read_database
-from synthohive_dbt.io.spark_hive import OWNER_PROPERTY
+from synthohive_dbt.io.spark_hive import OWNER_PROPERTY, first_duplicate
 from synthohive_dbt.io.warehouses.filelock import try_file_lock
 from tests.helpers.spark_shop import SEGMENTS, STATUSES, create_shop, shop_metadata
 
@@ -208,3 +208,15 @@ def test_a_failed_switch_restores_every_previous_table(spark: Any, synth: Synthe
     assert sorted(r["tableName"] for r in spark.sql("SHOW TABLES IN switch_db").collect()) == sorted(sample)
     assert {t: spark.table(f"switch_db.{t}").count() for t in sample} == before
     assert spark.table("switch_db.customers").toPandas()["customer_id"].sort_values().tolist() == ids
+
+
+def test_a_value_drawn_in_two_partitions_is_found_on_the_cluster(spark: Any, tmp_path: Path) -> None:
+    """Unique learned or faked columns are unique within a partition only: the sample is checked before it is
+    published (Synthesizer._check_unique_across_partitions), counting on the cluster."""
+    folder = tmp_path / "users"
+    folder.mkdir()
+    pd.DataFrame({"email": ["a@x.org", "b@x.org", None]}).to_parquet(folder / "part-00000.parquet")
+    pd.DataFrame({"email": ["c@x.org", None]}).to_parquet(folder / "part-00001.parquet")
+    assert first_duplicate(spark, folder, "email") is None  # nulls are not values
+    pd.DataFrame({"email": ["d@x.org", "b@x.org"]}).to_parquet(folder / "part-00002.parquet")
+    assert first_duplicate(spark, folder, "email") == "b@x.org"
