@@ -171,8 +171,10 @@ def _refuse_unlearnable(frames: Mapping[str, Any], database: str) -> None:
 
 
 def _to_pandas(F: Any, df: Any, pk: list[str]) -> pd.DataFrame:
-    """The sample on the driver: decimals as doubles, dates as timestamps, sorted by the primary key."""
-    cols = []
+    """The sample on the driver: decimals as doubles, dates as timestamps, instants (timestamp with local time
+    zone) as naive UTC whatever the session's time zone (through microseconds since the epoch, which is also
+    how they are written back), sorted by the primary key."""
+    cols, instants = [], []
     for f in df.schema.fields:
         kind = f.dataType.typeName()
         c = F.col(quote(f.name))
@@ -180,10 +182,14 @@ def _to_pandas(F: Any, df: Any, pk: list[str]) -> pd.DataFrame:
             c = c.cast("double")
         elif kind == "date":
             c = c.cast("timestamp_ntz")
+        elif kind == "timestamp":
+            c = F.unix_micros(c)
+            instants.append(f.name)
         cols.append(c.alias(f.name))
-    df = df.select(*cols)
     order = pk or [f.name for f in df.schema.fields]
-    frame = df.orderBy(*[F.col(quote(c)).asc_nulls_first() for c in order]).toPandas()
+    frame = df.orderBy(*[F.col(quote(c)).asc_nulls_first() for c in order]).select(*cols).toPandas()
+    for name in instants:
+        frame[name] = pd.to_datetime(frame[name], unit="us")
     return frame.reset_index(drop=True)
 
 

@@ -220,3 +220,21 @@ def test_a_value_drawn_in_two_partitions_is_found_on_the_cluster(spark: Any, tmp
     assert first_duplicate(spark, folder, "email") is None  # nulls are not values
     pd.DataFrame({"email": ["d@x.org", "b@x.org"]}).to_parquet(folder / "part-00002.parquet")
     assert first_duplicate(spark, folder, "email") == "b@x.org"
+
+
+def test_instants_are_read_as_utc_whatever_the_session_time_zone(spark: Any) -> None:
+    spark.sql("DROP DATABASE IF EXISTS tz_db CASCADE")
+    spark.sql("CREATE DATABASE tz_db")
+    spark.sql("CREATE TABLE tz_db.events (id bigint, at timestamp) USING parquet")
+    spark.sql("INSERT INTO tz_db.events VALUES (1, TIMESTAMP '2024-03-01 12:00:00 UTC')")
+    from synthohive_dbt.config import Metadata
+
+    meta = Metadata()
+    meta.add_table("events", pk="id")
+    before = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", "America/New_York")
+    try:
+        frame = read_database(spark, "tz_db", meta).frames["events"]
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", before)
+    assert frame["at"].iloc[0] == pd.Timestamp("2024-03-01 12:00:00")
