@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from synthohive_dbt.io.warehouses import warehouse_for
 
-_SYSTEM = {"information_schema", "pg_catalog", "pg_toast"}
+_SYSTEM = {"information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys"}
 
 
 def catalog_snapshot(engine: sa.Engine) -> dict[tuple[str, str], tuple[str, int]]:

@@ -1,6 +1,7 @@
 """Never touch what synthohive did not write: foreign relations and dependent views refuse a run, --force
 replaces only same-named relations, --adopt takes over an unmarked schema, leftovers of killed runs go,
-and one run per target holds a lock that dies with its holder. On real DuckDB and the test PostgreSQL."""
+and one run per target holds a lock that dies with its holder. On real DuckDB, the test PostgreSQL and the
+test MariaDB."""
 
 from __future__ import annotations
 
@@ -20,27 +21,23 @@ import sqlalchemy as sa
 from synthohive_dbt.errors import LockedTargetError, UnsafeTargetError
 from synthohive_dbt.io import inspect_target, read_table, real_columns, write_tables
 from synthohive_dbt.io.ownership import MARKER_TABLE
-from synthohive_dbt.io.warehouse import run_sql
 from synthohive_dbt.io.warehouses import warehouse_for
 from tests.helpers.catalog import catalog_snapshot, changed
+from tests.helpers.warehouses import IO_WAREHOUSES, execute, warehouse_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=IO_WAREHOUSES)
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "duckdb":
-        return f"duckdb:///{tmp_path / 'w.duckdb'}"
-    return str(request.getfixturevalue("postgres_db"))
+    return warehouse_url(request, tmp_path)
 
 
 @pytest.fixture
 def engine(url: str) -> Iterator[sa.Engine]:
     eng = sa.create_engine(url)
-    with eng.begin() as conn:
-        run_sql(conn, "CREATE SCHEMA raw")
-        run_sql(conn, "CREATE TABLE raw.customers (id INTEGER, name VARCHAR(20))")
-        run_sql(conn, "CREATE TABLE raw.orders (id INTEGER, customer_id INTEGER)")
+    execute(eng, "CREATE SCHEMA raw", "CREATE TABLE raw.customers (id INTEGER, name VARCHAR(20))",
+            "CREATE TABLE raw.orders (id INTEGER, customer_id INTEGER)")
     yield eng
     eng.dispose()
 
@@ -54,15 +51,9 @@ def _frames(n: int = 3) -> dict[str, pd.DataFrame]:
             "orders": pd.DataFrame({"id": range(2 * n), "customer_id": [i % n for i in range(2 * n)]})}
 
 
-def _sql(engine: sa.Engine, *statements: str) -> None:
-    with engine.begin() as conn:
-        for s in statements:
-            run_sql(conn, s)
-
-
 def test_an_unrelated_table_in_the_target_refuses_the_run_and_nothing_changes(engine: sa.Engine) -> None:
     write_tables(engine, _frames(), "synth", columns=_cols(engine))
-    _sql(engine, "CREATE TABLE synth.finance_ledger (entry INTEGER)", "INSERT INTO synth.finance_ledger VALUES (1)")
+    execute(engine, "CREATE TABLE synth.finance_ledger (entry INTEGER)", "INSERT INTO synth.finance_ledger VALUES (1)")
     before = catalog_snapshot(engine)
     with pytest.raises(UnsafeTargetError) as err:
         write_tables(engine, _frames(5), "synth", columns=_cols(engine))
@@ -73,7 +64,7 @@ def test_an_unrelated_table_in_the_target_refuses_the_run_and_nothing_changes(en
 
 def test_a_view_elsewhere_reading_a_target_table_refuses_even_with_force(engine: sa.Engine) -> None:
     write_tables(engine, _frames(), "synth", columns=_cols(engine))
-    _sql(engine, "CREATE SCHEMA reporting", "CREATE VIEW reporting.v_customers AS SELECT * FROM synth.customers")
+    execute(engine, "CREATE SCHEMA reporting", "CREATE VIEW reporting.v_customers AS SELECT * FROM synth.customers")
     before = catalog_snapshot(engine)
     for force in (False, True):
         with pytest.raises(UnsafeTargetError) as err:
@@ -84,7 +75,7 @@ def test_a_view_elsewhere_reading_a_target_table_refuses_even_with_force(engine:
 
 
 def test_force_replaces_only_same_named_relations_and_keeps_the_others(engine: sa.Engine) -> None:
-    _sql(engine, "CREATE SCHEMA synth", "CREATE TABLE synth.customers (id INTEGER, name VARCHAR(20))",
+    execute(engine, "CREATE SCHEMA synth", "CREATE TABLE synth.customers (id INTEGER, name VARCHAR(20))",
          "INSERT INTO synth.customers VALUES (42, 'real')", "CREATE TABLE synth.keepme (x INTEGER)",
          "INSERT INTO synth.keepme VALUES (7)")
     plan = inspect_target(engine, "synth", ["customers", "orders"], force=True)
@@ -99,7 +90,7 @@ def test_force_replaces_only_same_named_relations_and_keeps_the_others(engine: s
 
 
 def test_adopt_takes_over_a_schema_written_without_a_marker(engine: sa.Engine) -> None:
-    _sql(engine, "CREATE SCHEMA synth", "CREATE TABLE synth.customers (id INTEGER, name VARCHAR(20))",
+    execute(engine, "CREATE SCHEMA synth", "CREATE TABLE synth.customers (id INTEGER, name VARCHAR(20))",
          "CREATE TABLE synth.old_table (x INTEGER)")
     with pytest.raises(UnsafeTargetError, match="--adopt"):
         write_tables(engine, _frames(), "synth", columns=_cols(engine))
@@ -154,7 +145,8 @@ def test_a_second_run_is_told_who_holds_the_target_and_may_wait(url: str, tmp_pa
             with wh.run_lock(engine, "synth"):
                 pass
         msg = str(err.value)
-        assert "another synthohive run is writing" in msg and f"pid {holder.pid}" in msg and "--wait" in msg
+        assert "another synthohive run is writing" in msg and "--wait" in msg
+        assert f"pid {holder.pid}" in msg if wh.names_lock_holder else "(connection " in msg
     finally:
         holder.send_signal(signal.SIGKILL)  # the lock dies with its holder: nothing stale is left
         holder.wait(timeout=30)
@@ -166,5 +158,5 @@ def test_a_second_run_is_told_who_holds_the_target_and_may_wait(url: str, tmp_pa
     with wh.run_lock(engine, "synth", wait=30, on_wait=lambda h: waited.append(str(h))):
         assert time.monotonic() - started > 0.5
     short.wait(timeout=30)
-    assert waited and f"pid {short.pid}" in waited[0]
+    assert waited and (f"pid {short.pid}" in waited[0] if wh.names_lock_holder else "(connection " in waited[0])
     engine.dispose()

@@ -1,4 +1,5 @@
-"""Writing synthetic tables: odd identifiers, real column types, refusal of real schemas, atomic swap."""
+"""Writing synthetic tables: odd identifiers, real column types, refusal of real schemas, atomic swap. On real
+DuckDB, the test PostgreSQL and the test MariaDB."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from synthohive_dbt.io import (
     write_tables,
 )
 from synthohive_dbt.io.ownership import MARKER_TABLE
-from synthohive_dbt.io.warehouse import run_sql
 from synthohive_dbt.io.writer import staging_schema_for
+from tests.helpers.warehouses import IO_WAREHOUSES, execute, warehouse_url
 
 ODD_TABLE = 'order "items" 2024'
 ODD_DDL = (
@@ -28,17 +29,11 @@ ODD_DDL = (
 )
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=IO_WAREHOUSES)
 def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[sa.Engine]:
-    if request.param == "duckdb":
-        eng = sa.create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
-    else:
-        eng = sa.create_engine(request.getfixturevalue("postgres_db"))
-    with eng.begin() as conn:
-        run_sql(conn, "CREATE SCHEMA raw")
-        run_sql(conn, f'CREATE TABLE raw."{ODD_TABLE.replace(chr(34), chr(34) * 2)}" ({ODD_DDL})')
-        run_sql(
-            conn, f'INSERT INTO raw."{ODD_TABLE.replace(chr(34), chr(34) * 2)}" VALUES '
+    eng = sa.create_engine(warehouse_url(request, tmp_path))
+    execute(eng, "CREATE SCHEMA raw", f'CREATE TABLE raw."{ODD_TABLE.replace(chr(34), chr(34) * 2)}" ({ODD_DDL})',
+            f'INSERT INTO raw."{ODD_TABLE.replace(chr(34), chr(34) * 2)}" VALUES '
             "(1, 'a,b \"q\"', '2020-01-02', 1.5, '2020-01-01 10:00:00.123456', true, 12.34, 9007199254740993), "
             "(NULL, '', NULL, NULL, NULL, NULL, NULL, NULL)")
     yield eng
@@ -90,8 +85,7 @@ def test_second_write_replaces_only_what_synthohive_wrote(engine: sa.Engine) -> 
     write_tables(engine, {ODD_TABLE: _synthetic().iloc[:1]}, "synth", columns=cols)
     assert list_tables(engine, "synth") == sorted([ODD_TABLE, MARKER_TABLE])
     assert len(read_table(engine, ("synth", ODD_TABLE))) == 1
-    with engine.begin() as conn:
-        run_sql(conn, 'CREATE TABLE synth.leftover (x INTEGER)')
+    execute(engine, "CREATE TABLE synth.leftover (x INTEGER)")
     with pytest.raises(UnsafeTargetError, match="holds relations synthohive did not write: table leftover"):
         write_tables(engine, {ODD_TABLE: _synthetic()}, "synth", columns=cols)
     assert len(read_table(engine, ("synth", ODD_TABLE))) == 1
@@ -110,8 +104,7 @@ def test_failed_load_leaves_the_old_target_untouched(engine: sa.Engine) -> None:
 
 def test_refuses_a_target_holding_real_tables(engine: sa.Engine) -> None:
     cols = real_columns(engine, {ODD_TABLE: ("raw", ODD_TABLE)})
-    with engine.begin() as conn:
-        run_sql(conn, "CREATE TABLE raw.customers (id INTEGER)")
+    execute(engine, "CREATE TABLE raw.customers (id INTEGER)")
     with pytest.raises(UnsafeTargetError) as err:
         write_tables(engine, {ODD_TABLE: _synthetic()}, "raw", columns=cols)
     msg = str(err.value)
