@@ -134,11 +134,13 @@ class MariaDBWarehouse(Warehouse):
              doomed: Sequence[RelationInfo], *, marker: str, own_dependents: Sequence[Dependent],
              record: Callable[[tuple[str, str] | None], None]) -> None:
         """One RENAME TABLE moves the old tables and marker out and the new ones in (see module doc)."""
+        gone = set()
         for dep in own_dependents:  # ours, checked under the run lock: what a cascade would drop elsewhere
             if dep.kind.endswith("view"):
                 run_sql(conn, f"DROP VIEW IF EXISTS {self.qualified(dep.schema, dep.name)}")
+                gone.add((dep.schema, dep.name))
         for rel in doomed:
-            if rel.kind != "table":  # views cannot change schema in a RENAME
+            if rel.kind != "table" and (target, rel.name) not in gone:  # views cannot change schema in a RENAME
                 self.drop_relation(conn, target, rel)
         next_marker = f"{marker}_next"
         record((staging, next_marker))
@@ -155,7 +157,7 @@ class MariaDBWarehouse(Warehouse):
         run_sql(conn, "RENAME TABLE " + ", ".join(f"{self.qualified(a, b)} TO {self.qualified(c, d)}"
                                                   for a, b, c, d in renames))
         for name in retired:
-            run_sql(conn, f"DROP TABLE {self.qualified(staging, name)}")
+            self.drop_relation(conn, staging, RelationInfo(name, "table"))
 
     # -- the lock: a named lock held by its own connection -----------------------------------------------------
     def lock_scope(self, engine: Engine, schema: str) -> str:
