@@ -160,3 +160,17 @@ def test_a_second_run_is_told_who_holds_the_target_and_may_wait(url: str, tmp_pa
     short.wait(timeout=30)
     assert waited and (f"pid {short.pid}" in waited[0] if wh.names_lock_holder else "(connection " in waited[0])
     engine.dispose()
+
+
+def test_a_foreign_key_elsewhere_to_a_target_table_refuses_even_with_force(engine: sa.Engine) -> None:
+    if engine.dialect.name == "duckdb":
+        pytest.skip("DuckDB cannot create a foreign key across schemas")
+    write_tables(engine, _frames(), "synth", columns=_cols(engine))
+    execute(engine, "ALTER TABLE synth.customers ADD PRIMARY KEY (id)", "CREATE SCHEMA ledger",
+            "CREATE TABLE ledger.notes (customer_id INTEGER, FOREIGN KEY (customer_id) REFERENCES synth.customers (id))")
+    before = catalog_snapshot(engine)
+    for force in (False, True):
+        with pytest.raises(UnsafeTargetError) as err:
+            write_tables(engine, _frames(5), "synth", columns=_cols(engine), force=force)
+        assert "of table ledger.notes (reads synth.customers)" in str(err.value)
+    assert changed(before, catalog_snapshot(engine)) == {"added": [], "removed": [], "changed": []}
