@@ -91,7 +91,8 @@ def start_mariadb() -> Iterator[MariaDBServer]:
                               "--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve"],
                              capture_output=True, text=True, cwd=root)
         if res.returncode != 0:
-            raise RuntimeError(f"mariadb-install-db failed ({res.returncode}): {res.stdout[-500:]} {res.stderr[-1500:]}")
+            raise RuntimeError(f"mariadb-install-db failed ({res.returncode}): "
+                               f"{res.stdout[-500:]} {res.stderr[-1500:]}")
         log = root / "server.log"
         proc = subprocess.Popen(
             [str(server_bin), "--no-defaults", f"--datadir={data_dir}", *user_opt, f"--socket={sock}",

@@ -34,7 +34,8 @@ WRITER = textwrap.dedent("""
 
 def _prepare(url: str) -> sa.Engine:
     engine = sa.create_engine(url)
-    execute(engine, "CREATE SCHEMA raw", "CREATE TABLE raw.facts (id BIGINT, label VARCHAR(40), amount DOUBLE PRECISION)")
+    execute(engine, "CREATE SCHEMA raw",
+            "CREATE TABLE raw.facts (id BIGINT, label VARCHAR(40), amount DOUBLE PRECISION)")
     old = pd.DataFrame({"id": [1, 2, 3], "label": ["old", "old", "old"], "amount": [0.5, 1.5, 2.5]})
     write_tables(engine, {"facts": old}, "synth", columns=real_columns(engine, {"facts": ("raw", "facts")}))
     engine.dispose()  # DuckDB: release the file so the child process can open it

@@ -167,7 +167,8 @@ def test_a_foreign_key_elsewhere_to_a_target_table_refuses_even_with_force(engin
         pytest.skip("DuckDB cannot create a foreign key across schemas")
     write_tables(engine, _frames(), "synth", columns=_cols(engine))
     execute(engine, "ALTER TABLE synth.customers ADD PRIMARY KEY (id)", "CREATE SCHEMA ledger",
-            "CREATE TABLE ledger.notes (customer_id INTEGER, FOREIGN KEY (customer_id) REFERENCES synth.customers (id))")
+            "CREATE TABLE ledger.notes (customer_id INTEGER, "
+            "FOREIGN KEY (customer_id) REFERENCES synth.customers (id))")
     before = catalog_snapshot(engine)
     for force in (False, True):
         with pytest.raises(UnsafeTargetError) as err:

@@ -240,6 +240,30 @@ class Warehouse(ABC):
                                    "variables it reads), then run `dbt debug` to confirm")
 
 
+def connection_lock(engine: Engine, *, take: Callable[[Connection], bool], give_back: Callable[[Connection], None],
+                    who: Callable[[Connection], LockHolder]) -> tuple[Callable[[], None] | None, LockHolder | None]:
+    """`try_lock` for a lock that lives as long as its own connection (a PostgreSQL advisory lock, a MySQL named
+    lock): the server releases it when that session ends, however the process ended.
+
+    `take(conn)` tries once; `give_back(conn)` releases; `who(conn)` names the holder when `take` failed.
+    """
+    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        if take(conn):
+            def release() -> None:
+                try:
+                    give_back(conn)
+                finally:
+                    conn.close()
+            return release, None
+        holder = who(conn)
+    except BaseException:
+        conn.close()
+        raise
+    conn.close()
+    return None, holder
+
+
 def view_reads(sql: str, *, dialect: str, view_schema: str, schema: str, wanted: set[str]) -> set[str]:
     """Which of schema.`wanted` (lower case) a view's SQL reads, for warehouses that record no dependencies.
 

@@ -31,7 +31,7 @@ from sqlalchemy import Connection, Engine
 from synthohive_dbt.errors import WarehouseError
 from synthohive_dbt.io.identifiers import quote_ident
 from synthohive_dbt.io.relation import Column, Dependent, RelationInfo
-from synthohive_dbt.io.warehouses.base import LockHolder, Warehouse, fetch, run_sql, view_reads
+from synthohive_dbt.io.warehouses.base import LockHolder, Warehouse, connection_lock, fetch, run_sql, view_reads
 from synthohive_dbt.kinds import is_bool, is_datetime
 
 MAX_IDENTIFIER_CHARS = 64
@@ -165,26 +165,18 @@ class MariaDBWarehouse(Warehouse):
 
     def try_lock(self, engine: Engine, schema: str) -> tuple[Callable[[], None] | None, LockHolder | None]:
         name = _lock_name(schema)
-        conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            if fetch(conn, "SELECT GET_LOCK(:n, 0)", {"n": name})[0][0] == 1:
-                def release() -> None:
-                    try:
-                        fetch(conn, "SELECT RELEASE_LOCK(:n)", {"n": name})
-                    finally:
-                        conn.close()
-                return release, None
+
+        def who(conn: Connection) -> LockHolder:
             rows = fetch(conn, "SELECT id, host, time FROM information_schema.processlist "
                                "WHERE id = IS_USED_LOCK(:n)", {"n": name})
-        except BaseException:
-            conn.close()
-            raise
-        conn.close()
-        if not rows:
-            return None, LockHolder()
-        since = datetime.now(timezone.utc) - timedelta(seconds=int(rows[0][2] or 0))
-        return None, LockHolder(pid=f"? (connection {rows[0][0]})", host=str(rows[0][1]),
-                                since=since.strftime("%Y-%m-%d %H:%M:%S UTC (its last statement)"))
+            if not rows:
+                return LockHolder()
+            since = datetime.now(timezone.utc) - timedelta(seconds=int(rows[0][2] or 0))
+            return LockHolder(pid=f"? (connection {rows[0][0]})", host=str(rows[0][1]),
+                              since=since.strftime("%Y-%m-%d %H:%M:%S UTC (its last statement)"))
+
+        return connection_lock(engine, take=lambda conn: fetch(conn, "SELECT GET_LOCK(:n, 0)", {"n": name})[0][0] == 1,
+                               give_back=lambda conn: fetch(conn, "SELECT RELEASE_LOCK(:n)", {"n": name}), who=who)
 
 
 def _lock_name(schema: str) -> str:
