@@ -5,7 +5,7 @@ marker table, `_synthohive_owned`, listing the relations synthohive created ther
 relations listed in it. Anything else in the schema is someone else's: it refuses the run (listed by name)
 unless `--force` lets a same-named relation be replaced; unrelated ones are never dropped. Objects anywhere
 that read a relation we would replace always refuse the run, because dropping the relation would drop
-(PostgreSQL) or silently break (DuckDB) them.
+(PostgreSQL) or silently break (DuckDB, MariaDB) them.
 
 `plan_schema` only reads the catalog, so it runs before any real data is read and again just before the
 swap; `--dry-run` prints the same plan and stops.

@@ -2,7 +2,7 @@
 
 Every place that differs between warehouses (how a catalog is read, what depends on a table, how rows are
 loaded fast, how a table changes schema, how two runs are kept apart) is a method here, implemented once per
-warehouse (`duckdb.py`, `postgres.py`, and `generic.py` for any other SQLAlchemy dialect). The code above
+warehouse (`duckdb.py`, `postgres.py`, `mariadb.py`, and `generic.py` for any other SQLAlchemy dialect). The code above
 (`io.writer`, `io.ownership`, the pipeline) asks `warehouse_for(bind)` and never branches on a dialect name.
 """
 
