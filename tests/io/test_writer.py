@@ -135,3 +135,21 @@ def test_names_too_long_for_staging_are_refused() -> None:
 def _schemas(engine: sa.Engine) -> set[str]:
     with engine.connect() as conn:
         return {r[0] for r in conn.exec_driver_sql("SELECT schema_name FROM information_schema.schemata")}
+
+
+@pytest.mark.mariadb
+def test_mariadb_writes_the_same_under_ansi_quotes_and_no_backslash_escapes(mariadb_db: str) -> None:
+    """A server's sql_mode may make "x" a name and \\ a plain character: names and values still land as they are."""
+    mode = "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES,NO_BACKSLASH_ESCAPES')"
+    engine = sa.create_engine(mariadb_db, connect_args={"init_command": mode})
+    try:
+        execute(engine, "CREATE SCHEMA raw", 'CREATE TABLE raw."we""ird %s" ("a b" VARCHAR(40), "x" INTEGER)')
+        cols = real_columns(engine, {'we"ird %s': ("raw", 'we"ird %s')})
+        frame = pd.DataFrame({"a b": ["back\\slash", "quo'te", 'dq"', None, "%s %(x)s"],
+                              "x": pd.array([1, None, 3, 4, 5], dtype="Int64")})
+        for _ in range(2):  # the second replaces the first
+            write_tables(engine, {'we"ird %s': frame}, "synth", columns=cols)
+        back = read_table(engine, ("synth", 'we"ird %s'))
+    finally:
+        engine.dispose()
+    assert back["a b"].tolist() == frame["a b"].tolist() and back["x"].tolist() == [1, pd.NA, 3, 4, 5]
