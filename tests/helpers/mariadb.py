@@ -98,7 +98,8 @@ def start_mariadb() -> Iterator[MariaDBServer]:
             [str(server_bin), "--no-defaults", f"--datadir={data_dir}", *user_opt, f"--socket={sock}",
              f"--port={port}", "--bind-address=127.0.0.1", f"--pid-file={root / 'mysqld.pid'}", f"--log-error={log}",
              "--skip-name-resolve", "--skip-log-bin", "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0",
-             "--innodb-buffer-pool-size=128M", "--character-set-server=utf8mb4", "--max-connections=100"],
+             "--innodb-buffer-pool-size=128M", "--character-set-server=utf8mb4", "--max-connections=100",
+             "--performance-schema=ON"],  # where MySQL 8 keeps it: who holds a run lock (its client's pid)
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=root)
         import pymysql
 

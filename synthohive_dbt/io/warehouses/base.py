@@ -75,8 +75,6 @@ class Warehouse(ABC):
     """False where `dependents` cannot look (the plan then says so rather than claim none were found)."""
     locks_runs: bool = True
     """False where `try_lock` cannot keep two runs apart (the plan says so)."""
-    names_lock_holder: bool = True
-    """False where the warehouse cannot tell which process holds the run lock (only its connection)."""
 
     # -- names ---------------------------------------------------------------------------------------------
     max_identifier_bytes: int | None = None

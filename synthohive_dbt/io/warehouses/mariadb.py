@@ -13,8 +13,8 @@ from a target whose run died in that moment).
 Nothing records which views read a table (a renamed or dropped table leaves them broken), so `dependents`
 parses each view's definition (`information_schema.VIEWS`, readable where the user may SHOW VIEW) and reads
 foreign keys from `information_schema.KEY_COLUMN_USAGE`. The run lock is a named lock (`GET_LOCK`) held by
-its own connection, released by the server when that connection dies; the server tells which connection
-holds it, not which process. Identifiers: at most 64 characters, no trailing space, none beyond U+FFFF.
+its own connection, released by the server when that connection dies; the holder's pid is known where
+performance_schema is on (MySQL 8's default; MariaDB's is off, and then the holder is named by its connection). Identifiers: at most 64 characters, no trailing space, none beyond U+FFFF.
 `tinyint(1)` is read as BOOLEAN, which is how MySQL spells BOOLEAN.
 """
 
@@ -27,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from synthohive_dbt.errors import WarehouseError
 from synthohive_dbt.io.identifiers import quote_ident
@@ -41,8 +42,6 @@ _SYSTEM = ("information_schema", "mysql", "performance_schema", "sys")
 
 
 class MariaDBWarehouse(Warehouse):
-    names_lock_holder = False
-
     def __init__(self, dialect: str = "mysql") -> None:
         self.dialect = dialect  # SQLAlchemy names it "mysql" or "mariadb" by the URL; the SQL is the same
 
@@ -172,11 +171,22 @@ class MariaDBWarehouse(Warehouse):
             if not rows:
                 return LockHolder()
             since = datetime.now(timezone.utc) - timedelta(seconds=int(rows[0][2] or 0))
-            return LockHolder(pid=f"? (connection {rows[0][0]})", host=str(rows[0][1]),
+            return LockHolder(pid=_client_pid(conn, int(rows[0][0])), host=str(rows[0][1]),
                               since=since.strftime("%Y-%m-%d %H:%M:%S UTC (its last statement)"))
 
         return connection_lock(engine, take=lambda conn: fetch(conn, "SELECT GET_LOCK(:n, 0)", {"n": name})[0][0] == 1,
                                give_back=lambda conn: fetch(conn, "SELECT RELEASE_LOCK(:n)", {"n": name}), who=who)
+
+
+def _client_pid(conn: Connection, connection_id: int) -> str:
+    """The pid a client sent when it connected (pymysql and the MySQL clients send `_pid`), readable where
+    performance_schema is on (MySQL 8's default, not MariaDB's); else the connection id."""
+    try:
+        rows = fetch(conn, "SELECT attr_value FROM performance_schema.session_connect_attrs "
+                           "WHERE processlist_id = :i AND attr_name = '_pid'", {"i": connection_id})
+    except DBAPIError:  # no performance_schema, or not readable by this user: the connection id is what we know
+        rows = []
+    return str(rows[0][0]) if rows else f"? (connection {connection_id})"
 
 
 def _lock_name(schema: str) -> str:
