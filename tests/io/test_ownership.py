@@ -12,6 +12,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pandas as pd
@@ -187,3 +188,34 @@ def test_mariadb_names_a_lock_holder_it_cannot_trace_by_its_connection(mariadb_d
             assert _client_pid(conn, 987654) == "? (connection 987654)"
     finally:
         engine.dispose()
+
+
+@pytest.mark.mariadb
+def test_mariadb_a_view_whose_sql_is_hidden_refuses_the_run(mariadb_server: Any, mariadb_db: str) -> None:
+    """A user who may read a view but not SHOW it cannot tell what it reads: the run is refused, not risked."""
+    admin = sa.create_engine(mariadb_db)
+    execute(admin, "CREATE SCHEMA raw", "CREATE TABLE raw.customers (id INTEGER, name VARCHAR(20))",
+            "CREATE TABLE raw.orders (id INTEGER, customer_id INTEGER)", "CREATE SCHEMA reporting",
+            "CREATE TABLE reporting.base (x INTEGER)", "CREATE VIEW reporting.v AS SELECT x FROM reporting.base")
+    user, password = "limited", "pw-limited"
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE USER IF NOT EXISTS '{user}'@'127.0.0.1' IDENTIFIED BY '{password}'")
+        for schema in ("raw", "synth", "synth__synthohive_staging"):
+            conn.exec_driver_sql(f"GRANT ALL PRIVILEGES ON `{schema}`.* TO '{user}'@'127.0.0.1'")
+        conn.exec_driver_sql(f"GRANT SELECT ON reporting.v TO '{user}'@'127.0.0.1'")
+    engine = sa.create_engine(f"mysql+pymysql://{user}:{password}@{mariadb_server.host}:{mariadb_server.port}/"
+                              "?charset=utf8mb4")
+    try:
+        write_tables(engine, _frames(), "synth", columns=_cols(engine))  # nothing to replace: nothing to check
+        with pytest.raises(UnsafeTargetError, match=r"view reporting\.v \(reads synth\.\? - its SQL is hidden from "
+                                                    r"this user: grant SHOW VIEW"):
+            write_tables(engine, _frames(5), "synth", columns=_cols(engine))
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"GRANT SHOW VIEW ON reporting.v TO '{user}'@'127.0.0.1'")
+        write_tables(engine, _frames(5), "synth", columns=_cols(engine))  # now seen: it reads none of ours
+        assert len(read_table(engine, ("synth", "customers"))) == 5
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP USER '{user}'@'127.0.0.1'")
+        admin.dispose()

@@ -11,8 +11,10 @@ from a target whose run died in that moment).
 
 `DROP DATABASE` drops everything in it, so an empty schema is dropped only after the catalog shows it empty.
 Nothing records which views read a table (a renamed or dropped table leaves them broken), so `dependents`
-parses each view's definition (`information_schema.VIEWS`, readable where the user may SHOW VIEW) and reads
-foreign keys from `information_schema.KEY_COLUMN_USAGE`. The run lock is a named lock (`GET_LOCK`) held by
+parses each view's definition (`information_schema.VIEWS`) and reads foreign keys from
+`information_schema.KEY_COLUMN_USAGE`; a view whose SQL the user may not see (no SHOW VIEW) counts as reading
+everything, so it refuses the run rather than break unseen (a view the user has no privilege on at all is not
+listed to it: run synthohive as a user that may see the views over its target). The run lock is a named lock (`GET_LOCK`) held by
 its own connection, released by the server when that connection dies; the holder's pid is known where
 performance_schema is on (MySQL 8's default; MariaDB's is off, and then the holder is named by its connection). Identifiers: at most 64 characters, no trailing space, none beyond U+FFFF.
 `tinyint(1)` is read as BOOLEAN, which is how MySQL spells BOOLEAN.
@@ -76,7 +78,11 @@ class MariaDBWarehouse(Warehouse):
         views = fetch(conn, f"SELECT table_schema, table_name, view_definition FROM information_schema.views "
                             f"WHERE table_schema NOT IN {_SYSTEM!r}", {})
         for view_schema, view, sql in views:
-            reads = view_reads(str(sql or ""), dialect="mysql", view_schema=str(view_schema), schema=schema,
+            if not sql:  # listed (the user may use it) but not shown (no SHOW VIEW): it may read anything
+                out.append(Dependent(str(view_schema), str(view), "view", f"{schema}.? - its SQL is hidden from "
+                                     "this user: grant SHOW VIEW on it so synthohive can check"))
+                continue
+            reads = view_reads(str(sql), dialect="mysql", view_schema=str(view_schema), schema=schema,
                                wanted=wanted)
             for on in sorted(reads):
                 if not (str(view_schema) == schema and str(view).lower() == on):
