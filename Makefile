@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first, pinned, so pip takes the CPU wheel instead of resolving a CUDA build
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[postgres,spark,dp,dev]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[postgres,mysql,spark,dp,dev]"
 	touch $(STAMP)
 
 # PYTEST_ARGS narrows a run (make test PYTEST_ARGS="tests/io -x"); CI runs it bare. A test skipped for a

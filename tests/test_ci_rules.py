@@ -110,3 +110,13 @@ def test_java_version_is_read_from_the_jvm_and_too_old_skips_as_missing(tmp_path
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(pytest.skip.Exception, match="missing system part 'java' \\(Java 17\\+ needed, found 8\\)"):
         need_java(17)
+
+
+def test_a_missing_mariadbd_skips_as_a_missing_system_part(monkeypatch: pytest.MonkeyPatch) -> None:
+    """So the MariaDB tests fail under SYNTHOHIVE_REQUIRE_SYSTEM=1 when the server is not installed."""
+    from tests.helpers import system
+
+    monkeypatch.setattr(system, "mariadbd_path", lambda: None)
+    with pytest.raises(pytest.skip.Exception) as skip:
+        system.need_mariadb()
+    assert parse_reason(str(skip.value)) == ("mariadb", "sudo apt-get install -y mariadb-server")

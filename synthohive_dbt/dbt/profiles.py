@@ -258,7 +258,8 @@ def _bigquery(o: Mapping[str, Any], base: Path, source: str) -> ConnectionSpec:
 def _mysql(o: Mapping[str, Any], base: Path, source: str) -> ConnectionSpec:
     return ConnectionSpec(dialect="mysql", host=_need(o, source, "server", "host"), port=_port(o, source, 3306),
                           user=_need(o, source, "username", "user"), password=_secret(o, "password"),
-                          database=o.get("database") or o.get("schema"), schema=o.get("schema"), source=source)
+                          database=o.get("database") or o.get("schema"), schema=o.get("schema"),
+                          query={"charset": "utf8mb4"}, source=source)  # any text, not the server's default
 
 
 def _spark(o: Mapping[str, Any], base: Path, source: str) -> ConnectionSpec:

@@ -2,7 +2,8 @@
 
 PostgreSQL: `COPY ... FROM STDIN (FORMAT csv)` fed by pyarrow's CSV writer in chunks (strings are always
 quoted and NULL is an unquoted empty field, so COPY tells '' from NULL). DuckDB: the frame is registered as
-an Arrow view and inserted with a CAST to each real column type. Anything else: SQLAlchemy executemany.
+an Arrow view and inserted with a CAST to each real column type. MySQL/MariaDB: multi-row INSERTs through
+pymysql's executemany. Anything else: SQLAlchemy executemany.
 `to_arrow` is the one frame-to-Arrow conversion they share.
 `DataFrame.to_sql` is avoided: ~10x slower on PostgreSQL and ~200x on DuckDB here.
 """

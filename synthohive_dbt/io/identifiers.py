@@ -28,9 +28,10 @@ def validate_schema_name(name: str, *, what: str = "schema") -> str:
     return name
 
 
-def quote_ident(name: str, *, max_bytes: int | None = None) -> str:
-    """Double-quote an identifier (ANSI; PostgreSQL and DuckDB), doubling embedded quotes. `max_bytes`: the
-    warehouse's own limit (PostgreSQL truncates past 63 bytes; DuckDB has none), refused rather than cut."""
+def quote_ident(name: str, *, max_bytes: int | None = None, mark: str = '"') -> str:
+    """Quote an identifier with `mark` (ANSI double quotes: PostgreSQL and DuckDB; MariaDB: backticks),
+    doubling embedded marks. `max_bytes`: the warehouse's own limit (PostgreSQL truncates past 63 bytes;
+    DuckDB has none), refused rather than cut."""
     if not name or "\x00" in name:
         raise WarehouseError(f"identifier {name!r} is empty or holds a NUL character",
                              hint="rename the table or column in the warehouse")
@@ -38,7 +39,7 @@ def quote_ident(name: str, *, max_bytes: int | None = None) -> str:
         raise WarehouseError(
             f"identifier {name!r} is longer than {max_bytes} bytes and would be truncated by this warehouse",
             hint="rename the table or column to a shorter name")
-    return '"' + name.replace('"', '""') + '"'
+    return mark + name.replace(mark, mark * 2) + mark
 
 
 def qualified(schema: str, table: str) -> str:

@@ -5,7 +5,7 @@ marker table, `_synthohive_owned`, listing the relations synthohive created ther
 relations listed in it. Anything else in the schema is someone else's: it refuses the run (listed by name)
 unless `--force` lets a same-named relation be replaced; unrelated ones are never dropped. Objects anywhere
 that read a relation we would replace always refuse the run, because dropping the relation would drop
-(PostgreSQL) or silently break (DuckDB) them.
+(PostgreSQL) or silently break (DuckDB, MariaDB) them.
 
 `plan_schema` only reads the catalog, so it runs before any real data is read and again just before the
 swap; `--dry-run` prints the same plan and stops.
@@ -36,14 +36,21 @@ def owned_relations(conn: Connection, wh: Warehouse, schema: str) -> dict[str, s
 
 
 def record_owned(conn: Connection, wh: Warehouse, schema: str, relations: Iterable[RelationInfo], *,
-                 role: str, run_id: str, forget: Iterable[str] = ()) -> None:
-    """Create the marker if needed, then list `relations` as ours (and drop `forget` from the list)."""
+                 role: str, run_id: str, forget: Iterable[str] = (), into: tuple[str, str] | None = None) -> None:
+    """Create the marker if needed, then list `relations` as ours (and drop `forget` from the list).
+
+    `into` (schema, table): leave `schema`'s marker as it is and write the updated list as that new table,
+    for a warehouse whose swap renames the marker into place together with the tables (`Warehouse.swap`).
+    """
     from synthohive_dbt import __version__
 
-    marker = wh.qualified(schema, MARKER_TABLE)
-    if owned_relations(conn, wh, schema) is None:
+    existing = owned_relations(conn, wh, schema) is not None
+    marker = wh.qualified(*into) if into else wh.qualified(schema, MARKER_TABLE)
+    if into or not existing:
         run_sql(conn, f"CREATE TABLE {marker} (relation_name VARCHAR(255), relation_kind VARCHAR(40), "
                       "role VARCHAR(20), run_id VARCHAR(64), written_at VARCHAR(40), written_by VARCHAR(40))")
+    if into and existing:
+        run_sql(conn, f"INSERT INTO {marker} SELECT * FROM {wh.qualified(schema, MARKER_TABLE)}")
     relations = list(relations)
     gone = {wh.key(n) for n in [*forget, *(r.name for r in relations)]}
     if gone:

@@ -3,7 +3,8 @@
 Types matter twice: the model must see integers as integers (not floats because of a NULL), and the
 synthetic table must get the very column types of the real one, so dbt's tests and models behave the same.
 `reflect_columns` returns each column's DDL type as the warehouse itself spells it (PostgreSQL
-`format_type`, DuckDB `information_schema`, other dialects through SQLAlchemy's inspector).
+`format_type`, DuckDB `information_schema`, MariaDB `information_schema.columns.column_type`, other dialects
+through SQLAlchemy's inspector).
 """
 
 from __future__ import annotations

@@ -9,10 +9,11 @@ did not write. So:
 2. The target's plan (`io.ownership.plan_schema`) is read: relations synthohive did not write, and objects
    elsewhere that read what would be replaced, refuse the run before anything is written.
 3. Every table is loaded into the staging schema and its row count compared with the frame.
-4. One transaction, under lock, re-reads the plan (nothing may have appeared since), drops only our old
-   relations (and, with --force, the same-named ones listed), moves the staged tables in (PostgreSQL
-   `ALTER TABLE ... SET SCHEMA`, no copy; DuckDB copies, its DDL being transactional), records them in the
-   target's marker, and drops the empty staging schema. No `DROP SCHEMA ... CASCADE` anywhere.
+4. One transaction, under lock, re-reads the plan (nothing may have appeared since), and `Warehouse.swap`
+   drops only our old relations (and, with --force, the same-named ones listed), moves the staged tables in
+   (PostgreSQL `ALTER TABLE ... SET SCHEMA`, no copy; DuckDB copies, its DDL being transactional; MariaDB,
+   whose DDL is not, renames old and new tables and the marker in one atomic `RENAME TABLE`) and records
+   them in the target's marker; then the empty staging schema goes. No `DROP SCHEMA ... CASCADE` anywhere.
 
 Staging tables take the real tables' column names and DDL types (from `reflect_columns`), so the synthetic
 tables look to dbt exactly like the real ones. The run lock (`Warehouse.run_lock`) is the caller's: the
@@ -185,7 +186,7 @@ def _remove_leftover_staging(conn: Connection, wh: Warehouse, staging: str, note
     for rel in relations:
         wh.drop_relation(conn, staging, rel)
     wh.drop_empty_schema(conn, staging)
-    tables = [n for n in names if wh.key(n) != wh.key(MARKER_TABLE)]
+    tables = [n for n in names if not wh.key(n).startswith(wh.key(MARKER_TABLE))]  # the marker(s) of a swap
     note(f"removed the staging schema {staging!r} left by an interrupted run ({len(tables)} table(s))")
 
 
@@ -236,12 +237,15 @@ def _swap(conn: Connection, wh: Warehouse, staging: str, target: str, tables: li
     plan = plan_schema(conn, wh, target, tables, role=ROLE_SYNTHETIC, force=force, adopt=adopt,
                        ours_elsewhere=ours_elsewhere)  # under lock: nobody can add a reader now
     raise_if_refused([plan], target=target)
-    for name in [*plan.replace, *plan.force_replace, *plan.drop_stale]:
-        wh.drop_relation(conn, target, plan.relations[wh.key(name)], with_own_dependents=bool(plan.own_dependents))
-    for name in tables:
-        wh.move_table(conn, staging, target, name)
-    record_owned(conn, wh, target, [RelationInfo(n, "table") for n in tables], role=ROLE_SYNTHETIC, run_id=run_id,
-                 forget=[*plan.drop_stale, *(d.name for d in plan.own_dependents if d.schema.lower() == target.lower())])
+    forget = [*plan.drop_stale, *(d.name for d in plan.own_dependents if d.schema.lower() == target.lower())]
+
+    def record(into: tuple[str, str] | None) -> None:
+        record_owned(conn, wh, target, [RelationInfo(n, "table") for n in tables], role=ROLE_SYNTHETIC,
+                     run_id=run_id, forget=forget, into=into)
+
+    wh.swap(conn, staging, target, tables,
+            [plan.relations[wh.key(n)] for n in [*plan.replace, *plan.force_replace, *plan.drop_stale]],
+            marker=MARKER_TABLE, own_dependents=plan.own_dependents, record=record)
     wh.drop_relation(conn, staging, RelationInfo(MARKER_TABLE, "table"))
     wh.drop_empty_schema(conn, staging)
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from synthohive_dbt.dbt.profiles import connection_spec, engine_from_profile, find_profiles_dir, load_profile
 from synthohive_dbt.errors import ProfileError
 from synthohive_dbt.io.connection import ConnectionSpec, create_warehouse_engine
+from synthohive_dbt.io.warehouses import warehouse_for
 
 PROFILES = """
 shop:
@@ -150,6 +151,39 @@ def test_postgres_profile_connects(postgres_server, project: Path, monkeypatch: 
     engine = engine_from_profile(project, target="pg")
     with engine.connect() as conn:
         assert conn.execute(sa.text("select current_user")).scalar() == postgres_server.user
+
+
+@pytest.mark.mariadb
+def test_mysql_profile_connects_to_mariadb(mariadb_server, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """dbt-mysql's profile fields (server, username, schema) reach the session MariaDB, whose warehouse is
+    the MariaDB implementation; text travels as utf8mb4."""
+    engine = sa.create_engine(mariadb_server.reset())
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE SCHEMA shop")
+    engine.dispose()
+    monkeypatch.setenv("MYSQL_PW", mariadb_server.password)
+    (project / "profiles.yml").write_text(f"""
+shop:
+  target: my
+  outputs:
+    my:
+      type: mysql
+      server: {mariadb_server.host}
+      port: {mariadb_server.port}
+      username: {mariadb_server.user}
+      password: "{{{{ env_var('MYSQL_PW') }}}}"
+      schema: shop
+""")
+    engine = engine_from_profile(project, target="my")
+    try:
+        assert type(warehouse_for(engine)).__name__ == "MariaDBWarehouse"
+        assert mariadb_server.password not in str(connection_spec(
+            {"type": "mysql", "server": "h", "username": "u", "password": mariadb_server.password, "schema": "s"},
+            base_dir=project, source="t"))
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT DATABASE(), @@character_set_client").one() == ("shop", "utf8mb4")
+    finally:
+        engine.dispose()
 
 
 def test_memory_duckdb_spec() -> None:

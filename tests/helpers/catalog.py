@@ -6,8 +6,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from synthohive_dbt.io.warehouses import warehouse_for
+from tests.helpers.mariadb import SYSTEM_SCHEMAS
 
-_SYSTEM = {"information_schema", "pg_catalog", "pg_toast"}
+_SYSTEM = {"information_schema", "pg_catalog", "pg_toast", *SYSTEM_SCHEMAS}
 
 
 def catalog_snapshot(engine: sa.Engine) -> dict[tuple[str, str], tuple[str, int]]:

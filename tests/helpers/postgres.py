@@ -85,7 +85,7 @@ def pg_bin_dir() -> Path | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -122,7 +122,7 @@ def start_postgres() -> Iterator[PostgresServer]:
         shutil.chown(root, user="postgres")
         shutil.chown(pwfile, user="postgres")
     os.chmod(pwfile, 0o600)
-    user, port = "synthohive", _free_port()
+    user, port = "synthohive", free_port()
     try:
         _run([str(bin_dir / "initdb"), "-D", str(data_dir), "-U", user, "--pwfile", str(pwfile), "-A",
               "scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"], cwd=root)

@@ -46,4 +46,6 @@ def build_on_warehouse(request: Any, tmp_path_factory: Any, name: str, build: Ca
     return build(root, target="pg", env=env)
 
 
+# the warehouses dbt runs on here; MariaDB is not one (dbt-mysql lags dbt-core): the warehouse tests that need
+# no dbt run on it too, through tests/helpers/warehouses.py (`IO_WAREHOUSES`)
 WAREHOUSES = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -107,14 +107,20 @@ def need_java(minimum: int = 17) -> str:
     return str(shutil.which("java"))
 
 
+def mariadbd_path() -> Path | None:
+    """The MariaDB server binary (`mariadbd`, or a MySQL-era `mysqld`) on PATH or in /usr/sbin, else None."""
+    exe = shutil.which("mariadbd") or next((p for p in ("/usr/sbin/mariadbd", "/usr/sbin/mysqld")
+                                            if os.access(p, os.X_OK)), None)
+    return Path(exe) if exe else None
+
+
 def need_mariadb() -> Path:
     """The MariaDB server binary (`mariadbd`) for MariaDB tests; skips as a missing part when absent."""
     __tracebackhide__ = True
-    exe = shutil.which("mariadbd") or next((p for p in ("/usr/sbin/mariadbd", "/usr/sbin/mysqld")
-                                            if os.access(p, os.X_OK)), None)
+    exe = mariadbd_path()
     if exe is None:
         require_system("mariadb", "no mariadbd on PATH or in /usr/sbin")
-    return Path(exe)
+    return exe
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from synthohive_dbt.io import read_table, real_columns, write_tables
-from synthohive_dbt.io.warehouse import run_sql
+from synthohive_dbt.io import inspect_target, read_table, real_columns, write_tables
+from tests.helpers.warehouses import IO_WAREHOUSES, execute, warehouse_url
 
 WRITER = textwrap.dedent("""
     import sys, numpy as np, pandas as pd, sqlalchemy as sa
@@ -34,9 +34,8 @@ WRITER = textwrap.dedent("""
 
 def _prepare(url: str) -> sa.Engine:
     engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        run_sql(conn, "CREATE SCHEMA raw")
-        run_sql(conn, "CREATE TABLE raw.facts (id BIGINT, label VARCHAR(40), amount DOUBLE PRECISION)")
+    execute(engine, "CREATE SCHEMA raw",
+            "CREATE TABLE raw.facts (id BIGINT, label VARCHAR(40), amount DOUBLE PRECISION)")
     old = pd.DataFrame({"id": [1, 2, 3], "label": ["old", "old", "old"], "amount": [0.5, 1.5, 2.5]})
     write_tables(engine, {"facts": old}, "synth", columns=real_columns(engine, {"facts": ("raw", "facts")}))
     engine.dispose()  # DuckDB: release the file so the child process can open it
@@ -82,10 +81,15 @@ def test_sigkill_mid_write_keeps_the_old_target_duckdb(tmp_path: Path) -> None:
     assert read_table(engine, ("synth", "facts"))["label"].tolist() == ["new"]
 
 
-@pytest.mark.postgres
-def test_sigkill_mid_write_keeps_the_old_target_postgres(postgres_db: str, tmp_path: Path) -> None:
-    engine = _prepare(postgres_db)
-    seen = _kill_while_loading(postgres_db, 1_500_000, tmp_path)
+@pytest.fixture(params=[p for p in IO_WAREHOUSES if p != "duckdb"])
+def server_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return warehouse_url(request, tmp_path)
+
+
+def test_sigkill_mid_write_keeps_the_old_target_on_a_server(server_url: str, tmp_path: Path) -> None:
+    url = server_url
+    engine = _prepare(url)
+    seen = _kill_while_loading(url, 1_500_000, tmp_path)
     assert "finished" not in seen
     _assert_old_target(engine)
     new = pd.DataFrame({"id": [9], "label": ["new"], "amount": [9.0]})
@@ -95,18 +99,26 @@ def test_sigkill_mid_write_keeps_the_old_target_postgres(postgres_db: str, tmp_p
 
 SWAPPER = textwrap.dedent("""
     import sys, time, pandas as pd, sqlalchemy as sa
-    from synthohive_dbt.io import real_columns, write_tables
+    from synthohive_dbt.io import real_columns, write_tables, writer
     from synthohive_dbt.io.warehouses import warehouse_for
     url, where = sys.argv[1], sys.argv[2]
     engine = sa.create_engine(url)
-    wh = type(warehouse_for(engine))
-    moved = wh.move_table
-    def move_then_hang(self, conn, source, target, table):  # the swap transaction is open: die inside it
-        moved(self, conn, source, target, table)
-        print("moved", table, flush=True)
-        time.sleep(600)
+    recorded = writer.record_owned
+    def record_then_hang(conn, wh, schema, relations, *, role, **kw):  # inside the swap: die there
+        recorded(conn, wh, schema, relations, role=role, **kw)
+        if role == "synthetic":
+            print("recorded", schema, flush=True)
+            time.sleep(600)
     if where == "inside":
-        wh.move_table = move_then_hang
+        writer.record_owned = record_then_hang
+    wh = type(warehouse_for(engine))
+    dropped = wh.drop_relation
+    def drop_then_hang(self, conn, schema, relation, **kw):  # the first drop of the swap (MariaDB: after RENAME)
+        dropped(self, conn, schema, relation, **kw)
+        print("dropped", relation.name, flush=True)
+        time.sleep(600)
+    if where == "after":
+        wh.drop_relation = drop_then_hang
     def progress(event, table, n):
         print(event, table, n, flush=True)
         if event == "swapping" and where == "before":
@@ -138,22 +150,32 @@ def _schemas(engine: sa.Engine) -> set[str]:
         return {r[0] for r in conn.exec_driver_sql("SELECT schema_name FROM information_schema.schemata")}
 
 
-@pytest.mark.parametrize("where,marker", [("before", "swapping"), ("inside", "moved")])
-@pytest.mark.parametrize("backend", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_sigkill_at_the_swap_leaves_nothing_after_the_next_start(backend: str, where: str, marker: str,
-                                                                 tmp_path: Path, request: pytest.FixtureRequest
-                                                                 ) -> None:
-    url = f"duckdb:///{tmp_path / 'swap.duckdb'}" if backend == "duckdb" else request.getfixturevalue("postgres_db")
+@pytest.fixture(params=IO_WAREHOUSES)
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return warehouse_url(request, tmp_path)
+
+
+@pytest.mark.parametrize("where,marker", [("before", "swapping"), ("inside", "recorded"), ("after", "dropped")])
+def test_sigkill_at_the_swap_leaves_nothing_after_the_next_start(fresh_url: str, where: str, marker: str,
+                                                                 tmp_path: Path) -> None:
+    """Killed at the swap: before it, with the new tables recorded as ours but not yet committed or renamed in,
+    or at the first drop (MariaDB: just after its one RENAME). The target is whole, old or new, never a mix; the
+    next run removes the staging schema and swaps."""
+    url = fresh_url
     engine = _prepare(url)
     _kill_at(url, where, marker, tmp_path)
     engine = sa.create_engine(url)
-    _assert_old_target(engine)  # the swap is one transaction: all or nothing
+    labels = read_table(engine, ("synth", "facts"))["label"].tolist()
+    if labels != ["new", "new"] or where != "after":
+        _assert_old_target(engine)  # the swap is one transaction, or one RENAME: all or nothing
+    assert inspect_target(engine, "synth", ["facts"]).replace == ["facts"]  # whichever, the marker says ours
     assert "synth__synthohive_staging" in _schemas(engine)  # the killed run could not clean up after itself
     notes: list[str] = []
     new = pd.DataFrame({"id": [9], "label": ["next"], "amount": [9.0]})
     write_tables(engine, {"facts": new}, "synth", columns=real_columns(engine, {"facts": ("raw", "facts")}),
                  on_note=notes.append)
-    assert notes == ["removed the staging schema 'synth__synthohive_staging' left by an interrupted run (1 table(s))"]
+    left = "(0 table(s))" if labels == ["new", "new"] else "(1 table(s))"  # after a RENAME: old markers only
+    assert notes == [f"removed the staging schema 'synth__synthohive_staging' left by an interrupted run {left}"]
     assert "synth__synthohive_staging" not in _schemas(engine)
     assert read_table(engine, ("synth", "facts"))["label"].tolist() == ["next"]
     engine.dispose()

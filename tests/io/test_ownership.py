@@ -1,6 +1,7 @@
 """Never touch what synthohive did not write: foreign relations and dependent views refuse a run, --force
 replaces only same-named relations, --adopt takes over an unmarked schema, leftovers of killed runs go,
-and one run per target holds a lock that dies with its holder. On real DuckDB and the test PostgreSQL."""
+and one run per target holds a lock that dies with its holder. On real DuckDB, the test PostgreSQL and the
+test MariaDB."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pandas as pd
@@ -20,27 +22,23 @@ import sqlalchemy as sa
 from synthohive_dbt.errors import LockedTargetError, UnsafeTargetError
 from synthohive_dbt.io import inspect_target, read_table, real_columns, write_tables
 from synthohive_dbt.io.ownership import MARKER_TABLE
-from synthohive_dbt.io.warehouse import run_sql
 from synthohive_dbt.io.warehouses import warehouse_for
 from tests.helpers.catalog import catalog_snapshot, changed
+from tests.helpers.warehouses import IO_WAREHOUSES, execute, warehouse_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=IO_WAREHOUSES)
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "duckdb":
-        return f"duckdb:///{tmp_path / 'w.duckdb'}"
-    return str(request.getfixturevalue("postgres_db"))
+    return warehouse_url(request, tmp_path)
 
 
 @pytest.fixture
 def engine(url: str) -> Iterator[sa.Engine]:
     eng = sa.create_engine(url)
-    with eng.begin() as conn:
-        run_sql(conn, "CREATE SCHEMA raw")
-        run_sql(conn, "CREATE TABLE raw.customers (id INTEGER, name VARCHAR(20))")
-        run_sql(conn, "CREATE TABLE raw.orders (id INTEGER, customer_id INTEGER)")
+    execute(eng, "CREATE SCHEMA raw", "CREATE TABLE raw.customers (id INTEGER, name VARCHAR(20))",
+            "CREATE TABLE raw.orders (id INTEGER, customer_id INTEGER)")
     yield eng
     eng.dispose()
 
@@ -54,15 +52,9 @@ def _frames(n: int = 3) -> dict[str, pd.DataFrame]:
             "orders": pd.DataFrame({"id": range(2 * n), "customer_id": [i % n for i in range(2 * n)]})}
 
 
-def _sql(engine: sa.Engine, *statements: str) -> None:
-    with engine.begin() as conn:
-        for s in statements:
-            run_sql(conn, s)
-
-
 def test_an_unrelated_table_in_the_target_refuses_the_run_and_nothing_changes(engine: sa.Engine) -> None:
     write_tables(engine, _frames(), "synth", columns=_cols(engine))
-    _sql(engine, "CREATE TABLE synth.finance_ledger (entry INTEGER)", "INSERT INTO synth.finance_ledger VALUES (1)")
+    execute(engine, "CREATE TABLE synth.finance_ledger (entry INTEGER)", "INSERT INTO synth.finance_ledger VALUES (1)")
     before = catalog_snapshot(engine)
     with pytest.raises(UnsafeTargetError) as err:
         write_tables(engine, _frames(5), "synth", columns=_cols(engine))
@@ -73,7 +65,7 @@ def test_an_unrelated_table_in_the_target_refuses_the_run_and_nothing_changes(en
 
 def test_a_view_elsewhere_reading_a_target_table_refuses_even_with_force(engine: sa.Engine) -> None:
     write_tables(engine, _frames(), "synth", columns=_cols(engine))
-    _sql(engine, "CREATE SCHEMA reporting", "CREATE VIEW reporting.v_customers AS SELECT * FROM synth.customers")
+    execute(engine, "CREATE SCHEMA reporting", "CREATE VIEW reporting.v_customers AS SELECT * FROM synth.customers")
     before = catalog_snapshot(engine)
     for force in (False, True):
         with pytest.raises(UnsafeTargetError) as err:
@@ -84,7 +76,7 @@ def test_a_view_elsewhere_reading_a_target_table_refuses_even_with_force(engine:
 
 
 def test_force_replaces_only_same_named_relations_and_keeps_the_others(engine: sa.Engine) -> None:
-    _sql(engine, "CREATE SCHEMA synth", "CREATE TABLE synth.customers (id INTEGER, name VARCHAR(20))",
+    execute(engine, "CREATE SCHEMA synth", "CREATE TABLE synth.customers (id INTEGER, name VARCHAR(20))",
          "INSERT INTO synth.customers VALUES (42, 'real')", "CREATE TABLE synth.keepme (x INTEGER)",
          "INSERT INTO synth.keepme VALUES (7)")
     plan = inspect_target(engine, "synth", ["customers", "orders"], force=True)
@@ -99,7 +91,7 @@ def test_force_replaces_only_same_named_relations_and_keeps_the_others(engine: s
 
 
 def test_adopt_takes_over_a_schema_written_without_a_marker(engine: sa.Engine) -> None:
-    _sql(engine, "CREATE SCHEMA synth", "CREATE TABLE synth.customers (id INTEGER, name VARCHAR(20))",
+    execute(engine, "CREATE SCHEMA synth", "CREATE TABLE synth.customers (id INTEGER, name VARCHAR(20))",
          "CREATE TABLE synth.old_table (x INTEGER)")
     with pytest.raises(UnsafeTargetError, match="--adopt"):
         write_tables(engine, _frames(), "synth", columns=_cols(engine))
@@ -168,3 +160,62 @@ def test_a_second_run_is_told_who_holds_the_target_and_may_wait(url: str, tmp_pa
     short.wait(timeout=30)
     assert waited and f"pid {short.pid}" in waited[0]
     engine.dispose()
+
+
+def test_a_foreign_key_elsewhere_to_a_target_table_refuses_even_with_force(engine: sa.Engine) -> None:
+    if engine.dialect.name == "duckdb":
+        pytest.skip("DuckDB cannot create a foreign key across schemas")
+    write_tables(engine, _frames(), "synth", columns=_cols(engine))
+    execute(engine, "ALTER TABLE synth.customers ADD PRIMARY KEY (id)", "CREATE SCHEMA ledger",
+            "CREATE TABLE ledger.notes (customer_id INTEGER, "
+            "FOREIGN KEY (customer_id) REFERENCES synth.customers (id))")
+    before = catalog_snapshot(engine)
+    for force in (False, True):
+        with pytest.raises(UnsafeTargetError) as err:
+            write_tables(engine, _frames(5), "synth", columns=_cols(engine), force=force)
+        assert "of table ledger.notes (reads synth.customers)" in str(err.value)
+    assert changed(before, catalog_snapshot(engine)) == {"added": [], "removed": [], "changed": []}
+
+
+@pytest.mark.mariadb
+def test_mariadb_names_a_lock_holder_it_cannot_trace_by_its_connection(mariadb_db: str) -> None:
+    """Without performance_schema (MariaDB's default) the holder's pid is unknown: its connection id is said."""
+    from synthohive_dbt.io.warehouses.mariadb import _client_pid
+
+    engine = sa.create_engine(mariadb_db)
+    try:
+        with engine.connect() as conn:
+            assert _client_pid(conn, 987654) == "? (connection 987654)"
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.mariadb
+def test_mariadb_a_view_whose_sql_is_hidden_refuses_the_run(mariadb_server: Any, mariadb_db: str) -> None:
+    """A user who may read a view but not SHOW it cannot tell what it reads: the run is refused, not risked."""
+    admin = sa.create_engine(mariadb_db)
+    execute(admin, "CREATE SCHEMA raw", "CREATE TABLE raw.customers (id INTEGER, name VARCHAR(20))",
+            "CREATE TABLE raw.orders (id INTEGER, customer_id INTEGER)", "CREATE SCHEMA reporting",
+            "CREATE TABLE reporting.base (x INTEGER)", "CREATE VIEW reporting.v AS SELECT x FROM reporting.base")
+    user, password = "limited", "pw-limited"
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE USER IF NOT EXISTS '{user}'@'127.0.0.1' IDENTIFIED BY '{password}'")
+        for schema in ("raw", "synth", "synth__synthohive_staging"):
+            conn.exec_driver_sql(f"GRANT ALL PRIVILEGES ON `{schema}`.* TO '{user}'@'127.0.0.1'")
+        conn.exec_driver_sql(f"GRANT SELECT ON reporting.v TO '{user}'@'127.0.0.1'")
+    engine = sa.create_engine(f"mysql+pymysql://{user}:{password}@{mariadb_server.host}:{mariadb_server.port}/"
+                              "?charset=utf8mb4")
+    try:
+        write_tables(engine, _frames(), "synth", columns=_cols(engine))  # nothing to replace: nothing to check
+        with pytest.raises(UnsafeTargetError, match=r"view reporting\.v \(reads synth\.\? - its SQL is hidden from "
+                                                    r"this user: grant SHOW VIEW"):
+            write_tables(engine, _frames(5), "synth", columns=_cols(engine))
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"GRANT SHOW VIEW ON reporting.v TO '{user}'@'127.0.0.1'")
+        write_tables(engine, _frames(5), "synth", columns=_cols(engine))  # now seen: it reads none of ours
+        assert len(read_table(engine, ("synth", "customers"))) == 5
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP USER '{user}'@'127.0.0.1'")
+        admin.dispose()

@@ -14,7 +14,9 @@ from synthohive_dbt.config import Metadata
 from synthohive_dbt.errors import WarehouseError
 from synthohive_dbt.io import read_tables
 from synthohive_dbt.io.copy import copy_frame
-from synthohive_dbt.io.warehouse import reflect_columns, run_sql
+from synthohive_dbt.io.warehouse import reflect_columns
+from synthohive_dbt.io.warehouses import warehouse_for
+from tests.helpers.warehouses import IO_WAREHOUSES, execute
 
 DDL = {
     "customers": "customer_id INTEGER, name VARCHAR(30)",
@@ -55,18 +57,21 @@ def _frames() -> dict[str, pd.DataFrame]:
             "employees": employees}
 
 
-@pytest.fixture(scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=IO_WAREHOUSES)
 def warehouse(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[sa.Engine]:
     if request.param == "duckdb":
         engine = sa.create_engine(f"duckdb:///{tmp_path_factory.mktemp('s') / 's.duckdb'}")
-    else:
+    elif request.param == "postgres":
         server = request.getfixturevalue("postgres_server")
         engine = sa.create_engine(server.sqlalchemy_url(server.create_database()))
+    else:
+        engine = sa.create_engine(request.getfixturevalue("mariadb_server").reset())
+    wh = warehouse_for(engine)
     with engine.begin() as conn:
-        run_sql(conn, "CREATE SCHEMA shop")
+        execute(conn, "CREATE SCHEMA shop")
         for name, frame in _frames().items():
-            run_sql(conn, f'CREATE TABLE shop."{name}" ({DDL[name]})')
-            copy_frame(conn, f'shop."{name}"', frame, reflect_columns(conn, "shop", name),
+            execute(conn, f'CREATE TABLE shop."{name}" ({DDL[name]})')
+            copy_frame(conn, wh.qualified("shop", name), frame, reflect_columns(conn, "shop", name),
                        schema="shop", table_name=name)
     yield engine
     engine.dispose()

@@ -1,4 +1,5 @@
-"""Writing synthetic tables: odd identifiers, real column types, refusal of real schemas, atomic swap."""
+"""Writing synthetic tables: odd identifiers, real column types, refusal of real schemas, atomic swap. On real
+DuckDB, the test PostgreSQL and the test MariaDB."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from synthohive_dbt.io import (
     write_tables,
 )
 from synthohive_dbt.io.ownership import MARKER_TABLE
-from synthohive_dbt.io.warehouse import run_sql
 from synthohive_dbt.io.writer import staging_schema_for
+from tests.helpers.warehouses import IO_WAREHOUSES, execute, warehouse_url
 
 ODD_TABLE = 'order "items" 2024'
 ODD_DDL = (
@@ -28,17 +29,11 @@ ODD_DDL = (
 )
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=IO_WAREHOUSES)
 def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[sa.Engine]:
-    if request.param == "duckdb":
-        eng = sa.create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
-    else:
-        eng = sa.create_engine(request.getfixturevalue("postgres_db"))
-    with eng.begin() as conn:
-        run_sql(conn, "CREATE SCHEMA raw")
-        run_sql(conn, f'CREATE TABLE raw."{ODD_TABLE.replace(chr(34), chr(34) * 2)}" ({ODD_DDL})')
-        run_sql(
-            conn, f'INSERT INTO raw."{ODD_TABLE.replace(chr(34), chr(34) * 2)}" VALUES '
+    eng = sa.create_engine(warehouse_url(request, tmp_path))
+    execute(eng, "CREATE SCHEMA raw", f'CREATE TABLE raw."{ODD_TABLE.replace(chr(34), chr(34) * 2)}" ({ODD_DDL})',
+            f'INSERT INTO raw."{ODD_TABLE.replace(chr(34), chr(34) * 2)}" VALUES '
             "(1, 'a,b \"q\"', '2020-01-02', 1.5, '2020-01-01 10:00:00.123456', true, 12.34, 9007199254740993), "
             "(NULL, '', NULL, NULL, NULL, NULL, NULL, NULL)")
     yield eng
@@ -90,8 +85,7 @@ def test_second_write_replaces_only_what_synthohive_wrote(engine: sa.Engine) -> 
     write_tables(engine, {ODD_TABLE: _synthetic().iloc[:1]}, "synth", columns=cols)
     assert list_tables(engine, "synth") == sorted([ODD_TABLE, MARKER_TABLE])
     assert len(read_table(engine, ("synth", ODD_TABLE))) == 1
-    with engine.begin() as conn:
-        run_sql(conn, 'CREATE TABLE synth.leftover (x INTEGER)')
+    execute(engine, "CREATE TABLE synth.leftover (x INTEGER)")
     with pytest.raises(UnsafeTargetError, match="holds relations synthohive did not write: table leftover"):
         write_tables(engine, {ODD_TABLE: _synthetic()}, "synth", columns=cols)
     assert len(read_table(engine, ("synth", ODD_TABLE))) == 1
@@ -110,8 +104,7 @@ def test_failed_load_leaves_the_old_target_untouched(engine: sa.Engine) -> None:
 
 def test_refuses_a_target_holding_real_tables(engine: sa.Engine) -> None:
     cols = real_columns(engine, {ODD_TABLE: ("raw", ODD_TABLE)})
-    with engine.begin() as conn:
-        run_sql(conn, "CREATE TABLE raw.customers (id INTEGER)")
+    execute(engine, "CREATE TABLE raw.customers (id INTEGER)")
     with pytest.raises(UnsafeTargetError) as err:
         write_tables(engine, {ODD_TABLE: _synthetic()}, "raw", columns=cols)
     msg = str(err.value)
@@ -142,3 +135,21 @@ def test_names_too_long_for_staging_are_refused() -> None:
 def _schemas(engine: sa.Engine) -> set[str]:
     with engine.connect() as conn:
         return {r[0] for r in conn.exec_driver_sql("SELECT schema_name FROM information_schema.schemata")}
+
+
+@pytest.mark.mariadb
+def test_mariadb_writes_the_same_under_ansi_quotes_and_no_backslash_escapes(mariadb_db: str) -> None:
+    """A server's sql_mode may make "x" a name and \\ a plain character: names and values still land as they are."""
+    mode = "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES,NO_BACKSLASH_ESCAPES')"
+    engine = sa.create_engine(mariadb_db, connect_args={"init_command": mode})
+    try:
+        execute(engine, "CREATE SCHEMA raw", 'CREATE TABLE raw."we""ird %s" ("a b" VARCHAR(40), "x" INTEGER)')
+        cols = real_columns(engine, {'we"ird %s': ("raw", 'we"ird %s')})
+        frame = pd.DataFrame({"a b": ["back\\slash", "quo'te", 'dq"', None, "%s %(x)s"],
+                              "x": pd.array([1, None, 3, 4, 5], dtype="Int64")})
+        for _ in range(2):  # the second replaces the first
+            write_tables(engine, {'we"ird %s': frame}, "synth", columns=cols)
+        back = read_table(engine, ("synth", 'we"ird %s'))
+    finally:
+        engine.dispose()
+    assert back["a b"].tolist() == frame["a b"].tolist() and back["x"].tolist() == [1, pd.NA, 3, 4, 5]

@@ -7,9 +7,11 @@ from sqlalchemy import Connection, Engine
 from synthohive_dbt.io.warehouses.base import LockHolder, Warehouse, fetch, run_sql
 from synthohive_dbt.io.warehouses.duckdb import DuckDBWarehouse
 from synthohive_dbt.io.warehouses.generic import GenericWarehouse
+from synthohive_dbt.io.warehouses.mariadb import MariaDBWarehouse
 from synthohive_dbt.io.warehouses.postgres import PostgresWarehouse
 
-_KNOWN: dict[str, Warehouse] = {"duckdb": DuckDBWarehouse(), "postgresql": PostgresWarehouse()}
+_KNOWN: dict[str, Warehouse] = {"duckdb": DuckDBWarehouse(), "postgresql": PostgresWarehouse(),
+                                "mysql": MariaDBWarehouse("mysql"), "mariadb": MariaDBWarehouse("mariadb")}
 
 
 def warehouse_for(bind: Engine | Connection | str) -> Warehouse:

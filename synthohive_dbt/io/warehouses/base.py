@@ -2,7 +2,7 @@
 
 Every place that differs between warehouses (how a catalog is read, what depends on a table, how rows are
 loaded fast, how a table changes schema, how two runs are kept apart) is a method here, implemented once per
-warehouse (`duckdb.py`, `postgres.py`, and `generic.py` for any other SQLAlchemy dialect). The code above
+warehouse (`duckdb.py`, `postgres.py`, `mariadb.py`, and `generic.py` for any other SQLAlchemy dialect). The code above
 (`io.writer`, `io.ownership`, the pipeline) asks `warehouse_for(bind)` and never branches on a dialect name.
 """
 
@@ -20,7 +20,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
+import sqlglot
 from sqlalchemy import Connection, Engine, text
+from sqlglot import exp
 
 from synthohive_dbt.errors import LockedTargetError, WarehouseError
 from synthohive_dbt.io.identifiers import quote_ident
@@ -169,6 +171,22 @@ class Warehouse(ABC):
         """DROP SCHEMA without CASCADE: it fails, rolling back, if anything we did not list is still there."""
         run_sql(conn, f"DROP SCHEMA {self.quote(schema)}")
 
+    def swap(self, conn: Connection, staging: str, target: str, tables: Sequence[str],
+             doomed: Sequence[RelationInfo], *, marker: str, own_dependents: Sequence[Dependent],
+             record: Callable[[tuple[str, str] | None], None]) -> None:
+        """Put the staged `tables` in place of `doomed` (our old relations in `target`) and record them.
+
+        `record(None)` updates the target's ownership marker in place; `record((schema, name))` writes the
+        updated list as a new table there instead (for a swap that renames it in with the tables). The
+        default runs inside the caller's transaction, which is all or nothing where DDL is transactional
+        (DuckDB, PostgreSQL); `own_dependents` (our views over `doomed`, checked under lock) go with a cascade.
+        """
+        for rel in doomed:
+            self.drop_relation(conn, target, rel, with_own_dependents=bool(own_dependents))
+        for name in tables:
+            self.move_table(conn, staging, target, name)
+        record(None)
+
     def lock_in_transaction(self, conn: Connection, schema: str, names: Sequence[str]) -> None:
         """Keep others from reading or changing these relations until the transaction ends (if supported)."""
         return None
@@ -218,6 +236,52 @@ class Warehouse(ABC):
         return WarehouseError(f"cannot connect to the {self.dialect} warehouse of {where}: {first}",
                               hint="check host, port, user and password in that profile (or the environment "
                                    "variables it reads), then run `dbt debug` to confirm")
+
+
+def connection_lock(engine: Engine, *, take: Callable[[Connection], bool], give_back: Callable[[Connection], None],
+                    who: Callable[[Connection], LockHolder]) -> tuple[Callable[[], None] | None, LockHolder | None]:
+    """`try_lock` for a lock that lives as long as its own connection (a PostgreSQL advisory lock, a MySQL named
+    lock): the server releases it when that session ends, however the process ended.
+
+    `take(conn)` tries once; `give_back(conn)` releases; `who(conn)` names the holder when `take` failed.
+    """
+    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        if take(conn):
+            def release() -> None:
+                try:
+                    give_back(conn)
+                finally:
+                    conn.close()
+            return release, None
+        holder = who(conn)
+    except BaseException:
+        conn.close()
+        raise
+    conn.close()
+    return None, holder
+
+
+def view_reads(sql: str, *, dialect: str, view_schema: str, schema: str, wanted: set[str]) -> set[str]:
+    """Which of schema.`wanted` (lower case) a view's SQL reads, for warehouses that record no dependencies.
+
+    Unparsable SQL counts when it names them at all: refusing too much is recoverable, dropping or breaking
+    a user's view is not.
+    """
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except sqlglot.errors.ParseError:
+        low = sql.lower()
+        return {w for w in wanted if schema.lower() in low and w in low}
+    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+    found = set()
+    for table in tree.find_all(exp.Table):
+        name, db = table.name.lower(), (table.db or "").lower()
+        if not db and name in ctes:
+            continue
+        if (db or view_schema.lower()) == schema.lower() and name in wanted:
+            found.add(name)
+    return found
 
 
 def run_sql(conn: Connection, sql: str) -> list[tuple[Any, ...]]:

@@ -16,14 +16,12 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import sqlglot
 from sqlalchemy import Connection, Engine
-from sqlglot import exp
 
 from synthohive_dbt.errors import WarehouseError
 from synthohive_dbt.io.warehouses.filelock import try_file_lock
 from synthohive_dbt.io.relation import Column, Dependent, RelationInfo
-from synthohive_dbt.io.warehouses.base import LockHolder, Warehouse, fetch, run_sql
+from synthohive_dbt.io.warehouses.base import LockHolder, Warehouse, fetch, run_sql, view_reads
 
 _KINDS = {"BASE TABLE": "table", "VIEW": "view", "LOCAL TEMPORARY": "temporary table"}
 _FK_TARGET = re.compile(r"REFERENCES\s+(.+?)\s*\(", re.IGNORECASE | re.DOTALL)
@@ -60,7 +58,9 @@ class DuckDBWarehouse(Warehouse):
         views = fetch(conn, "SELECT schema_name, view_name, sql FROM duckdb_views() "
                             "WHERE NOT internal AND database_name = current_database()", {})
         for view_schema, view, sql in views:
-            for on in sorted(_view_reads(str(sql or ""), str(view_schema), schema, wanted)):
+            reads = view_reads(str(sql or ""), dialect="duckdb", view_schema=str(view_schema), schema=schema,
+                               wanted=wanted)
+            for on in sorted(reads):
                 if not (view_schema.lower() == schema.lower() and view.lower() == on):
                     out.append(Dependent(view_schema, view, "view", f"{schema}.{on}"))
         fks = fetch(conn, "SELECT schema_name, table_name, constraint_text FROM duckdb_constraints() "
@@ -121,24 +121,6 @@ def _database_file(engine: Engine) -> Path | None:
     if not database or database == ":memory:" or database.startswith(":memory:"):
         return None
     return Path(database).expanduser().resolve()
-
-
-def _view_reads(sql: str, view_schema: str, schema: str, wanted: set[str]) -> set[str]:
-    """Which of schema.`wanted` (lower case) a view's SQL reads; unparsable SQL counts when it names them."""
-    try:
-        tree = sqlglot.parse_one(sql, read="duckdb")
-    except sqlglot.errors.ParseError:
-        low = sql.lower()
-        return {w for w in wanted if schema.lower() in low and w in low}
-    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
-    found = set()
-    for table in tree.find_all(exp.Table):
-        name, db = table.name.lower(), (table.db or "").lower()
-        if not db and name in ctes:
-            continue
-        if (db or view_schema.lower()) == schema.lower() and name in wanted:
-            found.add(name)
-    return found
 
 
 def _fk_reference(text_: str, own_schema: str) -> tuple[str, str] | None:

@@ -1,4 +1,4 @@
-"""Any other SQLAlchemy dialect (Snowflake, BigQuery, MySQL, ...): what the inspector can tell, and no more.
+"""Any other SQLAlchemy dialect (Snowflake, BigQuery, ...): what the inspector can tell, and no more.
 
 Such a warehouse gets no cross-process run lock and no dependency check: those need catalog queries
 written and tested per warehouse. The writer says so in its plan instead of pretending to have checked.

@@ -16,7 +16,7 @@ import pyarrow.csv as pacsv
 from sqlalchemy import Connection, Engine
 
 from synthohive_dbt.io.relation import Column, Dependent, RelationInfo
-from synthohive_dbt.io.warehouses.base import LockHolder, Warehouse, fetch, run_sql
+from synthohive_dbt.io.warehouses.base import LockHolder, Warehouse, connection_lock, fetch, run_sql
 
 CHUNK_ROWS = 200_000
 _KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view", "f": "foreign table"}
@@ -108,30 +108,24 @@ class PostgresWarehouse(Warehouse):
 
     def try_lock(self, engine: Engine, schema: str) -> tuple[Callable[[], None] | None, LockHolder | None]:
         key = _lock_key(schema)
-        conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
+
+        def take(conn: Connection) -> bool:
             me = LockHolder.me().encode().replace("'", "")
             run_sql(conn, f"SET application_name = '{me}'")
-            got = bool(fetch(conn, "SELECT pg_try_advisory_lock(:k)", {"k": key})[0][0])
-            if got:
-                def release() -> None:
-                    try:
-                        fetch(conn, "SELECT pg_advisory_unlock(:k)", {"k": key})
-                    finally:
-                        conn.close()
-                return release, None
+            return bool(fetch(conn, "SELECT pg_try_advisory_lock(:k)", {"k": key})[0][0])
+
+        def who(conn: Connection) -> LockHolder:
             hi, lo = (key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF
             rows = fetch(conn, "SELECT a.application_name, a.backend_start::text FROM pg_locks l "
                                "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
                                "AND l.granted AND l.classid::bigint = :hi AND l.objid::bigint = :lo "
                                "AND l.objsubid = 1", {"hi": hi, "lo": lo})
-        except BaseException:
-            conn.close()
-            raise
-        conn.close()
-        if rows and str(rows[0][0]).startswith("synthohive"):
-            return None, LockHolder.decode(str(rows[0][0]))
-        return None, LockHolder(since=str(rows[0][1]) if rows else "?")
+            if rows and str(rows[0][0]).startswith("synthohive"):
+                return LockHolder.decode(str(rows[0][0]))
+            return LockHolder(since=str(rows[0][1]) if rows else "?")
+
+        return connection_lock(engine, take=take, who=who,
+                               give_back=lambda conn: fetch(conn, "SELECT pg_advisory_unlock(:k)", {"k": key}))
 
 
 def _lock_key(schema: str) -> int:
