@@ -9,13 +9,15 @@ from synthohive_dbt.io.connection import ConnectionSpec, create_warehouse_engine
 from synthohive_dbt.io.identifiers import quote_ident, validate_schema_name
 from synthohive_dbt.io.subsample import ForeignKeyEdge, foreign_key_edges, read_tables
 from synthohive_dbt.io.warehouse import Column, Relation, list_tables, read_table, reflect_columns
-from synthohive_dbt.io.writer import inspect_target, new_run_id, real_columns, write_tables
+from synthohive_dbt.io.warehouses import warehouse_for
+from synthohive_dbt.io.writer import StagedWrite, inspect_target, new_run_id, real_columns, write_tables
 
 __all__ = [
     "Column",
     "ConnectionSpec",
     "ForeignKeyEdge",
     "Relation",
+    "StagedWrite",
     "create_warehouse_engine",
     "foreign_key_edges",
     "inspect_target",
@@ -27,5 +29,6 @@ __all__ = [
     "real_columns",
     "reflect_columns",
     "validate_schema_name",
+    "warehouse_for",
     "write_tables",
 ]

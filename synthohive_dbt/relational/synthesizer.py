@@ -54,7 +54,7 @@ from synthohive_dbt.relational.progress import (
     TableProgressCallback,
 )
 from synthohive_dbt.relational.generate import DEFAULT_CHUNK_ROWS, root_sizes, sample_database
-from synthohive_dbt.relational.sinks import MemorySink, ParquetSink, discard, publish, staging_folder
+from synthohive_dbt.relational.sinks import MemorySink, ParquetSink, Sink, discard, publish, staging_folder
 from synthohive_dbt.seeds import derive_seed, fresh_seed
 
 log = logging.getLogger(__name__)
@@ -239,7 +239,8 @@ class Synthesizer:
     def sample(self, num_rows: Mapping[str, int] | None = None, *, scale: float | None = None,
                seed: int | None = None, output_path_base: str | Path | None = None,
                chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: TableProgressCallback | None = None,
-               real: RealData | None = None, before_publish: PublishGate | None = None) -> Output:
+               real: RealData | None = None, before_publish: PublishGate | None = None,
+               sink: Sink | None = None) -> Output:
         """A synthetic database: frames by table, or Parquet paths when `output_path_base` is given
         (then every table is streamed to disk chunk by chunk and never held whole in memory).
 
@@ -250,6 +251,9 @@ class Synthesizer:
         `before_publish` receives it with the sample. `before_publish` runs before anything is published:
         Parquet output goes to a staging folder beside `output_path_base` and replaces the previous files only
         once it returns; if it raises, the sample is discarded and the error propagates.
+
+        `sink` takes every chunk instead (`write(table, chunk)`, `close(table, columns)`, `results`): e.g. the
+        warehouse writer's staged load (`io.StagedWrite`), so that no table is ever held whole in memory.
         """
         if not self.plans or self.seed is None:
             raise ModelError("sample() was called before fit()", hint="call fit(data=...) or Synthesizer.load(path)")
@@ -259,7 +263,10 @@ class Synthesizer:
         sizes = root_sizes(self.plans, num_rows, scale)
         seed = int(seed) if seed is not None else self.seed
         staging = staging_folder(output_path_base) if output_path_base is not None else None
-        sink: MemorySink | ParquetSink = ParquetSink(staging) if staging is not None else MemorySink()
+        if sink is not None and staging is not None:
+            raise ConfigError("sample() got both output_path_base and sink", hint="pass one of them")
+        if sink is None:
+            sink = ParquetSink(staging) if staging is not None else MemorySink()
         settings = PiiSampling(self.privacy_config.pii_strategy, real_pii)
         self._last_output = None
         try:

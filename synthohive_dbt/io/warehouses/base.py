@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, text
 from synthohive_dbt.errors import LockedTargetError, WarehouseError
 from synthohive_dbt.io.identifiers import quote_ident
 from synthohive_dbt.io.relation import Column, Dependent, RelationInfo
+from synthohive_dbt.io.warehouses.types import ANSI_NAMES, portable, spell
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,16 @@ class Warehouse(ABC):
     def key(self, name: str) -> str:
         """The form under which two names are the same relation here."""
         return name.lower() if self.folds_case else name
+
+    # -- types -----------------------------------------------------------------------------------------------
+    type_names: dict[str, str] = ANSI_NAMES
+    """This warehouse's name for each portable type kind (see `types.py`)."""
+
+    def type_from(self, sql_type: str, dialect: str) -> str:
+        """A column type recorded on warehouse `dialect`, as this warehouse spells it (unchanged when same)."""
+        if dialect == self.dialect:
+            return sql_type
+        return spell(portable(sql_type), self.type_names)
 
     # -- catalog ---------------------------------------------------------------------------------------------
     @abstractmethod
