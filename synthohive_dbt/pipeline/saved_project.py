@@ -187,9 +187,9 @@ def _nodes(manifest: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _signature(node: Mapping[str, Any]) -> str:
     """What makes a node the same for the model: its checksum (file content) where dbt records one, and the
-    fields that carry declarations (columns, tests' arguments, relation, config)."""
-    keep = {k: node.get(k) for k in ("checksum", "columns", "test_metadata", "database", "schema", "alias",
-                                     "identifier", "config", "depends_on", "raw_code")}
+    fields that carry declarations (columns, tests' arguments, name, config)."""
+    keep = {k: node.get(k) for k in ("checksum", "columns", "test_metadata", "alias", "identifier", "config",
+                                     "depends_on", "raw_code")}  # not where it lives: another target moves all
     return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from synthohive_dbt.errors import UnsafeTargetError, WarehouseError
 from synthohive_dbt.io import (
+    StagedWrite,
     list_tables,
     read_table,
     real_columns,
@@ -142,3 +143,19 @@ def test_names_too_long_for_staging_are_refused() -> None:
 def _schemas(engine: sa.Engine) -> set[str]:
     with engine.connect() as conn:
         return {r[0] for r in conn.exec_driver_sql("SELECT schema_name FROM information_schema.schemata")}
+
+
+def test_staged_write_streams_chunks_and_an_interrupt_keeps_the_old_target(engine: sa.Engine) -> None:
+    """Chunks are loaded as they come (the sampler's sink), counted, and swapped in at the end; an error half-way
+    discards the staging schema and the target keeps its previous tables."""
+    cols = real_columns(engine, {ODD_TABLE: ("raw", ODD_TABLE)})
+    with StagedWrite(engine, "synth", cols) as staged:
+        for _ in range(3):
+            staged.write(ODD_TABLE, _synthetic())
+        staged.close(ODD_TABLE, [])
+    assert staged.counts == {ODD_TABLE: 9} and len(read_table(engine, ("synth", ODD_TABLE))) == 9
+    with pytest.raises(KeyboardInterrupt), StagedWrite(engine, "synth", cols) as staged:
+        staged.write(ODD_TABLE, _synthetic())
+        raise KeyboardInterrupt
+    assert len(read_table(engine, ("synth", ODD_TABLE))) == 9
+    assert staging_schema_for("synth") not in {s.lower() for s in sa.inspect(engine).get_schema_names()}

@@ -32,7 +32,7 @@ _FK_TARGET = re.compile(r"REFERENCES\s+(.+?)\s*\(", re.IGNORECASE | re.DOTALL)
 class DuckDBWarehouse(Warehouse):
     dialect = "duckdb"
     folds_case = True
-    type_names = {"smallint": "SMALLINT", "integer": "INTEGER", "bigint": "BIGINT", "real": "FLOAT",
+    type_names = {"smallint": "SMALLINT", "integer": "INTEGER", "bigint": "BIGINT", "real": "REAL",
                   "double": "DOUBLE", "decimal": "DECIMAL", "boolean": "BOOLEAN", "date": "DATE", "time": "TIME",
                   "timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMP WITH TIME ZONE", "interval": "INTERVAL",
                   "uuid": "UUID", "json": "VARCHAR", "bytes": "BLOB", "text": "VARCHAR", "varchar": "VARCHAR",
