@@ -24,11 +24,12 @@ from typing import Any
 
 import pandas as pd
 
-from synthohive_dbt.config import Metadata, PrivacyConfig
+from synthohive_dbt.config import TRAINING_ROW_BUDGET, Metadata, PrivacyConfig
 from synthohive_dbt.dbt import DbtProject, DbtResult, Outcome
 from synthohive_dbt.errors import ConfigError, UnsafeTargetError
 from synthohive_dbt.io import (
     StagedWrite,
+    count_rows,
     new_run_id,
     read_tables,
     real_columns,
@@ -95,7 +96,7 @@ class TrainOptions:
 
     epochs: int | None = None  # passes over each table; None = the backend's own (CTGAN/TVAE 300, AR 100)
     seed: int | None = None
-    max_rows: int | None = None  # FK-consistent row budget of the largest table; None reads everything
+    max_rows: int | None = TRAINING_ROW_BUDGET  # FK-consistent row budget of the largest table; None reads all
     batch_size: int = 500
     backend: str = DEFAULT  # a name of models/registry.py
     privacy: PrivacyConfig | None = None
@@ -428,6 +429,8 @@ def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, report
     try:
         frames = read_tables(engine, tables.real_relations_of(), foreign_keys=tables.metadata,
                              max_rows=train.max_rows, seed=train.seed or 0)
+        real_sizes = ({n: count_rows(engine, r) for n, r in tables.real_relations_of().items()}
+                      if train.max_rows is not None else None)
     finally:
         engine.dispose()
     reporter.step("read " + ", ".join(f"{n}: {len(f)} rows" for n, f in frames.items()),
@@ -441,6 +444,11 @@ def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, report
     reporter.step(f"training {train.backend} per table: {limits}")
     synth.fit(frames, epochs=train.epochs, batch_size=train.batch_size, seed=train.seed, progress=reporter.table,
               max_steps=train.max_steps, patience=train.patience, checkpoint=checkpoint, resume=train.resume)
+    for name, real in (real_sizes or {}).items():  # sampled under the budget: scale 1 means the real size
+        if name in synth.plans and real > synth.plans[name].n_real:
+            reporter.step(f"{name}: fitted on {synth.plans[name].n_real} of its {real} rows (--max-rows "
+                          f"{train.max_rows}); generated sizes follow the {real}")
+            synth.plans[name].n_real = real
     for finding in synth.pii_findings:
         reporter.step(f"personal data in {finding.table}.{finding.column} ({finding.kind}) is replaced by fakes",
                       table=finding.table, column=finding.column, kind=finding.kind)

@@ -34,9 +34,9 @@ class Steps(NullReporter):
         self.lines.append(message)
 
 
-def _fit(project_dir: Path, out: Path, **options: Any) -> Path:
+def _fit(project_dir: Path, out: Path, max_rows: int | None = None, **options: Any) -> Path:
     return pipeline.fit(pipeline.ProjectOptions(project_dir=project_dir, select=tuple(MODELS), **options),
-                        pipeline.TrainOptions(epochs=2, seed=1), out)
+                        pipeline.TrainOptions(epochs=2, seed=1, max_rows=max_rows), out)
 
 
 def _copy_project(src: Path, dest: Path, *, with_data: bool) -> Path:
@@ -111,17 +111,19 @@ def test_generate_seeds_empty_databases_from_the_model_alone(pg_shop: Shop, post
 def test_saved_manifest_is_used_until_the_project_changes(duck_shop: Shop, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     project_dir = _copy_project(duck_shop.dir, tmp_path / "shop", with_data=True)
-    model = _fit(project_dir, tmp_path / "shop.shm")
+    model = _fit(project_dir, tmp_path / "shop.shm", max_rows=60)  # a training budget below the real sizes
     options = pipeline.ProjectOptions(project_dir=project_dir)
+    real = {t: duck_shop.scalar(f"select count(*) from main.{t}") for t in MODELS}
 
     def no_parse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the project is unchanged: generate must not parse it")
 
     monkeypatch.setattr("synthohive_dbt.pipeline.run.parse", no_parse)
     steps = Steps()
-    res = pipeline.generate(options, model, pipeline.SampleOptions(rows=50),
+    res = pipeline.generate(options, model, pipeline.SampleOptions(),
                             pipeline.OutputOptions(target_schema="ci_a", run_dbt=False), steps)
-    assert res.rows["stg_customers"] == 50
+    # fitted on a sample, generated at the real sizes (scale 1: every table within 5% of its real count)
+    assert all(abs(res.rows[t] - real[t]) <= 0.05 * real[t] for t in MODELS), (res.rows, real)
     assert any("unchanged since `fit`" in line for line in steps.lines), steps.lines
     monkeypatch.undo()
 
