@@ -59,7 +59,14 @@ from synthohive_dbt.pipeline.redirect import (
     state_manifest,
     write_state,
 )
-from synthohive_dbt.pipeline.saved_project import SavedProject, changed_nodes, fingerprint, record
+from synthohive_dbt.pipeline.saved_project import (
+    SavedProject,
+    changed_nodes,
+    fingerprint,
+    location,
+    record,
+    relocated,
+)
 from synthohive_dbt.pipeline.safety import RunPlan, check_plan, plan_run, record_build, run_lock, run_workspace
 from synthohive_dbt.privacy.detect import unmark_hint
 from synthohive_dbt.privacy.overrides import apply_declarations, kept_real_note, parse_column_refs
@@ -282,10 +289,19 @@ def _manifest_for_model(project: DbtProject, saved: SavedProject, reporter: Repo
     """The manifest saved with the model while the project is as it was at fit time (no parse); otherwise a
     fresh `dbt parse`, with each node that changed since fit and whether the model still covers it."""
     if saved.manifest is not None and saved.fingerprint == fingerprint(project):
+        engine = project.engine()
+        try:
+            here = location(project, engine)
+        finally:
+            engine.dispose()
+        manifest, moved = saved.manifest, ""
+        if saved.location and here != saved.location:
+            manifest = relocated(manifest, saved.location, here)
+            moved = f", moved from {saved.location} to {here}"
         path = project.target_path / "manifest.json"
-        path.write_text(json.dumps(saved.manifest))
-        reporter.step("the dbt project is unchanged since `fit` (files, target, dbt version): using the manifest "
-                      "saved with the model, no parse")
+        path.write_text(json.dumps(manifest))
+        reporter.step("the dbt project is unchanged since `fit` (files, profile, target, dbt version): using the "
+                      f"manifest saved with the model{moved}, no parse")
         return path
     why = "it changed since `fit`" if saved.manifest is not None else "the model carries no manifest"
     reporter.step(f"parsing the dbt project at {project.project_dir} ({why})")

@@ -5,10 +5,12 @@ Saved (in the model's provenance, JSON):
 - `warehouse` and `columns`: every relation's column names, DDL types and order as the fitted warehouse holds
   them. `generate` creates the synthetic tables from these (spelled again by the target warehouse when it is
   another one: fit on PostgreSQL, seed DuckDB) and never reflects a real relation.
-- `manifest`: the manifest the model was fitted with (gzip + base64), its SHA-256, and a fingerprint of what
-  dbt's parse reads: the project's files (SQL, YAML, seeds, macros, installed packages), the profile's target
-  (never its password) and the dbt version. `generate` reuses the saved manifest while the fingerprint holds;
-  when it changed it parses, then says which nodes changed and whether the model still covers them.
+- `manifest`: the manifest the model was fitted with (gzip + base64), its SHA-256, where the target was
+  (database, schema) and a fingerprint of what dbt's parse reads: the project's files (SQL, YAML, seeds,
+  macros, installed packages), the profile and target names, the warehouse type and the dbt version.
+  `generate` reuses the saved manifest while the fingerprint holds (moved to the CI target's database and
+  schema when those differ, as a parse would); when it changed it parses, then says which nodes changed and
+  whether the model still covers them.
 
 Why not dbt's partial parsing: every run has a target directory of its own (see `safety.run_workspace`), so
 dbt's `partial_parse.msgpack` is never there to reuse; and the check must not depend on dbt's cache rules.
@@ -19,6 +21,7 @@ those of the profile are included); a change there needs `synthohive fit` again 
 from __future__ import annotations
 
 import base64
+import copy
 import gzip
 import hashlib
 import json
@@ -28,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synthohive_dbt.dbt import DbtProject
-from synthohive_dbt.io import Column, Relation, real_columns, warehouse_for
+from synthohive_dbt.dbt import DbtProject, swap_schema
+from synthohive_dbt.io import Column, Relation, current_database, real_columns, warehouse_for
 
 # what dbt parse reads in a project (and installed packages); anything else (databases, logs, target/) is not
 _INPUT_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md", ".py", ".jinja", ".sqlx"}
@@ -45,6 +48,7 @@ class SavedProject:
     manifest: dict[str, Any] | None = None
     manifest_sha256: str | None = None
     fingerprint: str | None = None
+    location: dict[str, str] = field(default_factory=dict)  # the fitted target's database and schema
 
     def to_provenance(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -55,6 +59,7 @@ class SavedProject:
         if self.manifest is not None:
             raw = json.dumps(self.manifest, sort_keys=True, separators=(",", ":")).encode()
             out["manifest"] = {"sha256": hashlib.sha256(raw).hexdigest(), "fingerprint": self.fingerprint,
+                               "location": self.location,
                                "gzip_base64": base64.b64encode(gzip.compress(raw, 6, mtime=0)).decode("ascii")}
         return out
 
@@ -67,7 +72,8 @@ class SavedProject:
         manifest = None
         if saved.get("gzip_base64"):
             manifest = json.loads(gzip.decompress(base64.b64decode(saved["gzip_base64"])))
-        return cls(provenance.get("warehouse"), columns, manifest, saved.get("sha256"), saved.get("fingerprint"))
+        return cls(provenance.get("warehouse"), columns, manifest, saved.get("sha256"), saved.get("fingerprint"),
+                   dict(saved.get("location") or {}))
 
     def columns_for(self, bind: Any) -> dict[str, list[Column]]:
         """The saved columns, each type spelled by the warehouse of `bind` (unchanged on the same warehouse)."""
@@ -83,23 +89,53 @@ def record(project: DbtProject, relations: Mapping[str, Relation], manifest: dic
     try:
         columns = real_columns(engine, relations)
         dialect = warehouse_for(engine).dialect
+        here = location(project, engine)
     finally:
         engine.dispose()
-    return SavedProject(dialect, columns, manifest, None, fingerprint(project))
+    return SavedProject(dialect, columns, manifest, None, fingerprint(project), here)
+
+
+def location(project: DbtProject, engine: Any) -> dict[str, str]:
+    """Where the target puts relations: its database (as the warehouse names it, which is what dbt writes in the
+    manifest) and its schema (the profile's)."""
+    return {"database": current_database(engine), "schema": str(project.resolved_profile().spec.schema or "")}
+
+
+def relocated(manifest: dict[str, Any], old: Mapping[str, str], new: Mapping[str, str]) -> dict[str, Any]:
+    """The manifest as `dbt parse` would write it for a target elsewhere (a CI database): every node in the old
+    database moves to the new one, and every schema that is the old target schema or derives from it
+    (`<schema>_raw`, dbt's default custom-schema naming) is renamed after the new target schema."""
+    out = copy.deepcopy(manifest)
+    odb, ndb, osch, nsch = old.get("database"), new.get("database"), old.get("schema"), new.get("schema")
+    for node in [*(out.get("nodes") or {}).values(), *(out.get("sources") or {}).values()]:
+        rel = node.get("relation_name")
+        if odb and ndb and node.get("database") == odb and odb != ndb:
+            node["database"] = ndb
+            if isinstance(rel, str):
+                rel = swap_schema(rel, odb, ndb)  # the first part of "db"."schema"."name"
+        schema = node.get("schema")
+        if osch and nsch and osch != nsch and isinstance(schema, str) and (
+                schema == osch or schema.startswith(osch + "_")):
+            node["schema"] = nsch + schema[len(osch):]
+            if isinstance(rel, str):
+                rel = rel.replace(f'"{schema}".', f'"{node["schema"]}".', 1) if f'"{schema}".' in rel \
+                    else swap_schema(rel, schema, node["schema"])
+        if isinstance(rel, str):
+            node["relation_name"] = rel
+    return out
 
 
 def fingerprint(project: DbtProject) -> str:
-    """SHA-256 over what `dbt parse` reads: the project's input files (path and content), the profile's target
-    (type, host, port, user, database, schema, path: never the password) and dbt's version."""
+    """SHA-256 over what `dbt parse` reads: the project's input files (path and content), the profile and target
+    names, the warehouse type and dbt's version. Where the target points (database, schema) is left out: the
+    saved manifest is `relocated` there instead, which is what a parse would give."""
     h = hashlib.sha256()
     for path in _inputs(project.project_dir):
         h.update(str(path.relative_to(project.project_dir)).encode() + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())
     resolved = project.resolved_profile()
-    spec = resolved.spec
-    target = {"profile": resolved.profile, "target": resolved.target, "dialect": spec.dialect, "host": spec.host,
-              "port": spec.port, "user": spec.user, "database": spec.database, "schema": spec.schema,
-              "path": spec.path, "query": dict(spec.query)}
+    # not where the target is (database, schema, host): a CI database elsewhere gets the manifest `relocated`
+    target = {"profile": resolved.profile, "target": resolved.target, "type": resolved.spec.dialect}
     h.update(json.dumps(target, sort_keys=True, default=str).encode())
     h.update(_dbt_version().encode())
     return h.hexdigest()

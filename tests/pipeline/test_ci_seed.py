@@ -69,8 +69,12 @@ def test_generate_seeds_empty_databases_from_the_model_alone(pg_shop: Shop, post
     try:
         # an empty PostgreSQL database: no real schema, no real table
         empty = postgres_server.dbt_env(dbname=postgres_server.create_database(), schema="analytics")
+        steps = Steps()
         res = pipeline.generate(pipeline.ProjectOptions(project_dir=pg_shop.dir, target="pg", env=empty), model,
-                                pipeline.SampleOptions(rows=60), pipeline.OutputOptions(target_schema="ci_seed"))
+                                pipeline.SampleOptions(rows=60), pipeline.OutputOptions(target_schema="ci_seed"),
+                                steps)
+        # same project, same target, another database: the saved manifest is moved there, nothing is parsed
+        assert any("no parse" in line and empty["SYNTHOHIVE_PG_DBNAME"] in line for line in steps.lines), steps.lines
         assert res.success and len(res.tests) == MODEL_TESTS, [(o.name, o.message) for o in res.failed]
         assert sorted(res.rows) == MODELS and res.rows["stg_customers"] == 60
         engine = sa.create_engine(postgres_server.sqlalchemy_url(empty["SYNTHOHIVE_PG_DBNAME"]))

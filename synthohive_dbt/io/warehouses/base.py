@@ -118,6 +118,10 @@ class Warehouse(ABC):
     def dependents(self, conn: Connection, schema: str, names: Sequence[str]) -> list[Dependent]:
         """Objects (views, constraints, ...) that read the relations schema.names, wherever they live."""
 
+    def current_database(self, conn: Connection) -> str:
+        """The database (catalog) this connection works in, as the warehouse names it."""
+        return str(run_sql(conn, "SELECT current_database()")[0][0])
+
     def row_count(self, conn: Connection, schema: str, name: str) -> int:
         return int(run_sql(conn, f"SELECT count(*) FROM {self.qualified(schema, name)}")[0][0])
 
