@@ -141,3 +141,19 @@ def test_saved_manifest_is_used_until_the_project_changes(duck_shop: Shop, tmp_p
     added = [line for line in steps.lines if "new_probe added since fit" in line]
     assert added and added[0].startswith("WARNING:") and "stg_customers" in added[0], steps.lines
     assert any("1 node(s) changed since `fit`; the model covers all but 1" in line for line in steps.lines)
+
+
+@pytest.mark.slow
+def test_sources_mode_generate_builds_the_project_in_an_empty_duckdb_file(duck_shop: Shop, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sources-mode model seeds a database that holds nothing at all, then `dbt build` runs the whole project
+    on it (the issue's "sources-only project" failed with `table ... does not exist or has no columns`)."""
+    model = tmp_path / "sources.shm"
+    pipeline.fit(pipeline.ProjectOptions(project_dir=duck_shop.dir, mode="sources"),
+                 pipeline.TrainOptions(epochs=2, seed=2), model)
+    ci_dir = _copy_project(duck_shop.dir, tmp_path / "ci", with_data=False)
+    _no_real_reads(monkeypatch)
+    res = pipeline.generate(pipeline.ProjectOptions(project_dir=ci_dir, mode_given=False), model,
+                            pipeline.SampleOptions(), pipeline.OutputOptions(target_schema="ci_src"))
+    assert res.mode == "sources" and res.success, [(o.name, o.message) for o in res.failed]
+    assert len(res.tests) > MODEL_TESTS and all(o.passed for o in res.tests)
