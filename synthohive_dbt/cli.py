@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -494,4 +495,24 @@ def init(project_dir: Path, dry_run: bool) -> None:
 
 def main() -> None:
     silence_library_warnings()
-    cli()
+    try:
+        cli()
+        code: int = 0
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            sys.stderr.write(exc.code + "\n")
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    _exit(code)
+
+
+def _exit(code: int) -> None:
+    """End the process without the interpreter's teardown once torch is loaded: unloading torch and pandas costs
+    ~0.4 s that every CI run would wait for (measured: 1.6 s vs 1.2 s for a process that only imports them).
+    Everything this process opened is closed by then (engines disposed, staging done, dbt finished); logs and
+    the standard streams are flushed first."""
+    if "torch" not in sys.modules:
+        sys.exit(code)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

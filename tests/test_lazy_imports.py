@@ -16,3 +16,14 @@ def test_pipeline_and_cli_import_neither_torch_nor_the_dbt_runner() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_the_command_line_exits_with_its_status() -> None:
+    """`main` ends the process itself (no interpreter teardown once torch is loaded): statuses still come out."""
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    ok = subprocess.run([sys.executable, "-m", "synthohive_dbt", "--version"], cwd=ROOT, capture_output=True,
+                        text=True, env=env)
+    assert ok.returncode == 0 and ok.stdout.strip(), ok.stderr
+    bad = subprocess.run([sys.executable, "-m", "synthohive_dbt", "generate", "--model", "/nonexistent.shm",
+                          "--target-schema", "x"], cwd=ROOT, capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and "nonexistent" in bad.stderr
