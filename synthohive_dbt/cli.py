@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from typing import Any
 import click
 
 from synthohive_dbt import __version__
+from synthohive_dbt.config import TRAINING_ROW_BUDGET
 from synthohive_dbt.errors import SynthohiveError
 from synthohive_dbt.models import registry as backends
 from synthohive_dbt.quiet import silence_library_warnings
@@ -168,8 +170,10 @@ def _train_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--patience", type=click.IntRange(min=1), default=None,
                      help="Stop a table early after this many validation scores without improvement; the best "
                           "weights are kept (default: the backend's own: AR 3, CTGAN and TVAE never)."),
-        click.option("--max-rows", type=click.IntRange(min=1), default=None,
-                     help="Read at most about this many rows of the largest table (keys kept consistent)."),
+        click.option("--max-rows", type=click.IntRange(min=0), default=TRAINING_ROW_BUDGET, show_default=True,
+                     help="Fit on about this many rows of the largest table: larger tables are sampled in the "
+                          "warehouse, keys kept consistent across foreign keys, so fitting stays under 1 GB; "
+                          "generated tables still get the real sizes. 0 reads every row."),
         click.option("--backend", type=click.Choice(backends.CHOICES), default=backends.DEFAULT, show_default=True,
                      help="table model: CTGAN (the paper's GAN), TVAE, or AR (autoregressive: best fidelity, fastest)"),
         click.option("--infer-keys/--no-infer-keys", default=True, show_default=True,
@@ -193,7 +197,7 @@ def _train(epochs: int | None, seed: int | None, max_rows: int | None, backend: 
     from synthohive_dbt.config import PrivacyConfig
 
     privacy = None if dp_epsilon is None else PrivacyConfig(enable_differential_privacy=True, epsilon=dp_epsilon)
-    return pipeline.TrainOptions(epochs=epochs, seed=seed, max_rows=max_rows, backend=backend,
+    return pipeline.TrainOptions(epochs=epochs, seed=seed, max_rows=max_rows or None, backend=backend,
                                  infer_keys=infer_keys, privacy=privacy, not_pii=not_pii, keep_real=keep_real,
                                  max_steps=max_steps, patience=patience, resume=resume)
 
@@ -491,4 +495,24 @@ def init(project_dir: Path, dry_run: bool) -> None:
 
 def main() -> None:
     silence_library_warnings()
-    cli()
+    try:
+        cli()
+        code: int = 0
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            sys.stderr.write(exc.code + "\n")
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    _exit(code)
+
+
+def _exit(code: int) -> None:
+    """End the process without the interpreter's teardown once torch is loaded: unloading torch and pandas costs
+    ~0.4 s that every CI run would wait for (measured: 1.6 s vs 1.2 s for a process that only imports them).
+    Everything this process opened is closed by then (engines disposed, staging done, dbt finished); logs and
+    the standard streams are flushed first."""
+    if "torch" not in sys.modules:
+        sys.exit(code)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

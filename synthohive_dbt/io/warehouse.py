@@ -51,6 +51,14 @@ def schema_exists(bind: Engine | Connection, schema: str) -> bool:
     return warehouse_for(bind).schema_exists(bind, schema)
 
 
+def current_database(bind: Engine | Connection) -> str:
+    """The database (catalog) of the connection, as the warehouse names it (what dbt writes in a manifest)."""
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            return current_database(conn)
+    return warehouse_for(bind).current_database(bind)
+
+
 def count_rows(bind: Engine | Connection, relation: Relation) -> int:
     if isinstance(bind, Engine):
         with bind.connect() as conn:
@@ -178,5 +186,5 @@ def read_table(bind: Engine | Connection, relation: Relation | tuple[str, str], 
     return select_frame(bind, sql, cols)
 
 
-__all__ = ["Column", "Relation", "count_rows", "list_tables", "read_table", "reflect_columns",
+__all__ = ["Column", "Relation", "count_rows", "current_database", "list_tables", "read_table", "reflect_columns",
            "run_sql", "schema_exists", "select_frame", "typed_frame"]

@@ -80,34 +80,121 @@ def write_tables(bind: Engine, frames: Mapping[str, pd.DataFrame], target_schema
     must hold exactly those columns. Raises UnsafeTargetError, before anything is written, when the target
     holds relations synthohive did not write (see module doc; `force`, `adopt`) or objects elsewhere read them.
     """
-    validate_schema_name(target_schema, what="target schema")
-    staging = staging_schema_for(target_schema)
-    notify = on_progress or (lambda event, table, rows: None)
-    note = on_note or (lambda message: None)
-    wh = warehouse_for(bind)
-    plan = _plan(frames, columns, wh)
-    run_id = run_id or new_run_id()
-    elsewhere = dict(ours_elsewhere or {})
-    with bind.connect() as conn:
-        _run_in_transaction(conn, lambda: _remove_leftover_staging(conn, wh, staging, note),
-                            f"removing the leftover staging schema {staging!r}")
-        with conn.begin():
-            target_plan = plan_schema(conn, wh, target_schema, list(plan), role=ROLE_SYNTHETIC, force=force,
-                                      adopt=adopt, ours_elsewhere=elsewhere)
-        raise_if_refused([target_plan], target=target_schema)
+    plan = _plan(frames, columns, warehouse_for(bind))
+    with StagedWrite(bind, target_schema, {n: c for n, (_, c) in plan.items()}, force=force, adopt=adopt,
+                     run_id=run_id, ours_elsewhere=ours_elsewhere, on_progress=on_progress,
+                     on_note=on_note) as staged:
+        for name, (frame, _) in plan.items():
+            staged.write(name, frame)
+            staged.close(name, [])
+    return staged.counts
+
+
+class StagedWrite:
+    """Tables streamed chunk by chunk into the staging schema, then swapped into the target in one transaction.
+
+    A sink for `sample_database` (`write(table, chunk)`, `close(table, columns)`): no table is ever held whole,
+    so memory does not grow with the output. Use as a context manager: entering checks the target's plan and
+    creates the staging schema (nothing is written before the plan passes); leaving normally checks every
+    table's row count and swaps; leaving by an exception (or KeyboardInterrupt) discards the staging schema and
+    leaves the target exactly as it was. `counts` holds the rows per table once done.
+    """
+
+    def __init__(self, bind: Engine, target_schema: str, columns: Mapping[str, Sequence[Column]], *,
+                 force: bool = False, adopt: bool = False, run_id: str | None = None,
+                 ours_elsewhere: Mapping[str, set[str]] | None = None,
+                 on_progress: ProgressCallback | None = None, on_note: Callable[[str], None] | None = None) -> None:
+        self.bind, self.target = bind, validate_schema_name(target_schema, what="target schema")
+        self.staging = staging_schema_for(target_schema)
+        self.columns = {name: list(cols) for name, cols in columns.items()}
+        self.force, self.adopt, self.run_id = force, adopt, run_id or new_run_id()
+        self.elsewhere = dict(ours_elsewhere or {})
+        self.notify = on_progress or (lambda event, table, rows: None)
+        self.note = on_note or (lambda message: None)
+        self.wh = warehouse_for(bind)
+        self.sent: dict[str, int] = {}
+        self.counts: dict[str, int] = {}
+        self.results = self.counts  # what a sampling sink returns: rows per table
+        self._conn: Connection | None = None
+        self._created: set[str] = set()
+        for name in self.columns:
+            self.wh.quote(name)  # refuses names no quoting can carry here, before any SQL runs
+
+    def __enter__(self) -> StagedWrite:
+        conn = self._conn = self.bind.connect()
         try:
-            _run_in_transaction(conn, lambda: _load_staging(conn, wh, staging, plan, run_id, notify),
-                                f"loading staging schema {staging!r}")
-            counts = _check_counts(conn, wh, staging, plan)
-            notify("swapping", target_schema, sum(counts.values()))
-            _run_in_transaction(conn, lambda: _swap(conn, wh, staging, target_schema, list(plan), force=force,
-                                                    adopt=adopt, run_id=run_id, ours_elsewhere=elsewhere),
-                                f"replacing synthohive's tables in schema {target_schema!r}")
+            _run_in_transaction(conn, lambda: _remove_leftover_staging(conn, self.wh, self.staging, self.note),
+                                f"removing the leftover staging schema {self.staging!r}")
+            with conn.begin():
+                target_plan = plan_schema(conn, self.wh, self.target, list(self.columns), role=ROLE_SYNTHETIC,
+                                          force=self.force, adopt=self.adopt, ours_elsewhere=self.elsewhere)
+            raise_if_refused([target_plan], target=self.target)
+
+            def start() -> None:
+                self.wh.create_schema(conn, self.staging)
+                record_owned(conn, self.wh, self.staging, [], role=ROLE_STAGING, run_id=self.run_id)
+            _run_in_transaction(conn, start, f"creating the staging schema {self.staging!r}")
+            self.notify("staging", self.staging, 0)
         except BaseException:
-            _discard_staging(bind, wh, staging)
+            self._abandon()
             raise
-    notify("done", target_schema, sum(counts.values()))
-    return counts
+        return self
+
+    def write(self, table: str, frame: pd.DataFrame) -> None:
+        """Append one chunk of `table` (exactly its columns) to its staging table."""
+        conn = self._conn
+        assert conn is not None, "StagedWrite.write outside its `with` block"
+        cols = self.columns.get(table)
+        if cols is None:
+            raise WarehouseError(f"table {table!r}: no column types given for it",
+                                 hint="pass its columns when the staged write is opened")
+        _check_frame_columns(table, frame, cols)
+
+        def load() -> None:
+            if table not in self._created:
+                self.wh.create_table(conn, self.staging, table, cols)
+                self._created.add(table)
+            self.notify("loading", table, len(frame))
+            self.wh.load(conn, self.wh.qualified(self.staging, table), frame, cols, schema=self.staging,
+                         table=table)
+        _run_in_transaction(conn, load, f"loading table {table!r} into staging schema {self.staging!r}")
+        self.sent[table] = self.sent.get(table, 0) + len(frame)
+
+    def close(self, table: str, columns: Sequence[str]) -> None:
+        """`table` is complete (an empty one is created with its columns)."""
+        if table not in self._created:
+            self.write(table, pd.DataFrame({c.name: pd.Series([], dtype=object) for c in self.columns[table]}))
+        self.notify("loaded", table, self.sent.get(table, 0))
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        conn = self._conn
+        assert conn is not None
+        if kind is not None:
+            self._abandon()
+            return
+        try:
+            missing = [n for n in self.columns if n not in self._created]
+            if missing:
+                raise WarehouseError(f"table(s) {missing} were never written into {self.staging!r}",
+                                     hint="every table given must be written (an empty one too)")
+            self.counts.update(_check_counts(conn, self.wh, self.staging, self.sent))
+            self.notify("swapping", self.target, sum(self.counts.values()))
+            _run_in_transaction(conn, lambda: _swap(conn, self.wh, self.staging, self.target, list(self.columns),
+                                                    force=self.force, adopt=self.adopt, run_id=self.run_id,
+                                                    ours_elsewhere=self.elsewhere),
+                                f"replacing synthohive's tables in schema {self.target!r}")
+        except BaseException:
+            self._abandon()
+            raise
+        conn.close()
+        self._conn = None
+        self.notify("done", self.target, sum(self.counts.values()))
+
+    def _abandon(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        _discard_staging(self.bind, self.wh, self.staging)
 
 
 def inspect_target(bind: Engine, target_schema: str, names: Sequence[str], *, force: bool = False,
@@ -146,15 +233,19 @@ def _plan(frames: Mapping[str, pd.DataFrame], columns: Mapping[str, Sequence[Col
             raise WarehouseError(f"table {name!r}: no real column types given for it",
                                  hint="pass columns=real_columns(engine, {name: (schema, table)})")
         cols = list(columns[name])
-        want, have = [c.name for c in cols], list(frame.columns)
-        missing, extra = [c for c in want if c not in have], [c for c in have if c not in want]
-        if missing or extra:
-            raise WarehouseError(
-                f"table {name!r}: the synthetic frame does not match the real table's columns "
-                f"(missing: {missing}, unexpected: {extra})",
-                hint="generate every column of the real table and nothing else (same names, same case)")
+        _check_frame_columns(name, frame, cols)
         plan[name] = (frame, cols)
     return plan
+
+
+def _check_frame_columns(name: str, frame: pd.DataFrame, cols: Sequence[Column]) -> None:
+    want, have = [c.name for c in cols], list(frame.columns)
+    missing, extra = [c for c in want if c not in have], [c for c in have if c not in want]
+    if missing or extra:
+        raise WarehouseError(
+            f"table {name!r}: the synthetic frame does not match the real table's columns "
+            f"(missing: {missing}, unexpected: {extra})",
+            hint="generate every column of the real table and nothing else (same names, same case)")
 
 
 def _run_in_transaction(conn: Connection, work: Callable[[], None], what: str) -> None:
@@ -200,25 +291,12 @@ def _discard_staging(bind: Engine, wh: Warehouse, staging: str) -> None:
                     str(exc).splitlines()[0])
 
 
-def _load_staging(conn: Connection, wh: Warehouse, staging: str,
-                  plan: dict[str, tuple[pd.DataFrame, list[Column]]], run_id: str, notify: ProgressCallback) -> None:
-    wh.create_schema(conn, staging)
-    record_owned(conn, wh, staging, [], role=ROLE_STAGING, run_id=run_id)
-    notify("staging", staging, 0)
-    for name, (frame, cols) in plan.items():
-        wh.create_table(conn, staging, name, cols)
-        notify("loading", name, len(frame))
-        wh.load(conn, wh.qualified(staging, name), frame, cols, schema=staging, table=name)
-        notify("loaded", name, len(frame))
-
-
-def _check_counts(conn: Connection, wh: Warehouse, staging: str,
-                  plan: dict[str, tuple[pd.DataFrame, list[Column]]]) -> dict[str, int]:
+def _check_counts(conn: Connection, wh: Warehouse, staging: str, sent: Mapping[str, int]) -> dict[str, int]:
     counts = {}
-    for name, (frame, _) in plan.items():
+    for name, rows in sent.items():
         n = wh.row_count(conn, staging, name)
-        if n != len(frame):
-            raise WarehouseError(f"table {staging}.{name} holds {n} rows after loading {len(frame)}",
+        if n != rows:
+            raise WarehouseError(f"table {staging}.{name} holds {n} rows after loading {rows}",
                                  hint="the target schema was not touched; check the warehouse logs and retry")
         counts[name] = n
     if conn.in_transaction():
@@ -250,5 +328,5 @@ def _swap(conn: Connection, wh: Warehouse, staging: str, target: str, tables: li
     wh.drop_empty_schema(conn, staging)
 
 
-__all__ = ["STAGING_SUFFIX", "inspect_target", "leftover_staging", "new_run_id", "real_columns",
+__all__ = ["STAGING_SUFFIX", "StagedWrite", "inspect_target", "leftover_staging", "new_run_id", "real_columns",
            "staging_schema_for", "write_tables"]

@@ -101,6 +101,7 @@ class RichReporter:
                                  TimeElapsedColumn(), console=self.console, transient=False)
         self.progress.start()
         self._tasks: dict[tuple[str, str], Any] = {}
+        self._written: dict[str, int] = {}
 
     def step(self, message: str, **fields: Any) -> None:
         from rich.markup import escape
@@ -119,9 +120,13 @@ class RichReporter:
         self.progress.update(task, completed=event.done, total=max(event.total, 1))
 
     def write(self, event: str, table: str, rows: int) -> None:
-        if event in ("loading", "loaded"):
+        if event == "loading":  # one event per chunk handed to the warehouse (tables are streamed)
             task = self._task(("write", table), f"writing {table} (rows)", rows)
-            self.progress.update(task, completed=rows if event == "loaded" else 0, total=max(rows, 1))
+            done = self._written[table] = self._written.get(table, 0) + rows
+            self.progress.update(task, completed=done, total=max(done, 1))
+        elif event == "loaded":
+            task = self._task(("write", table), f"writing {table} (rows)", rows)
+            self.progress.update(task, completed=rows, total=max(rows, 1))
         elif event == "swapping":
             self.step(f"swapping the staging schema into {table} ({rows} rows in all)")
 

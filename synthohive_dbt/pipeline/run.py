@@ -2,7 +2,8 @@
 
     seed     = resolve -> guard -> read -> fit -> sample -> [report] -> write -> dbt test/build
     fit      = resolve -> read -> fit -> save
-    generate = load model -> resolve (parse only) -> guard -> sample -> write -> dbt test/build
+    generate = load model -> saved manifest (parse only if the project changed) -> guard -> sample+write
+               (streamed into staging, chunk by chunk) -> dbt test/build
 
 Every check that can refuse a run (target schema holds real tables, build schema would overwrite real
 models, no source redirect in the project, clashing table names) runs BEFORE the real data is read, so a
@@ -23,10 +24,19 @@ from typing import Any
 
 import pandas as pd
 
-from synthohive_dbt.config import Metadata, PrivacyConfig
+from synthohive_dbt.config import TRAINING_ROW_BUDGET, Metadata, PrivacyConfig
 from synthohive_dbt.dbt import DbtProject, DbtResult, Outcome
 from synthohive_dbt.errors import ConfigError, UnsafeTargetError
-from synthohive_dbt.io import new_run_id, read_tables, real_columns, validate_schema_name, write_tables
+from synthohive_dbt.io import (
+    StagedWrite,
+    count_rows,
+    new_run_id,
+    read_tables,
+    real_columns,
+    validate_schema_name,
+    warehouse_for,
+    write_tables,
+)
 from synthohive_dbt.models.registry import DEFAULT, backend_class
 from synthohive_dbt.pipeline.judging import built_models, judged_tests, same_relation_ids
 from synthohive_dbt.pipeline.progress import NullReporter, Reporter
@@ -34,6 +44,7 @@ from synthohive_dbt.pipeline.project import (
     QUIET_DBT,
     Mode,
     ProjectTables,
+    load_raw_manifest,
     parse,
     resolve,
     selected_ids,
@@ -47,6 +58,14 @@ from synthohive_dbt.pipeline.redirect import (
     sources_at,
     state_manifest,
     write_state,
+)
+from synthohive_dbt.pipeline.saved_project import (
+    SavedProject,
+    changed_nodes,
+    fingerprint,
+    location,
+    record,
+    relocated,
 )
 from synthohive_dbt.pipeline.safety import RunPlan, check_plan, plan_run, record_build, run_lock, run_workspace
 from synthohive_dbt.privacy.detect import unmark_hint
@@ -84,7 +103,7 @@ class TrainOptions:
 
     epochs: int | None = None  # passes over each table; None = the backend's own (CTGAN/TVAE 300, AR 100)
     seed: int | None = None
-    max_rows: int | None = None  # FK-consistent row budget of the largest table; None reads everything
+    max_rows: int | None = TRAINING_ROW_BUDGET  # FK-consistent row budget of the largest table; None reads all
     batch_size: int = 500
     backend: str = DEFAULT  # a name of models/registry.py
     privacy: PrivacyConfig | None = None
@@ -217,9 +236,10 @@ def fit(project_options: ProjectOptions, train: TrainOptions, out: Path,
     checkpoint = checkpoint_path(out)
     if train.resume and checkpoint.is_file():
         reporter.step(f"resuming from {checkpoint}: finished tables are loaded, the table in progress continues")
+    saved = record(project, {t.identifier: t.real for t in tables.tables.values()}, tables.manifest)
     synth, _ = _fit(project, tables, train, reporter, checkpoint)
     synth.provenance = {"mode": project_options.mode, "select": list(project_options.select),
-                        "exclude": list(project_options.exclude)}
+                        "exclude": list(project_options.exclude), **saved.to_provenance()}
     out.parent.mkdir(parents=True, exist_ok=True)
     synth.save(out)
     checkpoint.unlink(missing_ok=True)  # it holds the critics too, which the saved model leaves out
@@ -234,7 +254,9 @@ def checkpoint_path(out: Path) -> Path:
 
 def generate(project_options: ProjectOptions, model_path: Path, sample: SampleOptions, output: OutputOptions,
              reporter: Reporter | None = None) -> RunResult:
-    """`synthohive generate`: sample a saved model into the target schema; reads no real data."""
+    """`synthohive generate`: sample a saved model into the target schema. Reads no real data and no real
+    relation: the tables' columns and the manifest come from the model (the project is parsed again only when
+    its files or target changed since `fit`), and every table is streamed chunk by chunk into staging."""
     from synthohive_dbt.relational.synthesizer import Synthesizer
 
     reporter = reporter or NullReporter()
@@ -245,21 +267,107 @@ def generate(project_options: ProjectOptions, model_path: Path, sample: SampleOp
     with _locked(project, output, reporter), contextlib.ExitStack() as stack:
         reporter.step(f"loading the model {model_path}")
         synth = Synthesizer.load(model_path)
+        saved = SavedProject.from_provenance(synth.provenance)
         project_options = project_options.with_fit_choices(synth.provenance)
-        reporter.step(f"parsing the dbt project at {project.project_dir}")
-        manifest = parse(project, "mirror")
+        manifest = _manifest_for_model(project, saved, reporter)
         tables = tables_for_model(manifest, synth.metadata.tables, project_options.mode)
         builder, plan = _guard(project, tables, output, stack, reporter)
         if output.dry_run:
             return RunResult(project_options.mode, output.target_schema, plan=plan, dry_run=True,
                              model_path=Path(model_path))
-        frames = _sample(synth, sample, reporter)
-        result = _write_and_run(project, builder, tables, frames, output, project_options, reporter,
-                                RunResult(project_options.mode, output.target_schema, model_path=Path(model_path),
-                                          plan=plan, notes=_declaration_notes(synth.metadata)), run_id,
-                                size_factor(synth.plans, frames))
+        result = RunResult(project_options.mode, output.target_schema, model_path=Path(model_path), plan=plan,
+                           notes=_declaration_notes(synth.metadata))
+        result.rows = _stream(project, synth, tables, saved, sample, output, reporter, plan, run_id)
+        by_name = {t.name: result.rows.get(t.identifier, 0) for t in tables.tables.values()}
+        _after_write(project, builder, tables, output, project_options, reporter, result, run_id,
+                     size_factor(synth.plans, by_name))
         _explain_faked_failures(result, tables, synth.pii_findings)
         return result
+
+
+def _manifest_for_model(project: DbtProject, saved: SavedProject, reporter: Reporter) -> Path:
+    """The manifest saved with the model while the project is as it was at fit time (no parse); otherwise a
+    fresh `dbt parse`, with each node that changed since fit and whether the model still covers it."""
+    if saved.manifest is not None and saved.fingerprint == fingerprint(project):
+        engine = project.engine()
+        try:
+            here = location(project, engine)
+        finally:
+            engine.dispose()
+        manifest, moved = saved.manifest, ""
+        if saved.location and here != saved.location:
+            manifest = relocated(manifest, saved.location, here)
+            moved = f", moved from {saved.location} to {here}"
+        path = project.target_path / "manifest.json"
+        path.write_text(json.dumps(manifest))
+        reporter.step("the dbt project is unchanged since `fit` (files, profile, target, dbt version): using the "
+                      f"manifest saved with the model{moved}, no parse")
+        return path
+    why = "it changed since `fit`" if saved.manifest is not None else "the model carries no manifest"
+    reporter.step(f"parsing the dbt project at {project.project_dir} ({why})")
+    path = parse(project, "mirror")
+    if saved.manifest is not None:
+        changes = changed_nodes(saved.manifest, load_raw_manifest(path), list(saved.columns), saved.columns)
+        for change in changes:
+            reporter.step(("" if change.covered else "WARNING: ") + change.message(), unique_id=change.unique_id,
+                          change=change.change, covered=change.covered)
+        uncovered = sum(not c.covered for c in changes)
+        reporter.step(f"{len(changes)} node(s) changed since `fit`; the model covers "
+                      f"{'all of them' if not uncovered else f'all but {uncovered}'}",
+                      changed=len(changes), uncovered=uncovered)
+    return path
+
+
+class _ToTarget:
+    """A sampling sink that hands each chunk to the staged write under the table's target identifier, with
+    its columns in the real table's order."""
+
+    def __init__(self, staged: StagedWrite, identifiers: Mapping[str, str]) -> None:
+        self.staged, self.identifiers = staged, identifiers
+        self.results = staged.counts
+
+    def write(self, table: str, frame: pd.DataFrame) -> None:
+        ident = self.identifiers[table]
+        names = [c.name for c in self.staged.columns[ident]]
+        self.staged.write(ident, frame[names] if set(names) == set(frame.columns) else frame)
+
+    def close(self, table: str, columns: list[str]) -> None:
+        self.staged.close(self.identifiers[table], columns)
+
+
+def _stream(project: DbtProject, synth: Any, tables: ProjectTables, saved: SavedProject, sample: SampleOptions,
+            output: OutputOptions, reporter: Reporter, plan: RunPlan, run_id: str) -> dict[str, int]:
+    """Sample straight into the staging schema, chunk by chunk, then swap: memory does not grow with the rows."""
+    reporter.step(f"sampling and writing {len(tables.tables)} synthetic table(s) into schema "
+                  f"{output.target_schema!r} chunk by chunk (staged, then swapped in one transaction; only "
+                  "relations synthohive wrote are replaced)")
+    engine = project.engine()
+    try:
+        columns = _target_columns(engine, tables, saved, reporter)
+        identifiers = {t.name: t.identifier for t in tables.tables.values()}
+        with StagedWrite(engine, output.target_schema, columns, force=output.force, adopt=output.adopt,
+                         run_id=run_id, ours_elsewhere=plan.ours_elsewhere, on_progress=reporter.write,
+                         on_note=reporter.step) as staged:
+            _sample(synth, sample, reporter, sink=_ToTarget(staged, identifiers))
+        return dict(staged.counts)
+    finally:
+        engine.dispose()
+
+
+def _target_columns(engine: Any, tables: ProjectTables, saved: SavedProject, reporter: Reporter
+                    ) -> dict[str, list[Any]]:
+    """Each table's columns as fitted (names, order, types spelled by this warehouse); a model saved by an
+    earlier release, which has none, falls back to the real relations' columns."""
+    idents = [t.identifier for t in tables.tables.values()]
+    if saved.warehouse is not None and all(i in saved.columns for i in idents):
+        columns = saved.columns_for(engine)
+        here = warehouse_for(engine).dialect
+        if here != saved.warehouse:
+            reporter.step(f"the model was fitted on {saved.warehouse}: its column types are written as {here} types")
+        return {i: columns[i] for i in idents}
+    reporter.step("WARNING: this model carries no column types (saved by an earlier release): reading them from "
+                  "the real relations; refit with `synthohive fit` to seed a database that holds no real tables")
+    return real_columns(engine, {t.identifier: t.real for t in tables.tables.values()})
 
 
 # ------------------------------------------------------------------------------------------------ steps
@@ -337,6 +445,8 @@ def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, report
     try:
         frames = read_tables(engine, tables.real_relations_of(), foreign_keys=tables.metadata,
                              max_rows=train.max_rows, seed=train.seed or 0)
+        real_sizes = ({n: count_rows(engine, r) for n, r in tables.real_relations_of().items()}
+                      if train.max_rows is not None else None)
     finally:
         engine.dispose()
     reporter.step("read " + ", ".join(f"{n}: {len(f)} rows" for n, f in frames.items()),
@@ -350,6 +460,11 @@ def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, report
     reporter.step(f"training {train.backend} per table: {limits}")
     synth.fit(frames, epochs=train.epochs, batch_size=train.batch_size, seed=train.seed, progress=reporter.table,
               max_steps=train.max_steps, patience=train.patience, checkpoint=checkpoint, resume=train.resume)
+    for name, real in (real_sizes or {}).items():  # sampled under the budget: scale 1 means the real size
+        if name in synth.plans and real > synth.plans[name].n_real:
+            reporter.step(f"{name}: fitted on {synth.plans[name].n_real} of its {real} rows (--max-rows "
+                          f"{train.max_rows}); generated sizes follow the {real}")
+            synth.plans[name].n_real = real
     for finding in synth.pii_findings:
         reporter.step(f"personal data in {finding.table}.{finding.column} ({finding.kind}) is replaced by fakes",
                       table=finding.table, column=finding.column, kind=finding.kind)
@@ -414,7 +529,7 @@ def _infer_keys(frames: Mapping[str, pd.DataFrame], tables: ProjectTables, train
     return found.apply(tables.metadata), found.inferred
 
 
-def _sample(synth: Any, sample: SampleOptions, reporter: Reporter) -> dict[str, pd.DataFrame]:
+def _sample(synth: Any, sample: SampleOptions, reporter: Reporter, sink: Any = None) -> dict[str, Any]:
     """Draw the synthetic tables; without `sample.seed`, the synthesizer's own seed (the training seed) is used."""
     scale = sample.scale
     if sample.rows is not None:
@@ -422,7 +537,7 @@ def _sample(synth: Any, sample: SampleOptions, reporter: Reporter) -> dict[str, 
         largest = max(roots, key=lambda n: (roots[n], n))
         scale = sample.rows / max(roots[largest], 1)
     reporter.step("sampling the synthetic tables")
-    frames = synth.sample(scale=scale, seed=sample.seed, progress=reporter.table)
+    frames = synth.sample(scale=scale, seed=sample.seed, progress=reporter.table, sink=sink)
     return dict(frames)
 
 
@@ -450,6 +565,14 @@ def _write_and_run(project: DbtProject, builder: DbtProject | None, tables: Proj
                    reporter: Reporter, result: RunResult, run_id: str, factor: float = 1.0) -> RunResult:
     assert result.plan is not None
     result.rows = _write(project, tables, frames, output, reporter, result.plan, run_id)
+    return _after_write(project, builder, tables, output, options, reporter, result, run_id, factor)
+
+
+def _after_write(project: DbtProject, builder: DbtProject | None, tables: ProjectTables, output: OutputOptions,
+                 options: ProjectOptions, reporter: Reporter, result: RunResult, run_id: str,
+                 factor: float = 1.0) -> RunResult:
+    """dbt on what was written (test in mirror mode, build in sources mode), and the model sizes check."""
+    assert result.plan is not None
     if output.run_dbt:
         try:
             result.dbt, not_run = _run_dbt(project, builder, tables, output, options, reporter)
@@ -483,9 +606,11 @@ def _model_sizes(project: DbtProject, builder: DbtProject, tables: ProjectTables
     return [m.outcome() for m in sizes]
 
 
-def size_factor(plans: Mapping[str, Any], frames: Mapping[str, pd.DataFrame]) -> float:
-    """How much larger the synthetic data is than the real (the median over tables of rows / real rows)."""
-    ratios = sorted(len(frames[n]) / p.n_real for n, p in plans.items() if p.n_real > 0 and n in frames)
+def size_factor(plans: Mapping[str, Any], frames: Mapping[str, pd.DataFrame | int]) -> float:
+    """How much larger the synthetic data is than the real (the median over tables of rows / real rows);
+    `frames` holds the tables or their row counts."""
+    ratios = sorted((f if isinstance(f, int) else len(f)) / p.n_real for n, p in plans.items()
+                    if p.n_real > 0 and (f := frames.get(n)) is not None)
     return ratios[len(ratios) // 2] if ratios else 1.0
 
 

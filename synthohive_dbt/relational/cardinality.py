@@ -157,6 +157,41 @@ class ChildrenPerParent:
                    {int(k): Histogram(**v) for k, v in data["buckets"].items()})
 
 
+def fit_total(counts: np.ndarray, total: int, rng: np.random.Generator, floor: int = 0,
+              cap: int | None = None) -> np.ndarray:
+    """`counts` (children per parent, drawn) moved to sum exactly to `total`, so a table lands at its real size
+    times its parents' scale by construction instead of by the luck of the draws (8 parents drawing from a
+    wide histogram can give 38 or 80 children where the real data had 59).
+
+    The difference is spread in proportion to the counts (a parent with many children gains or loses more, and
+    one drawn childless stays childless while others can take rows), never below `floor` (the real minimum per
+    parent) nor above `cap` (the real maximum) while any parent has room; only then beyond them."""
+    out = np.asarray(counts, dtype=np.int64).copy()
+    left = int(total) - int(out.sum())
+    if left == 0 or len(out) == 0:
+        return out
+    sign = 1 if left > 0 else -1
+    for bounded in (True, False):
+        while left != 0:
+            if sign > 0:
+                room = (np.full(len(out), left) if cap is None or not bounded else cap - out)
+                weight = np.where(room > 0, np.maximum(out, 0), 0).astype(np.float64)
+                if weight.sum() == 0:  # every parent drawn childless (or full): any with room takes rows
+                    weight = (room > 0).astype(np.float64)
+            else:
+                room = out - (floor if bounded else 0)
+                weight = np.where(room > 0, out, 0).astype(np.float64)
+            if weight.sum() == 0:
+                break
+            step = np.bincount(rng.choice(len(out), size=abs(left), p=weight / weight.sum()), minlength=len(out))
+            step = np.minimum(step, np.maximum(room, 0))
+            out += sign * step
+            left -= sign * int(step.sum())
+        if left == 0:
+            break
+    return out
+
+
 def children_counts(child_keys: pd.DataFrame, parent_keys: pd.DataFrame) -> np.ndarray:
     """Children per parent row (zeros included), matching on the key columns in order."""
     left = pd.MultiIndex.from_frame(parent_keys.astype(object)) if parent_keys.shape[1] > 1 \

@@ -21,7 +21,7 @@ from synthohive_dbt.config import Metadata, TableConfig
 from synthohive_dbt.errors import ConfigError, ConstraintViolationError
 from synthohive_dbt.models.base import ConditionalGenerativeModel
 from synthohive_dbt.models.formats import ColumnFormat
-from synthohive_dbt.relational.cardinality import deal_by_popularity, forest
+from synthohive_dbt.relational.cardinality import deal_by_popularity, fit_total, forest
 from synthohive_dbt.relational.constraints import assert_frame, check_frame
 from synthohive_dbt.relational.keys import ensure_unique, per_group_sequence
 from synthohive_dbt.relational.pii import PiiSampling, fake_columns
@@ -32,7 +32,7 @@ from synthohive_dbt.relational.progress import (
     TableProgressCallback,
     TableStats,
 )
-from synthohive_dbt.relational.sinks import MemorySink, ParquetSink
+from synthohive_dbt.relational.sinks import Sink
 from synthohive_dbt.seeds import derive_seed, rng_for
 
 DEFAULT_CHUNK_ROWS = 50_000
@@ -90,13 +90,14 @@ def _capped(plan: TablePlan, n: int) -> int:
 
 def sample_database(plans: Mapping[str, TablePlan], models: Mapping[str, ConditionalGenerativeModel],
                     metadata: Metadata, order: list[str], sizes: dict[str, int], seed: int,
-                    sink: MemorySink | ParquetSink, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+                    sink: Sink, chunk_rows: int = DEFAULT_CHUNK_ROWS,
                     progress: TableProgressCallback | None = None,
                     pii: PiiSampling | None = None,
                     given: Mapping[str, pd.DataFrame] | None = None) -> SampleStats:
     """`given`: tables sampled elsewhere (shared by every partition of a distributed sample): not sampled or
     written again here, only kept for their children."""
     stats = SampleStats(seed=seed)
+    sizes = dict(sizes)  # driven tables' sizes are added as their parents are done
     pii = pii or PiiSampling()
     keep_cols = _columns_children_need(plans)
     open_children = {name: sum(1 for p in plans.values() for f in p.foreign_keys
@@ -117,6 +118,9 @@ def sample_database(plans: Mapping[str, TablePlan], models: Mapping[str, Conditi
             kept[name] = _Kept(frame[keep_cols[name]].copy())
             table_stats.rows = len(frame)
         else:
+            driving = plan.driving
+            if driving is not None and driving.parent in kept and name not in sizes:
+                sizes[name] = _capped(plan, driven_size(plan, plans[driving.parent], kept[driving.parent].n))
             kept[name] = _sample_table(plan, cfg, models.get(name), kept, sizes, seed, sink,
                                        chunk_rows, keep_cols[name], table_stats, pii,
                                        lambda done, total, i=index, t=name: progress and progress(
@@ -129,6 +133,14 @@ def sample_database(plans: Mapping[str, TablePlan], models: Mapping[str, Conditi
         if open_children[name] == 0:
             kept.pop(name, None)
     return stats
+
+
+def driven_size(plan: TablePlan, parent: TablePlan, parent_rows: int) -> int:
+    """A driven table's row count: its real count times its driving parent's synthetic/real ratio. At scale 1
+    every table keeps its real size at any depth (within rounding), whatever the children-per-parent draws."""
+    if parent.n_real == 0:
+        return 0
+    return int(round(plan.n_real * parent_rows / parent.n_real))
 
 
 def _columns_children_need(plans: Mapping[str, TablePlan]) -> dict[str, list[str]]:
@@ -146,7 +158,7 @@ def _columns_children_need(plans: Mapping[str, TablePlan]) -> dict[str, list[str
 
 
 def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativeModel | None,
-                  kept: dict[str, _Kept], sizes: dict[str, int], seed: int, sink: MemorySink | ParquetSink,
+                  kept: dict[str, _Kept], sizes: dict[str, int], seed: int, sink: Sink,
                   chunk_rows: int, keep_cols: list[str], stats: TableStats, pii: PiiSampling,
                   report: Callable[[int, int], object]) -> _Kept:
     rng = rng_for(seed, plan.name, "plan")
@@ -244,6 +256,10 @@ def _plan_links(plan: TablePlan, cfg: TableConfig, kept: dict[str, _Kept], sizes
         context = plan.context.encode(parent) if plan.context is not None else None
         assert f.cardinality is not None
         counts = f.cardinality.sample(context, len(parent), rng)
+        if plan.name in sizes:  # the real size times the parents' scale, exactly (see `driven_size`)
+            hist = f.cardinality.overall
+            counts = fit_total(counts, sizes[plan.name], rng, min(hist.values, default=0),
+                               max(hist.values, default=None))
         rows = np.repeat(np.arange(len(parent), dtype=np.int64), counts)
         links[driving] = rows[rng.permutation(len(rows))]
         n = len(rows)

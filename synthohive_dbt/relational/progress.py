@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from synthohive_dbt.models.base import Progress, TrainingMetrics
+if TYPE_CHECKING:  # annotations only: progress events must not cost a torch import (`inspect`, `init`)
+    from synthohive_dbt.models.base import Progress, TrainingMetrics
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any, Protocol
 
 import pandas as pd
 import pyarrow as pa
@@ -18,6 +19,17 @@ from synthohive_dbt.errors import WarehouseError
 from synthohive_dbt.processes import pid_alive
 
 log = logging.getLogger(__name__)
+
+
+class Sink(Protocol):
+    """Where `sample_database` hands each chunk: `write` appends one, `close` ends a table, `results` says
+    what was written (frames, file paths, or row counts for a warehouse)."""
+
+    results: Any
+
+    def write(self, table: str, frame: pd.DataFrame) -> None: ...
+
+    def close(self, table: str, columns: list[str]) -> None: ...
 
 
 class MemorySink:

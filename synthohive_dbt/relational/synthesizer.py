@@ -65,7 +65,7 @@ from synthohive_dbt.relational.progress import (
 )
 from synthohive_dbt.relational.distributed import DEFAULT_MIN_ROWS_PER_PARTITION, plan_partitions, sample_partition
 from synthohive_dbt.relational.generate import DEFAULT_CHUNK_ROWS, root_sizes, sample_database
-from synthohive_dbt.relational.sinks import MemorySink, ParquetSink, discard, publish, staging_folder
+from synthohive_dbt.relational.sinks import MemorySink, ParquetSink, Sink, discard, publish, staging_folder
 from synthohive_dbt.seeds import derive_seed, fresh_seed
 
 log = logging.getLogger(__name__)
@@ -277,7 +277,8 @@ class Synthesizer:
                chunk_rows: int = DEFAULT_CHUNK_ROWS, progress: TableProgressCallback | None = None,
                real: RealData | None = None, before_publish: PublishGate | None = None,
                partitions: int | None = None,
-               min_rows_per_partition: int = DEFAULT_MIN_ROWS_PER_PARTITION) -> Output:
+               min_rows_per_partition: int = DEFAULT_MIN_ROWS_PER_PARTITION,
+               sink: Sink | None = None) -> Output:
         """A synthetic database: frames by table, or Parquet paths when `output_path_base` is given
         (then every table is streamed to disk chunk by chunk and never held whole in memory).
 
@@ -296,6 +297,9 @@ class Synthesizer:
         children beside them; smaller tables are drawn alike in every partition and written once
         (relational/distributed.py). A fixed seed and partition count give identical tables; another count
         gives other rows of the same distribution.
+
+        `sink` takes every chunk instead (`write(table, chunk)`, `close(table, columns)`, `results`): e.g. the
+        warehouse writer's staged load (`io.StagedWrite`), so that no table is ever held whole in memory.
         """
         if not self.plans or self.seed is None:
             raise ModelError("sample() was called before fit()", hint="call fit(data=...) or Synthesizer.load(path)")
@@ -305,10 +309,16 @@ class Synthesizer:
         sizes = root_sizes(self.plans, num_rows, scale)
         seed = int(seed) if seed is not None else self.seed
         if self.spark_session is not None:
+            if sink is not None:
+                raise ConfigError("sample() got a sink with a Spark session: Spark samples are written by the "
+                                  "executors", hint="drop sink=, or load the model without spark_session")
             return self._sample_spark(sizes, seed, output_path_base, chunk_rows, real_frames, real_pii,
                                       before_publish, partitions, min_rows_per_partition)
         staging = staging_folder(output_path_base) if output_path_base is not None else None
-        sink: MemorySink | ParquetSink = ParquetSink(staging) if staging is not None else MemorySink()
+        if sink is not None and staging is not None:
+            raise ConfigError("sample() got both output_path_base and sink", hint="pass one of them")
+        if sink is None:
+            sink = ParquetSink(staging) if staging is not None else MemorySink()
         settings = PiiSampling(self.privacy_config.pii_strategy, real_pii)
         self._last_output = None
         try:

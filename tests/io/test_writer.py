@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from synthohive_dbt.errors import UnsafeTargetError, WarehouseError
 from synthohive_dbt.io import (
+    StagedWrite,
     list_tables,
     read_table,
     real_columns,
@@ -96,7 +97,7 @@ def test_failed_load_leaves_the_old_target_untouched(engine: sa.Engine) -> None:
     write_tables(engine, {ODD_TABLE: _synthetic()}, "synth", columns=cols)
     bad = _synthetic().astype({"a :b %c": object})
     bad.loc[0, "a :b %c"] = "not a date"
-    with pytest.raises(WarehouseError, match="loading staging schema 'synth__synthohive_staging' failed and was "
+    with pytest.raises(WarehouseError, match="loading table .* into staging schema 'synth__synthohive_staging' failed and was "
                                              "rolled back"):
         write_tables(engine, {ODD_TABLE: bad}, "synth", columns=cols)
     assert len(read_table(engine, ("synth", ODD_TABLE))) == 3
@@ -153,3 +154,19 @@ def test_mariadb_writes_the_same_under_ansi_quotes_and_no_backslash_escapes(mari
     finally:
         engine.dispose()
     assert back["a b"].tolist() == frame["a b"].tolist() and back["x"].tolist() == [1, pd.NA, 3, 4, 5]
+
+
+def test_staged_write_streams_chunks_and_an_interrupt_keeps_the_old_target(engine: sa.Engine) -> None:
+    """Chunks are loaded as they come (the sampler's sink), counted, and swapped in at the end; an error half-way
+    discards the staging schema and the target keeps its previous tables."""
+    cols = real_columns(engine, {ODD_TABLE: ("raw", ODD_TABLE)})
+    with StagedWrite(engine, "synth", cols) as staged:
+        for _ in range(3):
+            staged.write(ODD_TABLE, _synthetic())
+        staged.close(ODD_TABLE, [])
+    assert staged.counts == {ODD_TABLE: 9} and len(read_table(engine, ("synth", ODD_TABLE))) == 9
+    with pytest.raises(KeyboardInterrupt), StagedWrite(engine, "synth", cols) as staged:
+        staged.write(ODD_TABLE, _synthetic())
+        raise KeyboardInterrupt
+    assert len(read_table(engine, ("synth", ODD_TABLE))) == 9
+    assert staging_schema_for("synth") not in {s.lower() for s in sa.inspect(engine).get_schema_names()}

@@ -41,8 +41,13 @@ def test_children_per_parent_distribution_is_close_to_the_real_one(shop) -> None
     # tier (free ~0.37, se ~0.02): 0.08 is 4 of them.
     tier = out["users"].set_index("user_id")["tier"].reindex(s_orders.index)
     r_tier = real["users"].set_index("user_id")["tier"].reindex(r_orders.index)
+    # The table's total is the real one times the parents' scale by construction (issue 16), so a drift of the
+    # tier shares in the parents' model (2 epochs here) is absorbed by every parent in proportion: the per-tier
+    # means are compared after that one common factor (their ratio), the childless shares as they are.
+    ratio = {t: s_orders[tier == t].mean() / r_orders[r_tier == t].mean() for t in ("free", "pro")}
+    assert abs(ratio["pro"] / ratio["free"] - 1) < 0.15, ratio
+    assert len(out["orders"]) == round(3 * len(real["orders"]))
     for t in ("free", "pro"):
-        assert abs(s_orders[tier == t].mean() / r_orders[r_tier == t].mean() - 1) < 0.15, t
         assert abs((s_orders[tier == t] == 0).mean() - (r_orders[r_tier == t] == 0).mean()) < 0.08, t
     assert s_orders.max() <= r_orders.max()
     # "pro users have many orders" survives through the context buckets

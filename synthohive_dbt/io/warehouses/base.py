@@ -27,6 +27,7 @@ from sqlglot import exp
 from synthohive_dbt.errors import LockedTargetError, WarehouseError
 from synthohive_dbt.io.identifiers import quote_ident
 from synthohive_dbt.io.relation import Column, Dependent, RelationInfo
+from synthohive_dbt.io.warehouses.types import ANSI_NAMES, portable, spell
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,16 @@ class Warehouse(ABC):
         """The form under which two names are the same relation here."""
         return name.lower() if self.folds_case else name
 
+    # -- types -----------------------------------------------------------------------------------------------
+    type_names: dict[str, str] = ANSI_NAMES
+    """This warehouse's name for each portable type kind (see `types.py`)."""
+
+    def type_from(self, sql_type: str, dialect: str) -> str:
+        """A column type recorded on warehouse `dialect`, as this warehouse spells it (unchanged when same)."""
+        if dialect == self.dialect:
+            return sql_type
+        return spell(portable(sql_type), self.type_names)
+
     # -- catalog ---------------------------------------------------------------------------------------------
     @abstractmethod
     def reflect_columns(self, conn: Connection, schema: str, table: str) -> list[Column]:
@@ -108,6 +119,10 @@ class Warehouse(ABC):
     @abstractmethod
     def dependents(self, conn: Connection, schema: str, names: Sequence[str]) -> list[Dependent]:
         """Objects (views, constraints, ...) that read the relations schema.names, wherever they live."""
+
+    def current_database(self, conn: Connection) -> str:
+        """The database (catalog) this connection works in, as the warehouse names it."""
+        return str(run_sql(conn, "SELECT current_database()")[0][0])
 
     def row_count(self, conn: Connection, schema: str, name: str) -> int:
         return int(run_sql(conn, f"SELECT count(*) FROM {self.qualified(schema, name)}")[0][0])

@@ -30,6 +30,11 @@ _FK_TARGET = re.compile(r"REFERENCES\s+(.+?)\s*\(", re.IGNORECASE | re.DOTALL)
 class DuckDBWarehouse(Warehouse):
     dialect = "duckdb"
     folds_case = True
+    type_names = {"smallint": "SMALLINT", "integer": "INTEGER", "bigint": "BIGINT", "real": "REAL",
+                  "double": "DOUBLE", "decimal": "DECIMAL", "boolean": "BOOLEAN", "date": "DATE", "time": "TIME",
+                  "timestamp": "TIMESTAMP", "timestamptz": "TIMESTAMP WITH TIME ZONE", "interval": "INTERVAL",
+                  "uuid": "UUID", "json": "VARCHAR", "bytes": "BLOB", "text": "VARCHAR", "varchar": "VARCHAR",
+                  "arrays": "suffix"}  # JSON needs an extension that may not load offline: text holds it
 
     def reflect_columns(self, conn: Connection, schema: str, table: str) -> list[Column]:
         rows = fetch(conn, "SELECT column_name, data_type, is_nullable = 'YES' FROM information_schema.columns "

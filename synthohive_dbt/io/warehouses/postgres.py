@@ -46,6 +46,11 @@ WHERE c.contype = 'f' AND sn.nspname = :s AND sc.relname = ANY(:names) AND c.con
 class PostgresWarehouse(Warehouse):
     dialect = "postgresql"
     max_identifier_bytes = 63  # NAMEDATALEN - 1: longer names are truncated silently
+    type_names = {"smallint": "smallint", "integer": "integer", "bigint": "bigint", "real": "real",
+                  "double": "double precision", "decimal": "numeric", "boolean": "boolean", "date": "date",
+                  "time": "time", "timestamp": "timestamp", "timestamptz": "timestamp with time zone",
+                  "interval": "interval", "uuid": "uuid", "json": "jsonb", "bytes": "bytea", "text": "text",
+                  "varchar": "varchar", "arrays": "suffix"}
 
     def reflect_columns(self, conn: Connection, schema: str, table: str) -> list[Column]:
         rows = fetch(conn, "SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull "
