@@ -135,6 +135,34 @@ class ConditionalConstraint(_Strict):
     test: str | None = Field(None, description="the dbt test it came from, for reports")
 
 
+class RowRule(_Strict):
+    """A rule across columns of one row, as an SQL predicate on the table's raw columns (`shipped_at >=
+    ordered_at`, `total = price * quantity`, `ended_at is null or started_at <= ended_at`).
+
+    A row breaks it where the predicate is false; a null result passes, as in dbt's `expression_is_true`.
+    `origin="declared"` comes from the project (a dbt test, carried back by lineage) or the Python API: output
+    that breaks it is an error. `origin="learned"` was found in the real rows (relational/invariants.py):
+    output that breaks it is a warning unless strict. `enabled=False` switches a rule off; the choice is kept
+    with the metadata in a saved model (and a re-fit keeps it for a rule it finds again).
+    """
+
+    expression: str
+    origin: Literal["declared", "learned"] = "declared"
+    kind: str = Field("expression", description="order, arithmetic, fd, expression: how it was found or read")
+    source: str | None = Field(None, description="the dbt test unique_id, or None (Python API, learned)")
+    enabled: bool = True
+    support: int | None = Field(None, description="real rows the rule was checked on (learned rules)")
+    tried: int | None = Field(None, description="candidates tried on the table when it was learned")
+
+    @field_validator("expression")
+    @classmethod
+    def _parses(cls, v: str) -> str:
+        if not v or not v.strip():
+            raise ConfigError("a row rule has an empty expression",
+                              hint="write an SQL predicate on the table's columns, e.g. 'a <= b'")
+        return v.strip()
+
+
 class ForeignKey(_Strict):
     """`columns` of this table reference `parent_columns` of `parent` (composite keys: several columns)."""
 
@@ -198,6 +226,7 @@ class TableConfig(_Strict):
     copy_as_is: bool = Field(False, description="small lookup table without PII: copy it instead of learning "
                              "(dbt `meta: {synthohive: {keep_real: true}}`, `--keep-real TABLE`)")
     unique_id: str | None = Field(None, description="dbt unique_id when read from a manifest")
+    row_rules: list[RowRule] = Field(default_factory=list, description="rules across the columns of a row")
     resource_type: Literal["model", "seed", "source", "snapshot", "table"] = "table"
 
     @field_validator("pk", mode="before")
@@ -228,6 +257,23 @@ class TableConfig(_Strict):
             raise SchemaValidationError(f"table {self.name!r}: duplicate column names {dup}",
                                         hint="rename the columns so each name appears once")
         return self
+
+    def add_row_rule(self, rule: RowRule) -> RowRule:
+        """Add a rule once: the same expression again keeps the first (and its enabled choice)."""
+        for mine in self.row_rules:
+            if mine.expression == rule.expression:
+                return mine
+        self.row_rules.append(rule)
+        return rule
+
+    def switch_rule(self, expression: str, enabled: bool) -> RowRule:
+        """Switch a row rule on or off by its expression; an unknown expression is an error naming the rules."""
+        for mine in self.row_rules:
+            if mine.expression == expression:
+                mine.enabled = enabled
+                return mine
+        raise ConfigError(f"table {self.name!r} has no row rule {expression!r}",
+                          hint=f"pick one of {[r.expression for r in self.row_rules] or 'none'}")
 
     def constraint(self, column: str) -> Constraint:
         """The unconditional constraint of a column (an empty one when none is declared)."""

@@ -25,8 +25,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from synthohive_dbt.config import Constraint
+from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.kinds import is_bool, is_datetime, is_float, is_numeric
 
 #: Rule names, in the order `violations` returns them (the order messages and reports list them in).
@@ -169,4 +173,224 @@ def _dtype_ok(values: pd.Series, dtype: str) -> np.ndarray:
     return ok
 
 
-__all__ = ["RULES", "accepted", "bounds", "out_of_range", "repeated", "violations"]
+
+
+# ----------------------------------------------------------------------------------------------- row rules
+# A row rule (config.RowRule) is an SQL predicate over the columns of one row. It is evaluated here on a frame
+# with SQL's three-valued logic: a row breaks the rule where the predicate is false; null passes (dbt's
+# `expression_is_true` selects `where not (expr)`, which a null never meets). The grammar is bounded on
+# purpose: columns, literals, + - * / %, comparisons, AND / OR / NOT, IS [NOT] NULL, BETWEEN, IN (literals),
+# abs, round, coalesce and casts. Anything else (current_date, subqueries, window functions) is refused with
+# the reason, and the reader reports the test as not modelled.
+
+_Value = tuple[np.ndarray, np.ndarray]  # values, null mask
+_ARITH = {exp.Add: np.add, exp.Sub: np.subtract, exp.Mul: np.multiply, exp.Div: np.divide, exp.Mod: np.mod}
+_CMP = {exp.EQ: "eq", exp.NEQ: "ne", exp.GT: "gt", exp.GTE: "ge", exp.LT: "lt", exp.LTE: "le"}
+_FLIP = {"gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}
+
+
+def parse_rule(expression: str) -> exp.Expression:
+    """The predicate's syntax tree; a ConfigError says which part is outside the grammar above."""
+    try:
+        tree = sqlglot.parse_one(expression)
+    except SqlglotError as exc:
+        raise ConfigError(f"row rule {expression!r} is not an SQL expression: {exc}",
+                          hint="write a predicate on the table's columns, e.g. 'a <= b'") from None
+    for node in tree.walk():
+        if not isinstance(node, _ALLOWED):
+            raise ConfigError(f"row rule {expression!r} uses `{node.sql()}` ({type(node).__name__}), outside the "
+                              "grammar of row rules (columns, literals, arithmetic, comparisons, and/or/not, is "
+                              "null, between, in, abs, round, coalesce, cast)",
+                              hint="check it with dbt, or restate it with those parts")
+    return tree
+
+
+def rule_columns(expression: str) -> list[str]:
+    """The columns a rule names, in order of first use."""
+    return list(dict.fromkeys(c.name for c in parse_rule(expression).find_all(exp.Column)))
+
+
+def row_violations(frame: pd.DataFrame, expression: str) -> np.ndarray:
+    """True on the rows where the predicate is false (a null result passes)."""
+    values, null = _eval(parse_rule(expression), frame)
+    return ~null & ~values.astype(bool)
+
+
+def derivation(expression: str) -> tuple[str, exp.Expression] | None:
+    """`col = <expression without col>`: the column the rule computes and how (kept by construction)."""
+    tree = _unwrap(parse_rule(expression))
+    if not isinstance(tree, exp.EQ):
+        return None
+    for side, other in ((tree.this, tree.expression), (tree.expression, tree.this)):
+        side = _unwrap(side)
+        if isinstance(side, exp.Column) and side.name not in {c.name for c in other.find_all(exp.Column)}:
+            return side.name, other
+    return None
+
+
+def derive(frame: pd.DataFrame, how: exp.Expression) -> pd.Series:
+    """The values a derivation gives each row (null where an input is null)."""
+    values, null = _eval(how, frame)
+    out = pd.Series(values, index=frame.index, dtype=object if values.dtype == object else values.dtype)
+    return out.where(~null, None) if null.any() else out
+
+
+def ordering(expression: str) -> tuple[str, str, bool] | None:
+    """(low, high, strict) for `low <= high`, `low < high` (either way round), also with `high is null or ...`
+    / `low is null or ...`: rows that break it can swap the two values (kept by construction)."""
+    tree = _unwrap(parse_rule(expression))
+    if isinstance(tree, exp.Or):
+        parts = [_unwrap(tree.this), _unwrap(tree.expression)]
+        cmp = [p for p in parts if type(p) in _CMP]
+        if len(cmp) != 1 or not any(isinstance(p, exp.Is) for p in parts):
+            return None
+        tree = cmp[0]
+    op = _CMP.get(type(tree))
+    if op not in _FLIP:
+        return None
+    a, b = _unwrap(tree.this), _unwrap(tree.expression)
+    if not isinstance(a, exp.Column) or not isinstance(b, exp.Column):
+        return None
+    if op in ("gt", "ge"):
+        a, b = b, a
+    return a.name, b.name, op in ("lt", "gt")
+
+
+def _unwrap(node: exp.Expression) -> exp.Expression:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node
+
+
+_ALLOWED = (exp.Column, exp.Identifier, exp.Literal, exp.Null, exp.Boolean, exp.Paren, exp.Neg, exp.Not,
+            exp.And, exp.Or, exp.Is, exp.Between, exp.In, exp.Abs, exp.Round, exp.Coalesce, exp.Cast,
+            exp.TryCast, exp.DataType, exp.Tuple, *_ARITH, *_CMP)
+
+
+def _column(frame: pd.DataFrame, name: str) -> _Value:
+    if name not in frame.columns:
+        folded = {str(c).lower(): c for c in frame.columns}
+        if name.lower() not in folded:
+            raise ConfigError(f"row rule names column {name!r}, which the table does not have "
+                              f"(columns: {list(frame.columns)})", hint="fix the rule's column names")
+        name = folded[name.lower()]
+    s = frame[name]
+    null = s.isna().to_numpy()
+    if is_datetime(s):
+        return s.to_numpy("datetime64[ns]"), null
+    if is_bool(s):
+        return s.to_numpy(bool, na_value=False), null
+    if is_numeric(s):
+        return s.to_numpy(np.float64, na_value=np.nan), null
+    return s.to_numpy(object), null
+
+
+def _eval(node: exp.Expression, frame: pd.DataFrame) -> _Value:
+    n = len(frame)
+    none = np.zeros(n, dtype=bool)
+    if isinstance(node, exp.Paren):
+        return _eval(node.this, frame)
+    if isinstance(node, exp.Column):
+        return _column(frame, node.name)
+    if isinstance(node, exp.Null):
+        return np.zeros(n, dtype=np.float64), np.ones(n, dtype=bool)
+    if isinstance(node, exp.Boolean):
+        return np.full(n, bool(node.this)), none
+    if isinstance(node, exp.Literal):
+        value: Any = node.this if node.is_string else float(node.this)
+        return np.full(n, value, dtype=object if node.is_string else np.float64), none
+    if isinstance(node, (exp.Cast, exp.TryCast)):
+        return _eval(node.this, frame)
+    if isinstance(node, exp.Neg):
+        v, null = _eval(node.this, frame)
+        return -v.astype(np.float64), null
+    if isinstance(node, exp.Abs):
+        v, null = _eval(node.this, frame)
+        return np.abs(v.astype(np.float64)), null
+    if isinstance(node, exp.Round):
+        v, null = _eval(node.this, frame)
+        digits = int(float(node.args["decimals"].this)) if node.args.get("decimals") is not None else 0
+        return np.round(v.astype(np.float64), digits), null
+    if isinstance(node, exp.Coalesce):
+        v, null = _eval(node.this, frame)
+        v = v.copy()
+        null = null.copy()
+        for other in node.expressions:
+            w, wnull = _eval(other, frame)
+            fill = null & ~wnull
+            v = v.astype(object) if v.dtype != w.dtype else v
+            v[fill] = w[fill]
+            null &= wnull
+        return v, null
+    if type(node) in _ARITH:
+        (a, an), (b, bn) = _eval(node.this, frame), _eval(node.expression, frame)
+        with np.errstate(all="ignore"):
+            if a.dtype.kind == "M" and b.dtype.kind == "M" and isinstance(node, exp.Sub):
+                return (a - b).astype("timedelta64[s]").astype(np.float64) / 86400.0, an | bn
+            out = _ARITH[type(node)](a.astype(np.float64), b.astype(np.float64))
+        return out, an | bn | ~np.isfinite(out)
+    if type(node) in _CMP:
+        return _compare(_CMP[type(node)], _eval(node.this, frame), _eval(node.expression, frame))
+    if isinstance(node, exp.Is):
+        v, null = _eval(node.this, frame)
+        return null.copy(), none
+    if isinstance(node, exp.Not):
+        v, null = _eval(node.this, frame)
+        return ~v.astype(bool), null
+    if isinstance(node, (exp.And, exp.Or)):
+        (a, an), (b, bn) = _eval(node.this, frame), _eval(node.expression, frame)
+        a, b = a.astype(bool), b.astype(bool)
+        if isinstance(node, exp.And):  # false wins over null
+            false = (~an & ~a) | (~bn & ~b)
+            return ~false & ~an & ~bn, ~false & (an | bn)
+        true = (~an & a) | (~bn & b)
+        return true, ~true & (an | bn)
+    if isinstance(node, exp.Between):
+        x = _eval(node.this, frame)
+        lo = _compare("ge", x, _eval(node.args["low"], frame))
+        hi = _compare("le", x, _eval(node.args["high"], frame))
+        false = (~lo[1] & ~lo[0]) | (~hi[1] & ~hi[0])
+        return ~false & ~lo[1] & ~hi[1], ~false & (lo[1] | hi[1])
+    if isinstance(node, exp.In):
+        x = _eval(node.this, frame)
+        hit, unknown = np.zeros(n, dtype=bool), x[1].copy()
+        for item in node.expressions:
+            v, null = _compare("eq", x, _eval(item, frame))
+            hit |= v & ~null
+        return hit, ~hit & unknown
+    raise ConfigError(f"row rule part `{node.sql()}` is outside the grammar of row rules",
+                      hint="restate the rule with columns, literals, arithmetic and comparisons")
+
+
+def _compare(op: str, left: _Value, right: _Value) -> _Value:
+    (a, an), (b, bn) = left, right
+    a, b = _alike(a, b), _alike(b, a)
+    null = an | bn
+    with np.errstate(invalid="ignore"):
+        if a.dtype.kind == "f" and b.dtype.kind == "f":
+            close = np.isclose(a, b, rtol=1e-9, atol=1e-9)
+            result = {"eq": close, "ne": ~close, "lt": (a < b) & ~close, "le": (a <= b) | close,
+                      "gt": (a > b) & ~close, "ge": (a >= b) | close}[op]
+        else:
+            result = np.zeros(len(a), dtype=bool)
+            ok = ~null
+            x, y = a[ok], b[ok]
+            try:
+                result[ok] = {"eq": x == y, "ne": x != y, "lt": x < y, "le": x <= y, "gt": x > y, "ge": x >= y}[op]
+            except TypeError:
+                result[ok] = {"eq": x.astype(str) == y.astype(str), "ne": x.astype(str) != y.astype(str)}.get(
+                    op, np.zeros(int(ok.sum()), dtype=bool))
+    return np.asarray(result, dtype=bool), null
+
+
+def _alike(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`a` in `b`'s type where SQL would cast it: a text literal against a date column, text against numbers."""
+    if b.dtype.kind == "M" and a.dtype.kind != "M":
+        return pd.to_datetime(pd.Series(a), errors="coerce").to_numpy("datetime64[ns]")
+    if b.dtype.kind == "f" and a.dtype == object:
+        return pd.to_numeric(pd.Series(a), errors="coerce").to_numpy(np.float64)
+    return a
+
+
+__all__ = ["RULES", "accepted", "bounds", "derivation", "derive", "ordering", "out_of_range", "parse_rule",
+           "repeated", "row_violations", "rule_columns", "violations"]

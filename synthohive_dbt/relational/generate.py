@@ -22,7 +22,7 @@ from synthohive_dbt.errors import ConfigError, ConstraintViolationError
 from synthohive_dbt.models.base import ConditionalGenerativeModel
 from synthohive_dbt.models.formats import ColumnFormat
 from synthohive_dbt.relational.cardinality import deal_by_popularity, forest
-from synthohive_dbt.relational.constraints import assert_frame, check_frame
+from synthohive_dbt.relational.constraints import assert_frame, check_frame, enforce_rows
 from synthohive_dbt.relational.keys import ensure_unique, per_group_sequence
 from synthohive_dbt.relational.pii import PiiSampling, fake_columns
 from synthohive_dbt.relational.plan import ForeignKeyPlan, TablePlan
@@ -193,7 +193,8 @@ def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativ
                 source = plan.foreign_keys[p.copy_fk]
                 cols[p.name] = _take(kept[source.parent].frame[p.copy_column], links[p.copy_fk][start:stop])
         frame = _cast_like(pd.DataFrame({c: cols[c] for c in plan.columns}), plan, cfg)
-        assert_frame(frame, cfg, seen)
+        frame = enforce_rows(frame, cfg, frame.columns, writable=plan.model_columns)
+        assert_frame(frame, cfg, seen, stats.broken_rules)
         for c in seen:
             seen[c] = seen[c].append(pd.Index(frame[c].dropna()))
         if keep_cols:
@@ -326,6 +327,7 @@ def _sample_learned(model: ConditionalGenerativeModel, plan: TablePlan, cfg: Tab
     data = model.sample(n, context=context, seed=derive_seed(seed, plan.name, "chunk", chunk))
     data = data.reset_index(drop=True)
     for round_ in range(MAX_RESAMPLE_ROUNDS):
+        data = enforce_rows(data, cfg, plan.model_columns)
         bad = check_frame(data, cfg, plan.model_columns, seen)
         if not bad:
             break
@@ -345,7 +347,7 @@ def _sample_learned(model: ConditionalGenerativeModel, plan: TablePlan, cfg: Tab
                     hint="the model returned another dtype on a second call; report this as a model bug"
                 ) from exc
         stats.resample_rounds += 1
-    return data
+    return enforce_rows(data, cfg, plan.model_columns)
 
 
 def _replace_rows(current: pd.Series, idx: np.ndarray, fresh: pd.Series) -> pd.Series:
