@@ -52,6 +52,16 @@ class FkRule:
 
 
 @dataclass(frozen=True)
+class RowRuleFinding:
+    """A predicate every row of `table` keeps (config.RowRule): `expression` names the table's columns."""
+
+    table: str
+    expression: str
+    source: str
+    kind: str = "expression"
+
+
+@dataclass(frozen=True)
 class NotModelled:
     """A test (or constraint) the reader cannot turn into metadata, with the reason, for the report."""
 
@@ -60,4 +70,4 @@ class NotModelled:
     table: str | None = None
 
 
-Finding = ColumnRule | KeyRule | FkRule | NotModelled
+Finding = ColumnRule | KeyRule | FkRule | RowRuleFinding | NotModelled
