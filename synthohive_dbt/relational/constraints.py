@@ -58,7 +58,7 @@ def rules_on(cfg: TableConfig, columns: Iterable[str]) -> list[RowRule]:
 def enforce_rows(frame: pd.DataFrame, cfg: TableConfig, columns: Iterable[str],
                  writable: Iterable[str] | None = None) -> pd.DataFrame:
     """Keep the rules on `columns` by construction where they allow it: derived columns computed from the
-    others (in rule order, so a column derived from a derived one comes after it), order rules swapped.
+    others (after order rules are swapped; repeated so a column derived from a derived one settles).
     Only `writable` columns (default: `columns`) change: keys and foreign keys keep their values."""
     columns = list(columns)
     free = set(columns if writable is None else writable)
@@ -67,14 +67,6 @@ def enforce_rows(frame: pd.DataFrame, cfg: TableConfig, columns: Iterable[str],
         return frame
     frame = frame.copy()
     for rule in rules:
-        derived = derivation(rule.expression)
-        if derived is not None:
-            col, how = derived
-            if col not in free:
-                continue
-            values = derive(frame, how)
-            frame[col] = _like(values, frame[col])
-            continue
         order = ordering(rule.expression)
         if order is not None:
             low, high, _ = order
@@ -83,6 +75,10 @@ def enforce_rows(frame: pd.DataFrame, cfg: TableConfig, columns: Iterable[str],
                 lo, hi = frame[low].array.copy(), frame[high].array.copy()
                 lo[swap], hi[swap] = frame[high].array[swap], frame[low].array[swap]
                 frame[low], frame[high] = lo, hi
+    derived = [d for r in rules if (d := derivation(r.expression)) is not None and d[0] in free]
+    for _ in derived:  # one pass per derivation: a chain (net from gross, gross from price) settles in order
+        for col, how in derived:
+            frame[col] = _like(derive(frame, how), frame[col])
     return frame
 
 

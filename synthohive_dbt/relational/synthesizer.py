@@ -39,6 +39,7 @@ from synthohive_dbt.privacy.detect import PiiFinding
 from synthohive_dbt.relational.checkpoint import FitCheckpoint, data_digest
 from synthohive_dbt.relational.dp import dp_model_kwargs, privacy_report
 from synthohive_dbt.relational.inputs import load_tables, validate_data
+from synthohive_dbt.relational.invariants import learn_into
 from synthohive_dbt.relational.pii import (
     PiiSampling,
     fake_copied_tables,
@@ -99,6 +100,7 @@ class Synthesizer:
         self.seed: int | None = None
         self.fit_params: dict[str, Any] = {}
         self.pii_findings: list[PiiFinding] = []
+        self.learn_rules = True  # find rules the real rows keep at fit (relational/invariants.py)
         self.provenance: dict[str, Any] = {}  # JSON facts a caller records with the model (e.g. the dbt selection)
         self.last_sample_stats: SampleStats | None = None
         # in memory only, never saved: the training frames (to measure samples) and their PII values
@@ -149,6 +151,10 @@ class Synthesizer:
         self._real_pii = real_pii_values(tables, kinds)
         learn_from = fake_copied_tables(tables, self.metadata, kinds, self.privacy_config, self._real_pii)
         private = self.privacy_config.enable_differential_privacy
+        if self.learn_rules:  # rules the real rows always keep (relational/invariants.py); off under DP
+            for name in (n for n in self.order if not self.metadata.tables[n].copy_as_is):
+                learn_into(self.metadata.tables[name], tables[name], kinds.get(name, ()), enabled=not private,
+                           seed=derive_seed(self.seed, name, "rules"))
         model_kwargs = dp_model_kwargs(self.model_class, self.privacy_config, self.model_kwargs,
                                        sum(not t.copy_as_is for t in self.metadata.tables.values()))
         model_kwargs.update({k: v for k, v in (("max_steps", max_steps), ("patience", patience)) if v is not None})
