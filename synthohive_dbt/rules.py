@@ -217,14 +217,20 @@ def row_violations(frame: pd.DataFrame, expression: str) -> np.ndarray:
 
 
 def derivation(expression: str) -> tuple[str, exp.Expression] | None:
-    """`col = <expression without col>`: the column the rule computes and how (kept by construction)."""
+    """`col = <expression without col>`, or `col = f(col)` for a projection f (date_trunc, round): the column
+    the rule computes and how (kept by construction)."""
     tree = _unwrap(parse_rule(expression))
     if not isinstance(tree, exp.EQ):
         return None
     for side, other in ((tree.this, tree.expression), (tree.expression, tree.this)):
-        side = _unwrap(side)
-        if isinstance(side, exp.Column) and side.name not in {c.name for c in other.find_all(exp.Column)}:
+        side, other = _unwrap(side), _unwrap(other)
+        if not isinstance(side, exp.Column):
+            continue
+        names = {c.name for c in other.find_all(exp.Column)}
+        if side.name not in names:
             return side.name, other
+        if names == {side.name} and isinstance(other, _PROJECTIONS) and _unwrap(other.this) == side:
+            return side.name, other  # `date_trunc('month', d) = d`: d := its own truncation (idempotent)
     return None
 
 
@@ -264,7 +270,10 @@ def _unwrap(node: exp.Expression) -> exp.Expression:
 
 _ALLOWED = (exp.Column, exp.Identifier, exp.Literal, exp.Null, exp.Boolean, exp.Paren, exp.Neg, exp.Not,
             exp.And, exp.Or, exp.Is, exp.Between, exp.In, exp.Abs, exp.Round, exp.Coalesce, exp.Cast,
-            exp.TryCast, exp.DataType, exp.Tuple, *_ARITH, *_CMP)
+            exp.TryCast, exp.DataType, exp.Tuple, exp.DateTrunc, exp.TimestampTrunc, exp.CurrentDate,
+            exp.Var, *_ARITH, *_CMP)
+_TRUNC = {"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
+_PROJECTIONS = (exp.DateTrunc, exp.TimestampTrunc, exp.Round, exp.Cast, exp.TryCast)
 
 
 def _column(frame: pd.DataFrame, name: str) -> _Value:
@@ -301,6 +310,19 @@ def _eval(node: exp.Expression, frame: pd.DataFrame) -> _Value:
         return np.full(n, value, dtype=object if node.is_string else np.float64), none
     if isinstance(node, (exp.Cast, exp.TryCast)):
         return _eval(node.this, frame)
+    if isinstance(node, exp.CurrentDate):  # the day the rule is checked, as the warehouse's current_date
+        return np.full(n, pd.Timestamp.today().normalize().to_datetime64(), dtype="datetime64[ns]"), none
+    if isinstance(node, (exp.DateTrunc, exp.TimestampTrunc)):
+        unit = str(node.args["unit"].name if isinstance(node.args["unit"], exp.Var) else node.args["unit"].this)
+        if unit.lower() not in _TRUNC:
+            raise ConfigError(f"row rule part `{node.sql()}` truncates to {unit!r}",
+                              hint=f"date_trunc is read for {sorted(_TRUNC)}")
+        v, null = _eval(node.this, frame)
+        stamps = pd.Series(_alike(v, np.zeros(0, dtype="datetime64[ns]")))
+        period = stamps.dt.to_period(_TRUNC[unit.lower()]) if unit.lower() != "week" else None
+        out = (period.dt.start_time if period is not None
+               else stamps.dt.normalize() - pd.to_timedelta(stamps.dt.dayofweek, unit="D"))
+        return out.to_numpy("datetime64[ns]"), null | out.isna().to_numpy()
     if isinstance(node, exp.Neg):
         v, null = _eval(node.this, frame)
         return -v.astype(np.float64), null
