@@ -129,3 +129,12 @@ def test_row_rules_use_sql_three_valued_logic() -> None:
     assert row_violations(f, "a in (1, 5) or a between 2 and 2").tolist() == [False, False, False, False]
     assert derivation("total = round(price * quantity, 2)")[0] == "total"
     assert ordering("b >= a") == ("a", "b", False) and ordering("d2 is null or d1 < d2") == ("d1", "d2", True)
+
+
+def test_date_trunc_rules_and_their_projection() -> None:
+    from synthohive_dbt.rules import derivation, derive, row_violations
+    f = pd.DataFrame({"s": pd.to_datetime(["2020-01-01", "2020-02-03", None])})
+    assert row_violations(f, "date_trunc('month', s) = s").tolist() == [False, True, False]
+    assert row_violations(f, "s <= date_trunc('month', current_date)").tolist() == [False, False, False]
+    col, how = derivation("date_trunc('month', s) = s")
+    assert col == "s" and derive(f, how).iloc[1] == pd.Timestamp("2020-02-01")
