@@ -163,6 +163,43 @@ class RowRule(_Strict):
         return v.strip()
 
 
+class GroupRule(_Strict):
+    """Order within the rows of a group (dbt_utils `mutually_exclusive_ranges`, `sequential_values`).
+
+    `kind="ranges"`: `columns` = [lower, upper]; within each `partition_by` group the ranges do not overlap
+    (`gaps`: allowed, not_allowed: each range starts where the previous ends). `kind="sequence"`: `columns` =
+    [column]; within each group, ordered, each value is the previous plus `interval` (in `datepart` units for
+    dates). Kept by construction: ranges are laid end to end from their lengths, sequences renumbered.
+    """
+
+    kind: Literal["ranges", "sequence"]
+    columns: list[str]
+    partition_by: list[str] = Field(default_factory=list)
+    gaps: Literal["allowed", "not_allowed"] = "allowed"
+    zero_length_allowed: bool = False
+    interval: float = 1.0
+    datepart: Literal["second", "minute", "hour", "day", "week"] | None = None
+    origin: Literal["declared", "learned"] = "declared"
+    source: str | None = None
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _arity(self) -> GroupRule:
+        want = 2 if self.kind == "ranges" else 1
+        if len(self.columns) != want:
+            raise ConfigError(f"a {self.kind} group rule names columns {self.columns}, not {want}",
+                              hint="ranges: [lower, upper]; sequence: [column]")
+        return self
+
+    @property
+    def label(self) -> str:
+        by = f" per {', '.join(self.partition_by)}" if self.partition_by else ""
+        if self.kind == "ranges":
+            return f"ranges [{self.columns[0]}, {self.columns[1]}) do not overlap{by}"
+        unit = f" {self.datepart}" if self.datepart else ""
+        return f"{self.columns[0]} steps by {self.interval:g}{unit}{by}"
+
+
 class ForeignKey(_Strict):
     """`columns` of this table reference `parent_columns` of `parent` (composite keys: several columns)."""
 
@@ -227,6 +264,7 @@ class TableConfig(_Strict):
                              "(dbt `meta: {synthohive: {keep_real: true}}`, `--keep-real TABLE`)")
     unique_id: str | None = Field(None, description="dbt unique_id when read from a manifest")
     row_rules: list[RowRule] = Field(default_factory=list, description="rules across the columns of a row")
+    group_rules: list[GroupRule] = Field(default_factory=list, description="order within groups of rows")
     resource_type: Literal["model", "seed", "source", "snapshot", "table"] = "table"
 
     @field_validator("pk", mode="before")

@@ -29,7 +29,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from synthohive_dbt.config import Constraint
+from synthohive_dbt.config import Constraint, GroupRule
 from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.kinds import is_bool, is_datetime, is_float, is_numeric
 
@@ -241,6 +241,14 @@ def derive(frame: pd.DataFrame, how: exp.Expression) -> pd.Series:
     return out.where(~null, None) if null.any() else out
 
 
+def truncation(how: exp.Expression) -> str | None:
+    """The pandas period of a `date_trunc(unit, col)` derivation ('M' for month), else None."""
+    if not isinstance(how, (exp.DateTrunc, exp.TimestampTrunc)):
+        return None
+    unit = node.name if isinstance(node := how.args["unit"], exp.Var) else str(node.this)
+    return _TRUNC.get(unit.lower())
+
+
 def ordering(expression: str) -> tuple[str, str, bool] | None:
     """(low, high, strict) for `low <= high`, `low < high` (either way round), also with `high is null or ...`
     / `low is null or ...`: rows that break it can swap the two values (kept by construction)."""
@@ -384,6 +392,55 @@ def _eval(node: exp.Expression, frame: pd.DataFrame) -> _Value:
                       hint="restate the rule with columns, literals, arithmetic and comparisons")
 
 
+UNIT_NS = {"second": 10**9, "minute": 60 * 10**9, "hour": 3600 * 10**9, "day": 86400 * 10**9,
+            "week": 7 * 86400 * 10**9}
+
+
+def group_numbers(frame: pd.DataFrame, rule: GroupRule, column: str) -> np.ndarray:
+    """A group rule's column as float64 (dates in `datepart` units, days without one); NaN for null."""
+    s = frame[column]
+    if is_datetime(s):
+        x = s.to_numpy("datetime64[ns]").astype("int64").astype(np.float64) / UNIT_NS[rule.datepart or "day"]
+        x[s.isna().to_numpy()] = np.nan
+        return x
+    return pd.to_numeric(s, errors="coerce").to_numpy(np.float64, na_value=np.nan)
+
+
+def group_keys(frame: pd.DataFrame, rule: GroupRule) -> np.ndarray:
+    """Group number per row (all rows one group without `partition_by`); rows with a null key: -1."""
+    if not rule.partition_by:
+        return np.zeros(len(frame), dtype=np.int64)
+    return frame.groupby(rule.partition_by, sort=False, dropna=True).ngroup().to_numpy()
+
+
+def group_violations(frame: pd.DataFrame, rule: GroupRule) -> np.ndarray:
+    """True on the rows that break a group rule: a range that overlaps (or, without gaps, does not meet) the
+    one before it in its group, or is empty/reversed; a sequence value that is not the previous plus the
+    interval. Rows with a null in the rule's columns or key pass, as in dbt_utils' SQL."""
+    keys = group_keys(frame, rule)
+    bad = np.zeros(len(frame), dtype=bool)
+    if rule.kind == "ranges":
+        lo, hi = group_numbers(frame, rule, rule.columns[0]), group_numbers(frame, rule, rule.columns[1])
+        ok = ~np.isnan(lo) & ~np.isnan(hi) & (keys >= 0)
+        with np.errstate(invalid="ignore"):
+            bad |= ok & ((lo > hi) if rule.zero_length_allowed else (lo >= hi))
+        idx = np.flatnonzero(ok)
+        idx = idx[np.lexsort((hi[idx], lo[idx], keys[idx]))]
+        same = keys[idx][1:] == keys[idx][:-1]
+        prev_hi, cur_lo = hi[idx][:-1], lo[idx][1:]
+        broken = (cur_lo < prev_hi) if rule.gaps == "allowed" else (~np.isclose(cur_lo, prev_hi))
+        bad[idx[1:][same & broken]] = True
+        return bad
+    x = group_numbers(frame, rule, rule.columns[0])
+    ok = ~np.isnan(x) & (keys >= 0)
+    idx = np.flatnonzero(ok)
+    idx = idx[np.lexsort((x[idx], keys[idx]))]
+    same = keys[idx][1:] == keys[idx][:-1]
+    step = ~np.isclose(np.diff(x[idx]), rule.interval)
+    bad[idx[1:][same & step]] = True
+    return bad
+
+
 def _compare(op: str, left: _Value, right: _Value) -> _Value:
     (a, an), (b, bn) = left, right
     a, b = _alike(a, b), _alike(b, a)
@@ -414,5 +471,5 @@ def _alike(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a
 
 
-__all__ = ["RULES", "accepted", "bounds", "derivation", "derive", "ordering", "out_of_range", "parse_rule",
-           "repeated", "row_violations", "rule_columns", "violations"]
+__all__ = ["RULES", "UNIT_NS", "accepted", "bounds", "derivation", "derive", "group_keys", "group_numbers", "group_violations", "ordering", "out_of_range", "parse_rule",
+           "repeated", "row_violations", "rule_columns", "truncation", "violations"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from synthohive_dbt.config import Constraint
+from synthohive_dbt.config import Constraint, GroupRule
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,15 @@ class RowRuleFinding:
 
 
 @dataclass(frozen=True)
+class GroupRuleFinding:
+    """Order within groups of rows of `table` (config.GroupRule: ranges that do not overlap, sequences)."""
+
+    table: str
+    rule: GroupRule
+    source: str
+
+
+@dataclass(frozen=True)
 class NotModelled:
     """A test (or constraint) the reader cannot turn into metadata, with the reason, for the report."""
 
@@ -70,4 +79,4 @@ class NotModelled:
     table: str | None = None
 
 
-Finding = ColumnRule | KeyRule | FkRule | RowRuleFinding | NotModelled
+Finding = ColumnRule | KeyRule | FkRule | RowRuleFinding | GroupRuleFinding | NotModelled

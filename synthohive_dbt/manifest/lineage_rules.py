@@ -48,7 +48,7 @@ from sqlglot.errors import SqlglotError
 
 from synthohive_dbt.config import Constraint, DType
 from synthohive_dbt.errors import ConfigError
-from synthohive_dbt.manifest.findings import ColumnRule, Finding, FkRule, KeyRule, RowRuleFinding
+from synthohive_dbt.manifest.findings import ColumnRule, Finding, FkRule, GroupRuleFinding, KeyRule, RowRuleFinding
 from synthohive_dbt.manifest.lineage_sql import (
     ColumnLineage,
     Origin,
@@ -448,6 +448,29 @@ def _row_rule(rule: RowRuleFinding, rel: RelationLineage, facts: RawFacts, diale
     return Carried((replace(rule, table=relation, expression=str(raw)),))
 
 
+def _group_rule(found: GroupRuleFinding, rel: RelationLineage, facts: RawFacts) -> Outcome:
+    """Order within groups holds on the model when it holds on the raw table its columns are renamed from and
+    the model keeps one row per raw row (no fan-out adds overlapping copies)."""
+    rule = found.rule
+    origins = [_single_origin(rel, c, allow_pick=False) for c in [*rule.columns, *rule.partition_by]]
+    relations = {o.relation for o in origins}
+    if len(relations) != 1:
+        raise _Stop(f"the columns of `{rule.label}` come from different raw tables")
+    [relation] = relations
+    for name, o in zip([*rule.columns, *rule.partition_by], origins):
+        why = value_preserving(o, facts.family(o.relation, o.column))
+        if why:
+            raise _Stop(f"{rel.name}.{name} is not the raw value: {why}")
+    link = rel.rows.get(relation)
+    if link is None or link.injective:
+        raise _Stop(f"{rel.name} may hold several rows per raw row: "
+                    f"{link.injective if link else 'its rows do not come from one raw table'}")
+    raw = [facts.column_name(relation, o.column) for o in origins]
+    k = len(rule.columns)
+    moved = rule.model_copy(update={"columns": raw[:k], "partition_by": raw[k:]})
+    return Carried((replace(found, table=relation, rule=moved),))
+
+
 def translate(finding: Finding, rel: RelationLineage, lineage_of: Callable[[str], RelationLineage],
               facts: RawFacts, dialect: str | None) -> Outcome:
     """One finding on a model (from a test or a contract) -> what the raw tables must satisfy."""
@@ -460,6 +483,8 @@ def translate(finding: Finding, rel: RelationLineage, lineage_of: Callable[[str]
             return _fk_rule(finding, rel, lineage_of(finding.parent), facts, dialect)
         if isinstance(finding, RowRuleFinding):
             return _row_rule(finding, rel, facts, dialect)
+        if isinstance(finding, GroupRuleFinding):
+            return _group_rule(finding, rel, facts)
     except _Stop as stop:
         return NotCarried(str(stop))
     return NotCarried(f"{type(finding).__name__} is not a rule lineage carries")

@@ -4,6 +4,7 @@
   `where`/`condition` makes it `not (condition) or (expression)`;
 - `dbt_expectations.expect_column_pair_values_A_to_be_greater_than_B` (`or_equal`), `..._to_be_equal`,
   `expect_column_pair_values_to_be_in_set`, `expect_multicolumn_sum_to_equal`;
+- `dbt_utils.mutually_exclusive_ranges` and `sequential_values`: a GroupRule (order within groups of rows);
 - a singular test `select ... from <one relation> where <predicate>`: its failing rows are those where the
   predicate is true, so every row keeps `not (<predicate>)`.
 
@@ -20,6 +21,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from pydantic import ValidationError
+
+from synthohive_dbt.config import GroupRule
 from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.manifest.findings import Finding, NotModelled, RowRuleFinding
 from synthohive_dbt.rules import parse_rule
@@ -86,6 +90,31 @@ def multicolumn_sum(kwargs: dict[str, Any]) -> str | None:
     return f"{' + '.join(str(c) for c in cols)} = {total}"
 
 
+def group_rule(name: str, kwargs: dict[str, Any], column: str | None) -> GroupRule | str:
+    """`mutually_exclusive_ranges` / `sequential_values` as a GroupRule, or the reason it is not modelled."""
+    partition = kwargs.get("partition_by") if name == "mutually_exclusive_ranges" else kwargs.get(
+        "group_by_columns")
+    parts = [p.strip() for p in partition.split(",")] if isinstance(partition, str) else list(partition or [])
+    try:
+        if name == "mutually_exclusive_ranges":
+            gaps = str(kwargs.get("gaps") or "allowed")
+            if gaps == "required":
+                return "mutually_exclusive_ranges with `gaps: required` is not modelled"
+            lower, upper = kwargs.get("lower_bound_column"), kwargs.get("upper_bound_column")
+            if not lower or not upper:
+                return "mutually_exclusive_ranges without lower_bound_column and upper_bound_column"
+            zero = str(kwargs.get("zero_length_range_allowed", False)).lower() in ("true", "1", "yes")
+            return GroupRule(kind="ranges", columns=[str(lower), str(upper)], partition_by=parts, gaps=gaps,
+                             zero_length_allowed=zero)
+        if column is None:
+            return "sequential_values without column_name"
+        datepart = kwargs.get("datepart")
+        return GroupRule(kind="sequence", columns=[column], partition_by=parts,
+                         interval=float(kwargs.get("interval", 1)), datepart=datepart or None)
+    except (ConfigError, ValidationError, ValueError) as exc:
+        return f"{name} arguments are not modelled: {exc}"
+
+
 def singular_predicate(sql: str) -> str | None:
     """`not (<where>)` of a singular test that selects the rows of one relation failing a row predicate;
     None for any other shape (joins, grouping, CTEs, unions, no where)."""
@@ -110,5 +139,5 @@ def singular_predicate(sql: str) -> str | None:
     return f"not ({predicate.sql()})"
 
 
-__all__ = ["conditioned", "expression_is_true", "multicolumn_sum", "pair_equal", "pair_greater", "pair_in_set",
+__all__ = ["conditioned", "expression_is_true", "group_rule", "multicolumn_sum", "pair_equal", "pair_greater", "pair_in_set",
            "rule_finding", "singular_predicate"]

@@ -16,13 +16,14 @@ from synthohive_dbt.config import Constraint
 from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.manifest.constraints import declared_columns
 from synthohive_dbt.manifest.disabled import unresolved_refs
-from synthohive_dbt.manifest.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
+from synthohive_dbt.manifest.findings import ColumnRule, Finding, FkRule, GroupRuleFinding, KeyRule, NotModelled
 from synthohive_dbt.manifest.identifiers import column_name
 from synthohive_dbt.manifest.loader import Manifest
 from synthohive_dbt.manifest.refs import RefTarget, parse_ref_call
 from synthohive_dbt.manifest.row_tests import (
     conditioned,
     expression_is_true,
+    group_rule,
     multicolumn_sum,
     pair_equal,
     pair_greater,
@@ -290,6 +291,23 @@ def _row_rule(build: Callable[[dict[str, Any], str | None], str | None]) -> Call
     return handle
 
 
+def _group_rule(name: str) -> Callable[[TestContext], list[Finding]]:
+    def handle(ctx: TestContext) -> list[Finding]:
+        if ctx.where is not None or ctx.severity == "warn":
+            return [ctx.skip(f"{name} under a `where` or warn-only is not modelled")]
+        rule = group_rule(name, ctx.kwargs, ctx.column)
+        if isinstance(rule, str):
+            return [ctx.skip(rule)]
+        names = [ctx.name_of(c, ctx.table) for c in [*rule.columns, *rule.partition_by]]
+        if None in names:
+            bad = [c for c, n in zip([*rule.columns, *rule.partition_by], names) if n is None]
+            return [ctx.skip(f"{name} names {bad}, SQL expression(s) rather than columns: not modelled")]
+        k = len(rule.columns)
+        rule = rule.model_copy(update={"columns": names[:k], "partition_by": names[k:]})
+        return [GroupRuleFinding(ctx.table, rule.model_copy(update={"source": ctx.uid}), ctx.uid)]
+    return handle
+
+
 Handler = Callable[[TestContext], list[Finding]]
 _HANDLERS: dict[str, tuple[tuple[str | None, ...], Handler]] = {
     "not_null": (_CORE, _not_null),
@@ -313,6 +331,8 @@ _HANDLERS: dict[str, tuple[tuple[str | None, ...], Handler]] = {
     "expect_column_values_to_match_like_pattern": (_EXPECTATIONS, _like),
     "expect_column_values_to_be_of_type": (_EXPECTATIONS, _data_type),
     "expression_is_true": (_UTILS, _row_rule(expression_is_true)),
+    "mutually_exclusive_ranges": (_UTILS, _group_rule("mutually_exclusive_ranges")),
+    "sequential_values": (_UTILS, _group_rule("sequential_values")),
     "expect_column_pair_values_A_to_be_greater_than_B": (_EXPECTATIONS, _row_rule(lambda k, _: pair_greater(k))),
     "expect_column_pair_values_to_be_equal": (_EXPECTATIONS, _row_rule(lambda k, _: pair_equal(k))),
     "expect_column_pair_values_to_be_in_set": (_EXPECTATIONS, _row_rule(lambda k, _: pair_in_set(k))),

@@ -21,9 +21,22 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from synthohive_dbt.config import Constraint, RowRule, TableConfig
+from synthohive_dbt.config import Constraint, GroupRule, RowRule, TableConfig
 from synthohive_dbt.errors import ConstraintViolationError
-from synthohive_dbt.rules import bounds, derivation, derive, ordering, row_violations, rule_columns, violations
+from synthohive_dbt.rules import (
+    UNIT_NS,
+    bounds,
+    derivation,
+    derive,
+    group_keys,
+    group_numbers,
+    group_violations,
+    ordering,
+    row_violations,
+    rule_columns,
+    truncation,
+    violations,
+)
 
 log = logging.getLogger(__name__)
 _SHOWN_ROWS = 5
@@ -56,16 +69,22 @@ def rules_on(cfg: TableConfig, columns: Iterable[str]) -> list[RowRule]:
 
 
 def enforce_rows(frame: pd.DataFrame, cfg: TableConfig, columns: Iterable[str],
-                 writable: Iterable[str] | None = None) -> pd.DataFrame:
+                 writable: Iterable[str] | None = None, groups: dict[str, dict] | None = None) -> pd.DataFrame:
     """Keep the rules on `columns` by construction where they allow it: derived columns computed from the
     others (after order rules are swapped; repeated so a column derived from a derived one settles).
-    Only `writable` columns (default: `columns`) change: keys and foreign keys keep their values."""
+    Only `writable` columns (default: `columns`) change: keys and foreign keys keep their values. With
+    `groups` (state kept across the chunks of one table), group rules are laid out too, before derivations."""
     columns = list(columns)
     free = set(columns if writable is None else writable)
     rules = rules_on(cfg, columns)
-    if not rules:
+    grouped = [g for g in cfg.group_rules if g.enabled and set(g.columns) <= free
+               and set(g.partition_by) <= set(columns)] if groups is not None else []
+    if not rules and not grouped:
         return frame
     frame = frame.copy()
+    periods = {d[0]: p for r in rules if (d := derivation(r.expression)) is not None and (p := truncation(d[1]))}
+    for g in grouped:
+        _lay_out(frame, g, groups.setdefault(g.label, {}), periods)  # type: ignore[union-attr]
     for rule in rules:
         order = ordering(rule.expression)
         if order is not None:
@@ -80,6 +99,78 @@ def enforce_rows(frame: pd.DataFrame, cfg: TableConfig, columns: Iterable[str],
         for col, how in derived:
             frame[col] = _like(derive(frame, how), frame[col])
     return frame
+
+
+def _lay_out(frame: pd.DataFrame, rule: GroupRule, state: dict, periods: dict[str, str]) -> None:
+    """Rebuild a group rule's columns in place, group by group in their order: ranges laid end to end
+    (a range starts no earlier than the previous one ends, keeping its length), sequences renumbered from the
+    group's first value by the interval. `state` holds each group's last end/value from earlier chunks.
+    Ranges whose two ends a rule truncates to one period (`date_trunc('month', ...) = ...`) are laid out in
+    whole periods, so the truncation keeps them apart and non-empty."""
+    period = {periods.get(c) for c in rule.columns}
+    if rule.kind == "ranges" and len(period) == 1 and None not in period:
+        _lay_out_periods(frame, rule, state, period.pop())
+        return
+    keys = group_keys(frame, rule)
+    names = (list(zip(*(frame[c].tolist() for c in rule.partition_by))) if rule.partition_by
+             else [()] * len(frame))
+    if rule.kind == "ranges":
+        lo, hi = group_numbers(frame, rule, rule.columns[0]), group_numbers(frame, rule, rule.columns[1])
+        ok = ~np.isnan(lo) & ~np.isnan(hi) & (keys >= 0)
+        idx = np.flatnonzero(ok)
+        idx = idx[np.lexsort((lo[idx], keys[idx]))]
+        length = np.abs(hi - lo)
+        if not rule.zero_length_allowed:
+            length = np.where(length > 0, length, 1.0)
+        new_lo, new_hi = lo.copy(), hi.copy()
+        for i in idx:
+            end = state.get(names[i])
+            start = lo[i] if end is None else (max(lo[i], end) if rule.gaps == "allowed" else end)
+            new_lo[i], new_hi[i] = start, start + length[i]
+            state[names[i]] = new_hi[i]
+        _put(frame, rule, rule.columns[0], new_lo)
+        _put(frame, rule, rule.columns[1], new_hi)
+        return
+    x = group_numbers(frame, rule, rule.columns[0])
+    idx = np.flatnonzero(~np.isnan(x) & (keys >= 0))
+    idx = idx[np.lexsort((x[idx], keys[idx]))]
+    out = x.copy()
+    for i in idx:
+        last = state.get(names[i])
+        out[i] = x[i] if last is None else last + rule.interval
+        state[names[i]] = out[i]
+    _put(frame, rule, rule.columns[0], out)
+
+
+def _lay_out_periods(frame: pd.DataFrame, rule: GroupRule, state: dict, period: str) -> None:
+    """Ranges laid out in whole periods (month numbers for 'M'): a ranges rule on the period ordinals."""
+    lo_col, hi_col = rule.columns
+    ordinals = {}
+    for c in (lo_col, hi_col):
+        index = pd.PeriodIndex(pd.to_datetime(frame[c]).dt.to_period(period))
+        ordinals[c] = np.where(index.isna(), np.nan, index.asi8.astype(np.float64))
+    plain = rule.model_copy(update={"datepart": None})
+    work = pd.DataFrame({lo_col: ordinals[lo_col], hi_col: ordinals[hi_col],
+                         **{p: frame[p].to_numpy() for p in rule.partition_by}}, index=frame.index)
+    _lay_out(work, plain, state, {})
+    for c in (lo_col, hi_col):
+        x = work[c].to_numpy(np.float64)
+        null = np.isnan(x)
+        index = pd.PeriodIndex.from_ordinals(np.where(null, 0, x).astype("int64"), freq=period)
+        stamps = pd.Series(index.to_timestamp(), index=frame.index).where(~null)
+        frame[c] = stamps.astype(frame[c].dtype)
+
+
+def _put(frame: pd.DataFrame, rule: GroupRule, column: str, values: np.ndarray) -> None:
+    """Numbers back into the column's type (dates from `datepart` units)."""
+    current = frame[column]
+    null = np.isnan(values)
+    if current.dtype.kind == "M":
+        ns = np.round(np.where(null, 0, values) * UNIT_NS[rule.datepart or "day"]).astype("int64")
+        stamps = pd.Series(ns.astype("datetime64[ns]"), index=frame.index).where(~null)
+        frame[column] = stamps.astype(current.dtype)
+        return
+    frame[column] = _like(pd.Series(values, index=frame.index), current)
 
 
 def _like(values: pd.Series, current: pd.Series) -> pd.Series:
@@ -107,6 +198,15 @@ def assert_frame(frame: pd.DataFrame, cfg: TableConfig, seen: dict[str, pd.Index
                     hint="check that the real data meets the constraint (a model cannot learn what it never "
                          "saw), relax the constraint, or train longer so rejection sampling succeeds")
     _assert_rules(frame, cfg, broken, strict)
+    for g in cfg.group_rules:
+        mask = group_violations(frame, g) if g.enabled and set(g.columns + g.partition_by) <= set(frame.columns) \
+            else np.zeros(len(frame), dtype=bool)
+        if mask.any():
+            rows = [int(i) for i in np.flatnonzero(mask)[:_SHOWN_ROWS]]
+            raise ConstraintViolationError(
+                f"table {cfg.name!r}: {int(mask.sum())} generated row(s) break the {g.origin} rule `{g.label}`"
+                f"{f' (from {g.source})' if g.source else ''}, e.g. rows {rows}",
+                hint="switch the rule off (enabled=False) or report it: group rules are laid out by construction")
 
 
 def _assert_rules(frame: pd.DataFrame, cfg: TableConfig, broken: dict[str, int] | None, strict: bool) -> None:

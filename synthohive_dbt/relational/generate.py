@@ -160,6 +160,7 @@ def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativ
     unique_faked = [p.name for p in plan.pii if p.unique and p.copy_fk is None]
     seen: dict[str, pd.Index] = {c: pd.Index([]) for c in [*unique_learned, *unique_faked]}
     parts: list[pd.DataFrame] = []
+    groups: dict[str, dict] = {}  # group rules' last end/value per group, across chunks
     driving = next((i for i, f in enumerate(plan.foreign_keys) if f.role == "driving"), None)
     for chunk, start in enumerate(range(0, n, chunk_rows) if n else []):
         stop = min(n, start + chunk_rows)
@@ -193,7 +194,7 @@ def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativ
                 source = plan.foreign_keys[p.copy_fk]
                 cols[p.name] = _take(kept[source.parent].frame[p.copy_column], links[p.copy_fk][start:stop])
         frame = _cast_like(pd.DataFrame({c: cols[c] for c in plan.columns}), plan, cfg)
-        frame = enforce_rows(frame, cfg, frame.columns, writable=plan.model_columns)
+        frame = enforce_rows(frame, cfg, frame.columns, writable=plan.model_columns, groups=groups)
         assert_frame(frame, cfg, seen, stats.broken_rules)
         for c in seen:
             seen[c] = seen[c].append(pd.Index(frame[c].dropna()))

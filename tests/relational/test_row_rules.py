@@ -71,3 +71,35 @@ def test_rules_outside_the_grammar_are_refused_with_the_reason() -> None:
         row_violations(pd.DataFrame({"a": [1]}), "a <= (select max(b) from t)")
     with pytest.raises(ConfigError, match="no row rule"):
         _meta().tables["orders"].switch_rule("x > 1", enabled=False)
+
+
+def _subscriptions() -> dict[str, pd.DataFrame]:
+    """mrr-playbook's shape: per customer, subscriptions that start and end on a first of month, one at a time."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for c in range(60):
+        month = pd.Timestamp("2020-01-01") + pd.DateOffset(months=int(rng.integers(0, 6)))
+        for k in range(int(rng.integers(1, 4))):
+            end = month + pd.DateOffset(months=int(rng.integers(1, 6)))
+            rows.append((len(rows), c, month, end, k + 1))
+            month = end + pd.DateOffset(months=int(rng.integers(0, 3)))
+    subs = pd.DataFrame(rows, columns=["id", "customer_id", "start_date", "end_date", "seq"])
+    return {"customers": pd.DataFrame({"customer_id": np.arange(60)}), "subscriptions": subs}
+
+
+def test_group_rules_and_month_starts_hold_on_every_synthetic_row() -> None:
+    from synthohive_dbt.config import GroupRule
+    from synthohive_dbt.rules import group_violations
+    meta = Metadata()
+    meta.add_table("customers", pk="customer_id")
+    subs = meta.add_table("subscriptions", pk="id", fk={"customer_id": "customers.customer_id"})
+    subs.group_rules.append(GroupRule(kind="ranges", columns=["start_date", "end_date"], partition_by=["customer_id"]))
+    subs.group_rules.append(GroupRule(kind="sequence", columns=["seq"], partition_by=["customer_id"]))
+    for r in ("date_trunc('month', start_date) = start_date", "date_trunc('month', end_date) = end_date"):
+        subs.add_row_rule(RowRule(expression=r))
+    synth = fit(meta, _subscriptions())
+    out = synth.sample(seed=2)["subscriptions"]
+    for g in subs.group_rules:
+        assert not group_violations(out, g).any(), g.label
+    for r in subs.row_rules:
+        assert not row_violations(out, r.expression).any(), r.expression
