@@ -195,7 +195,8 @@ class GroupRule(_Strict):
     def label(self) -> str:
         by = f" per {', '.join(self.partition_by)}" if self.partition_by else ""
         if self.kind == "ranges":
-            return f"ranges [{self.columns[0]}, {self.columns[1]}) do not overlap{by}"
+            meet = ", each starting where the previous ends" if self.gaps == "not_allowed" else ""
+            return f"ranges [{self.columns[0]}, {self.columns[1]}) do not overlap{by}{meet}"
         unit = f" {self.datepart}" if self.datepart else ""
         return f"{self.columns[0]} steps by {self.interval:g}{unit}{by}"
 

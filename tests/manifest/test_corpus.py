@@ -125,7 +125,7 @@ def test_dbt_utils_integration_composite_key_and_ranges() -> None:
     assert len(r.not_modelled) == 86
     assert sorted(g.label for tc in t.values() for g in tc.group_rules) == [
         "my_even_sequence steps by 2", "my_even_sequence steps by 2 per col_a", "my_timestamp steps by 1 hour",
-        "ranges [lower_bound, upper_bound) do not overlap",
+        "ranges [lower_bound, upper_bound) do not overlap, each starting where the previous ends",
         "ranges [valid_from, valid_to) do not overlap per subscription_id"]
     assert [x.expression for x in t["data_test_expression_is_true"].row_rules] == [
         "not (col_b = 0.5) or (col_a = 0.5)", "col_a + col_b = 1", "not (col_a = 0.5) or (col_b = 0.5)"]
