@@ -305,14 +305,15 @@ class TableConfig(_Strict):
         self.row_rules.append(rule)
         return rule
 
-    def switch_rule(self, expression: str, enabled: bool) -> RowRule:
-        """Switch a row rule on or off by its expression; an unknown expression is an error naming the rules."""
-        for mine in self.row_rules:
-            if mine.expression == expression:
+    def switch_rule(self, expression: str, enabled: bool) -> RowRule | GroupRule:
+        """Switch a row rule (by its expression) or a group rule (by its label) on or off; an unknown one is an
+        error naming the rules."""
+        for mine in [*self.row_rules, *self.group_rules]:
+            if (mine.expression if isinstance(mine, RowRule) else mine.label) == expression:
                 mine.enabled = enabled
                 return mine
-        raise ConfigError(f"table {self.name!r} has no row rule {expression!r}",
-                          hint=f"pick one of {[r.expression for r in self.row_rules] or 'none'}")
+        known = [r.expression for r in self.row_rules] + [g.label for g in self.group_rules]
+        raise ConfigError(f"table {self.name!r} has no row rule {expression!r}", hint=f"pick one of {known or 'none'}")
 
     def constraint(self, column: str) -> Constraint:
         """The unconditional constraint of a column (an empty one when none is declared)."""

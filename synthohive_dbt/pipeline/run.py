@@ -48,6 +48,7 @@ from synthohive_dbt.pipeline.redirect import (
     state_manifest,
     write_state,
 )
+from synthohive_dbt.pipeline.rules import report_rules, rule_refs
 from synthohive_dbt.pipeline.safety import RunPlan, check_plan, plan_run, record_build, run_lock, run_workspace
 from synthohive_dbt.privacy.detect import unmark_hint
 from synthohive_dbt.privacy.overrides import apply_declarations, kept_real_note, parse_column_refs
@@ -94,6 +95,8 @@ class TrainOptions:
     max_steps: int | None = None  # optimiser steps per table; None = the backend's own (CTGAN 300, AR 2000)
     patience: int | None = None  # scores without improvement before stopping; None = the backend's (AR 3)
     resume: bool = False  # `fit --resume`: continue from the checkpoint an interrupted fit left beside --out
+    rules_off: tuple[str, ...] = ()  # TABLE:RULE switched off (--no-rule): declared or learned row/group rules
+    export_rules: Path | None = None  # write the learned rules as dbt tests here (--export-rules)
 
 
 @dataclass(frozen=True)
@@ -346,10 +349,12 @@ def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, report
     for note in _declaration_notes(metadata):
         reporter.step(note)
     synth = Synthesizer(metadata, privacy_config=train.privacy, backend=train.backend)
+    synth.rules_off = rule_refs(train.rules_off)
     limits = backend_class(train.backend).training_limits(train.epochs, train.max_steps, train.patience)
     reporter.step(f"training {train.backend} per table: {limits}")
     synth.fit(frames, epochs=train.epochs, batch_size=train.batch_size, seed=train.seed, progress=reporter.table,
               max_steps=train.max_steps, patience=train.patience, checkpoint=checkpoint, resume=train.resume)
+    report_rules(synth.metadata, reporter, train.export_rules)
     for finding in synth.pii_findings:
         reporter.step(f"personal data in {finding.table}.{finding.column} ({finding.kind}) is replaced by fakes",
                       table=finding.table, column=finding.column, kind=finding.kind)

@@ -101,6 +101,7 @@ class Synthesizer:
         self.fit_params: dict[str, Any] = {}
         self.pii_findings: list[PiiFinding] = []
         self.learn_rules = True  # find rules the real rows keep at fit (relational/invariants.py)
+        self.rules_off: set[tuple[str, str]] = set()  # (table, rule) to switch off once found
         self.provenance: dict[str, Any] = {}  # JSON facts a caller records with the model (e.g. the dbt selection)
         self.last_sample_stats: SampleStats | None = None
         # in memory only, never saved: the training frames (to measure samples) and their PII values
@@ -155,6 +156,11 @@ class Synthesizer:
             for name in (n for n in self.order if not self.metadata.tables[n].copy_as_is):
                 learn_into(self.metadata.tables[name], tables[name], kinds.get(name, ()), enabled=not private,
                            seed=derive_seed(self.seed, name, "rules"))
+        for table, expression in sorted(self.rules_off):  # --no-rule: a declared or a just-learned rule
+            if table not in self.metadata.tables:
+                raise ConfigError(f"--no-rule names table {table!r}, which is not in the run",
+                                  hint=f"pick one of {sorted(self.metadata.tables)}")
+            self.metadata.tables[table].switch_rule(expression, enabled=False)
         model_kwargs = dp_model_kwargs(self.model_class, self.privacy_config, self.model_kwargs,
                                        sum(not t.copy_as_is for t in self.metadata.tables.values()))
         model_kwargs.update({k: v for k, v in (("max_steps", max_steps), ("patience", patience)) if v is not None})

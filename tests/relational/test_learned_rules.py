@@ -86,3 +86,23 @@ def test_under_differential_privacy_learned_rules_are_off_and_no_rule_uses_pii()
     synth.fit({"orders": planted()}, epochs=1, max_steps=2, batch_size=100, seed=3)
     assert synth.metadata.tables["orders"].row_rules and not any(
         r.enabled for r in synth.metadata.tables["orders"].row_rules)
+
+
+def test_learned_rules_export_as_dbt_tests() -> None:
+    import yaml
+
+    from synthohive_dbt.config import GroupRule, RowRule
+    from synthohive_dbt.relational.rules_yaml import rules_as_dbt_yaml
+    meta = Metadata()
+    t = meta.add_table("orders", pk="id", unique_id="source.shop.raw.orders", resource_type="source")
+    t.add_row_rule(RowRule(expression="ordered_at <= shipped_at", origin="learned"))
+    t.add_row_rule(RowRule(expression="price > 0"))  # declared: the project's own test already
+    t.add_row_rule(RowRule(expression="net = total - discount", origin="learned", enabled=False))  # switched off
+    t.group_rules.append(GroupRule(kind="sequence", columns=["line"], partition_by=["order_id"], origin="learned"))
+    doc = yaml.safe_load(rules_as_dbt_yaml(meta))
+    [source] = doc["sources"]
+    assert source["name"] == "raw" and source["tables"][0]["name"] == "orders"
+    assert source["tables"][0]["data_tests"] == [
+        {"dbt_utils.expression_is_true": {"expression": "ordered_at <= shipped_at"}}]
+    assert source["tables"][0]["columns"] == [{"name": "line", "data_tests": [
+        {"dbt_utils.sequential_values": {"interval": 1.0, "group_by_columns": ["order_id"]}}]}]
