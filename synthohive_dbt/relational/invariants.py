@@ -6,8 +6,9 @@ only approximately; as a row rule (config.RowRule, origin "learned") the generat
 
 The search is bounded, so it is fast and its false positives are controlled:
 
-- grammar, per table, on numeric and date columns that are not keys, foreign keys or PII and hold more than
-  one value: `a = b` (a copy), `a <= b` / `a < b` (nulls pass, as in SQL: `b is null or a <= b` is the same
+- grammar, per table, on numeric and date columns that are not keys, foreign keys or PII, are not named as
+  identifiers (`id`, `*_id`, `*_key`, `*_uuid`: an order between two ids is an accident of numbering, and ids
+  are generated anew) and hold more than one value: `a = b` (a copy), `a <= b` / `a < b` (nulls pass, as in SQL: `b is null or a <= b` is the same
   rule), and `c = a + b`, `c = a - b`, `c = a * b`, each within the rounding of `c` (`round(a * b, 2)`);
 - at most MAX_COLUMNS columns per table (the first ones) and TIME_CAP_S seconds per table: what is not tried
   in time is not found (logged);
@@ -28,14 +29,19 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import time
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
+from sqlglot import exp
+
 from synthohive_dbt.config import RowRule, TableConfig
+from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.kinds import is_bool, is_datetime, is_numeric
+from synthohive_dbt.rules import derivation
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,7 @@ ALPHA = 0.01
 TIME_CAP_S = 5.0
 MAX_COLUMNS = 24
 _MAX_DECIMALS = 4
+_IDENTIFIER = re.compile(r"(?i:(^|_)(id|key|uuid|fk|pk)$)|[a-z](Id|ID|Key|Uuid)$")  # not `paid`, `valid`
 
 
 def find_rules(frame: pd.DataFrame, cfg: TableConfig, exclude: Iterable[str] = (),
@@ -53,7 +60,7 @@ def find_rules(frame: pd.DataFrame, cfg: TableConfig, exclude: Iterable[str] = (
     numbers, dates = [], []
     for col in frame.columns:
         s = frame[col]
-        if col in skip or is_bool(s) or s.nunique(dropna=True) < 2:
+        if col in skip or _IDENTIFIER.search(str(col)) or is_bool(s) or s.nunique(dropna=True) < 2:
             continue
         if is_datetime(s):
             dates.append(col)
@@ -117,7 +124,10 @@ def learn_into(cfg: TableConfig, frame: pd.DataFrame, exclude: Iterable[str], en
     """Find the table's rules and add the new ones to `cfg` (switched on when `enabled`); a rule already
     there (declared, or learned and switched by the user before) keeps its own setting."""
     added = []
+    derived = {_derived_key(r.expression) for r in cfg.row_rules} - {None}
     for rule in find_rules(frame, cfg, exclude, seed=seed):
+        if _derived_key(rule.expression) in derived:
+            continue  # the table already computes that column from those columns (a declared `a = b * c`)
         rule.enabled = enabled
         kept = cfg.add_row_rule(rule)
         if kept is rule:
@@ -125,6 +135,18 @@ def learn_into(cfg: TableConfig, frame: pd.DataFrame, exclude: Iterable[str], en
             log.info("%s: learned rule `%s` (holds on all %d real rows, %d candidates tried)%s", cfg.name,
                      rule.expression, rule.support, rule.tried, "" if enabled else " - off (differential privacy)")
     return added
+
+
+def _derived_key(expression: str) -> tuple[str, frozenset[str]] | None:
+    """(column, the columns it is computed from) of a derivation rule, to tell `a = b * c` from `a = c * b`."""
+    try:
+        found = derivation(expression)
+    except ConfigError:
+        return None
+    if found is None:
+        return None
+    col, how = found
+    return col, frozenset(c.name for c in how.find_all(exp.Column))
 
 
 def _feeds(column: str, inputs: set[str], derived: dict[str, set[str]]) -> bool:

@@ -106,3 +106,10 @@ def test_learned_rules_export_as_dbt_tests() -> None:
         {"dbt_utils.expression_is_true": {"expression": "ordered_at <= shipped_at"}}]
     assert source["tables"][0]["columns"] == [{"name": "line", "data_tests": [
         {"dbt_utils.sequential_values": {"interval": 1.0, "group_by_columns": ["order_id"]}}]}]
+
+
+def test_identifier_columns_give_no_rule() -> None:
+    n = 200
+    frame = pd.DataFrame({"customer_id": np.arange(n) // 3, "subscription_id": np.arange(n),
+                          "orderId": np.arange(n) + 5})
+    assert find_rules(frame, _meta().tables["orders"]) == []
