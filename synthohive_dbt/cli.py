@@ -225,6 +225,9 @@ def _sample_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--build-schema", default=None,
                      help="Sources mode: where dbt builds the models (default: <target-schema>_build)."),
         click.option("--skip-dbt", is_flag=True, help="Only write the tables; run no dbt test/build."),
+        click.option("--strict", is_flag=True,
+                     help="A learned rule the synthetic rows break fails the run (default: a warning and a report "
+                          "line; a declared rule always fails it)."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -328,7 +331,8 @@ def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profi
          patience: int | None, max_rows: int | None, backend: str,
          infer_keys: bool, dp_epsilon: float | None, no_rule: tuple[str, ...], export_rules: Path | None,
          not_pii: tuple[str, ...], keep_real: tuple[str, ...], target_schema: str, rows: int | None, scale: float | None, force: bool, adopt: bool, dry_run: bool,
-         wait: float, build_schema: str | None, skip_dbt: bool, report: Path | None, seed_value: int | None,
+         wait: float, build_schema: str | None, skip_dbt: bool, strict: bool, report: Path | None,
+         seed_value: int | None,
          log_format: str, quiet: bool) -> None:
     """Learn the real tables, write a synthetic copy into --target-schema, run the project's dbt tests on it."""
     _check_rows(rows, scale)
@@ -339,7 +343,7 @@ def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profi
         result = pipeline.seed(
             options, _train(epochs, seed_value, max_rows, backend, infer_keys, dp_epsilon, not_pii, keep_real,
                             max_steps, patience, no_rule=no_rule, export_rules=export_rules),
-            pipeline.SampleOptions(rows=rows, scale=scale),  # samples with the training seed
+            pipeline.SampleOptions(rows=rows, scale=scale, strict=strict),  # samples with the training seed
             pipeline.OutputOptions(target_schema=target_schema, force=force, adopt=adopt, dry_run=dry_run,
                                    wait=wait, build_schema=build_schema, report=report, run_dbt=not skip_dbt),
             reporter)
@@ -384,7 +388,8 @@ def fit(project_dir: Path, profiles_dir: Path | None, target: str | None, profil
 def generate(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str | None,
              select: tuple[str, ...], exclude: tuple[str, ...], model_path: Path, target_schema: str,
              rows: int | None, scale: float | None, force: bool, adopt: bool, dry_run: bool, wait: float,
-             build_schema: str | None, skip_dbt: bool, seed_value: int | None, log_format: str, quiet: bool) -> None:
+             build_schema: str | None, skip_dbt: bool, strict: bool, seed_value: int | None, log_format: str,
+             quiet: bool) -> None:
     """Sample a saved model into --target-schema and run the dbt tests; reads no real data (CI seeding)."""
     _check_rows(rows, scale)
     from synthohive_dbt import pipeline  # heavy (dbt, torch): after the cheap checks
@@ -392,7 +397,7 @@ def generate(project_dir: Path, profiles_dir: Path | None, target: str | None, p
     options = _pipeline_options(project_dir, profiles_dir, target, profile, mode, select, exclude)
     with _reporter(quiet, log_format) as reporter:
         result = pipeline.generate(options, model_path, pipeline.SampleOptions(rows=rows, scale=scale,
-                                                                               seed=seed_value),
+                                                                               seed=seed_value, strict=strict),
                                    pipeline.OutputOptions(target_schema=target_schema, force=force, adopt=adopt,
                                                           dry_run=dry_run, wait=wait, build_schema=build_schema,
                                                           run_dbt=not skip_dbt),

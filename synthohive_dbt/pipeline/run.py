@@ -106,6 +106,7 @@ class SampleOptions:
     rows: int | None = None
     scale: float | None = None
     seed: int | None = None
+    strict: bool = False  # a learned rule the output breaks fails the run (--strict)
 
 
 @dataclass(frozen=True)
@@ -427,6 +428,7 @@ def _sample(synth: Any, sample: SampleOptions, reporter: Reporter) -> dict[str, 
         largest = max(roots, key=lambda n: (roots[n], n))
         scale = sample.rows / max(roots[largest], 1)
     reporter.step("sampling the synthetic tables")
+    synth.strict_rules = sample.strict
     frames = synth.sample(scale=scale, seed=sample.seed, progress=reporter.table)
     return dict(frames)
 

@@ -102,6 +102,7 @@ class Synthesizer:
         self.pii_findings: list[PiiFinding] = []
         self.learn_rules = True  # find rules the real rows keep at fit (relational/invariants.py)
         self.rules_off: set[tuple[str, str]] = set()  # (table, rule) to switch off once found
+        self.strict_rules = False  # a learned rule the output breaks is an error, not a warning
         self.provenance: dict[str, Any] = {}  # JSON facts a caller records with the model (e.g. the dbt selection)
         self.last_sample_stats: SampleStats | None = None
         # in memory only, never saved: the training frames (to measure samples) and their PII values
@@ -275,7 +276,7 @@ class Synthesizer:
         settings = PiiSampling(self.privacy_config.pii_strategy, real_pii)
         self._last_output = None
         try:
-            self.last_sample_stats = sample_database(self.plans, self.models, self.metadata, self.order, sizes,
+            self.last_sample_stats = sample_database(self.plans, self.models, self._judged(), self.order, sizes,
                                                      seed, sink, chunk_rows, progress, settings)
             if before_publish is not None:
                 before_publish(Drawn(sink.results, real_frames, seed))
@@ -288,6 +289,17 @@ class Synthesizer:
             results = publish(staging, output_path_base, sink.results)  # type: ignore[arg-type]
         self._last_output = results
         return results
+
+    def _judged(self) -> Metadata:
+        """The metadata sampling judges rows by: with `strict_rules`, a learned rule the output breaks is an
+        error like a declared one (a copy; the saved metadata keeps each rule's origin)."""
+        if not self.strict_rules:
+            return self.metadata
+        strict = self.metadata.model_copy(deep=True)
+        for table in strict.tables.values():
+            for rule in table.row_rules:
+                rule.origin = "declared"
+        return strict
 
     def _real_data(self, real: RealData | None) -> tuple[dict[str, pd.DataFrame] | None, pd.Index | None]:
         """The frames to measure against and the real PII values fakes must avoid (given > kept > none)."""

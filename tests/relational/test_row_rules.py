@@ -103,3 +103,13 @@ def test_group_rules_and_month_starts_hold_on_every_synthetic_row() -> None:
         assert not group_violations(out, g).any(), g.label
     for r in subs.row_rules:
         assert not row_violations(out, r.expression).any(), r.expression
+
+
+def test_strict_makes_a_broken_learned_rule_an_error() -> None:
+    meta = Metadata()
+    meta.add_table("orders", pk="id").add_row_rule(RowRule(expression="price > 1000", origin="learned"))
+    synth = fit(meta, {"orders": _orders()})
+    synth.strict_rules = True
+    with pytest.raises(ConstraintViolationError, match="price > 1000"):
+        synth.sample(seed=3)
+    assert synth.metadata.tables["orders"].row_rules[0].origin == "learned"
