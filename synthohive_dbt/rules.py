@@ -238,6 +238,8 @@ def derive(frame: pd.DataFrame, how: exp.Expression) -> pd.Series:
     """The values a derivation gives each row (null where an input is null)."""
     values, null = _eval(how, frame)
     out = pd.Series(values, index=frame.index, dtype=object if values.dtype == object else values.dtype)
+    if values.dtype == object:  # text from a CASE: the column's own kind of values
+        out = out.infer_objects()
     return out.where(~null, None) if null.any() else out
 
 
@@ -279,7 +281,7 @@ def _unwrap(node: exp.Expression) -> exp.Expression:
 _ALLOWED = (exp.Column, exp.Identifier, exp.Literal, exp.Null, exp.Boolean, exp.Paren, exp.Neg, exp.Not,
             exp.And, exp.Or, exp.Is, exp.Between, exp.In, exp.Abs, exp.Round, exp.Coalesce, exp.Cast,
             exp.TryCast, exp.DataType, exp.Tuple, exp.DateTrunc, exp.TimestampTrunc, exp.CurrentDate,
-            exp.Var, *_ARITH, *_CMP)
+            exp.Var, exp.Case, exp.If, *_ARITH, *_CMP)
 _TRUNC = {"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q", "year": "Y"}
 _PROJECTIONS = (exp.DateTrunc, exp.TimestampTrunc, exp.Round, exp.Cast, exp.TryCast)
 
@@ -352,6 +354,22 @@ def _eval(node: exp.Expression, frame: pd.DataFrame) -> _Value:
             v[fill] = w[fill]
             null &= wnull
         return v, null
+    if isinstance(node, exp.Case):  # simple (`case x when v then r`) or searched (`case when p then r`)
+        subject = _eval(node.this, frame) if node.this is not None else None
+        default = node.args.get("default")
+        values, null = _eval(default, frame) if default is not None else (np.zeros(n), np.ones(n, dtype=bool))
+        values, null, done = values.astype(object), null.copy(), np.zeros(n, dtype=bool)
+        for branch in node.args.get("ifs") or []:
+            if subject is not None:
+                hit, unknown = _compare("eq", subject, _eval(branch.this, frame))
+            else:
+                hit, unknown = _eval(branch.this, frame)
+                hit = hit.astype(bool)
+            take = hit & ~unknown & ~done
+            v, vnull = _eval(branch.args["true"], frame)
+            values[take], null[take] = v[take], vnull[take]
+            done |= take
+        return values, null
     if type(node) in _ARITH:
         (a, an), (b, bn) = _eval(node.this, frame), _eval(node.expression, frame)
         with np.errstate(all="ignore"):

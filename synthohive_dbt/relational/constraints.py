@@ -96,8 +96,9 @@ def enforce_rows(frame: pd.DataFrame, cfg: TableConfig, columns: Iterable[str],
                 frame[low], frame[high] = lo, hi
     derived = [d for r in rules if (d := derivation(r.expression)) is not None and d[0] in free]
     for _ in derived:  # one pass per derivation: a chain (net from gross, gross from price) settles in order
-        for col, how in derived:
-            frame[col] = _like(derive(frame, how), frame[col])
+        for col, how in derived:  # where the derivation gives null (an input is null, a value the map lacks) the
+            values = derive(frame, how)  # rule holds whatever the column holds: the model's value stays
+            frame[col] = _like(values.where(values.notna(), frame[col]), frame[col])
     return frame
 
 

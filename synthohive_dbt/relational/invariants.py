@@ -1,4 +1,5 @@
-"""Rules the real rows always keep, found in the data: order between two columns and arithmetic inside a row.
+"""Rules the real rows always keep, found in the data: order between two columns, arithmetic inside a row and a
+column that is a function of another.
 
 Why: code written against synthetic data breaks on rules real data always keeps and nobody wrote down as a
 dbt test (a return before its rental, a total that is not price times quantity). A model learns such a rule
@@ -17,6 +18,10 @@ The search is bounded, so it is fast and its false positives are controlled:
   independent (estimated on the same columns with the rows of one shuffled), `p ** support` must stay below
   ALPHA / tried (Bonferroni over the number of candidates tried on the table). An order implied by the
   columns' ranges alone (p = 1) is no rule;
+- `y = case x when ... end`: a text column that is a function of another (city -> country), the determinant
+  holding at most MAX_DETERMINANT_VALUES values; support = rows repeating an earlier row's determinant, chance =
+  the probability that two random rows share `y`; kept by copying `y` from its determinant (the map is read
+  from the real rows: never on PII, and off under differential privacy);
 - an order implied by two others (a <= b, b <= c => a <= c) is left out; of the arithmetic rules over one set
   of three columns only the first is taken (the last column derived from earlier ones), and none that would
   derive a column from itself through others.
@@ -49,6 +54,7 @@ MIN_SUPPORT = 30
 ALPHA = 0.01
 TIME_CAP_S = 5.0
 MAX_COLUMNS = 24
+MAX_DETERMINANT_VALUES = 50
 _MAX_DECIMALS = 4
 _IDENTIFIER = re.compile(r"(?i:(^|_)(id|key|uuid|fk|pk)$)|[a-z](Id|ID|Key|Uuid)$")  # not `paid`, `valid`
 
@@ -57,7 +63,7 @@ def find_rules(frame: pd.DataFrame, cfg: TableConfig, exclude: Iterable[str] = (
                time_cap: float = TIME_CAP_S, seed: int = 0) -> list[RowRule]:
     """The learned rules of one table's real rows (see the module docstring for the grammar and the bound)."""
     skip = {*exclude, *cfg.pk, *(c for fk in cfg.fk for c in fk.columns), *cfg.pii_columns}
-    numbers, dates = [], []
+    numbers, dates, labels = [], [], []
     for col in frame.columns:
         s = frame[col]
         if col in skip or _IDENTIFIER.search(str(col)) or is_bool(s) or s.nunique(dropna=True) < 2:
@@ -66,13 +72,17 @@ def find_rules(frame: pd.DataFrame, cfg: TableConfig, exclude: Iterable[str] = (
             dates.append(col)
         elif is_numeric(s):
             numbers.append(col)
+        elif s.nunique(dropna=True) <= MAX_DETERMINANT_VALUES:
+            labels.append(col)
+    labels = labels[:MAX_COLUMNS]
     numbers, dates = numbers[:MAX_COLUMNS], dates[:MAX_COLUMNS]
     rng = np.random.default_rng(seed)
     values = {c: _values(frame[c]) for c in [*numbers, *dates]}
     shuffled = {c: v[rng.permutation(len(v))] for c, v in values.items()}
     pairs = [*itertools.permutations(numbers, 2), *itertools.permutations(dates, 2)]
     triples = [(c, a, b) for c in reversed(numbers) for a, b in itertools.permutations([x for x in numbers if x != c], 2)]
-    tried = len(pairs) + 3 * len(triples)
+    dependencies = list(itertools.permutations(labels, 2))
+    tried = len(pairs) + 3 * len(triples) + len(dependencies)
     started = time.monotonic()
     equal: set[frozenset[str]] = set()
     order: dict[tuple[str, str], bool] = {}  # (low, high) -> strict
@@ -116,7 +126,38 @@ def find_rules(frame: pd.DataFrame, cfg: TableConfig, exclude: Iterable[str] = (
             rules.append(rule)
             derived[c] = {a, b}
             taken.add(frozenset((c, a, b)))
+    for x, y in dependencies:
+        if time.monotonic() - started > time_cap:
+            break
+        if y in derived or _feeds(y, {x}, derived):
+            continue
+        rule = _dependency(frame, x, y, tried)
+        if rule is not None:
+            rules.append(rule)
+            derived[y] = {x}
     return rules
+
+
+def _dependency(frame: pd.DataFrame, x: str, y: str, tried: int) -> RowRule | None:
+    """`y` a function of `x` (city -> country) on the rows where both are set: written as
+    `y = case x when ... then ... end`, kept by copying the value from its determinant. Supporting rows: those
+    repeating an earlier row's `x` (a determinant seen once says nothing); chance: two random rows share `y`."""
+    both = frame[[x, y]].dropna()
+    per_x = both.groupby(x, sort=True)[y].nunique()
+    repeats = len(both) - len(per_x)
+    if repeats < MIN_SUPPORT or (per_x > 1).any():
+        return None
+    shares = both[y].value_counts(normalize=True).to_numpy()
+    if not _not_chance(float(np.sum(shares**2)), repeats, tried):
+        return None
+    mapping = both.drop_duplicates(x).sort_values(x)
+    whens = " ".join(f"when {_literal(a)} then {_literal(b)}" for a, b in zip(mapping[x], mapping[y]))
+    return RowRule(expression=f"{y} = case {x} {whens} end", origin="learned", kind="dependency",
+                   support=repeats, tried=tried)
+
+
+def _literal(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def learn_into(cfg: TableConfig, frame: pd.DataFrame, exclude: Iterable[str], enabled: bool,
@@ -224,4 +265,4 @@ def _arithmetic(c: str, a: str, b: str, values: dict[str, np.ndarray], shuffled:
     return None
 
 
-__all__ = ["ALPHA", "MAX_COLUMNS", "MIN_SUPPORT", "TIME_CAP_S", "find_rules", "learn_into"]
+__all__ = ["ALPHA", "MAX_COLUMNS", "MAX_DETERMINANT_VALUES", "MIN_SUPPORT", "TIME_CAP_S", "find_rules", "learn_into"]

@@ -113,3 +113,25 @@ def test_identifier_columns_give_no_rule() -> None:
     frame = pd.DataFrame({"customer_id": np.arange(n) // 3, "subscription_id": np.arange(n),
                           "orderId": np.arange(n) + 5})
     assert find_rules(frame, _meta().tables["orders"]) == []
+
+
+def _cities(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    city = rng.choice(["Paris", "Lyon", "Rome", "Milan", "Oslo"], n)
+    country = pd.Series(city).map({"Paris": "FR", "Lyon": "FR", "Rome": "IT", "Milan": "IT", "Oslo": "NO"})
+    return pd.DataFrame({"id": np.arange(n), "city": city, "country": country.to_numpy(),
+                         "colour": rng.choice(["red", "blue", "green"], n), "size": rng.choice(["S", "M", "L"], n)})
+
+
+def test_a_functional_dependency_is_found_and_kept() -> None:
+    rule = "country = case city when 'Lyon' then 'FR' when 'Milan' then 'IT' when 'Oslo' then 'NO' " \
+           "when 'Paris' then 'FR' when 'Rome' then 'IT' end"
+    found = {r.expression for r in find_rules(_cities(), _meta().tables["orders"])}
+    assert found == {rule}  # independent colour and size: no rule
+    broken = _cities()
+    broken.loc[0, "country"] = "IT" if broken.loc[0, "city"] in ("Paris", "Lyon") else "FR"
+    assert find_rules(broken, _meta().tables["orders"]) == []
+    synth = Synthesizer(_meta(), backend="AR", model_kwargs={"hidden_dim": 8})
+    synth.fit({"orders": _cities()}, epochs=1, max_steps=5, batch_size=100, seed=3)
+    out = synth.sample(seed=4)["orders"]
+    assert not row_violations(out, rule).any()
