@@ -46,7 +46,7 @@ from sqlglot import exp
 from synthohive_dbt.config import RowRule, TableConfig
 from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.kinds import is_bool, is_datetime, is_numeric
-from synthohive_dbt.rules import derivation
+from synthohive_dbt.rules import derivation, rule_columns
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +160,18 @@ def _literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def check_rules(cfg: TableConfig, frame: pd.DataFrame) -> None:
+    """Every column a declared rule names is a column of the real table (said before training, not at sampling)."""
+    have = {str(c).lower() for c in frame.columns}
+    for label, cols in [*((r.expression, rule_columns(r.expression)) for r in cfg.row_rules),
+                        *((g.label, [*g.columns, *g.partition_by]) for g in cfg.group_rules)]:
+        missing = [c for c in cols if c.lower() not in have]
+        if missing:
+            raise ConfigError(f"table {cfg.name!r}: rule `{label}` names column(s) {missing}, which the table does "
+                              f"not have (columns: {list(frame.columns)})",
+                              hint="fix the rule, or switch it off (--no-rule / TableConfig.switch_rule)")
+
+
 def learn_into(cfg: TableConfig, frame: pd.DataFrame, exclude: Iterable[str], enabled: bool,
                seed: int = 0) -> list[RowRule]:
     """Find the table's rules and add the new ones to `cfg` (switched on when `enabled`); a rule already
@@ -265,4 +277,5 @@ def _arithmetic(c: str, a: str, b: str, values: dict[str, np.ndarray], shuffled:
     return None
 
 
-__all__ = ["ALPHA", "MAX_COLUMNS", "MAX_DETERMINANT_VALUES", "MIN_SUPPORT", "TIME_CAP_S", "find_rules", "learn_into"]
+__all__ = ["ALPHA", "MAX_COLUMNS", "MAX_DETERMINANT_VALUES", "MIN_SUPPORT", "TIME_CAP_S", "check_rules", "find_rules",
+           "learn_into"]

@@ -39,7 +39,7 @@ from synthohive_dbt.privacy.detect import PiiFinding
 from synthohive_dbt.relational.checkpoint import FitCheckpoint, data_digest
 from synthohive_dbt.relational.dp import dp_model_kwargs, privacy_report
 from synthohive_dbt.relational.inputs import load_tables, validate_data
-from synthohive_dbt.relational.invariants import learn_into
+from synthohive_dbt.relational.invariants import check_rules, learn_into
 from synthohive_dbt.relational.pii import (
     PiiSampling,
     fake_copied_tables,
@@ -153,6 +153,8 @@ class Synthesizer:
         self._real_pii = real_pii_values(tables, kinds)
         learn_from = fake_copied_tables(tables, self.metadata, kinds, self.privacy_config, self._real_pii)
         private = self.privacy_config.enable_differential_privacy
+        for name in self.order:
+            check_rules(self.metadata.tables[name], tables[name])
         if self.learn_rules:  # rules the real rows always keep (relational/invariants.py); off under DP
             for name in (n for n in self.order if not self.metadata.tables[n].copy_as_is):
                 learn_into(self.metadata.tables[name], tables[name], kinds.get(name, ()), enabled=not private,

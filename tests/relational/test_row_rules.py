@@ -113,3 +113,8 @@ def test_strict_makes_a_broken_learned_rule_an_error() -> None:
     with pytest.raises(ConstraintViolationError, match="price > 1000"):
         synth.sample(seed=3)
     assert synth.metadata.tables["orders"].row_rules[0].origin == "learned"
+
+
+def test_a_rule_naming_a_missing_column_is_refused_before_training() -> None:
+    with pytest.raises(ConfigError, match=r"rule `price <= cost` names column\(s\) \['cost'\]"):
+        fit(_meta("price <= cost"), {"orders": _orders()})
