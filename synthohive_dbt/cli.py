@@ -101,6 +101,7 @@ def inspect(manifest_path: Path, select: tuple[str, ...], as_json: bool, project
         contract = result.to_contract()
         contract["pii"] = [dataclasses.asdict(d) for d in plan.decisions]
         contract["pii_notes"] = plan.notes
+        contract["learned_rules"] = plan.rules
         click.echo(json.dumps(contract, indent=2))
         return
     console = Console(soft_wrap=False)
@@ -125,6 +126,9 @@ def _render_pii(plan: Any, console: Any) -> None:
         console.print("personal data: no column is faked")
     for note in plan.notes:
         console.print(escape(note))
+    for name, rules in plan.rules.items():
+        for rule in rules:
+            console.print(f"learned rule (on {plan.read.get(name, 0)} sampled rows) {escape(name)}: {escape(rule)}")
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -58,3 +58,13 @@ def test_a_rule_switched_off_is_said_off(rules: DbtProject) -> None:
     code, out = _seed(rules, "sources", "synth_rules_off", "--no-rule", "rentals:deposit < price", "--skip-dbt")
     assert code == 0, out
     assert "deposit < price (learned: holds on all 300 real rows, " in out and "- OFF" in out
+
+
+def test_inspect_lists_the_rules_the_sample_shows(rules: DbtProject) -> None:
+    target = ["--target", rules.target] if rules.target else []
+    res = CliRunner().invoke(cli, ["inspect", "--manifest", str(rules.project_dir / "target" / "manifest.json"),
+                                   "--project-dir", str(rules.project_dir), *target], env={"COLUMNS": "400"})
+    out = " ".join(res.output.split())
+    assert res.exit_code == 0, out
+    assert "amount = price * days" in out  # declared (the expression_is_true test), on the model
+    assert "learned rule (on 300 sampled rows) rentals: deposit < price" in out
