@@ -175,7 +175,9 @@ def score(data: dict[str, pd.DataFrame], meta: Metadata, outs: dict[str, dict[st
         done = subprocess.run(argv, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             return f"scorer failed: {done.stderr[-500:]}"
-        return json.loads(done.stdout.strip().splitlines()[-1])
+        scores = json.loads(done.stdout.strip().splitlines()[-1])
+        return {label: {k: (None if isinstance(v, float) and v != v else v) for k, v in props.items()}
+                for label, props in scores.items()}  # NaN (no intertable pair) as null: strict JSON
 
 
 def main() -> None:
