@@ -69,11 +69,14 @@ def rules_on(cfg: TableConfig, columns: Iterable[str]) -> list[RowRule]:
 
 
 def enforce_rows(frame: pd.DataFrame, cfg: TableConfig, columns: Iterable[str],
-                 writable: Iterable[str] | None = None, groups: dict[str, dict] | None = None) -> pd.DataFrame:
+                 writable: Iterable[str] | None = None, groups: dict[str, dict] | None = None,
+                 swap: bool = True) -> pd.DataFrame:
     """Keep the rules on `columns` by construction where they allow it: derived columns computed from the
     others (after order rules are swapped; repeated so a column derived from a derived one settles).
     Only `writable` columns (default: `columns`) change: keys and foreign keys keep their values. With
-    `groups` (state kept across the chunks of one table), group rules are laid out too, before derivations."""
+    `groups` (state kept across the chunks of one table), group rules are laid out too, before derivations.
+    `swap=False` leaves order rules to rejection (re-sampled rows keep the learned marginals; a swap moves
+    values between the two columns), the last resort once the rounds are spent."""
     columns = list(columns)
     free = set(columns if writable is None else writable)
     rules = rules_on(cfg, columns)
@@ -85,7 +88,7 @@ def enforce_rows(frame: pd.DataFrame, cfg: TableConfig, columns: Iterable[str],
     periods = {d[0]: p for r in rules if (d := derivation(r.expression)) is not None and (p := truncation(d[1]))}
     for g in grouped:
         _lay_out(frame, g, groups.setdefault(g.label, {}), periods)  # type: ignore[union-attr]
-    for rule in rules:
+    for rule in rules if swap else []:
         order = ordering(rule.expression)
         if order is not None:
             low, high, _ = order
@@ -103,8 +106,9 @@ def enforce_rows(frame: pd.DataFrame, cfg: TableConfig, columns: Iterable[str],
 
 
 def _lay_out(frame: pd.DataFrame, rule: GroupRule, state: dict, periods: dict[str, str]) -> None:
-    """Rebuild a group rule's columns in place, group by group in their order: ranges laid end to end
-    (a range starts no earlier than the previous one ends, keeping its length), sequences renumbered from the
+    """Rebuild a group rule's columns in place, group by group in their order: a range that overlaps the one
+    before it shortens that one (both starts stay, as learned) or, when it cannot (no gaps allowed, the same
+    start, an earlier chunk), starts where it ends, keeping its length; sequences are renumbered from the
     group's first value by the interval. `state` holds each group's last end/value from earlier chunks.
     Ranges whose two ends a rule truncates to one period (`date_trunc('month', ...) = ...`) are laid out in
     whole periods, so the truncation keeps them apart and non-empty."""
@@ -123,12 +127,19 @@ def _lay_out(frame: pd.DataFrame, rule: GroupRule, state: dict, periods: dict[st
         length = np.abs(hi - lo)
         if not rule.zero_length_allowed:
             length = np.where(length > 0, length, 1.0)
+        shortest = 0.0 if rule.zero_length_allowed else 1.0
         new_lo, new_hi = lo.copy(), hi.copy()
+        last: dict = {}  # group -> its previous row in this chunk (whose end may still move)
         for i in idx:
-            end = state.get(names[i])
-            start = lo[i] if end is None else (max(lo[i], end) if rule.gaps == "allowed" else end)
+            end, before = state.get(names[i]), last.get(names[i])
+            if end is None or (rule.gaps == "allowed" and lo[i] >= end):
+                start = lo[i]
+            elif rule.gaps == "allowed" and before is not None and lo[i] - new_lo[before] >= shortest:
+                start = new_hi[before] = lo[i]  # the previous range ends where this one starts: starts stay
+            else:
+                start = end  # laid after the previous one (no gaps allowed, or it cannot be shortened)
             new_lo[i], new_hi[i] = start, start + length[i]
-            state[names[i]] = new_hi[i]
+            state[names[i]], last[names[i]] = new_hi[i], i
         _put(frame, rule, rule.columns[0], new_lo)
         _put(frame, rule, rule.columns[1], new_hi)
         return

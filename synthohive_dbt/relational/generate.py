@@ -328,7 +328,7 @@ def _sample_learned(model: ConditionalGenerativeModel, plan: TablePlan, cfg: Tab
     data = model.sample(n, context=context, seed=derive_seed(seed, plan.name, "chunk", chunk))
     data = data.reset_index(drop=True)
     for round_ in range(MAX_RESAMPLE_ROUNDS):
-        data = enforce_rows(data, cfg, plan.model_columns)
+        data = enforce_rows(data, cfg, plan.model_columns, swap=False)
         bad = check_frame(data, cfg, plan.model_columns, seen)
         if not bad:
             break
