@@ -26,3 +26,16 @@ def test_each_rule_gets_its_support_and_synthetic_share(tmp_path) -> None:
     from synthohive_dbt.report.html import render_report
     html, _ = render_report(result, tmp_path / "r.html")
     assert "Rules across columns and rows" in html.read_text() and "a &lt;= b" in html.read_text()
+
+
+def test_under_dp_learned_rules_are_listed_as_outside_epsilon() -> None:
+    from synthohive_dbt.report.measure import RunFacts, measure_run
+    n = 60
+    frame = pd.DataFrame({"id": np.arange(n), "a": np.arange(n), "b": np.arange(n) + 1})
+    meta = Metadata()
+    meta.add_table("t", pk="id").add_row_rule(RowRule(expression="a <= b", origin="learned", support=n))
+    dp = {"epsilon_total": 3.0, "delta_total": 1e-5, "tables": {"t": {}}, "not_covered": ["keys"]}
+    result = measure_run({"t": frame}, {"t": frame}, RunFacts(metadata=meta, differential_privacy=dp))
+    [check] = result.rules
+    assert check.dp_covered is False
+    assert any("not covered: keys; learned rules read from the real rows (t: a <= b)" in n for n in result.notes)
