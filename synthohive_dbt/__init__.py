@@ -5,7 +5,7 @@ Public API: Synthesizer, Metadata, TableConfig, Constraint, PrivacyConfig, and t
 
 from __future__ import annotations
 
-from synthohive_dbt.config import Constraint, ForeignKey, Metadata, PrivacyConfig, TableConfig
+from synthohive_dbt.config import Constraint, ForeignKey, Metadata, PrivacyConfig, RowRule, TableConfig
 from synthohive_dbt.errors import (
     ArtifactError,
     ArtifactSignatureError,
@@ -71,6 +71,7 @@ __all__ = [
     "ProjectSetupError",
     "QualityGateError",
     "QualityGates",
+    "RowRule",
     "SchemaValidationError",
     "Synthesizer",
     "SynthohiveError",

@@ -103,6 +103,7 @@ def inspect(manifest_path: Path, select: tuple[str, ...], as_json: bool, project
         contract = result.to_contract()
         contract["pii"] = [dataclasses.asdict(d) for d in plan.decisions]
         contract["pii_notes"] = plan.notes
+        contract["learned_rules"] = plan.rules
         click.echo(json.dumps(contract, indent=2))
         return
     console = Console(soft_wrap=False)
@@ -127,6 +128,9 @@ def _render_pii(plan: Any, console: Any) -> None:
         console.print("personal data: no column is faked")
     for note in plan.notes:
         console.print(escape(note))
+    for name, rules in plan.rules.items():
+        for rule in rules:
+            console.print(f"learned rule (on {plan.read.get(name, 0)} sampled rows) {escape(name)}: {escape(rule)}")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -183,6 +187,11 @@ def _train_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--dp-epsilon", type=click.FloatRange(min=0.0, min_open=True), default=None,
                      help="Train with differential privacy (DP-SGD, needs the `dp` extra) within this epsilon for "
                           "the whole database; the report states what it covers."),
+        click.option("--no-rule", "no_rule", multiple=True, metavar="TABLE:RULE",
+                     help="Switch off one rule across columns (declared or learned, as the run lists them), "
+                          "e.g. --no-rule 'orders:ordered_at <= shipped_at'; repeatable; kept in the saved model."),
+        click.option("--export-rules", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                     help="Write the learned rules as dbt tests (a schema YAML file) for the project to adopt."),
         *_declaration_options,
     ]
     for option in reversed(options):
@@ -192,14 +201,16 @@ def _train_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def _train(epochs: int | None, seed: int | None, max_rows: int | None, backend: str, infer_keys: bool,
            dp_epsilon: float | None, not_pii: tuple[str, ...] = (), keep_real: tuple[str, ...] = (),
-           max_steps: int | None = None, patience: int | None = None, resume: bool = False) -> Any:
+           max_steps: int | None = None, patience: int | None = None, resume: bool = False,
+           no_rule: tuple[str, ...] = (), export_rules: Path | None = None) -> Any:
     from synthohive_dbt import pipeline
     from synthohive_dbt.config import PrivacyConfig
 
     privacy = None if dp_epsilon is None else PrivacyConfig(enable_differential_privacy=True, epsilon=dp_epsilon)
     return pipeline.TrainOptions(epochs=epochs, seed=seed, max_rows=max_rows or None, backend=backend,
                                  infer_keys=infer_keys, privacy=privacy, not_pii=not_pii, keep_real=keep_real,
-                                 max_steps=max_steps, patience=patience, resume=resume)
+                                 max_steps=max_steps, patience=patience, resume=resume, rules_off=no_rule,
+                                 export_rules=export_rules)
 
 
 def _sample_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -222,6 +233,9 @@ def _sample_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--build-schema", default=None,
                      help="Sources mode: where dbt builds the models (default: <target-schema>_build)."),
         click.option("--skip-dbt", is_flag=True, help="Only write the tables; run no dbt test/build."),
+        click.option("--strict", is_flag=True,
+                     help="A learned rule the synthetic rows break fails the run (default: a warning and a report "
+                          "line; a declared rule always fails it)."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -323,9 +337,10 @@ def _check_rows(rows: int | None, scale: float | None) -> None:
 def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str | None,
          select: tuple[str, ...], exclude: tuple[str, ...], epochs: int | None, max_steps: int | None,
          patience: int | None, max_rows: int | None, backend: str,
-         infer_keys: bool, dp_epsilon: float | None, not_pii: tuple[str, ...], keep_real: tuple[str, ...],
-         target_schema: str, rows: int | None, scale: float | None, force: bool, adopt: bool, dry_run: bool,
-         wait: float, build_schema: str | None, skip_dbt: bool, report: Path | None, seed_value: int | None,
+         infer_keys: bool, dp_epsilon: float | None, no_rule: tuple[str, ...], export_rules: Path | None,
+         not_pii: tuple[str, ...], keep_real: tuple[str, ...], target_schema: str, rows: int | None, scale: float | None, force: bool, adopt: bool, dry_run: bool,
+         wait: float, build_schema: str | None, skip_dbt: bool, strict: bool, report: Path | None,
+         seed_value: int | None,
          log_format: str, quiet: bool) -> None:
     """Learn the real tables, write a synthetic copy into --target-schema, run the project's dbt tests on it."""
     _check_rows(rows, scale)
@@ -335,8 +350,8 @@ def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profi
     with _reporter(quiet, log_format) as reporter:
         result = pipeline.seed(
             options, _train(epochs, seed_value, max_rows, backend, infer_keys, dp_epsilon, not_pii, keep_real,
-                            max_steps, patience),
-            pipeline.SampleOptions(rows=rows, scale=scale),  # samples with the training seed
+                            max_steps, patience, no_rule=no_rule, export_rules=export_rules),
+            pipeline.SampleOptions(rows=rows, scale=scale, strict=strict),  # samples with the training seed
             pipeline.OutputOptions(target_schema=target_schema, force=force, adopt=adopt, dry_run=dry_run,
                                    wait=wait, build_schema=build_schema, report=report, run_dbt=not skip_dbt),
             reporter)
@@ -356,15 +371,16 @@ def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profi
 def fit(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str | None,
         select: tuple[str, ...], exclude: tuple[str, ...], epochs: int | None, max_steps: int | None,
         patience: int | None, max_rows: int | None, backend: str,
-        infer_keys: bool, dp_epsilon: float | None, not_pii: tuple[str, ...], keep_real: tuple[str, ...], out: Path,
-        resume: bool, seed_value: int | None, log_format: str, quiet: bool) -> None:
+        infer_keys: bool, dp_epsilon: float | None, no_rule: tuple[str, ...], export_rules: Path | None,
+        not_pii: tuple[str, ...], keep_real: tuple[str, ...], out: Path, resume: bool, seed_value: int | None, log_format: str, quiet: bool) -> None:
     """Learn the real tables and save the model, for `synthohive generate` in CI (no real data needed there)."""
     from synthohive_dbt import pipeline
 
     options = _pipeline_options(project_dir, profiles_dir, target, profile, mode, select, exclude)
     with _reporter(quiet, log_format) as reporter:
         path = pipeline.fit(options, _train(epochs, seed_value, max_rows, backend, infer_keys, dp_epsilon, not_pii,
-                                            keep_real, max_steps, patience, resume), out, reporter)
+                                            keep_real, max_steps, patience, resume, no_rule, export_rules), out,
+                            reporter)
     if log_format == "json":
         click.echo(json.dumps({"model": str(path)}))
     elif not quiet:
@@ -380,7 +396,8 @@ def fit(project_dir: Path, profiles_dir: Path | None, target: str | None, profil
 def generate(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str | None,
              select: tuple[str, ...], exclude: tuple[str, ...], model_path: Path, target_schema: str,
              rows: int | None, scale: float | None, force: bool, adopt: bool, dry_run: bool, wait: float,
-             build_schema: str | None, skip_dbt: bool, seed_value: int | None, log_format: str, quiet: bool) -> None:
+             build_schema: str | None, skip_dbt: bool, strict: bool, seed_value: int | None, log_format: str,
+             quiet: bool) -> None:
     """Sample a saved model into --target-schema and run the dbt tests; reads no real data (CI seeding)."""
     _check_rows(rows, scale)
     from synthohive_dbt import pipeline  # heavy (dbt, torch): after the cheap checks
@@ -388,7 +405,7 @@ def generate(project_dir: Path, profiles_dir: Path | None, target: str | None, p
     options = _pipeline_options(project_dir, profiles_dir, target, profile, mode, select, exclude)
     with _reporter(quiet, log_format) as reporter:
         result = pipeline.generate(options, model_path, pipeline.SampleOptions(rows=rows, scale=scale,
-                                                                               seed=seed_value),
+                                                                               seed=seed_value, strict=strict),
                                    pipeline.OutputOptions(target_schema=target_schema, force=force, adopt=adopt,
                                                           dry_run=dry_run, wait=wait, build_schema=build_schema,
                                                           run_dbt=not skip_dbt),

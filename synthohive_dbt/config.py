@@ -141,6 +141,72 @@ class ConditionalConstraint(_Strict):
     test: str | None = Field(None, description="the dbt test it came from, for reports")
 
 
+class RowRule(_Strict):
+    """A rule across columns of one row, as an SQL predicate on the table's raw columns (`shipped_at >=
+    ordered_at`, `total = price * quantity`, `ended_at is null or started_at <= ended_at`).
+
+    A row breaks it where the predicate is false; a null result passes, as in dbt's `expression_is_true`.
+    `origin="declared"` comes from the project (a dbt test, carried back by lineage) or the Python API: output
+    that breaks it is an error. `origin="learned"` was found in the real rows (relational/invariants.py):
+    output that breaks it is a warning unless strict. `enabled=False` switches a rule off; the choice is kept
+    with the metadata in a saved model (and a re-fit keeps it for a rule it finds again).
+    """
+
+    expression: str
+    origin: Literal["declared", "learned"] = "declared"
+    kind: str = Field("expression", description="order, arithmetic, fd, expression: how it was found or read")
+    source: str | None = Field(None, description="the dbt test unique_id, or None (Python API, learned)")
+    enabled: bool = True
+    support: int | None = Field(None, description="real rows the rule was checked on (learned rules)")
+    tried: int | None = Field(None, description="candidates tried on the table when it was learned")
+
+    @field_validator("expression")
+    @classmethod
+    def _parses(cls, v: str) -> str:
+        if not v or not v.strip():
+            raise ConfigError("a row rule has an empty expression",
+                              hint="write an SQL predicate on the table's columns, e.g. 'a <= b'")
+        return v.strip()
+
+
+class GroupRule(_Strict):
+    """Order within the rows of a group (dbt_utils `mutually_exclusive_ranges`, `sequential_values`).
+
+    `kind="ranges"`: `columns` = [lower, upper]; within each `partition_by` group the ranges do not overlap
+    (`gaps`: allowed, not_allowed: each range starts where the previous ends). `kind="sequence"`: `columns` =
+    [column]; within each group, ordered, each value is the previous plus `interval` (in `datepart` units for
+    dates). Kept by construction: ranges are laid end to end from their lengths, sequences renumbered.
+    """
+
+    kind: Literal["ranges", "sequence"]
+    columns: list[str]
+    partition_by: list[str] = Field(default_factory=list)
+    gaps: Literal["allowed", "not_allowed"] = "allowed"
+    zero_length_allowed: bool = False
+    interval: float = 1.0
+    datepart: Literal["second", "minute", "hour", "day", "week"] | None = None
+    origin: Literal["declared", "learned"] = "declared"
+    source: str | None = None
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _arity(self) -> GroupRule:
+        want = 2 if self.kind == "ranges" else 1
+        if len(self.columns) != want:
+            raise ConfigError(f"a {self.kind} group rule names columns {self.columns}, not {want}",
+                              hint="ranges: [lower, upper]; sequence: [column]")
+        return self
+
+    @property
+    def label(self) -> str:
+        by = f" per {', '.join(self.partition_by)}" if self.partition_by else ""
+        if self.kind == "ranges":
+            meet = ", each starting where the previous ends" if self.gaps == "not_allowed" else ""
+            return f"ranges [{self.columns[0]}, {self.columns[1]}) do not overlap{by}{meet}"
+        unit = f" {self.datepart}" if self.datepart else ""
+        return f"{self.columns[0]} steps by {self.interval:g}{unit}{by}"
+
+
 class ForeignKey(_Strict):
     """`columns` of this table reference `parent_columns` of `parent` (composite keys: several columns)."""
 
@@ -204,6 +270,8 @@ class TableConfig(_Strict):
     copy_as_is: bool = Field(False, description="small lookup table without PII: copy it instead of learning "
                              "(dbt `meta: {synthohive: {keep_real: true}}`, `--keep-real TABLE`)")
     unique_id: str | None = Field(None, description="dbt unique_id when read from a manifest")
+    row_rules: list[RowRule] = Field(default_factory=list, description="rules across the columns of a row")
+    group_rules: list[GroupRule] = Field(default_factory=list, description="order within groups of rows")
     resource_type: Literal["model", "seed", "source", "snapshot", "table"] = "table"
 
     @field_validator("pk", mode="before")
@@ -234,6 +302,24 @@ class TableConfig(_Strict):
             raise SchemaValidationError(f"table {self.name!r}: duplicate column names {dup}",
                                         hint="rename the columns so each name appears once")
         return self
+
+    def add_row_rule(self, rule: RowRule) -> RowRule:
+        """Add a rule once: the same expression again keeps the first (and its enabled choice)."""
+        for mine in self.row_rules:
+            if mine.expression == rule.expression:
+                return mine
+        self.row_rules.append(rule)
+        return rule
+
+    def switch_rule(self, expression: str, enabled: bool) -> RowRule | GroupRule:
+        """Switch a row rule (by its expression) or a group rule (by its label) on or off; an unknown one is an
+        error naming the rules."""
+        for mine in [*self.row_rules, *self.group_rules]:
+            if (mine.expression if isinstance(mine, RowRule) else mine.label) == expression:
+                mine.enabled = enabled
+                return mine
+        known = [r.expression for r in self.row_rules] + [g.label for g in self.group_rules]
+        raise ConfigError(f"table {self.name!r} has no row rule {expression!r}", hint=f"pick one of {known or 'none'}")
 
     def constraint(self, column: str) -> Constraint:
         """The unconditional constraint of a column (an empty one when none is declared)."""

@@ -114,3 +114,27 @@ def test_the_judge_and_the_enforcer_agree_on_every_single_row() -> None:
 def test_try_cast_asks_nothing_of_the_raw_values() -> None:
     c = Constraint(castable_to=[CastTarget(data_type="bigint", dtype="int", strict=False)])
     assert violations(pd.Series(["x", "1"]), c) == {}
+
+
+def test_row_rules_use_sql_three_valued_logic() -> None:
+    from synthohive_dbt.rules import derivation, ordering, row_violations
+    f = pd.DataFrame({"a": [1, 2, None, 5], "b": [2, 2, 3, 4],
+                      "d1": pd.to_datetime(["2020-01-01", "2020-02-01", None, "2020-03-01"]),
+                      "d2": pd.to_datetime(["2020-01-02", "2020-01-01", "2020-01-01", None])})
+    assert row_violations(f, "a <= b").tolist() == [False, False, False, True]  # null passes
+    assert row_violations(f, "a < b").tolist() == [False, True, False, True]
+    assert row_violations(f, "d2 is null or d1 <= d2").tolist() == [False, True, False, False]
+    assert row_violations(f, "not (a > b)").tolist() == [False, False, False, True]
+    assert row_violations(f, "d1 >= '2020-01-15'").tolist() == [True, False, False, False]
+    assert row_violations(f, "a in (1, 5) or a between 2 and 2").tolist() == [False, False, False, False]
+    assert derivation("total = round(price * quantity, 2)")[0] == "total"
+    assert ordering("b >= a") == ("a", "b", False) and ordering("d2 is null or d1 < d2") == ("d1", "d2", True)
+
+
+def test_date_trunc_rules_and_their_projection() -> None:
+    from synthohive_dbt.rules import derivation, derive, row_violations
+    f = pd.DataFrame({"s": pd.to_datetime(["2020-01-01", "2020-02-03", None])})
+    assert row_violations(f, "date_trunc('month', s) = s").tolist() == [False, True, False]
+    assert row_violations(f, "s <= date_trunc('month', current_date)").tolist() == [False, False, False]
+    col, how = derivation("date_trunc('month', s) = s")
+    assert col == "s" and derive(f, how).iloc[1] == pd.Timestamp("2020-02-01")

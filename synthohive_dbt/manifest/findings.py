@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from synthohive_dbt.config import Constraint
+from synthohive_dbt.config import Constraint, GroupRule
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,25 @@ class FkRule:
 
 
 @dataclass(frozen=True)
+class RowRuleFinding:
+    """A predicate every row of `table` keeps (config.RowRule): `expression` names the table's columns."""
+
+    table: str
+    expression: str
+    source: str
+    kind: str = "expression"
+
+
+@dataclass(frozen=True)
+class GroupRuleFinding:
+    """Order within groups of rows of `table` (config.GroupRule: ranges that do not overlap, sequences)."""
+
+    table: str
+    rule: GroupRule
+    source: str
+
+
+@dataclass(frozen=True)
 class NotModelled:
     """A test (or constraint) the reader cannot turn into metadata, with the reason, for the report."""
 
@@ -60,4 +79,4 @@ class NotModelled:
     table: str | None = None
 
 
-Finding = ColumnRule | KeyRule | FkRule | NotModelled
+Finding = ColumnRule | KeyRule | FkRule | RowRuleFinding | GroupRuleFinding | NotModelled

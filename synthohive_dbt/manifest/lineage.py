@@ -36,7 +36,15 @@ from synthohive_dbt.config import CastTarget, Constraint, DType, dtype_from_sql
 from synthohive_dbt.errors import ManifestError
 from synthohive_dbt.manifest.constraints import interpret_node
 from synthohive_dbt.manifest.disabled import disabled_test_finding, tests_of
-from synthohive_dbt.manifest.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
+from synthohive_dbt.manifest.findings import (
+    ColumnRule,
+    Finding,
+    FkRule,
+    GroupRuleFinding,
+    KeyRule,
+    NotModelled,
+    RowRuleFinding,
+)
 from synthohive_dbt.manifest.identifiers import column_key
 from synthohive_dbt.manifest.lineage_rules import Carried, Holds, NotCarried, RawFacts, translate
 from synthohive_dbt.manifest.lineage_sql import (
@@ -473,6 +481,10 @@ def _describe(finding: Finding, base: ManifestReadResult) -> str:
         casts = [_describe_cast(c) for c in finding.constraint.castable_to]
         return f"{name(finding.table)}.{finding.column}: " + "; ".join(
             [*([str(parts)] if parts or not casts else []), *casts])
+    if isinstance(finding, RowRuleFinding):
+        return f"{name(finding.table)}: every row keeps `{finding.expression}`"
+    if isinstance(finding, GroupRuleFinding):
+        return f"{name(finding.table)}: {finding.rule.label}"
     if isinstance(finding, KeyRule):
         return f"{name(finding.table)} key ({', '.join(finding.columns)})"
     if isinstance(finding, FkRule):

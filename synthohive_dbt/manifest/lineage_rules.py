@@ -48,7 +48,7 @@ from sqlglot.errors import SqlglotError
 
 from synthohive_dbt.config import Constraint, DType
 from synthohive_dbt.errors import ConfigError
-from synthohive_dbt.manifest.findings import ColumnRule, Finding, FkRule, KeyRule
+from synthohive_dbt.manifest.findings import ColumnRule, Finding, FkRule, GroupRuleFinding, KeyRule, RowRuleFinding
 from synthohive_dbt.manifest.lineage_sql import (
     ColumnLineage,
     Origin,
@@ -255,21 +255,22 @@ def _not_in(column: str, values: list[Any], dialect: str | None) -> str:
 
 
 def translate_where(where: str | None, rel: RelationLineage, relation: str, facts: RawFacts,
-                    dialect: str | None) -> str | None:
-    """A test's `where` on model columns, rewritten on the raw table's columns; raises _Stop if it cannot."""
+                    dialect: str | None, what: str | None = None) -> str | None:
+    """A test's `where` (or a row rule, `what` names it) on model columns, rewritten on the raw table's
+    columns; raises _Stop if it cannot."""
     if where is None:
         return None
+    what = what or f"the test's `where: {where}`"
     try:
         tree = sqlglot.parse_one(where, read=dialect)
     except SqlglotError as exc:
-        raise _Stop(f"the test's `where: {where}` does not parse: {exc}") from None
+        raise _Stop(f"{what} does not parse: {exc}") from None
     for col in list(tree.find_all(exp.Column)):
         lin = rel.lookup(col.name)
         origin = lin.origins[0] if lin is not None and len(lin.origins) == 1 else None
         if origin is None or origin.relation != relation or value_preserving(
                 origin, facts.family(origin.relation, origin.column)):
-            raise _Stop(f"the test's `where: {where}` uses `{col.name}`, which is not a renamed column of "
-                        "the same raw table")
+            raise _Stop(f"{what} uses `{col.name}`, which is not a renamed column of the same raw table")
         col.replace(exp.column(facts.column_name(relation, origin.column)))
     return tree.sql(dialect=dialect)
 
@@ -427,6 +428,49 @@ def _fk_rule(rule: FkRule, rel: RelationLineage, parent: RelationLineage, facts:
                            note=rule.note, except_values=tuple(excepted[0])),))
 
 
+def _row_rule(rule: RowRuleFinding, rel: RelationLineage, facts: RawFacts, dialect: str | None) -> Outcome:
+    """A predicate on a model's columns holds when it holds on the raw rows its columns come from: every
+    column a renamed or exactly cast column of one raw table (the row is that raw row, filtered or joined)."""
+    try:
+        tree = sqlglot.parse_one(rule.expression, read=dialect)
+    except SqlglotError as exc:
+        raise _Stop(f"the row rule `{rule.expression}` does not parse: {exc}") from None
+    relations = set()
+    for col in tree.find_all(exp.Column):
+        lin = _lineage(rel, col.name)
+        if lin.literal is not None or len(lin.origins) != 1:
+            raise _Stop(f"{rel.name}.{col.name} does not come from exactly one raw column")
+        relations.add(lin.origins[0].relation)
+    if len(relations) != 1:
+        raise _Stop(f"the row rule `{rule.expression}` reads columns of {len(relations)} raw tables")
+    [relation] = relations
+    raw = translate_where(rule.expression, rel, relation, facts, dialect, f"the row rule `{rule.expression}`")
+    return Carried((replace(rule, table=relation, expression=str(raw)),))
+
+
+def _group_rule(found: GroupRuleFinding, rel: RelationLineage, facts: RawFacts) -> Outcome:
+    """Order within groups holds on the model when it holds on the raw table its columns are renamed from and
+    the model keeps one row per raw row (no fan-out adds overlapping copies)."""
+    rule = found.rule
+    origins = [_single_origin(rel, c, allow_pick=False) for c in [*rule.columns, *rule.partition_by]]
+    relations = {o.relation for o in origins}
+    if len(relations) != 1:
+        raise _Stop(f"the columns of `{rule.label}` come from different raw tables")
+    [relation] = relations
+    for name, o in zip([*rule.columns, *rule.partition_by], origins):
+        why = value_preserving(o, facts.family(o.relation, o.column))
+        if why:
+            raise _Stop(f"{rel.name}.{name} is not the raw value: {why}")
+    link = rel.rows.get(relation)
+    if link is None or link.injective:
+        raise _Stop(f"{rel.name} may hold several rows per raw row: "
+                    f"{link.injective if link else 'its rows do not come from one raw table'}")
+    raw = [facts.column_name(relation, o.column) for o in origins]
+    k = len(rule.columns)
+    moved = rule.model_copy(update={"columns": raw[:k], "partition_by": raw[k:]})
+    return Carried((replace(found, table=relation, rule=moved),))
+
+
 def translate(finding: Finding, rel: RelationLineage, lineage_of: Callable[[str], RelationLineage],
               facts: RawFacts, dialect: str | None) -> Outcome:
     """One finding on a model (from a test or a contract) -> what the raw tables must satisfy."""
@@ -437,6 +481,10 @@ def translate(finding: Finding, rel: RelationLineage, lineage_of: Callable[[str]
             return _key_rule(finding, rel, facts)
         if isinstance(finding, FkRule):
             return _fk_rule(finding, rel, lineage_of(finding.parent), facts, dialect)
+        if isinstance(finding, RowRuleFinding):
+            return _row_rule(finding, rel, facts, dialect)
+        if isinstance(finding, GroupRuleFinding):
+            return _group_rule(finding, rel, facts)
     except _Stop as stop:
         return NotCarried(str(stop))
     return NotCarried(f"{type(finding).__name__} is not a rule lineage carries")

@@ -15,11 +15,19 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from synthohive_dbt.config import Constraint, ForeignKey, Metadata, TableConfig
+from synthohive_dbt.config import Constraint, ForeignKey, Metadata, RowRule, TableConfig
 from synthohive_dbt.errors import ConfigError, ManifestError
 from synthohive_dbt.manifest.constraints import declared_columns, interpret_node
 from synthohive_dbt.manifest.disabled import disabled_test_finding, tests_of
-from synthohive_dbt.manifest.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
+from synthohive_dbt.manifest.findings import (
+    ColumnRule,
+    Finding,
+    FkRule,
+    GroupRuleFinding,
+    KeyRule,
+    NotModelled,
+    RowRuleFinding,
+)
 from synthohive_dbt.manifest.keys import choose_primary_key
 from synthohive_dbt.manifest.loader import Manifest, load_manifest
 from synthohive_dbt.manifest.pii import keeps_real, not_pii_columns, pii_columns
@@ -184,6 +192,10 @@ def _build_table(node: dict[str, Any], names: dict[str, str], findings: list[Fin
     for rule in findings:
         if isinstance(rule, ColumnRule):
             _add(table, rule, skipped)
+        elif isinstance(rule, RowRuleFinding):
+            table.add_row_rule(RowRule(expression=rule.expression, kind=rule.kind, source=rule.source))
+        elif isinstance(rule, GroupRuleFinding) and rule.rule not in table.group_rules:
+            table.group_rules.append(rule.rule)
     not_null = {c for c, k in table.constraints.items() if k.not_null}
     fks = _dedupe_fks([f for f in findings if isinstance(f, FkRule)])
     keys = [f for f in findings if isinstance(f, KeyRule)]

@@ -78,6 +78,17 @@ def render_result(result: ManifestReadResult, console: Console) -> None:
     if columns.row_count:
         console.print(columns)
 
+    rules = Table(title="Rules across columns and rows (kept in every generated row)")
+    for col in ("table", "rule", "from", "on"):
+        rules.add_column(col, overflow="fold")
+    for name, cfg in result.metadata.tables.items():
+        for r in cfg.row_rules:
+            rules.add_row(escape(name), escape(r.expression), escape(r.source or r.origin), "yes" if r.enabled else "off")
+        for g in cfg.group_rules:
+            rules.add_row(escape(name), escape(g.label), escape(g.source or g.origin), "yes" if g.enabled else "off")
+    if rules.row_count:
+        console.print(rules)
+
     if result.not_modelled:
         skipped = Table(title="Tests not modelled (check them with dbt on the generated data)")
         skipped.add_column("test", overflow="fold")

@@ -64,6 +64,11 @@ class ManifestReadResult:
                                   "parent_columns": list(fk.parent_columns)} for fk in table.fk],
                 "columns": {col: _column(table, col) for col in contract_columns(table)},
             }
+            rules = [{"rule": r.expression, "source": r.source, "enabled": r.enabled} for r in table.row_rules]
+            rules += [{"rule": g.label, **g.model_dump(include={"kind", "columns", "partition_by"}),
+                       "source": g.source, "enabled": g.enabled} for g in table.group_rules]
+            if rules:  # only tables with rules carry the key: the contract of the others is unchanged
+                tables[info.unique_id]["rules"] = rules
         return {"tables": tables,
                 "not_modelled": [{"test": n.test, "reason": n.reason} for n in self.not_modelled]}
 

@@ -16,10 +16,21 @@ from synthohive_dbt.config import Constraint
 from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.manifest.constraints import declared_columns
 from synthohive_dbt.manifest.disabled import unresolved_refs
-from synthohive_dbt.manifest.findings import ColumnRule, Finding, FkRule, KeyRule, NotModelled
+from synthohive_dbt.manifest.findings import ColumnRule, Finding, FkRule, GroupRuleFinding, KeyRule, NotModelled
 from synthohive_dbt.manifest.identifiers import column_name
 from synthohive_dbt.manifest.loader import Manifest
 from synthohive_dbt.manifest.refs import RefTarget, parse_ref_call
+from synthohive_dbt.manifest.row_tests import (
+    conditioned,
+    expression_is_true,
+    group_rule,
+    multicolumn_sum,
+    pair_equal,
+    pair_greater,
+    pair_in_set,
+    rule_finding,
+    singular_predicate,
+)
 
 _UTILS = (None, "dbt_utils")
 _EXPECTATIONS = (None, "dbt_expectations")
@@ -266,6 +277,37 @@ def _data_type(ctx: TestContext) -> list[Finding]:
     return [ColumnRule(ctx.table, ctx.column, ctx.constraint(data_type=str(column_type)), ctx.uid)]
 
 
+def _row_rule(build: Callable[[dict[str, Any], str | None], str | None]) -> Callable[[TestContext], list[Finding]]:
+    """A handler for a test across the columns of a row (manifest/row_tests.py)."""
+    def handle(ctx: TestContext) -> list[Finding]:
+        expression = build(ctx.kwargs, ctx.column)
+        if expression is None:
+            return [ctx.skip("row test without the arguments it needs (expression, column_A/column_B, ...)")]
+        if ctx.severity == "warn":
+            return [ctx.skip(f"row rule `{expression}` only warns: not enforced")]
+        condition = ctx.where or ctx.kwargs.get("condition")
+        condition = None if str(condition or "").strip() in ("", "1=1", "1 = 1", "true") else str(condition)
+        return [rule_finding(ctx.table, conditioned(expression, condition), ctx.uid)]
+    return handle
+
+
+def _group_rule(name: str) -> Callable[[TestContext], list[Finding]]:
+    def handle(ctx: TestContext) -> list[Finding]:
+        if ctx.where is not None or ctx.severity == "warn":
+            return [ctx.skip(f"{name} under a `where` or warn-only is not modelled")]
+        rule = group_rule(name, ctx.kwargs, ctx.column)
+        if isinstance(rule, str):
+            return [ctx.skip(rule)]
+        names = [ctx.name_of(c, ctx.table) for c in [*rule.columns, *rule.partition_by]]
+        if None in names:
+            bad = [c for c, n in zip([*rule.columns, *rule.partition_by], names) if n is None]
+            return [ctx.skip(f"{name} names {bad}, SQL expression(s) rather than columns: not modelled")]
+        k = len(rule.columns)
+        rule = rule.model_copy(update={"columns": names[:k], "partition_by": names[k:]})
+        return [GroupRuleFinding(ctx.table, rule.model_copy(update={"source": ctx.uid}), ctx.uid)]
+    return handle
+
+
 Handler = Callable[[TestContext], list[Finding]]
 _HANDLERS: dict[str, tuple[tuple[str | None, ...], Handler]] = {
     "not_null": (_CORE, _not_null),
@@ -288,6 +330,13 @@ _HANDLERS: dict[str, tuple[tuple[str | None, ...], Handler]] = {
     "expect_column_values_to_match_regex_list": (_EXPECTATIONS, _regex_list),
     "expect_column_values_to_match_like_pattern": (_EXPECTATIONS, _like),
     "expect_column_values_to_be_of_type": (_EXPECTATIONS, _data_type),
+    "expression_is_true": (_UTILS, _row_rule(expression_is_true)),
+    "mutually_exclusive_ranges": (_UTILS, _group_rule("mutually_exclusive_ranges")),
+    "sequential_values": (_UTILS, _group_rule("sequential_values")),
+    "expect_column_pair_values_A_to_be_greater_than_B": (_EXPECTATIONS, _row_rule(lambda k, _: pair_greater(k))),
+    "expect_column_pair_values_to_be_equal": (_EXPECTATIONS, _row_rule(lambda k, _: pair_equal(k))),
+    "expect_column_pair_values_to_be_in_set": (_EXPECTATIONS, _row_rule(lambda k, _: pair_in_set(k))),
+    "expect_multicolumn_sum_to_equal": (_EXPECTATIONS, _row_rule(lambda k, _: multicolumn_sum(k))),
 }
 KNOWN_TESTS = frozenset(_HANDLERS)
 
@@ -296,8 +345,13 @@ def interpret_test(manifest: Manifest, node: dict[str, Any], table: str) -> list
     """Findings from one test node already resolved to the table it checks."""
     meta = node.get("test_metadata")
     if not isinstance(meta, dict) or not meta.get("name"):
+        code = str(node.get("raw_code") or node.get("raw_sql") or "")
+        predicate = singular_predicate(code) if code else None
+        if predicate is not None:
+            return [rule_finding(table, predicate, str(node["unique_id"]), kind="singular")]
+        shape = "; only `select ... from <one relation> where <row predicate>` is read" if code else ""
         return [NotModelled(node["unique_id"], "singular data test: its logic is SQL the reader does not "
-                                               "interpret", table)]
+                                               f"interpret{shape}", table)]
     name, namespace = str(meta["name"]), meta.get("namespace")
     label = f"{namespace}.{name}" if namespace else name
     entry = _HANDLERS.get(name)

@@ -3,7 +3,8 @@
 The decisions are the ones `fit` makes (privacy.detect.decide_pii, the same precedence: declared PII, then
 declared not-PII, then keys and accepted_values, then heuristics). Column values are read through the dbt
 profile when one is reachable, a bounded sample per table (the heuristics on a `name` column need values);
-without a profile, or where a table cannot be read, the plan says so and decides on names only.
+without a profile, or where a table cannot be read, the plan says so and decides on names only. The same sample
+shows the rules `fit` would likely learn (relational/invariants.py; fit checks them on every row).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from synthohive_dbt.errors import SynthohiveError
 from synthohive_dbt.manifest.result import ManifestReadResult
 from synthohive_dbt.privacy.detect import PiiDecision, decide_pii
 from synthohive_dbt.privacy.overrides import apply_declarations, kept_real_note, parse_column_refs
+from synthohive_dbt.relational.invariants import find_rules
 
 #: Rows read per table for the value heuristics: enough to tell labels from people, cheap on any warehouse.
 SAMPLE_ROWS = 1000
@@ -30,6 +32,8 @@ class PiiPlan:
     decisions: list[PiiDecision]
     read: dict[str, int] = field(default_factory=dict)  # table -> rows sampled
     notes: list[str] = field(default_factory=list)
+    # table -> rules the sampled rows keep (relational/invariants.py on the sample; `fit` checks every row)
+    rules: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _samples(result: ManifestReadResult, project_dir: Path, profiles_dir: Path | None, target: str | None,
@@ -74,4 +78,11 @@ def pii_plan(result: ManifestReadResult, *, project_dir: Path | None = None, pro
                                                                              *cfg.pii_columns]))
     note = kept_real_note(metadata)
     notes += [note] if note else []
-    return PiiPlan(decide_pii(frames, metadata), {n: len(f) for n, f in sampled.items()}, notes)
+    decisions = decide_pii(frames, metadata)
+    faked: dict[str, set[str]] = {}
+    for d in decisions:
+        if d.faked:
+            faked.setdefault(d.table, set()).add(d.column)
+    rules = {name: [r.expression for r in find_rules(frame, metadata.tables[name], faked.get(name, ()))]
+             for name, frame in sampled.items() if name in metadata.tables}
+    return PiiPlan(decisions, {n: len(f) for n, f in sampled.items()}, notes, {n: r for n, r in rules.items() if r})

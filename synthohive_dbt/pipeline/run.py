@@ -67,6 +67,7 @@ from synthohive_dbt.pipeline.saved_project import (
     record,
     relocated,
 )
+from synthohive_dbt.pipeline.rules import report_rules, rule_refs
 from synthohive_dbt.pipeline.safety import RunPlan, check_plan, plan_run, record_build, run_lock, run_workspace
 from synthohive_dbt.privacy.detect import unmark_hint
 from synthohive_dbt.privacy.overrides import apply_declarations, kept_real_note, parse_column_refs
@@ -113,6 +114,8 @@ class TrainOptions:
     max_steps: int | None = None  # optimiser steps per table; None = the backend's own (CTGAN 300, AR 2000)
     patience: int | None = None  # scores without improvement before stopping; None = the backend's (AR 3)
     resume: bool = False  # `fit --resume`: continue from the checkpoint an interrupted fit left beside --out
+    rules_off: tuple[str, ...] = ()  # TABLE:RULE switched off (--no-rule): declared or learned row/group rules
+    export_rules: Path | None = None  # write the learned rules as dbt tests here (--export-rules)
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ class SampleOptions:
     rows: int | None = None
     scale: float | None = None
     seed: int | None = None
+    strict: bool = False  # a learned rule the output breaks fails the run (--strict)
 
 
 @dataclass(frozen=True)
@@ -456,6 +460,7 @@ def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, report
     for note in _declaration_notes(metadata):
         reporter.step(note)
     synth = Synthesizer(metadata, privacy_config=train.privacy, backend=train.backend)
+    synth.rules_off = rule_refs(train.rules_off)
     limits = backend_class(train.backend).training_limits(train.epochs, train.max_steps, train.patience)
     reporter.step(f"training {train.backend} per table: {limits}")
     synth.fit(frames, epochs=train.epochs, batch_size=train.batch_size, seed=train.seed, progress=reporter.table,
@@ -465,6 +470,7 @@ def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, report
             reporter.step(f"{name}: fitted on {synth.plans[name].n_real} of its {real} rows (--max-rows "
                           f"{train.max_rows}); generated sizes follow the {real}")
             synth.plans[name].n_real = real
+    report_rules(synth.metadata, reporter, train.export_rules)
     for finding in synth.pii_findings:
         reporter.step(f"personal data in {finding.table}.{finding.column} ({finding.kind}) is replaced by fakes",
                       table=finding.table, column=finding.column, kind=finding.kind)
@@ -537,6 +543,7 @@ def _sample(synth: Any, sample: SampleOptions, reporter: Reporter, sink: Any = N
         largest = max(roots, key=lambda n: (roots[n], n))
         scale = sample.rows / max(roots[largest], 1)
     reporter.step("sampling the synthetic tables")
+    synth.strict_rules = sample.strict
     frames = synth.sample(scale=scale, seed=sample.seed, progress=reporter.table, sink=sink)
     return dict(frames)
 

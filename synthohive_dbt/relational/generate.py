@@ -22,7 +22,7 @@ from synthohive_dbt.errors import ConfigError, ConstraintViolationError
 from synthohive_dbt.models.base import ConditionalGenerativeModel
 from synthohive_dbt.models.formats import ColumnFormat
 from synthohive_dbt.relational.cardinality import deal_by_popularity, fit_total, forest
-from synthohive_dbt.relational.constraints import assert_frame, check_frame
+from synthohive_dbt.relational.constraints import assert_frame, check_frame, enforce_rows
 from synthohive_dbt.relational.keys import ensure_unique, per_group_sequence
 from synthohive_dbt.relational.pii import PiiSampling, fake_columns
 from synthohive_dbt.relational.plan import ForeignKeyPlan, TablePlan
@@ -177,6 +177,7 @@ def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativ
     unique_faked = [p.name for p in plan.pii if p.unique and p.copy_fk is None]
     seen: dict[str, pd.Index] = {c: pd.Index([]) for c in [*unique_learned, *unique_faked]}
     parts: list[pd.DataFrame] = []
+    groups: dict[str, dict] = {}  # group rules' last end/value per group, across chunks
     driving = next((i for i, f in enumerate(plan.foreign_keys) if f.role == "driving"), None)
     for chunk, start in enumerate(range(0, n, chunk_rows) if n else []):
         stop = min(n, start + chunk_rows)
@@ -210,7 +211,8 @@ def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativ
                 source = plan.foreign_keys[p.copy_fk]
                 cols[p.name] = _take(kept[source.parent].frame[p.copy_column], links[p.copy_fk][start:stop])
         frame = _cast_like(pd.DataFrame({c: cols[c] for c in plan.columns}), plan, cfg)
-        assert_frame(frame, cfg, seen)
+        frame = enforce_rows(frame, cfg, frame.columns, writable=plan.model_columns, groups=groups)
+        assert_frame(frame, cfg, seen, stats.broken_rules)
         for c in seen:
             seen[c] = seen[c].append(pd.Index(frame[c].dropna()))
         if keep_cols:
@@ -347,6 +349,7 @@ def _sample_learned(model: ConditionalGenerativeModel, plan: TablePlan, cfg: Tab
     data = model.sample(n, context=context, seed=derive_seed(seed, plan.name, "chunk", chunk))
     data = data.reset_index(drop=True)
     for round_ in range(MAX_RESAMPLE_ROUNDS):
+        data = enforce_rows(data, cfg, plan.model_columns, swap=False)
         bad = check_frame(data, cfg, plan.model_columns, seen)
         if not bad:
             break
@@ -366,7 +369,7 @@ def _sample_learned(model: ConditionalGenerativeModel, plan: TablePlan, cfg: Tab
                     hint="the model returned another dtype on a second call; report this as a model bug"
                 ) from exc
         stats.resample_rounds += 1
-    return data
+    return enforce_rows(data, cfg, plan.model_columns)
 
 
 def _replace_rows(current: pd.Series, idx: np.ndarray, fresh: pd.Series) -> pd.Series:

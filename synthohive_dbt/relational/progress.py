@@ -38,6 +38,7 @@ class TableStats:
     resample_rounds: int = 0
     dropped_duplicate_keys: int = 0
     not_enforced: list[str] = field(default_factory=list)
+    broken_rules: dict[str, int] = field(default_factory=dict)  # learned row rule -> output rows breaking it
     seconds: float = 0.0
 
 

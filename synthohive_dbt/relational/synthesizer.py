@@ -48,6 +48,7 @@ from synthohive_dbt.privacy.detect import PiiFinding
 from synthohive_dbt.relational.checkpoint import FitCheckpoint, data_digest
 from synthohive_dbt.relational.dp import dp_model_kwargs, privacy_report
 from synthohive_dbt.relational.inputs import load_tables, validate_data
+from synthohive_dbt.relational.invariants import check_rules, learn_into
 from synthohive_dbt.relational.pii import (
     PiiSampling,
     fake_copied_tables,
@@ -110,6 +111,9 @@ class Synthesizer:
         self.seed: int | None = None
         self.fit_params: dict[str, Any] = {}
         self.pii_findings: list[PiiFinding] = []
+        self.learn_rules = True  # find rules the real rows keep at fit (relational/invariants.py)
+        self.rules_off: set[tuple[str, str]] = set()  # (table, rule) to switch off once found
+        self.strict_rules = False  # a learned rule the output breaks is an error, not a warning
         self.provenance: dict[str, Any] = {}  # JSON facts a caller records with the model (e.g. the dbt selection)
         self.last_sample_stats: SampleStats | None = None
         self.spark_schemas: dict[str, str] = {}  # table -> its real Spark schema (JSON), when fit from Spark
@@ -172,6 +176,17 @@ class Synthesizer:
         self._real_pii = real_pii_values(tables, kinds)
         learn_from = fake_copied_tables(tables, self.metadata, kinds, self.privacy_config, self._real_pii)
         private = self.privacy_config.enable_differential_privacy
+        for name in self.order:
+            check_rules(self.metadata.tables[name], tables[name])
+        if self.learn_rules:  # rules the real rows always keep (relational/invariants.py); off under DP
+            for name in (n for n in self.order if not self.metadata.tables[n].copy_as_is):
+                learn_into(self.metadata.tables[name], tables[name], kinds.get(name, ()), enabled=not private,
+                           seed=derive_seed(self.seed, name, "rules"))
+        for table, expression in sorted(self.rules_off):  # --no-rule: a declared or a just-learned rule
+            if table not in self.metadata.tables:
+                raise ConfigError(f"--no-rule names table {table!r}, which is not in the run",
+                                  hint=f"pick one of {sorted(self.metadata.tables)}")
+            self.metadata.tables[table].switch_rule(expression, enabled=False)
         model_kwargs = dp_model_kwargs(self.model_class, self.privacy_config, self.model_kwargs,
                                        sum(not t.copy_as_is for t in self.metadata.tables.values()))
         model_kwargs.update({k: v for k, v in (("max_steps", max_steps), ("patience", patience)) if v is not None})
@@ -322,7 +337,7 @@ class Synthesizer:
         settings = PiiSampling(self.privacy_config.pii_strategy, real_pii)
         self._last_output = None
         try:
-            self.last_sample_stats = sample_database(self.plans, self.models, self.metadata, self.order, sizes,
+            self.last_sample_stats = sample_database(self.plans, self.models, self._judged(), self.order, sizes,
                                                      seed, sink, chunk_rows, progress, settings)
             if before_publish is not None:
                 before_publish(Drawn(sink.results, real_frames, seed))
@@ -397,6 +412,17 @@ class Synthesizer:
         protected = (self.spark_database,) if self.spark_database else ()
         return save_to_hive(self.spark_session, paths, target_db, schemas=self.spark_schemas, protected=protected,
                             fmt=format, run_id=new_run_id().replace("-", "_"))
+
+    def _judged(self) -> Metadata:
+        """The metadata sampling judges rows by: with `strict_rules`, a learned rule the output breaks is an
+        error like a declared one (a copy; the saved metadata keeps each rule's origin)."""
+        if not self.strict_rules:
+            return self.metadata
+        strict = self.metadata.model_copy(deep=True)
+        for table in strict.tables.values():
+            for rule in table.row_rules:
+                rule.origin = "declared"
+        return strict
 
     def _real_data(self, real: RealData | None) -> tuple[dict[str, pd.DataFrame] | None, pd.Index | None]:
         """The frames to measure against and the real PII values fakes must avoid (given > kept > none)."""

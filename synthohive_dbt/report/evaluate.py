@@ -26,6 +26,7 @@ from synthohive_dbt.config import Metadata, TableConfig
 from synthohive_dbt.errors import DataError
 from synthohive_dbt.report.columns import plan_columns
 from synthohive_dbt.report.constraints import table_checks
+from synthohive_dbt.report.rules import rule_checks
 from synthohive_dbt.report.privacy_metrics import PrivacySettings, find_pii_leaks, table_privacy
 from synthohive_dbt.report.quality import FidelitySettings, column_scores, pair_scores
 from synthohive_dbt.report.relationships import relationship_score
@@ -102,6 +103,9 @@ def evaluate(real: Mapping[str, pd.DataFrame], synthetic: Mapping[str, pd.DataFr
             result.notes.append(note)
         checks, why = table_checks(table, s)
         result.constraints.extend(checks)
+        result.notes.extend(f"not evaluated: {w}" for w in why)
+        kept, why = rule_checks(table, r, s)
+        result.rules.extend(kept)
         result.notes.extend(f"not evaluated: {w}" for w in why)
         for fk in table.fk:
             if fk.parent not in real or fk.parent not in synthetic:

@@ -114,7 +114,7 @@ def _context(result: EvaluationResult, gates: QualityGates | None, limits: PlotL
         "heatmaps": heat, "heatmaps_left_out": len(result.matrices) - len(chosen),
         "relationships": result.relationships,
         "children_plots": [plots.children_plot(r) for r in result.relationships],
-        "constraints": result.constraints, "dbt_tests": result.dbt_tests, "privacy": result.privacy,
+        "constraints": result.constraints, "rules": result.rules, "dbt_tests": result.dbt_tests, "privacy": result.privacy,
         "dcr_plots": [plots.dcr_plot(p) for p in result.privacy],
         "pii_leaks": result.pii_leaks, "pii_findings": result.pii_findings, "value_overlap": result.value_overlap,
         "skipped": result.skipped, "notes": result.notes, "dp": result.differential_privacy,

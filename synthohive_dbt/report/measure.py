@@ -100,6 +100,12 @@ def measure_run(real: Mapping[str, pd.DataFrame], output: Output, facts: RunFact
             f"{o.table}.{o.column} ({o.in_real} of {o.written_distinct} distinct)" for o in leaking))
     dp = result.differential_privacy = facts.differential_privacy
     if dp is not None:
+        for check in result.rules:
+            check.dp_covered = check.origin != "learned"
+        learned = [f"{c.table}: {c.rule}" for c in result.rules if not c.dp_covered]
+        if learned:
+            dp = {**dp, "not_covered": [*dp["not_covered"], "learned rules read from the real rows ("
+                                        + "; ".join(learned) + ")"]}
         result.notes.append(
             f"differential privacy: DP-SGD on every learned table's critic, epsilon {dp['epsilon_total']:.3g} "
             f"in total over {len(dp['tables'])} table(s) (worst case: one person in every table); not covered: "

@@ -117,6 +117,28 @@ class ConstraintCheck:
 
 
 @dataclass
+class RuleCheck:
+    """A rule across columns or rows (declared or learned): how many real rows keep it, and what share of the
+    synthetic rows does. `dp_covered` is False for a learned rule under differential privacy: it was read
+    from the real rows outside the DP budget."""
+
+    table: str
+    rule: str
+    origin: str  # declared | learned
+    enabled: bool
+    real_rows: int
+    real_held: int
+    synthetic_rows: int
+    synthetic_held: int
+    source: str | None = None
+    dp_covered: bool = True
+
+    @property
+    def held_share(self) -> float | None:
+        return self.synthetic_held / self.synthetic_rows if self.synthetic_rows else None
+
+
+@dataclass
 class DbtTestOutcome:
     name: str
     status: str
@@ -201,6 +223,7 @@ class EvaluationResult:
     matrices: list[TableMatrices] = field(default_factory=list)
     relationships: list[RelationshipScore] = field(default_factory=list)
     constraints: list[ConstraintCheck] = field(default_factory=list)
+    rules: list[RuleCheck] = field(default_factory=list)
     dbt_tests: list[DbtTestOutcome] = field(default_factory=list)
     privacy: list[TablePrivacy] = field(default_factory=list)
     pii_leaks: list[PiiLeak] = field(default_factory=list)
@@ -258,7 +281,7 @@ class EvaluationResult:
 
 _NESTED: dict[str, type] = {
     "columns": ColumnScore, "pairs": PairScore, "matrices": TableMatrices,
-    "relationships": RelationshipScore, "constraints": ConstraintCheck, "dbt_tests": DbtTestOutcome,
+    "relationships": RelationshipScore, "constraints": ConstraintCheck, "rules": RuleCheck, "dbt_tests": DbtTestOutcome,
     "privacy": TablePrivacy, "pii_leaks": PiiLeak, "distribution": Distribution, "value_overlap": ValueOverlap,
 }
 

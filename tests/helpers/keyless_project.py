@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from synthohive_dbt.dbt import DbtProject
-from tests.helpers.messy_project import REPO, SOURCE_MACRO, load_raw
+from tests.helpers.messy_project import REPO, SOURCE_MACRO, load_and_build
 from tests.helpers.profiles import profiles_yml
 
 RAW = "raw_gh"
@@ -89,13 +89,4 @@ def build_keyless(root: Path, *, target: str | None = None, env: dict[str, str] 
     (root / "models" / "models.yml").write_text(MODELS)
     (root / "models" / "issues_by_repo.sql").write_text(MODEL_SQL)
     (root / "macros" / "source.sql").write_text(SOURCE_MACRO)
-    project = DbtProject(root, target=target, env=env)
-    engine = project.engine()
-    try:
-        load_raw(engine, real_frames(), schema=RAW, ddl=DDL)
-    finally:
-        engine.dispose()
-    project.deps()
-    result = project.build()
-    assert result.success, [o.message for o in result.outcomes if not o.passed]
-    return project
+    return load_and_build(root, real_frames(), RAW, DDL, target=target, env=env)

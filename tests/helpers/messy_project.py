@@ -245,6 +245,21 @@ def load_raw(engine: sa.Engine, frames: dict[str, pd.DataFrame], *, schema: str 
                 cursor.close()
 
 
+def load_and_build(root: Path, frames: dict[str, pd.DataFrame], schema: str, ddl: dict[str, str], *,
+                   target: str | None = None, env: dict[str, str] | None = None) -> DbtProject:
+    """A written project's raw tables filled, `dbt deps` + `dbt build` run on the real data (which must pass)."""
+    project = DbtProject(root, target=target, env=env)
+    engine = project.engine()
+    try:
+        load_raw(engine, frames, schema=schema, ddl=ddl)
+    finally:
+        engine.dispose()
+    project.deps()
+    result = project.build()
+    assert result.success, [o.message for o in result.outcomes if not o.passed]
+    return project
+
+
 def _plain(v: object) -> object:
     if isinstance(v, np.generic):
         return v.item()

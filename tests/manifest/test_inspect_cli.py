@@ -77,3 +77,16 @@ def test_inspect_as_a_real_process(tmp_path: Path) -> None:
     assert bad.stdout == ""
     assert bad.stderr.startswith("error: ") and "the manifest has no 'nodes' object" in bad.stderr
     assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 2
+
+
+def test_inspect_lists_row_and_group_rules() -> None:
+    manifest = str(corpus_manifest("dbt_utils_integration"))
+    result = CliRunner().invoke(cli, ["inspect", "--manifest", manifest, "--no-values"], env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    lines = [" ".join(line.replace("│", " ").split()) for line in result.output.splitlines()]
+    assert any(line.startswith("data_test_expression_is_true col_a + col_b = 1 test.") and line.endswith(" yes")
+               for line in lines)
+    assert any(line.startswith("data_test_sequential_values my_even_sequence steps by 2 per col_a") for line in lines)
+    contract = json.loads(CliRunner().invoke(cli, ["inspect", "--manifest", manifest, "--no-values", "--json"]).output)
+    [table] = [t for t in contract["tables"].values() if t["name"] == "data_test_expression_is_true"]
+    assert {r["rule"] for r in table["rules"]} >= {"col_a + col_b = 1"}

@@ -82,12 +82,12 @@ def test_old_style_fk_expression_quote_false_and_not_modelled(result) -> None:
     assert (warn.column, warn.constraint.accepted_values, warn.constraint.severity) == (
         "method", ["card", "cash"], "warn")
     assert {(n.test.split(".")[2], n.reason) for n in result.not_modelled} == {
-        ("assert_orders_not_empty", "singular data test: its logic is SQL the reader does not interpret"),
-        ("expression_is_true_payments_amount_0",
-         "test `expression_is_true` is not modelled (no generator for it); check the generated data with dbt"),
+        ("assert_orders_not_empty", "singular data test: its logic is SQL the reader does not interpret; only "
+                                    "`select ... from <one relation> where <row predicate>` is read"),
         ("is_even_payments_attempt",
          "test `is_even` is not modelled (no generator for it); check the generated data with dbt"),
     }  # the unit test in `unit_tests` is not a data test and is not listed
+    assert [r.expression for r in payments.row_rules] == ["amount >= 0"]  # expression_is_true: a row rule
 
 
 def test_several_unique_columns_and_self_reference(result) -> None:

@@ -1,0 +1,41 @@
+"""The rules across columns a run keeps, said before the sample is drawn, switched off by `--no-rule`, and
+exported as dbt tests by `--export-rules` (relational/rules_yaml.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from synthohive_dbt.config import Metadata
+from synthohive_dbt.errors import ConfigError
+from synthohive_dbt.pipeline.progress import Reporter
+from synthohive_dbt.relational.rules_yaml import rules_as_dbt_yaml
+
+
+def rule_refs(values: tuple[str, ...]) -> set[tuple[str, str]]:
+    """`TABLE:RULE` -> (table, rule); a value without the colon is an error saying the form."""
+    out = set()
+    for v in values:
+        table, sep, rule = v.partition(":")
+        if not sep or not table.strip() or not rule.strip():
+            raise ConfigError(f"--no-rule {v!r} is not TABLE:RULE",
+                              hint="e.g. --no-rule 'orders:ordered_at <= shipped_at', as the run lists the rules")
+        out.add((table.strip(), rule.strip()))
+    return out
+
+
+def report_rules(metadata: Metadata, reporter: Reporter, export: Path | None = None) -> None:
+    """One line per rule (what keeps it, whether it is on); the learned ones written as dbt tests to `export`."""
+    for table in metadata.tables.values():
+        for r in table.row_rules:
+            why = (f"learned: holds on all {r.support} real rows, {r.tried} candidates tried" if r.origin == "learned"
+                   else f"declared by {r.source or 'the Python API'}")
+            state = "kept in every row" if r.enabled else "OFF"
+            reporter.step(f"rule {table.name}: {r.expression} ({why}) - {state}", table=table.name,
+                          rule=r.expression, origin=r.origin, enabled=r.enabled)
+        for g in table.group_rules:
+            reporter.step(f"rule {table.name}: {g.label} (declared by {g.source or 'the Python API'}) - "
+                          f"{'kept' if g.enabled else 'OFF'}", table=table.name, rule=g.label, origin=g.origin,
+                          enabled=g.enabled)
+    if export is not None:
+        export.write_text(rules_as_dbt_yaml(metadata))
+        reporter.step(f"learned rules written as dbt tests to {export}", path=str(export))

@@ -1,0 +1,86 @@
+"""A dbt project whose tests are rules across columns of a row, on a raw `rentals` table (schema `raw_rent`):
+
+- `expression_is_true` (a project-local generic test, as dbt_utils writes it) on the model `stg_rentals`:
+  `amount = price * days`, carried back to the raw columns in sources mode;
+- a singular test `select * from stg_rentals where returned_on < rented_on` (a return before its rental);
+- and rules nobody declared, learned from the data: `deposit < price`, `rented_on < returned_on`.
+
+`build_rules(root, target, env)` writes the project, fills the raw table, runs `dbt deps` + `dbt build` on the real
+data and returns it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from synthohive_dbt.dbt import DbtProject
+from tests.helpers.messy_project import REPO, SOURCE_MACRO, load_and_build
+from tests.helpers.profiles import profiles_yml
+
+RAW = "raw_rent"
+PROJECT = """name: rules
+version: "1.0"
+config-version: 2
+profile: rules
+models:
+  rules:
+    +materialized: table
+"""
+SOURCES = f"""version: 2
+sources:
+  - name: rent
+    schema: {RAW}
+    tables:
+      - name: rentals
+        columns:
+          - name: id
+            data_tests: [unique, not_null]
+"""
+MODELS = """version: 2
+models:
+  - name: stg_rentals
+    data_tests:
+      - expression_is_true:
+          arguments:
+            expression: "amount = price * days"
+"""
+MODEL_SQL = """select id as rental_id, rented_on, returned_on, price, days, amount, deposit
+from {{ source('rent', 'rentals') }}
+"""
+GENERIC = """{% test expression_is_true(model, expression) %}
+select * from {{ model }} where not ({{ expression }})
+{% endtest %}
+"""
+SINGULAR = """select * from {{ ref('stg_rentals') }} where returned_on < rented_on
+"""
+DDL = {"rentals": "id INTEGER, rented_on DATE, returned_on DATE, price DOUBLE PRECISION, days INTEGER, "
+                  "amount DOUBLE PRECISION, deposit DOUBLE PRECISION"}
+
+
+def real_frames(seed: int = 0, n: int = 300) -> dict[str, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    rented = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 200, n), unit="D")
+    price = rng.integers(5, 60, n).astype(float)
+    days = rng.integers(1, 9, n)
+    return {"rentals": pd.DataFrame({
+        "id": np.arange(1, n + 1), "rented_on": rented.date,
+        "returned_on": (rented + pd.to_timedelta(days, unit="D")).date,
+        "price": price, "days": days, "amount": price * days, "deposit": np.floor(price * rng.uniform(0, 1, n))})}
+
+
+def build_rules(root: Path, *, target: str | None = None, env: dict[str, str] | None = None) -> DbtProject:
+    for d in ("models", "macros", "tests/generic"):
+        (root / d).mkdir(parents=True)
+    (root / "dbt_project.yml").write_text(PROJECT)
+    (root / "profiles.yml").write_text(profiles_yml("rules", "rules.duckdb"))
+    (root / "packages.yml").write_text(f"packages:\n  - local: {REPO}\n")
+    (root / "models" / "sources.yml").write_text(SOURCES)
+    (root / "models" / "models.yml").write_text(MODELS)
+    (root / "models" / "stg_rentals.sql").write_text(MODEL_SQL)
+    (root / "macros" / "source.sql").write_text(SOURCE_MACRO)
+    (root / "tests" / "generic" / "expression_is_true.sql").write_text(GENERIC)
+    (root / "tests" / "returns_after_rentals.sql").write_text(SINGULAR)
+    return load_and_build(root, real_frames(), RAW, DDL, target=target, env=env)

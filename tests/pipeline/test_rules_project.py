@@ -1,0 +1,70 @@
+"""Rules across columns end to end (tests/helpers/rules_project.py): in sources and mirror mode the declared
+rules (expression_is_true, a singular test) and a learned one are listed, kept in every synthetic row, and
+dbt's own tests pass on the synthetic data; --no-rule switches one off and --export-rules writes dbt tests."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from synthohive_dbt.cli import cli
+from synthohive_dbt.dbt import DbtProject
+from synthohive_dbt.io import read_table
+from synthohive_dbt.rules import row_violations
+from tests.helpers.profiles import WAREHOUSES, build_on_warehouse
+from tests.helpers.rules_project import build_rules
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", params=WAREHOUSES)
+def rules(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> DbtProject:
+    return build_on_warehouse(request, tmp_path_factory, "rules", build_rules)
+
+
+def _seed(project: DbtProject, mode: str, schema: str, *args: str) -> tuple[int, str]:
+    target = ["--target", project.target] if project.target else []
+    res = CliRunner().invoke(cli, ["seed", "--project-dir", str(project.project_dir), *target, "--mode", mode,
+                                   "--backend", "AR", "--epochs", "3", "--seed", "5", "--target-schema", schema,
+                                   *args], env={"COLUMNS": "400"})
+    return res.exit_code, " ".join(res.output.split())
+
+
+@pytest.mark.parametrize("mode", ["sources", "mirror"])
+def test_declared_and_learned_rules_hold_and_dbt_passes(rules: DbtProject, mode: str, tmp_path) -> None:
+    exported = tmp_path / "rules.yml"
+    code, out = _seed(rules, mode, f"synth_rules_{mode}", "--export-rules", str(exported))
+    assert code == 0, out
+    assert "amount = price * days (declared by test.rules.expression_is_true" in out
+    assert "deposit < price (learned: holds on all 300 real rows" in out
+    if mode == "sources":  # the declared rule already computes amount from those columns: nothing learned twice
+        assert "amount = days * price" not in out
+    table = ("synth_rules_sources", "rentals") if mode == "sources" else ("synth_rules_mirror", "stg_rentals")
+    engine = rules.engine()
+    try:
+        frame = read_table(engine, table)
+    finally:
+        engine.dispose()
+    for rule in ("amount = price * days", "deposit < price", "not (returned_on < rented_on)"):
+        assert not row_violations(frame, rule).any(), rule
+    tests = yaml.safe_load(exported.read_text())
+    assert {"dbt_utils.expression_is_true": {"expression": "deposit < price"}} in [
+        t for section in ("sources", "models") for s in tests.get(section, [])
+        for entry in (s.get("tables", [s])) for t in entry.get("data_tests", [])]
+
+
+def test_a_rule_switched_off_is_said_off(rules: DbtProject) -> None:
+    code, out = _seed(rules, "sources", "synth_rules_off", "--no-rule", "rentals:deposit < price", "--skip-dbt")
+    assert code == 0, out
+    assert "deposit < price (learned: holds on all 300 real rows, " in out and "- OFF" in out
+
+
+def test_inspect_lists_the_rules_the_sample_shows(rules: DbtProject) -> None:
+    target = ["--target", rules.target] if rules.target else []
+    res = CliRunner().invoke(cli, ["inspect", "--manifest", str(rules.project_dir / "target" / "manifest.json"),
+                                   "--project-dir", str(rules.project_dir), *target], env={"COLUMNS": "400"})
+    out = " ".join(res.output.split())
+    assert res.exit_code == 0, out
+    assert "amount = price * days" in out  # declared (the expression_is_true test), on the model
+    assert "learned rule (on 300 sampled rows) rentals: deposit < price" in out
