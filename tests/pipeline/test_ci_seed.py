@@ -41,7 +41,9 @@ def _fit(project_dir: Path, out: Path, max_rows: int | None = None, **options: A
 
 def _copy_project(src: Path, dest: Path, *, with_data: bool) -> Path:
     ignore = shutil.ignore_patterns("target", "logs", *(() if with_data else ("*.duckdb", "*.wal", "*.lock")))
-    return Path(shutil.copytree(src, dest, ignore=ignore))
+    # symlinks kept as links: dbt deps links a local package (the repo), and following it copies the repo, and
+    # any project inside it that links back, without end
+    return Path(shutil.copytree(src, dest, ignore=ignore, symlinks=True))
 
 
 def _no_real_reads(monkeypatch: pytest.MonkeyPatch) -> None:
