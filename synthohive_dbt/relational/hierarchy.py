@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from synthohive_dbt.relational.cardinality import Histogram, fit_total
+from synthohive_dbt.config import TableConfig
+from synthohive_dbt.relational.cardinality import Histogram, fit_total, match_parents
 
 _MAX_CYCLE_BREAKS = 1000  # real rows in cycles: each cycle is cut at one row, at most this many times
 
@@ -132,6 +134,23 @@ class HierarchyShape:
     def from_dict(cls, d: dict[str, Any]) -> HierarchyShape:
         return cls(int(d["rows"]), int(d["null_roots"]), [int(x) for x in d["levels"]],
                    [Histogram(**h) for h in d["children"]])
+
+
+def self_reference_shapes(frame: pd.DataFrame, cfg: TableConfig) -> dict[str, HierarchyShape]:
+    """`manager_id -> employee_id` -> its shape, for each foreign key of the table to itself."""
+    out = {}
+    for fk in cfg.fk:
+        if fk.parent != cfg.name or not set([*fk.columns, *fk.parent_columns]) <= set(frame.columns):
+            continue
+        out[f"{', '.join(fk.columns)} -> {', '.join(fk.parent_columns)}"] = shape_of(frame, fk.columns,
+                                                                                   fk.parent_columns)
+    return out
+
+
+def shape_of(frame: pd.DataFrame, columns: list[str], parent_columns: list[str]) -> HierarchyShape:
+    """The shape of `columns` referencing `parent_columns` of the same rows."""
+    own = frame[list(columns)]
+    return HierarchyShape.learn(match_parents(own, frame[list(parent_columns)]), own.isna().any(axis=1).to_numpy())
 
 
 def children_per_node(parent_rows: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ from synthohive_dbt.relational.context import (
     default_context_columns,
     inherited_columns,
 )
-from synthohive_dbt.relational.hierarchy import HierarchyShape
+from synthohive_dbt.relational.hierarchy import HierarchyShape, shape_of
 from synthohive_dbt.relational.inputs import kind
 from synthohive_dbt.relational.keys import (
     KeyFormat,
@@ -361,9 +361,7 @@ def _foreign_keys(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: M
         plans.append(ForeignKeyPlan(list(fk.columns), fk.parent, list(fk.parent_columns), null_rate,
                                     Histogram.of(counts), role, exceptions=exceptions))
         if role == "self":
-            own = frame[fk.columns]
-            plans[-1].hierarchy = HierarchyShape.learn(match_parents(own, frame[fk.parent_columns]),
-                                                       own.isna().any(axis=1).to_numpy())
+            plans[-1].hierarchy = shape_of(frame, fk.columns, fk.parent_columns)
         if role == "secondary" and null_rate == 0 and not exceptions:
             childless = float((counts == 0).mean()) if len(counts) else 1.0  # an empty parent: all childless
             ranking.append((childless, -depth[fk.parent], i))

@@ -284,7 +284,9 @@ class Synthesizer:
         """Differential privacy spent per table (epsilon, delta, noise, steps), the worst-case total and what
         it does not cover; None when the fit was not differentially private."""
         copied = [t for t, cfg in self.metadata.tables.items() if cfg.copy_as_is]
-        return privacy_report(self.models, copied)
+        shapes = [f"{t}.{'/'.join(f.columns)}" for t, p in self.plans.items() for f in p.foreign_keys
+                  if f.hierarchy is not None]
+        return privacy_report(self.models, copied, shapes)
 
     # --------------------------------------------------------------- sample
     def sample(self, num_rows: Mapping[str, int] | None = None, *, scale: float | None = None,

@@ -150,3 +150,17 @@ def test_fitted_hierarchies_keep_roots_depth_and_children(real, fitted, tmp_path
     again = Synthesizer.load(path).sample(seed=11, chunk_rows=50, evaluate=False)
     for name in real:  # a fixed seed gives the same hierarchy, after save and load too
         pd.testing.assert_frame_equal(out[name], again[name])
+
+
+def test_under_differential_privacy_the_shape_is_kept_and_said_outside_epsilon(real) -> None:
+    from synthohive_dbt.config import PrivacyConfig
+
+    meta = Metadata()
+    meta.add_table("org", pk="employee_id", fk={"manager_id": "org.employee_id"})
+    synth = Synthesizer(meta, PrivacyConfig(enable_differential_privacy=True, epsilon=3.0),
+                        model_kwargs={"time_budget_s": None}).fit({"org": real["org"]}, epochs=1, batch_size=100,
+                                                                 seed=1)
+    report = synth.privacy_report()
+    assert report is not None
+    assert any("shape of self-references" in line and "org.manager_id" in line for line in report["not_covered"])
+    assert _shape(synth.sample(seed=2, evaluate=False)["org"]).levels == _shape(real["org"]).levels
