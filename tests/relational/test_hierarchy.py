@@ -7,6 +7,8 @@ the number of children of every row (leaves included), as the report's cardinali
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +17,14 @@ import pytest
 import sqlalchemy as sa
 
 from synthohive_dbt import Synthesizer
-from synthohive_dbt.config import Metadata
+from synthohive_dbt.config import Metadata, PrivacyConfig
+from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.io.warehouse import read_table
 from synthohive_dbt.relational.cardinality import match_parents
+from synthohive_dbt.relational.distributed import plan_partitions, sample_partition
 from synthohive_dbt.relational.hierarchy import HierarchyShape, children_per_node
 from synthohive_dbt.relational.plan import ForeignKeyPlan
+from synthohive_dbt.relational.sinks import MemorySink
 from tests.helpers.hierarchy_project import org_chart
 from tests.helpers.tiny_shop import TINY
 
@@ -94,7 +99,6 @@ def test_the_shape_is_plain_json_and_old_plans_still_load() -> None:
     shape = _shape(org_chart())
     fk = ForeignKeyPlan(["manager_id"], "employees", ["employee_id"], 1 / 225, shape.children[0], "self",
                         hierarchy=shape)
-    import json
     back = ForeignKeyPlan.from_dict(json.loads(json.dumps(fk.to_dict())))
     assert back.hierarchy == shape
     old = fk.to_dict()
@@ -123,13 +127,17 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
         engine.dispose()
 
 
-@pytest.fixture(scope="module", params=["CTGAN", "AR"])
-def fitted(request, real) -> Synthesizer:
+def _fit(real: dict[str, pd.DataFrame], backend: str) -> Synthesizer:
     meta = Metadata()
     for name in real:
         meta.add_table(name, pk="employee_id", fk={"manager_id": f"{name}.employee_id"})
-    return Synthesizer(meta, backend=request.param, model_kwargs=TINY if request.param == "CTGAN" else {}).fit(
+    return Synthesizer(meta, backend=backend, model_kwargs=TINY if backend == "CTGAN" else {}).fit(
         real, epochs=5, batch_size=100, seed=3)
+
+
+@pytest.fixture(scope="module", params=["CTGAN", "AR"])
+def fitted(request, real) -> Synthesizer:
+    return _fit(real, request.param)
 
 
 def test_fitted_hierarchies_keep_roots_depth_and_children(real, fitted, tmp_path) -> None:
@@ -153,8 +161,6 @@ def test_fitted_hierarchies_keep_roots_depth_and_children(real, fitted, tmp_path
 
 
 def test_under_differential_privacy_the_shape_is_kept_and_said_outside_epsilon(real) -> None:
-    from synthohive_dbt.config import PrivacyConfig
-
     meta = Metadata()
     meta.add_table("org", pk="employee_id", fk={"manager_id": "org.employee_id"})
     synth = Synthesizer(meta, PrivacyConfig(enable_differential_privacy=True, epsilon=3.0),
@@ -164,3 +170,33 @@ def test_under_differential_privacy_the_shape_is_kept_and_said_outside_epsilon(r
     assert report is not None
     assert any("shape of self-references" in line and "org.manager_id" in line for line in report["not_covered"])
     assert _shape(synth.sample(seed=2, evaluate=False)["org"]).levels == _shape(real["org"]).levels
+
+
+# ---------------------------------------------------------------- distributed sampling (no Spark needed)
+def test_partitions_share_a_one_root_tree_and_split_a_forest(real, tmp_path) -> None:
+    fitted = _fit(real, "AR")
+    sizes = {"org": 450, "forest": 354}
+    plan = plan_partitions(fitted.plans, fitted.order, sizes, 2, 7, min_rows_per_partition=50)
+    assert plan.partitioned == ("forest",)  # one CEO is drawn whole, once; a forest of 6 trees splits
+    fitted.save(tmp_path / "m.shm")
+    artifact = (tmp_path / "m.shm").read_bytes()
+    parts = []
+    for p in range(2):
+        sink = MemorySink()
+        sample_partition(artifact, p, sink, plan=plan)
+        parts.append(sink.results)
+    assert "org" not in parts[1] and _shape(parts[0]["org"]).roots == 1
+    roots = 0
+    for part in parts:  # each partition's rows form a forest of their own, no deeper than the real one
+        got = _shape(part["forest"])
+        _assert_forest(_parents(part["forest"]), part["forest"]["manager_id"].isna().to_numpy())
+        assert part["forest"]["manager_id"].dropna().isin(part["forest"]["employee_id"]).all()
+        assert got.depth <= 3
+        roots += got.roots
+    assert roots == 12
+
+    plans = dict(fitted.plans)  # a one-root hierarchy whose rows follow a split parent cannot be split
+    driving = replace(plans["forest"].foreign_keys[0], role="driving", parent="forest")
+    plans["org"] = replace(plans["org"], foreign_keys=[plans["org"].foreign_keys[0], driving])
+    with pytest.raises(ConfigError, match="one hierarchy of one root"):
+        plan_partitions(plans, ["forest", "org"], {"forest": 354}, 2, 7, min_rows_per_partition=50)
