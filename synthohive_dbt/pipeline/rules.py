@@ -1,6 +1,5 @@
 """The rules across columns a run keeps (and the shapes of self-references it keeps), said before the sample
-is drawn,
-exported as dbt tests by `--export-rules` (relational/rules_yaml.py)."""
+is drawn, switched off by `--no-rule`, and exported as dbt tests by `--export-rules` (relational/rules_yaml.py)."""
 
 from __future__ import annotations
 
