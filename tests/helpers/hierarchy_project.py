@@ -40,7 +40,7 @@ def org_chart(seed: int = 0, roots: int = 1, reports: tuple[int, ...] = REPORTS)
     depth = np.zeros(n, dtype=int)
     for i, p in enumerate(parent):
         depth[i] = 0 if p < 0 else depth[p] + 1
-    return pd.DataFrame({"employee_id": ids, "manager_id": manager, "title": title_by_depth[depth],
+    return pd.DataFrame({"employee_id": ids, "manager_id": manager, "title": title_by_depth[np.minimum(depth, 5)],
                          "salary": np.round(200_000 / (1 + depth) + rng.normal(0, 5000, n), 2)})
 
 
