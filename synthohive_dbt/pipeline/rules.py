@@ -9,6 +9,7 @@ from pathlib import Path
 from synthohive_dbt.config import Metadata
 from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.pipeline.progress import Reporter
+from synthohive_dbt.relational.hierarchy import shape_label
 from synthohive_dbt.relational.plan import TablePlan
 from synthohive_dbt.relational.rules_yaml import rules_as_dbt_yaml
 
@@ -48,6 +49,7 @@ def report_hierarchies(plans: Mapping[str, TablePlan], reporter: Reporter) -> No
     for name, plan in plans.items():
         for f in plan.foreign_keys:
             if f.hierarchy is not None:
-                label = f"{', '.join(f.columns)} -> {', '.join(f.parent_columns)}"
-                reporter.step(f"shape {name}: {label}: {f.hierarchy.describe()} - kept (a forest, no deeper)",
-                              table=name, rule=label, roots=f.hierarchy.roots, depth=f.hierarchy.depth)
+                label = shape_label(f.columns, f.parent_columns)
+                state = "kept (a forest, no deeper)" if f.hierarchy.enabled else "OFF"
+                reporter.step(f"shape {name}: {label}: {f.hierarchy.describe()} - {state}", table=name, rule=label,
+                              roots=f.hierarchy.roots, depth=f.hierarchy.depth, enabled=f.hierarchy.enabled)

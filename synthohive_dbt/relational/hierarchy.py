@@ -40,6 +40,7 @@ class HierarchyShape:
     null_roots: int  # roots whose key is null; the others point at themselves (or at no row) in the real data
     levels: list[int]  # rows at depth 0 (the roots), 1, 2, ...
     children: list[Histogram]  # children per node of each level but the last
+    enabled: bool = True  # switched off (--no-rule 'TABLE:fk -> key'): sampled as the popularity forest instead
 
     @property
     def roots(self) -> int:
@@ -128,12 +129,12 @@ class HierarchyShape:
 
     def to_dict(self) -> dict[str, Any]:
         return {"rows": self.rows, "null_roots": self.null_roots, "levels": self.levels,
-                "children": [vars(h) for h in self.children]}
+                "children": [vars(h) for h in self.children], "enabled": self.enabled}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> HierarchyShape:
         return cls(int(d["rows"]), int(d["null_roots"]), [int(x) for x in d["levels"]],
-                   [Histogram(**h) for h in d["children"]])
+                   [Histogram(**h) for h in d["children"]], bool(d.get("enabled", True)))
 
 
 def self_reference_shapes(frame: pd.DataFrame, cfg: TableConfig) -> dict[str, HierarchyShape]:
@@ -142,9 +143,17 @@ def self_reference_shapes(frame: pd.DataFrame, cfg: TableConfig) -> dict[str, Hi
     for fk in cfg.fk:
         if fk.parent != cfg.name or not set([*fk.columns, *fk.parent_columns]) <= set(frame.columns):
             continue
-        out[f"{', '.join(fk.columns)} -> {', '.join(fk.parent_columns)}"] = shape_of(frame, fk.columns,
-                                                                                   fk.parent_columns)
+        out[shape_label(fk.columns, fk.parent_columns)] = shape_of(frame, fk.columns, fk.parent_columns)
     return out
+
+
+def shape_label(columns: list[str], parent_columns: list[str]) -> str:
+    """How a run names a self-reference's shape (`manager_id -> employee_id`), also in `--no-rule`."""
+    return f"{', '.join(columns)} -> {', '.join(parent_columns)}"
+
+
+def self_reference_labels(cfg: TableConfig) -> set[str]:
+    return {shape_label(fk.columns, fk.parent_columns) for fk in cfg.fk if fk.parent == cfg.name}
 
 
 def shape_of(frame: pd.DataFrame, columns: list[str], parent_columns: list[str]) -> HierarchyShape:

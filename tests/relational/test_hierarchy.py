@@ -200,3 +200,17 @@ def test_partitions_share_a_one_root_tree_and_split_a_forest(real, tmp_path) -> 
     plans["org"] = replace(plans["org"], foreign_keys=[plans["org"].foreign_keys[0], driving])
     with pytest.raises(ConfigError, match="one hierarchy of one root"):
         plan_partitions(plans, ["forest", "org"], {"forest": 354}, 2, 7, min_rows_per_partition=50)
+
+
+def test_a_shape_switched_off_stays_off_after_save_and_load(real, tmp_path) -> None:
+    meta = Metadata()
+    meta.add_table("org", pk="employee_id", fk={"manager_id": "org.employee_id"})
+    synth = Synthesizer(meta, backend="AR")
+    synth.rules_off = {("org", "manager_id -> employee_id")}  # what --no-rule 'org:manager_id -> employee_id' sets
+    synth.fit({"org": real["org"]}, epochs=2, batch_size=100, seed=1)
+    synth.save(tmp_path / "off.shm")
+    loaded = Synthesizer.load(tmp_path / "off.shm")
+    assert loaded.plans["org"].foreign_keys[0].hierarchy.enabled is False
+    out = loaded.sample(seed=2, evaluate=False)["org"]  # the popularity forest: a forest, but not the real shape
+    _assert_forest(_parents(out), out["manager_id"].isna().to_numpy())
+    assert _shape(out).depth > 4
