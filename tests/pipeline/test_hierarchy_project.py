@@ -34,3 +34,10 @@ def test_mirror_mode_keeps_one_tree_and_dbt_relationships_pass(tmp_path) -> None
     assert (shape.roots, shape.depth, shape.levels) == (1, 4, [1, 6, 20, 64, 134])
     assert frame["manager_id"].dropna().isin(frame["employee_id"]).all()
     assert int(np.sum(frame["manager_id"].isna())) == 1
+    manifest = str(project.project_dir / "target" / "manifest.json")
+    inspected = CliRunner().invoke(cli, ["inspect", "--manifest", manifest,
+                                         "--project-dir", str(project.project_dir)], env={"COLUMNS": "400"})
+    listed = " ".join(inspected.output.split())
+    assert inspected.exit_code == 0, listed
+    assert ("learned rule (on 225 sampled rows) stg_employees: shape manager_id -> employee_id: 1 root, depth 4"
+            in listed), listed
