@@ -28,6 +28,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from synthohive_dbt import Synthesizer  # noqa: E402
 from synthohive_dbt.config import Metadata  # noqa: E402
+from synthohive_dbt.metrics import ks_statistic  # noqa: E402
 from synthohive_dbt.relational.hierarchy import children_per_node, shape_of  # noqa: E402
 from synthohive_dbt.relational.cardinality import match_parents  # noqa: E402
 from tests.helpers.hierarchy_project import org_chart  # noqa: E402
@@ -37,12 +38,6 @@ DATA = {"ceo": dict(seed=0), "forest": dict(seed=2, roots=6, reports=(3, 3, 2)),
         "large": dict(seed=1, reports=(6, 5, 4, 4, 3, 3))}
 
 
-def _ks(a: np.ndarray, b: np.ndarray) -> float:
-    grid = np.union1d(a, b)
-    return float(np.max(np.abs(np.searchsorted(np.sort(a), grid, side="right") / len(a)
-                               - np.searchsorted(np.sort(b), grid, side="right") / len(b))))
-
-
 def _parents(frame: pd.DataFrame) -> np.ndarray:
     return match_parents(frame[["manager_id"]], frame[["employee_id"]])
 
@@ -50,7 +45,8 @@ def _parents(frame: pd.DataFrame) -> np.ndarray:
 def _measure(real: pd.DataFrame, out: pd.DataFrame) -> dict:
     shape = shape_of(out, ["manager_id"], ["employee_id"])
     return {"rows": len(out), "roots": shape.roots, "depth": shape.depth, "levels": shape.levels,
-            "children_ks": round(_ks(children_per_node(_parents(real)), children_per_node(_parents(out))), 4),
+            "children_ks": round(ks_statistic(children_per_node(_parents(real)), children_per_node(_parents(out))),
+                                 4),
             "dangling": int((~out["manager_id"].dropna().isin(out["employee_id"])).sum())}
 
 

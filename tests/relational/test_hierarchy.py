@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from synthohive_dbt import Synthesizer
 from synthohive_dbt.config import Metadata, PrivacyConfig
 from synthohive_dbt.errors import ConfigError
+from synthohive_dbt.metrics import ks_statistic
 from synthohive_dbt.io.warehouse import read_table
 from synthohive_dbt.relational.cardinality import match_parents
 from synthohive_dbt.relational.distributed import plan_partitions, sample_partition
@@ -37,12 +38,6 @@ def _parents(frame: pd.DataFrame) -> np.ndarray:
 
 def _shape(frame: pd.DataFrame) -> HierarchyShape:
     return HierarchyShape.learn(_parents(frame), frame["manager_id"].isna().to_numpy())
-
-
-def _ks(a: np.ndarray, b: np.ndarray) -> float:
-    grid = np.union1d(a, b)
-    return float(np.max(np.abs(np.searchsorted(np.sort(a), grid, side="right") / len(a)
-                               - np.searchsorted(np.sort(b), grid, side="right") / len(b))))
 
 
 def _assert_forest(parent: np.ndarray, null: np.ndarray) -> int:
@@ -68,7 +63,7 @@ def test_one_root_of_depth_four_stays_one_tree_at_every_scale() -> None:
         assert _assert_forest(out, out < 0) <= 4
     again = real.sample(225, np.random.default_rng(7))
     assert HierarchyShape.learn(again, again < 0).levels == real.levels  # scale 1: every level at its size
-    assert _ks(children_per_node(p), children_per_node(again)) <= MAX_CHILDREN_KS
+    assert ks_statistic(children_per_node(p), children_per_node(again)) <= MAX_CHILDREN_KS
 
 
 def test_a_forest_keeps_its_roots_at_scale_one_and_scales_them_at_two() -> None:
@@ -81,7 +76,7 @@ def test_a_forest_keeps_its_roots_at_scale_one_and_scales_them_at_two() -> None:
     got = HierarchyShape.learn(two, two < 0)
     assert got.roots == 12 and got.depth == real.depth
     assert all(abs(g - 2 * r) <= 2 for g, r in zip(got.levels, real.levels))
-    assert _ks(children_per_node(_parents(frame)), children_per_node(two)) <= MAX_CHILDREN_KS
+    assert ks_statistic(children_per_node(_parents(frame)), children_per_node(two)) <= MAX_CHILDREN_KS
 
 
 def test_a_top_row_pointing_at_itself_stays_so_and_real_cycles_are_cut() -> None:
@@ -148,7 +143,8 @@ def test_fitted_hierarchies_keep_roots_depth_and_children(real, fitted, tmp_path
         assert got.levels == want.levels, name
         assert out[name]["manager_id"].dropna().isin(out[name]["employee_id"]).all(), name
         _assert_forest(_parents(out[name]), out[name]["manager_id"].isna().to_numpy())
-        assert _ks(children_per_node(_parents(frame)), children_per_node(_parents(out[name]))) <= MAX_CHILDREN_KS
+        ks = ks_statistic(children_per_node(_parents(frame)), children_per_node(_parents(out[name])))
+        assert ks <= MAX_CHILDREN_KS, name
     assert fitted.plans["org"].foreign_keys[0].hierarchy == _shape(real["org"])
     twice = fitted.sample(scale=2.0, seed=11, evaluate=False)
     assert _shape(twice["org"]).roots == 1 and _shape(twice["forest"]).roots == 12
