@@ -210,3 +210,15 @@ def test_a_shape_switched_off_stays_off_after_save_and_load(real, tmp_path) -> N
     out = loaded.sample(seed=2, evaluate=False)["org"]  # the popularity forest: a forest, but not the real shape
     _assert_forest(_parents(out), out["manager_id"].isna().to_numpy())
     assert _shape(out).depth > 4
+
+
+def test_the_report_compares_the_hierarchy(real, tmp_path) -> None:
+    synth = _fit(real, "AR")
+    synth.sample(seed=4)  # measured: the report's relationships carry the hierarchy's shape
+    html, js = synth.generate_validation_report(tmp_path / "r.html")
+    saved = json.loads(js.read_text())
+    notes = {r["child"]: r["note"] for r in saved["relationships"]}
+    assert notes["org"] == ("hierarchy: 1 root(s) real, 1 synthetic; depth 4 real, 4 synthetic; children per node "
+                            "KS 0.000")
+    assert "hierarchy: 6 root(s) real, 6 synthetic" in notes["forest"]
+    assert "hierarchy: 1 root(s) real" in html.read_text()
