@@ -40,6 +40,7 @@ class HierarchyShape:
     null_roots: int  # roots whose key is null; the others point at themselves (or at no row) in the real data
     levels: list[int]  # rows at depth 0 (the roots), 1, 2, ...
     children: list[Histogram]  # children per node of each level but the last
+    excepted_roots: int = 0  # roots holding an excepted value (ForeignKey.except_values: a CEO's manager_id 0)
     enabled: bool = True  # switched off (--no-rule 'TABLE:fk -> key'): sampled as the popularity forest instead
 
     @property
@@ -52,9 +53,9 @@ class HierarchyShape:
         return max(len(self.levels) - 1, 0)
 
     @classmethod
-    def learn(cls, parent_rows: np.ndarray, null: np.ndarray) -> HierarchyShape:
+    def learn(cls, parent_rows: np.ndarray, null: np.ndarray, excepted: np.ndarray | None = None) -> HierarchyShape:
         """From each row's parent row number (-1: null or no such row; its own number: a top row pointing at
-        itself) and which rows hold a null key."""
+        itself), which rows hold a null key and which an excepted value."""
         parent = np.asarray(parent_rows, dtype=np.int64).copy()
         n = len(parent)
         parent[parent == np.arange(n)] = -1
@@ -64,11 +65,14 @@ class HierarchyShape:
         per_level = np.split(counts[np.argsort(depth, kind="stable")], np.cumsum(levels)[:-1])
         children = [Histogram.of(c) for c in per_level[:-1]]
         roots = depth == 0
-        return cls(n, int((roots & np.asarray(null, dtype=bool)).sum()), levels.tolist(), children)
+        held = np.zeros(n, dtype=bool) if excepted is None else np.asarray(excepted, dtype=bool)
+        return cls(n, int((roots & np.asarray(null, dtype=bool)).sum()), levels.tolist(), children,
+                   int((roots & held).sum()))
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Parent row number per row of an `n`-row table: -1 for a null root, the row itself for a root that
-        points at itself, else a row one level up. Rows are placed at random, so the row order (and the
+        """Parent row number per row of an `n`-row table: -1 for a null root, -2 for a root holding the first
+        excepted value (generate._with_exceptions), the row itself for a root that points at itself, else a row
+        one level up. Rows are placed at random, so the row order (and the
         model's values in it) says nothing about the level."""
         if n == 0:
             return np.zeros(0, dtype=np.int64)
@@ -86,18 +90,12 @@ class HierarchyShape:
         out = np.full(n, -1, dtype=np.int64)
         has = parent_pos >= 0
         out[order[has]] = order[parent_pos[has]]
-        n_roots = sizes[0]
-        self_roots = n_roots - self._null_roots(n_roots)
-        roots = order[:n_roots]
-        out[roots[:self_roots]] = roots[:self_roots]
+        nulls, held, _ = _apportion(sizes[0], np.array(
+            [self.null_roots, self.excepted_roots, self.roots - self.null_roots - self.excepted_roots], dtype=float))
+        roots = order[:sizes[0]]  # null roots stay -1
+        out[roots[nulls:nulls + held]] = -2
+        out[roots[nulls + held:]] = roots[nulls + held:]
         return out
-
-    def _null_roots(self, n_roots: int) -> int:
-        if self.null_roots == 0 or not self.roots:
-            return 0
-        if self.null_roots == self.roots:
-            return n_roots
-        return int(np.clip(round(n_roots * self.null_roots / self.roots), 1, max(n_roots - 1, 1)))
 
     def _sizes(self, n: int) -> list[int]:
         """Rows per level for `n` rows: the real levels at scale 1, else in proportion (largest remainder);
@@ -129,12 +127,14 @@ class HierarchyShape:
 
     def to_dict(self) -> dict[str, Any]:
         return {"rows": self.rows, "null_roots": self.null_roots, "levels": self.levels,
-                "children": [vars(h) for h in self.children], "enabled": self.enabled}
+                "children": [vars(h) for h in self.children], "excepted_roots": self.excepted_roots,
+                "enabled": self.enabled}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> HierarchyShape:
         return cls(int(d["rows"]), int(d["null_roots"]), [int(x) for x in d["levels"]],
-                   [Histogram(**h) for h in d["children"]], bool(d.get("enabled", True)))
+                   [Histogram(**h) for h in d["children"]], int(d.get("excepted_roots", 0)),
+                   bool(d.get("enabled", True)))
 
 
 def self_reference_shapes(frame: pd.DataFrame, cfg: TableConfig) -> dict[str, HierarchyShape]:
@@ -156,10 +156,13 @@ def self_reference_labels(cfg: TableConfig) -> set[str]:
     return {shape_label(fk.columns, fk.parent_columns) for fk in cfg.fk if fk.parent == cfg.name}
 
 
-def shape_of(frame: pd.DataFrame, columns: list[str], parent_columns: list[str]) -> HierarchyShape:
-    """The shape of `columns` referencing `parent_columns` of the same rows."""
+def shape_of(frame: pd.DataFrame, columns: list[str], parent_columns: list[str],
+             excepted: np.ndarray | None = None) -> HierarchyShape:
+    """The shape of `columns` referencing `parent_columns` of the same rows (`excepted`: rows holding an
+    excepted value, ForeignKey.except_values)."""
     own = frame[list(columns)]
-    return HierarchyShape.learn(match_parents(own, frame[list(parent_columns)]), own.isna().any(axis=1).to_numpy())
+    return HierarchyShape.learn(match_parents(own, frame[list(parent_columns)]), own.isna().any(axis=1).to_numpy(),
+                                excepted)
 
 
 def children_per_node(parent_rows: np.ndarray) -> np.ndarray:

@@ -361,7 +361,7 @@ def _foreign_keys(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: M
         plans.append(ForeignKeyPlan(list(fk.columns), fk.parent, list(fk.parent_columns), null_rate,
                                     Histogram.of(counts), role, exceptions=exceptions))
         if role == "self":
-            plans[-1].hierarchy = shape_of(frame, fk.columns, fk.parent_columns)
+            plans[-1].hierarchy = shape_of(frame, fk.columns, fk.parent_columns, excepted)
         if role == "secondary" and null_rate == 0 and not exceptions:
             childless = float((counts == 0).mean()) if len(counts) else 1.0  # an empty parent: all childless
             ranking.append((childless, -depth[fk.parent], i))

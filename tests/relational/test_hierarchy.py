@@ -17,13 +17,13 @@ import pytest
 import sqlalchemy as sa
 
 from synthohive_dbt import Synthesizer
-from synthohive_dbt.config import Metadata, PrivacyConfig
+from synthohive_dbt.config import ForeignKey, Metadata, PrivacyConfig
 from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.metrics import ks_statistic
 from synthohive_dbt.io.warehouse import read_table
 from synthohive_dbt.relational.cardinality import match_parents
 from synthohive_dbt.relational.distributed import plan_partitions, sample_partition
-from synthohive_dbt.relational.hierarchy import HierarchyShape, children_per_node
+from synthohive_dbt.relational.hierarchy import HierarchyShape, children_per_node, shape_of
 from synthohive_dbt.relational.plan import ForeignKeyPlan
 from synthohive_dbt.relational.sinks import MemorySink
 from tests.helpers.hierarchy_project import org_chart
@@ -222,3 +222,20 @@ def test_the_report_compares_the_hierarchy(real, tmp_path) -> None:
                             "KS 0.000")
     assert "hierarchy: 6 root(s) real, 6 synthetic" in notes["forest"]
     assert "hierarchy: 1 root(s) real" in html.read_text()
+
+
+def test_a_top_row_holding_an_excepted_value_keeps_it(real) -> None:
+    """`manager_id = 0` for the CEO, mapped to null by the project (`nullif(manager_id, 0)`): the synthetic CEO
+    holds 0 too, and every other manager key exists."""
+    frame = real["org"].copy()
+    frame["manager_id"] = frame["manager_id"].fillna(0).astype("int64")
+    meta = Metadata()
+    meta.add_table("org", pk="employee_id")
+    meta.tables["org"].fk.append(ForeignKey(columns=["manager_id"], parent="org", parent_columns=["employee_id"],
+                                            except_values=[0]))
+    out = Synthesizer(meta, backend="AR").fit({"org": frame}, epochs=2, batch_size=100, seed=1).sample(
+        seed=2, evaluate=False)["org"]
+    assert (out["manager_id"] == 0).sum() == 1 and out["manager_id"].notna().all()
+    shape = shape_of(out, ["manager_id"], ["employee_id"])
+    assert (shape.roots, shape.levels) == (1, [1, 6, 20, 64, 134])
+    assert out.loc[out["manager_id"] != 0, "manager_id"].isin(out["employee_id"]).all()
