@@ -1,8 +1,8 @@
 """The shape of a self-reference (employees.manager_id -> employees.employee_id), learned and kept.
 
 Why: drawing each row's parent among earlier rows by popularity (cardinality.forest) keeps children per node
-roughly, but not the rest of the shape: a company of one CEO came out as three trees, and a hierarchy four
-levels deep as seven. A hierarchy is a tree per root, so its shape is what code and dashboards over it see:
+roughly, but not the rest of the shape: a company of one CEO came out as three trees at scale 2, and a hierarchy
+four levels deep came out nine deep (bench/hierarchy.py). A hierarchy is a tree per root, so its shape is what code and dashboards over it see:
 
 - roots: rows with no parent (a null key, a key pointing at the row itself, or at no row);
 - levels: rows per depth (level 0 = the roots), so the maximum depth and the width of each level;
@@ -72,8 +72,8 @@ class HierarchyShape:
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Parent row number per row of an `n`-row table: -1 for a null root, -2 for a root holding the first
         excepted value (generate._with_exceptions), the row itself for a root that points at itself, else a row
-        one level up. Rows are placed at random, so the row order (and the
-        model's values in it) says nothing about the level."""
+        one level up. Rows are placed at random, so the row order (and the model's values in it) says nothing
+        about the level."""
         if n == 0:
             return np.zeros(0, dtype=np.int64)
         sizes = self._sizes(n)
@@ -153,6 +153,7 @@ def shape_label(columns: list[str], parent_columns: list[str]) -> str:
 
 
 def self_reference_labels(cfg: TableConfig) -> set[str]:
+    """The labels of the table's self-references (what `--no-rule TABLE:LABEL` may name)."""
     return {shape_label(fk.columns, fk.parent_columns) for fk in cfg.fk if fk.parent == cfg.name}
 
 
@@ -182,7 +183,7 @@ def _depths(parent: np.ndarray) -> np.ndarray:
     lo = np.searchsorted(parent[by_parent], np.arange(n), side="left")
     hi = np.searchsorted(parent[by_parent], np.arange(n), side="right")
     frontier, level = np.flatnonzero(depth == 0), 0
-    for _ in range(_MAX_CYCLE_BREAKS):
+    for _ in range(_MAX_CYCLE_BREAKS + 1):  # the walk from the last cut runs too
         while len(frontier):
             counts = hi[frontier] - lo[frontier]
             first = np.repeat(lo[frontier] - (np.cumsum(counts) - counts), counts)
@@ -199,7 +200,8 @@ def _depths(parent: np.ndarray) -> np.ndarray:
             x = int(parent[x])
         parent[x], depth[x] = -1, 0
         frontier, level = np.array([x]), 0
-    depth[depth < 0] = 0
+    stuck = depth < 0  # more cycles than breaks allowed: what is left becomes roots
+    parent[stuck], depth[stuck] = -1, 0
     return depth
 
 
