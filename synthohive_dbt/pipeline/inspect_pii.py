@@ -19,6 +19,7 @@ from synthohive_dbt.errors import SynthohiveError
 from synthohive_dbt.manifest.result import ManifestReadResult
 from synthohive_dbt.privacy.detect import PiiDecision, decide_pii
 from synthohive_dbt.privacy.overrides import apply_declarations, kept_real_note, parse_column_refs
+from synthohive_dbt.relational.hierarchy import self_reference_shapes
 from synthohive_dbt.relational.invariants import find_rules
 
 #: Rows read per table for the value heuristics: enough to tell labels from people, cheap on any warehouse.
@@ -84,5 +85,7 @@ def pii_plan(result: ManifestReadResult, *, project_dir: Path | None = None, pro
         if d.faked:
             faked.setdefault(d.table, set()).add(d.column)
     rules = {name: [r.expression for r in find_rules(frame, metadata.tables[name], faked.get(name, ()))]
+             + [f"shape {fk}: {shape.describe()}"
+                for fk, shape in self_reference_shapes(frame, metadata.tables[name]).items()]
              for name, frame in sampled.items() if name in metadata.tables}
     return PiiPlan(decisions, {n: len(f) for n, f in sampled.items()}, notes, {n: r for n, r in rules.items() if r})

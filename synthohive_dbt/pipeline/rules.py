@@ -1,13 +1,16 @@
-"""The rules across columns a run keeps, said before the sample is drawn, switched off by `--no-rule`, and
-exported as dbt tests by `--export-rules` (relational/rules_yaml.py)."""
+"""The rules across columns a run keeps (and the shapes of self-references it keeps), said before the sample
+is drawn, switched off by `--no-rule`, and exported as dbt tests by `--export-rules` (relational/rules_yaml.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from synthohive_dbt.config import Metadata
 from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.pipeline.progress import Reporter
+from synthohive_dbt.relational.hierarchy import shape_label
+from synthohive_dbt.relational.plan import TablePlan
 from synthohive_dbt.relational.rules_yaml import rules_as_dbt_yaml
 
 
@@ -39,3 +42,14 @@ def report_rules(metadata: Metadata, reporter: Reporter, export: Path | None = N
     if export is not None:
         export.write_text(rules_as_dbt_yaml(metadata))
         reporter.step(f"learned rules written as dbt tests to {export}", path=str(export))
+
+
+def report_hierarchies(plans: Mapping[str, TablePlan], reporter: Reporter) -> None:
+    """One line per self-reference whose shape (roots, depth, children per node) sampling keeps."""
+    for name, plan in plans.items():
+        for f in plan.foreign_keys:
+            if f.hierarchy is not None:
+                label = shape_label(f.columns, f.parent_columns)
+                state = "kept (a forest, no deeper)" if f.hierarchy.enabled else "OFF"
+                reporter.step(f"shape {name}: {label}: {f.hierarchy.describe()} - {state}", table=name, rule=label,
+                              roots=f.hierarchy.roots, depth=f.hierarchy.depth, enabled=f.hierarchy.enabled)

@@ -67,7 +67,7 @@ from synthohive_dbt.pipeline.saved_project import (
     record,
     relocated,
 )
-from synthohive_dbt.pipeline.rules import report_rules, rule_refs
+from synthohive_dbt.pipeline.rules import report_hierarchies, report_rules, rule_refs
 from synthohive_dbt.pipeline.safety import RunPlan, check_plan, plan_run, record_build, run_lock, run_workspace
 from synthohive_dbt.privacy.detect import unmark_hint
 from synthohive_dbt.privacy.overrides import apply_declarations, kept_real_note, parse_column_refs
@@ -471,6 +471,7 @@ def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, report
                           f"{train.max_rows}); generated sizes follow the {real}")
             synth.plans[name].n_real = real
     report_rules(synth.metadata, reporter, train.export_rules)
+    report_hierarchies(synth.plans, reporter)
     for finding in synth.pii_findings:
         reporter.step(f"personal data in {finding.table}.{finding.column} ({finding.kind}) is replaced by fakes",
                       table=finding.table, column=finding.column, kind=finding.kind)

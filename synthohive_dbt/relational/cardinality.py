@@ -10,7 +10,9 @@ customers have more orders". It stores only counts of counts, never rows.
 
 Secondary foreign keys (order_items -> products when the rows are driven by orders) keep each parent's
 popularity: synthetic parents draw a count from the same kind of histogram and the child rows are dealt out
-in proportion. Self-references become a forest: roots first, every other row points to an earlier row.
+in proportion. Self-references keep their learned shape (relational/hierarchy.py); `forest` below is what a
+shape switched off, or a model saved before shapes were learned, draws: roots first, every other row points to an
+earlier row.
 """
 
 from __future__ import annotations

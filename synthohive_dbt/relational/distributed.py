@@ -7,8 +7,9 @@ The tables are split in two:
   partitioned root, then the children of exactly those rows, in the same partition, so a child's parent is
   always beside it. Keys of different partitions never meet (`KeyFormat.in_partition`: sequences interleave,
   random keys take their own residue class or first characters).
-* **shared**: everything else (lookups, small roots and their children). Every partition draws them the same
-  way, from the run's seed alone, so each holds the whole of them to link to; partition 0 writes them.
+* **shared**: everything else (lookups, small roots, a self-referencing hierarchy of one root, and their
+  children). Every partition draws them the same way, from the run's seed alone, so each holds the whole of
+  them to link to; partition 0 writes them.
 
 `sample_partition` is what an executor runs, from the saved model's bytes (the JSON + safetensors artifact,
 never a pickle). It hands rows to a sink (`write(table, frame)`, `close(table, columns)`), which the caller
@@ -66,9 +67,17 @@ def plan_partitions(plans: Mapping[str, TablePlan], order: list[str], sizes: dic
         driving = plan.driving
         if driving is None:
             big = sizes.get(name, 0) >= min_rows_per_partition * partitions and partitions > 1
-            if plan.copied is None and plan.key_capacity is None and big:
+            if plan.copied is None and plan.key_capacity is None and big and not _one_tree(plan):
                 split.add(name)
         elif driving.parent in split:
+            if _one_tree(plan):
+                raise ConfigError(
+                    f"table {name!r} is one hierarchy of one root (self-reference "
+                    f"{[f.columns for f in plan.foreign_keys if f.role == 'self']}), but its rows follow "
+                    f"{driving.parent!r}, which is split over {partitions} partitions: each partition would draw "
+                    "its own tree",
+                    hint="sample with partitions=1, or with a min_rows_per_partition large enough that "
+                         f"{driving.parent!r} is shared")
             split.add(name)
     # a shared table must not point at a partitioned one (partition 0's copy would reference rows elsewhere)
     for name in order:
@@ -85,6 +94,13 @@ def plan_partitions(plans: Mapping[str, TablePlan], order: list[str], sizes: dic
             raise ConfigError(f"table {name!r} draws its key from declared values and cannot be split",
                               hint="sample it with partitions=1")
     return PartitionPlan(partitions, seed, dict(sizes), tuple(n for n in order if n in split), chunk_rows)
+
+
+def _one_tree(plan: TablePlan) -> bool:
+    """A self-reference whose real hierarchy has a single root: split over partitions it would become several
+    trees, so such a table is drawn whole (shared). A forest of many roots splits: each partition draws its
+    share of the roots, levels and children (relational/hierarchy.py)."""
+    return any(f.hierarchy is not None and f.hierarchy.roots == 1 for f in plan.foreign_keys if f.role == "self")
 
 
 def sample_partition(artifact: bytes, part: int, sink: Any, *, plan: PartitionPlan,

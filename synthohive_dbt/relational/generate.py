@@ -309,6 +309,8 @@ def _self_links(plan: TablePlan, f: ForeignKeyPlan, n: int, rng: np.random.Gener
             f"table {plan.name!r}: self-reference {f.columns} -> {f.parent_columns} must point at generated "
             f"key columns, but {missing} are not generated keys",
             hint="point the self-reference at the primary key or at a unique column")
+    if f.hierarchy is not None and f.hierarchy.enabled:  # the real shape: roots, depth, children per level (relational/hierarchy.py)
+        return f.hierarchy.sample(n, rng)
     return forest(n, f.null_rate, f.popularity.draw(n, rng), rng, allow_null=f.null_rate > 0)
 
 

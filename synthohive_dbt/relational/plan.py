@@ -29,6 +29,7 @@ from synthohive_dbt.relational.context import (
     default_context_columns,
     inherited_columns,
 )
+from synthohive_dbt.relational.hierarchy import HierarchyShape, shape_of
 from synthohive_dbt.relational.inputs import kind
 from synthohive_dbt.relational.keys import (
     KeyFormat,
@@ -52,19 +53,23 @@ class ForeignKeyPlan:
     cardinality: ChildrenPerParent | None = None
     # [value, share of child rows] per excepted value (ForeignKey.except_values): those rows keep the value
     exceptions: list[list[Any]] = field(default_factory=list)
+    # a self-reference: roots, rows per depth, children per node per depth (relational/hierarchy.py); None in
+    # models saved before it was learned (they sample the popularity forest of cardinality.forest)
+    hierarchy: HierarchyShape | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"columns": self.columns, "parent": self.parent, "parent_columns": self.parent_columns,
                 "null_rate": self.null_rate, "popularity": vars(self.popularity), "role": self.role,
                 "cardinality": self.cardinality.to_dict() if self.cardinality else None,
-                "exceptions": self.exceptions}
+                "exceptions": self.exceptions, "hierarchy": self.hierarchy.to_dict() if self.hierarchy else None}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ForeignKeyPlan:
         card = d.get("cardinality")
         return cls(d["columns"], d["parent"], d["parent_columns"], float(d["null_rate"]),
                    Histogram(**d["popularity"]), d["role"], ChildrenPerParent.from_dict(card) if card else None,
-                   [list(e) for e in d.get("exceptions") or []])
+                   [list(e) for e in d.get("exceptions") or []],
+                   HierarchyShape.from_dict(d["hierarchy"]) if d.get("hierarchy") else None)
 
 
 FREE_TEXT_MIN_DISTINCT = 20
@@ -355,6 +360,8 @@ def _foreign_keys(cfg: TableConfig, tables: dict[str, pd.DataFrame], metadata: M
         role = "self" if fk.parent == cfg.name else "secondary"
         plans.append(ForeignKeyPlan(list(fk.columns), fk.parent, list(fk.parent_columns), null_rate,
                                     Histogram.of(counts), role, exceptions=exceptions))
+        if role == "self":
+            plans[-1].hierarchy = shape_of(frame, fk.columns, fk.parent_columns, excepted)
         if role == "secondary" and null_rate == 0 and not exceptions:
             childless = float((counts == 0).mean()) if len(counts) else 1.0  # an empty parent: all childless
             ranking.append((childless, -depth[fk.parent], i))

@@ -47,6 +47,7 @@ from synthohive_dbt.models.registry import DEFAULT, backend_class, canonical_nam
 from synthohive_dbt.privacy.detect import PiiFinding
 from synthohive_dbt.relational.checkpoint import FitCheckpoint, data_digest
 from synthohive_dbt.relational.dp import dp_model_kwargs, privacy_report
+from synthohive_dbt.relational.hierarchy import self_reference_labels, shape_label
 from synthohive_dbt.relational.inputs import load_tables, validate_data
 from synthohive_dbt.relational.invariants import check_rules, learn_into
 from synthohive_dbt.relational.pii import (
@@ -186,6 +187,8 @@ class Synthesizer:
             if table not in self.metadata.tables:
                 raise ConfigError(f"--no-rule names table {table!r}, which is not in the run",
                                   hint=f"pick one of {sorted(self.metadata.tables)}")
+            if expression in self_reference_labels(self.metadata.tables[table]):
+                continue  # a self-reference's shape: switched off once learned, below
             self.metadata.tables[table].switch_rule(expression, enabled=False)
         model_kwargs = dp_model_kwargs(self.model_class, self.privacy_config, self.model_kwargs,
                                        sum(not t.copy_as_is for t in self.metadata.tables.values()))
@@ -201,6 +204,9 @@ class Synthesizer:
                                         copies[name], self.order, use_context=not private, contexts=contexts,
                                         date_context=self.model_class.dates_as_context)
             self.plans[name] = plan
+            for f in plan.foreign_keys:
+                if f.hierarchy is not None and (name, shape_label(f.columns, f.parent_columns)) in self.rules_off:
+                    f.hierarchy.enabled = False
             contexts[name] = training.context if training is not None else None
             at = (name, index, len(self.order))
             if training is None:
@@ -284,7 +290,9 @@ class Synthesizer:
         """Differential privacy spent per table (epsilon, delta, noise, steps), the worst-case total and what
         it does not cover; None when the fit was not differentially private."""
         copied = [t for t, cfg in self.metadata.tables.items() if cfg.copy_as_is]
-        return privacy_report(self.models, copied)
+        shapes = [f"{t}.{'/'.join(f.columns)}" for t, p in self.plans.items() for f in p.foreign_keys
+                  if f.hierarchy is not None and f.hierarchy.enabled]
+        return privacy_report(self.models, copied, shapes)
 
     # --------------------------------------------------------------- sample
     def sample(self, num_rows: Mapping[str, int] | None = None, *, scale: float | None = None,

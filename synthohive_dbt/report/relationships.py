@@ -14,6 +14,8 @@ import pandas as pd
 
 from synthohive_dbt.config import ForeignKey
 from synthohive_dbt.metrics import ks_statistic
+from synthohive_dbt.relational.cardinality import match_parents
+from synthohive_dbt.relational.hierarchy import children_per_node, shape_of
 from synthohive_dbt.report.result import RelationshipScore
 
 MAX_COUNT_BINS = 30
@@ -68,8 +70,11 @@ def relationship_score(child_name: str, fk: ForeignKey, real_child: pd.DataFrame
         counts = list(range(MAX_COUNT_BINS))
         hr = np.bincount(np.minimum(cr, MAX_COUNT_BINS - 1), minlength=MAX_COUNT_BINS)
         hs = np.bincount(np.minimum(cs, MAX_COUNT_BINS - 1), minlength=MAX_COUNT_BINS)
-    note = (f"relationships_where {fk.where!r} is SQL and was not applied: all child rows were checked"
-            if fk.where else None)
+    notes = [f"relationships_where {fk.where!r} is SQL and was not applied: all child rows were checked"
+             ] if fk.where else []
+    if fk.parent == child_name:  # a self-reference: its hierarchy's shape, real vs synthetic
+        notes.append(_hierarchy_note(fk, real_child, syn_child))
+    note = "; ".join(notes) or None
     return RelationshipScore(
         child=child_name, parent=fk.parent, foreign_key=fk.label, child_rows=len(syn_child),
         orphans=orph, orphan_rate=orph / present if present else 0.0,
@@ -81,3 +86,12 @@ def relationship_score(child_name: str, fk: ForeignKey, real_child: pd.DataFrame
         cardinality_ks=ks, cardinality_score=1.0 - ks, counts=counts,
         parents_real=(hr / max(cr.size, 1)).tolist(), parents_synthetic=(hs / max(cs.size, 1)).tolist(),
         note=note)
+
+
+def _hierarchy_note(fk: ForeignKey, real: pd.DataFrame, synthetic: pd.DataFrame) -> str:
+    """Roots, depth and children per node (KS) of a self-reference, real vs synthetic."""
+    a, b = (shape_of(f, fk.columns, fk.parent_columns) for f in (real, synthetic))
+    ks = ks_statistic(*(children_per_node(match_parents(f[fk.columns], f[fk.parent_columns])).astype(float)
+                        for f in (real, synthetic)))
+    return (f"hierarchy: {a.roots} root(s) real, {b.roots} synthetic; depth {a.depth} real, {b.depth} "
+            f"synthetic; children per node KS {ks:.3f}")
