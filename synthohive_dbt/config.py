@@ -304,6 +304,15 @@ def _parse_fk_target(local: str, target: str) -> ForeignKey:
     return ForeignKey(columns=local_cols, parent=parent, parent_columns=parent_cols)
 
 
+def _add_once(rules: list[Any], rule: Any) -> Any:
+    """`rule` appended unless one of the same expression is there (that one is returned, its choice kept)."""
+    for mine in rules:
+        if mine.expression == rule.expression:
+            return mine
+    rules.append(rule)
+    return rule
+
+
 class TableConfig(_Strict):
     """One table: keys, foreign keys, column constraints, and the parent columns its model sees."""
 
@@ -361,19 +370,11 @@ class TableConfig(_Strict):
 
     def add_row_rule(self, rule: RowRule) -> RowRule:
         """Add a rule once: the same expression again keeps the first (and its enabled choice)."""
-        for mine in self.row_rules:
-            if mine.expression == rule.expression:
-                return mine
-        self.row_rules.append(rule)
-        return rule
+        return _add_once(self.row_rules, rule)
 
     def add_foreign_rule(self, rule: ForeignRule) -> ForeignRule:
-        """Add a rule once: the same expression again keeps the first (and its enabled choice)."""
-        for mine in self.foreign_rules:
-            if mine.expression == rule.expression:
-                return mine
-        self.foreign_rules.append(rule)
-        return rule
+        """Add a rule across a foreign key once, as `add_row_rule`."""
+        return _add_once(self.foreign_rules, rule)
 
     def switch_rule(self, expression: str, enabled: bool) -> RowRule | GroupRule | ForeignRule:
         """Switch a row rule (by its expression), a group rule (by its label) or a rule across a foreign key (by

@@ -279,5 +279,5 @@ def _arithmetic(c: str, a: str, b: str, values: dict[str, np.ndarray], shuffled:
     return None
 
 
-__all__ = ["ALPHA", "MAX_COLUMNS", "MAX_DETERMINANT_VALUES", "MIN_SUPPORT", "TIME_CAP_S", "as_numbers", "candidate_columns",
-           "check_rules", "decimals_of", "find_rules", "learn_into", "not_chance"]
+__all__ = ["ALPHA", "MAX_COLUMNS", "MAX_DETERMINANT_VALUES", "MIN_SUPPORT", "TIME_CAP_S", "as_numbers",
+           "candidate_columns", "check_rules", "decimals_of", "find_rules", "learn_into", "not_chance"]

@@ -57,7 +57,8 @@ def foreign_rule_tests(metadata: Metadata) -> dict[str, str]:
             if fk is None:
                 continue
             name = re.sub(r"[^a-z0-9_]+", "_", f"synthohive_{table.name}__{rule.column}".lower()) + ".sql"
-            sql = _lookup_sql(table, other, fk, rule) if rule.kind == "lookup" else _aggregate_sql(table, other, fk, rule)
+            sql = (_lookup_sql(table, other, fk, rule) if rule.kind == "lookup"
+                   else _aggregate_sql(table, other, fk, rule))
             out[name] = f"-- learned by synthohive-dbt on the real rows: {table.name}.{rule.expression}\n{sql}"
     return out
 

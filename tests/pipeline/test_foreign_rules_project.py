@@ -1,7 +1,8 @@
 """Rules across foreign keys end to end on a dbt project (tests/helpers/invoice_project.py), on DuckDB: in
 sources and mirror mode nobody declared them, `seed` learns and lists them, keeps them in every synthetic row
-written to the warehouse, and dbt's own tests pass; `--export-rules` writes them as singular tests, which dbt then
-runs (on the real data and, in mirror mode, on the synthetic models) and which pass."""
+written to the warehouse, and dbt's own tests pass (`inspect` shows them on its sample first); `--export-rules`
+writes them as singular tests, which dbt then runs (on the real data and, in mirror mode, on the synthetic models)
+and which pass."""
 
 from __future__ import annotations
 
@@ -40,6 +41,11 @@ def _hold(customers: pd.DataFrame, invoices: pd.DataFrame, lines: pd.DataFrame) 
 def test_rules_across_keys_are_learned_kept_and_exported_in_both_modes(tmp_path_factory) -> None:
     root = tmp_path_factory.mktemp("invoices") / "invoices"
     project = build_invoices(root)
+    res = CliRunner().invoke(cli, ["inspect", "--manifest", str(root / "target" / "manifest.json"),
+                                   "--project-dir", str(root)], env={"COLUMNS": "400"})
+    said = " ".join(res.output.split())
+    assert res.exit_code == 0, said
+    assert "learned rule (on 209 sampled rows) invoices: billing_country = customers.country via customer_id" in said
     exported = root.parent / "rules.yml"
     code, out = _seed(root, "sources", "synth_inv_sources", "--export-rules", str(exported))
     assert code == 0, out

@@ -139,3 +139,22 @@ def test_exported_singular_tests_pass_on_real_rows_and_catch_a_broken_one() -> N
     assert len(con.execute(_render(tests["synthohive_invoices__total.sql"])).fetchall()) == 1
     assert len(con.execute(_render(tests["synthohive_invoices__billing_country.sql"])).fetchall()) == 1
     assert len(con.execute(_render(tests["synthohive_invoices__item_count.sql"])).fetchall()) == 1
+
+
+def test_aggregates_chain_over_two_levels_across_chunks() -> None:
+    """customers.spent sums invoices.total, itself the sum of the lines: each parent is written after the
+    children it sums, which are final by then."""
+    real = invoice_frames(n_customers=120)
+    inv, ids = real["invoices"], real["customers"]["customer_id"]
+    spent = inv.groupby("customer_id")["total"].sum()
+    real["customers"]["spent"] = spent.reindex(ids, fill_value=0).round(2).to_numpy()
+    real["customers"]["invoice_count"] = inv.groupby("customer_id").size().reindex(ids, fill_value=0).to_numpy()
+    synth = Synthesizer(invoice_metadata(), backend="AR", model_kwargs={"hidden_dim": 8})
+    synth.fit(real, epochs=1, max_steps=3, batch_size=100, seed=3)
+    on_customers = {r.expression for r in synth.metadata.tables["customers"].foreign_rules}
+    assert on_customers == {"spent = round(sum(invoices.total), 2) via customer_id",
+                            "invoice_count = count(invoices) via customer_id"}
+    out = synth.sample(seed=2, chunk_rows=30)
+    for name in ("customers", "invoices"):
+        for r in synth.metadata.tables[name].foreign_rules:
+            assert foreign_violations(r, synth.metadata, name, out)[1] == 0, r.expression
