@@ -102,7 +102,8 @@ def sample_database(plans: Mapping[str, TablePlan], models: Mapping[str, Conditi
     pii = pii or PiiSampling()
     keep_cols = _columns_children_need(plans)
     for parent, cols in lookup_sources(metadata).items():  # rules across a key copy these (foreign_rules.py)
-        keep_cols[parent] = list(dict.fromkeys([*keep_cols[parent], *cols]))
+        if parent in keep_cols:
+            keep_cols[parent] = list(dict.fromkeys([*keep_cols[parent], *cols]))
     sink = HoldingSink(sink, metadata, order, given or ())  # aggregates: a parent is written after its children
     open_children = {name: sum(1 for p in plans.values() for f in p.foreign_keys
                                if f.parent == name and p.name != name) for name in plans}
