@@ -179,3 +179,15 @@ def test_rules_across_keys_hold_in_a_distributed_sample(tmp_path) -> None:
     out = {t: pd.concat([p[t] for p in parts], ignore_index=True) for t in ("customers", "invoices", "lines")}
     for r in synth.metadata.tables["invoices"].foreign_rules:
         assert foreign_violations(r, synth.metadata, "invoices", out)[1] == 0, r.expression
+
+
+def test_under_dp_the_report_lists_rules_across_keys_outside_epsilon() -> None:
+    from synthohive_dbt.report.measure import RunFacts, measure_run
+    real = invoice_frames()
+    meta = invoice_metadata()
+    learn_foreign_rules(meta, real, meta.topological_order(), {}, False)
+    dp = {"epsilon_total": 3.0, "delta_total": 1e-5, "tables": {"invoices": {}}, "not_covered": ["keys"]}
+    result = measure_run(real, real, RunFacts(metadata=meta, differential_privacy=dp))
+    across = [c for c in result.rules if c.rule in LOOKUPS | AGGREGATES]
+    assert len(across) == 5 and not any(c.dp_covered or c.enabled for c in across)
+    assert any("invoices: item_count = count(lines) via invoice_id" in n for n in result.notes)
