@@ -26,11 +26,8 @@ The search, per foreign key (not a self-reference; neither table copied as is), 
 
 How they are kept (relational/generate.py): a lookup copies the sampled parent row's value once the child's model
 rows are drawn (the parent's column is kept for its children like a key column). An aggregate needs the children,
-which are drawn after their parent: `HoldingSink` keeps such a parent table in memory, whole, instead of writing it,
-accumulates count/sum/min/max per parent row as each child chunk streams past (arrays of the parent's length),
-and writes the parent, its columns computed, once all those children are closed. Memory: the held parent tables
-and those arrays; children stay streamed. Rows of a table given to a distributed partition are not held (rules
-with such a table at either end are not kept there).
+which are drawn after their parent: relational/aggregate_sink.py holds the parent table back until they are
+drawn, and writes it with its columns computed from them.
 
 Privacy: the rules are read from the real rows outside DP-SGD: under differential privacy they are found but
 switched off unless the user keeps them (the report lists them as not covered by epsilon).
@@ -275,7 +272,7 @@ def foreign_violations(rule: ForeignRule, metadata: Metadata, table: str,
                        frames: Mapping[str, pd.DataFrame]) -> tuple[int, int] | None:
     """(rows judged, rows breaking the rule) on `frames`, or None when a table or column is missing: a lookup is
     judged on the child rows with a parent, an aggregate on every parent row."""
-    fk = _foreign_key(metadata, table, rule)
+    fk = rule_foreign_key(metadata, table, rule)
     if fk is None or table not in frames or rule.other not in frames:
         return None
     mine, other = frames[table], frames[rule.other]
@@ -300,7 +297,7 @@ def foreign_violations(rule: ForeignRule, metadata: Metadata, table: str,
     return len(mine), int((~ok).sum())
 
 
-def _foreign_key(metadata: Metadata, table: str, rule: ForeignRule) -> ForeignKey | None:
+def rule_foreign_key(metadata: Metadata, table: str, rule: ForeignRule) -> ForeignKey | None:
     """The foreign key a rule goes through (declared on the child: `table` for a lookup, `other` for an aggregate)."""
     child, parent = (table, rule.other) if rule.kind == "lookup" else (rule.other, table)
     cfg = metadata.tables.get(child)
@@ -346,125 +343,5 @@ def looked_up(current: Any, parent_values: np.ndarray, rows: np.ndarray) -> pd.S
         return out
 
 
-class HoldingSink:
-    """A sink in front of another that holds each parent table with an enabled aggregate rule until the child
-    tables it aggregates are closed, then writes it with those columns computed (see the module docstring)."""
-
-    def __init__(self, inner: Any, metadata: Metadata, tables: Iterable[str], given: Iterable[str] = ()) -> None:
-        self.inner = inner
-        names, skip = set(tables), set(given)
-        self.rules: dict[str, list[tuple[ForeignRule, ForeignKey]]] = {}
-        for name in names - skip:
-            for r in metadata.tables[name].foreign_rules:
-                fk = _foreign_key(metadata, name, r)
-                if r.enabled and r.kind == "aggregate" and fk is not None and r.other in names - skip - {name}:
-                    self.rules.setdefault(name, []).append((r, fk))
-        self._parts: dict[str, list[pd.DataFrame]] = {t: [] for t in self.rules}
-        self._open = {t: {r.other for r, _ in rs} for t, rs in self.rules.items()}  # children not yet closed
-        self._closed: set[str] = set()
-        self._columns: dict[str, list[str]] = {}
-        self._keys: dict[str, pd.DataFrame] = {}
-        self._acc: dict[tuple[str, int], dict[str, np.ndarray]] = {}
-
-    @property
-    def results(self) -> Any:
-        return self.inner.results
-
-    def write(self, table: str, frame: pd.DataFrame) -> None:
-        if table in self.rules:
-            self._parts[table].append(frame)
-        else:
-            self._forward(table, frame)
-
-    def close(self, table: str, columns: list[str]) -> None:
-        if table in self.rules:
-            self._closed.add(table)
-            self._columns[table] = columns
-            self._finish_if_ready(table)
-        else:
-            self.inner.close(table, columns)
-            self._child_closed(table)
-
-    def finish(self) -> None:
-        """Write any parent still held (its children were never closed: not drawn in this run)."""
-        for parent in list(self.rules):
-            self._open[parent] = set()
-            self._finish_if_ready(parent)
-
-    def _forward(self, table: str, frame: pd.DataFrame) -> None:
-        """A finished chunk of `table`: counted into every held parent that aggregates it, then written."""
-        for parent, rules in self.rules.items():
-            for i, (rule, fk) in enumerate(rules):
-                if rule.other == table and parent in self._closed:
-                    self._accumulate(parent, i, rule, fk, frame)
-        self.inner.write(table, frame)
-
-    def _parent_keys(self, parent: str, fk: ForeignKey) -> pd.DataFrame:
-        key = f"{parent}:{','.join(fk.parent_columns)}"
-        if key not in self._keys:
-            parts = [p[fk.parent_columns] for p in self._parts[parent]]
-            self._keys[key] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=fk.parent_columns)
-        return self._keys[key]
-
-    def _accumulate(self, parent: str, i: int, rule: ForeignRule, fk: ForeignKey, frame: pd.DataFrame) -> None:
-        keys = self._parent_keys(parent, fk)
-        n = len(keys)
-        acc = self._acc.setdefault((parent, i), {"count": np.zeros(n, np.int64), "value": np.full(
-            n, {"sum": 0.0, "min": np.inf, "max": -np.inf}.get(str(rule.function), 0.0))})
-        rows = match_parents(frame[fk.columns], keys)
-        linked = rows >= 0
-        np.add.at(acc["count"], rows[linked], 1)
-        if rule.function == "count":
-            return
-        x = np.prod([as_numbers(frame[c])[linked] for c in rule.child_columns], axis=0)
-        ok = ~np.isnan(x)
-        ufunc = {"sum": np.add, "min": np.minimum, "max": np.maximum}[str(rule.function)]
-        ufunc.at(acc["value"], rows[linked][ok], x[ok])
-
-    def _child_closed(self, child: str) -> None:
-        for parent, waiting in self._open.items():
-            if child in waiting:
-                waiting.discard(child)
-                self._finish_if_ready(parent)
-
-    def _finish_if_ready(self, parent: str) -> None:
-        if parent not in self.rules or parent not in self._closed or self._open[parent]:
-            return
-        n = sum(len(p) for p in self._parts[parent])
-        computed: dict[str, np.ndarray] = {}
-        for i, (rule, _) in enumerate(self.rules[parent]):
-            acc = self._acc.get((parent, i), {"count": np.zeros(n, np.int64), "value": np.zeros(n)})
-            values = acc["count"].astype(np.float64) if rule.function == "count" else acc["value"].copy()
-            if rule.decimals is not None:
-                values = np.round(values, rule.decimals)
-            values[acc["count"] == 0] = np.nan if rule.empty is None else rule.empty
-            computed[rule.column] = values
-        parts, start = self._parts.pop(parent), 0
-        del self.rules[parent]  # from here on the parent's chunks pass through like any other table's
-        for part in parts:
-            part = part.copy()
-            for col, values in computed.items():
-                part[col] = _in_dtype(values[start:start + len(part)], part[col])
-            start += len(part)
-            self._forward(parent, part)
-        self.inner.close(parent, self._columns[parent])
-        self._child_closed(parent)
-
-
-def _in_dtype(values: np.ndarray, like: pd.Series) -> pd.Series:
-    """Computed values in the column's own dtype where they fit (a count in an integer column stays integer)."""
-    out = pd.Series(values, index=like.index)
-    whole = np.isnan(values) | (np.round(values) == values)
-    if like.dtype.kind in "iu" or str(like.dtype) in ("Int64", "Int32", "Int16", "Int8"):
-        if whole.all():
-            return out.astype("Int64" if np.isnan(values).any() else like.dtype)
-        return out
-    if str(like.dtype) == "Float64":
-        return out.astype("Float64")
-    if like.dtype == object:
-        return out.astype(object).where(out.notna(), None)
-    return out
-
-
-__all__ = ["HoldingSink", "aggregate_values", "find_foreign_rules", "foreign_violations", "learn_foreign_rules",
-           "looked_up", "lookup_sources", "lookups_of"]
+__all__ = ["aggregate_values", "find_foreign_rules", "foreign_violations", "learn_foreign_rules", "looked_up",
+           "lookup_sources", "lookups_of", "rule_foreign_key"]
