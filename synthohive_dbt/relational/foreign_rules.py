@@ -60,6 +60,7 @@ from synthohive_dbt.rules import rule_columns
 log = logging.getLogger(__name__)
 
 FUNCTIONS = ("sum", "min", "max")
+PROBE_PARENTS = 64
 
 
 # ----------------------------------------------------------------------------------------------------- learn
@@ -136,6 +137,13 @@ def find_foreign_rules(metadata: Metadata, child_cfg: TableConfig, fk: ForeignKe
     terms += [(f"{a} * {b}", values[a] * values[b]) for a, b in products
               if not (np.isnan(values[a]).any() or np.isnan(values[b]).any())]
     looked_up = _looked_up(metadata, fk.parent) | {str(r.source) for _, r in found}
+    # a probe of PROBE_PARENTS parents with children rules most candidates out before the full check
+    probe = np.flatnonzero(has)
+    probe = np.sort(rng.choice(probe, size=min(PROBE_PARENTS, len(probe)), replace=False))
+    compact = np.full(len(parent), -1)
+    compact[probe] = np.arange(len(probe))
+    in_probe = compact[rows[linked]] >= 0
+    probe_rows = compact[rows[linked][in_probe]]
     for y in p_free:
         if y in looked_up:
             continue
@@ -146,7 +154,8 @@ def find_foreign_rules(metadata: Metadata, child_cfg: TableConfig, fk: ForeignKe
                 log.info("%s -> %s: the rule search stopped after %.1f s (time cap)", child_cfg.name, fk.parent,
                          time_cap)
                 return found
-            rule = _aggregate_rule(y, of, x, target, k, rows[linked], counts, rng, tried)
+            sample = (target[probe], None if x is None else x[in_probe], probe_rows)
+            rule = _aggregate_rule(y, of, x, target, k, rows[linked], counts, rng, tried, sample)
             if rule is not None:
                 found.append((fk.parent, rule.model_copy(update={"other": child_cfg.name, "via": via})))
                 break
@@ -221,12 +230,16 @@ def _keeps(target: np.ndarray, agg: np.ndarray, has: np.ndarray, k: int | None) 
 
 
 def _aggregate_rule(y: str, of: str | None, x: np.ndarray | None, target: np.ndarray, k: int | None,
-                    rows: np.ndarray, counts: np.ndarray, rng: np.random.Generator,
-                    tried: int) -> ForeignRule | None:
+                    rows: np.ndarray, counts: np.ndarray, rng: np.random.Generator, tried: int,
+                    probe: tuple[np.ndarray, np.ndarray | None, np.ndarray]) -> ForeignRule | None:
     n, has = len(target), counts > 0
+    p_target, p_x, p_rows = probe
     for function in (("count",) if x is None else FUNCTIONS):
         if function != "sum" and of is not None and "*" in of:
             continue  # products are summed only (invoice total = sum of price times quantity)
+        if not _keeps(p_target, _grouped(function, p_x, p_rows, len(p_target)), np.ones(len(p_target), bool),
+                      k).all():
+            continue
         agg = _grouped(function, x, rows, n)
         if not _keeps(target, agg, has, k).all():
             continue
