@@ -20,6 +20,8 @@ The search, per foreign key (not a self-reference; neither table copied as is), 
   child values over the child rows for an aggregate), `p ** support < ALPHA / tried`, Bonferroni over the
   candidates tried on that foreign key;
 - bounded: at most MAX_COLUMNS columns per kind and table (invariants.py), TIME_CAP_S seconds per foreign key;
+  each candidate is first tried on a probe (the first linked child rows, PROBE_PARENTS parents with children) and
+  checked in full only when the probe keeps it;
 - one derivation per column: a column named by a row or group rule, or already computed by another rule across a
   key, is left alone; a parent column a child copies is never also an aggregate (the child would copy the model's
   value, not the computed one), nor the reverse.
@@ -194,6 +196,9 @@ def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
 def _lookup_support(c: pd.Series, p: pd.Series, rows: np.ndarray, rng: np.random.Generator, tried: int) -> int:
     """Distinct parents supporting `child.c = parent.p` on every linked row, or 0 when it is no rule."""
     linked = rows >= 0
+    first = np.flatnonzero(linked)[:PROBE_PARENTS * 4]  # a cheap probe rules most pairs out
+    if not _same(c.iloc[first].reset_index(drop=True), p.iloc[rows[first]].reset_index(drop=True)).all():
+        return 0
     cv = c[linked].reset_index(drop=True)
     pv = p.iloc[rows[linked]].reset_index(drop=True)
     if not _same(cv, pv).all():
