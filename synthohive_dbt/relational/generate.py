@@ -21,9 +21,9 @@ from synthohive_dbt.config import Metadata, TableConfig
 from synthohive_dbt.errors import ConfigError, ConstraintViolationError
 from synthohive_dbt.models.base import ConditionalGenerativeModel
 from synthohive_dbt.models.formats import ColumnFormat
+from synthohive_dbt.relational.aggregate_sink import HoldingSink
 from synthohive_dbt.relational.cardinality import deal_by_popularity, fit_total, forest
 from synthohive_dbt.relational.constraints import assert_frame, check_frame, enforce_rows
-from synthohive_dbt.relational.aggregate_sink import HoldingSink
 from synthohive_dbt.relational.foreign_rules import looked_up, lookup_sources, lookups_of
 from synthohive_dbt.relational.keys import ensure_unique, per_group_sequence
 from synthohive_dbt.relational.pii import PiiSampling, fake_columns

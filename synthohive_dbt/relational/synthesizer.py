@@ -47,8 +47,8 @@ from synthohive_dbt.models.registry import DEFAULT, backend_class, canonical_nam
 from synthohive_dbt.privacy.detect import PiiFinding
 from synthohive_dbt.relational.checkpoint import FitCheckpoint, data_digest
 from synthohive_dbt.relational.dp import dp_model_kwargs, privacy_report
-from synthohive_dbt.relational.inputs import load_tables, validate_data
 from synthohive_dbt.relational.foreign_rules import learn_foreign_rules
+from synthohive_dbt.relational.inputs import load_tables, validate_data
 from synthohive_dbt.relational.invariants import check_rules, learn_into
 from synthohive_dbt.relational.pii import (
     PiiSampling,

@@ -1,4 +1,5 @@
-"""Rules across foreign keys end to end on a dbt project (tests/helpers/invoice_project.py), on DuckDB: in
+"""Rules across foreign keys end to end on a dbt project (tests/helpers/invoice_project.py), on DuckDB and
+PostgreSQL: in
 sources and mirror mode nobody declared them, `seed` learns and lists them, keeps them in every synthetic row
 written to the warehouse, and dbt's own tests pass (`inspect` shows them on its sample first); `--export-rules`
 writes them as singular tests, which dbt then runs (on the real data and, in mirror mode, on the synthetic models)
@@ -7,7 +8,6 @@ and which pass."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,15 +16,23 @@ from click.testing import CliRunner
 
 from synthohive_dbt.cli import cli
 from synthohive_dbt.io import read_table
+from synthohive_dbt.dbt import DbtProject
 from tests.helpers.invoice_project import build_invoices
+from tests.helpers.profiles import WAREHOUSES, build_on_warehouse
 
 pytestmark = pytest.mark.slow
 
 
-def _seed(root: Path, mode: str, schema: str, *args: str) -> tuple[int, str]:
-    res = CliRunner().invoke(cli, ["seed", "--project-dir", str(root), "--mode", mode, "--backend", "AR",
-                                   "--epochs", "3", "--seed", "5", "--target-schema", schema, *args],
-                             env={"COLUMNS": "400"})
+@pytest.fixture(params=WAREHOUSES)
+def invoices(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> DbtProject:
+    return build_on_warehouse(request, tmp_path_factory, "invoices", build_invoices)
+
+
+def _seed(project: DbtProject, mode: str, schema: str, *args: str) -> tuple[int, str]:
+    target = ["--target", project.target] if project.target else []
+    res = CliRunner().invoke(cli, ["seed", "--project-dir", str(project.project_dir), *target, "--mode", mode,
+                                   "--backend", "AR", "--epochs", "3", "--seed", "5", "--target-schema", schema,
+                                   *args], env={"COLUMNS": "400"})
     return res.exit_code, " ".join(res.output.split())
 
 
@@ -38,16 +46,16 @@ def _hold(customers: pd.DataFrame, invoices: pd.DataFrame, lines: pd.DataFrame) 
     assert (invoices["item_count"].astype(int) == count.astype(int)).all()
 
 
-def test_rules_across_keys_are_learned_kept_and_exported_in_both_modes(tmp_path_factory) -> None:
-    root = tmp_path_factory.mktemp("invoices") / "invoices"
-    project = build_invoices(root)
+def test_rules_across_keys_are_learned_kept_and_exported_in_both_modes(invoices: DbtProject) -> None:
+    project, root = invoices, invoices.project_dir
+    target = ["--target", project.target] if project.target else []
     res = CliRunner().invoke(cli, ["inspect", "--manifest", str(root / "target" / "manifest.json"),
-                                   "--project-dir", str(root)], env={"COLUMNS": "400"})
+                                   "--project-dir", str(root), *target], env={"COLUMNS": "400"})
     said = " ".join(res.output.split())
     assert res.exit_code == 0, said
     assert "learned rule (on 209 sampled rows) invoices: billing_country = customers.country via customer_id" in said
     exported = root.parent / "rules.yml"
-    code, out = _seed(root, "sources", "synth_inv_sources", "--export-rules", str(exported))
+    code, out = _seed(project, "sources", "synth_inv_sources", "--export-rules", str(exported))
     assert code == 0, out
     assert "rule invoices: billing_country = customers.country via customer_id (learned across a foreign key" in out
     assert "rule invoices: item_count = count(lines) via invoice_id" in out
@@ -64,7 +72,7 @@ def test_rules_across_keys_are_learned_kept_and_exported_in_both_modes(tmp_path_
     (root / "tests").mkdir(exist_ok=True)
     for path in singular:  # adopted by the project: dbt runs them from now on
         shutil.copy(path, root / "tests" / path.name)
-    code, out = _seed(root, "mirror", "synth_inv_mirror")
+    code, out = _seed(project, "mirror", "synth_inv_mirror")
     assert code == 0, out
     assert "rule stg_invoices: total = round(sum(stg_lines.unit_price * stg_lines.quantity), 2) via invoice_id" in out
     engine = project.engine()
