@@ -2,8 +2,8 @@
 PostgreSQL: in
 sources and mirror mode nobody declared them, `seed` learns and lists them, keeps them in every synthetic row
 written to the warehouse, and dbt's own tests pass (`inspect` shows them on its sample first); `--export-rules`
-writes them as singular tests, which dbt then runs (on the real data and, in mirror mode, on the synthetic models)
-and which pass."""
+writes them as singular tests (on the sources, as found in sources mode), which the project then adopts: dbt
+compiles and runs them in the mirror-mode seed, and they pass."""
 
 from __future__ import annotations
 
