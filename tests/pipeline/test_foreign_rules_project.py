@@ -1,7 +1,6 @@
 """Rules across foreign keys end to end on a dbt project (tests/helpers/invoice_project.py), on DuckDB and
-PostgreSQL: in
-sources and mirror mode nobody declared them, `seed` learns and lists them, keeps them in every synthetic row
-written to the warehouse, and dbt's own tests pass (`inspect` shows them on its sample first); `--export-rules`
+PostgreSQL: in sources and mirror mode nobody declared them, `seed` learns and lists them, keeps them in every
+synthetic row written to the warehouse, and dbt's own tests pass (`inspect` shows them on its sample first); `--export-rules`
 writes them as singular tests (on the sources, as found in sources mode), which the project then adopts: dbt
 compiles and runs them in the mirror-mode seed, and they pass."""
 
