@@ -31,7 +31,12 @@ def _learned(frames: dict[str, pd.DataFrame]) -> dict[str, ForeignRule]:
 
 
 def test_planted_lookups_and_aggregates_are_found_and_noise_gives_none() -> None:
-    found = _learned(invoice_frames())
+    frames = invoice_frames()
+    # an identifier copied from the parent (`account_id`, never a key here) is no rule: ids are generated anew
+    frames["customers"]["account_id"] = np.arange(len(frames["customers"])) * 7
+    frames["invoices"]["account_id"] = frames["invoices"]["customer_id"].map(
+        frames["customers"].set_index("customer_id")["account_id"])
+    found = _learned(frames)
     assert set(found) == LOOKUPS | AGGREGATES
     assert all(r.support >= 30 and r.tried > len(found) for r in found.values())
     assert found["item_count = count(lines) via invoice_id"].empty == 0.0
