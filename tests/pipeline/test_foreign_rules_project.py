@@ -17,7 +17,7 @@ from synthohive_dbt.cli import cli
 from synthohive_dbt.io import read_table
 from synthohive_dbt.dbt import DbtProject
 from tests.helpers.invoice_project import build_invoices
-from tests.helpers.profiles import WAREHOUSES, build_on_warehouse
+from tests.helpers.profiles import WAREHOUSES, build_on_warehouse, seed_ar
 
 pytestmark = pytest.mark.slow
 
@@ -25,14 +25,6 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(params=WAREHOUSES)
 def invoices(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> DbtProject:
     return build_on_warehouse(request, tmp_path_factory, "invoices", build_invoices)
-
-
-def _seed(project: DbtProject, mode: str, schema: str, *args: str) -> tuple[int, str]:
-    target = ["--target", project.target] if project.target else []
-    res = CliRunner().invoke(cli, ["seed", "--project-dir", str(project.project_dir), *target, "--mode", mode,
-                                   "--backend", "AR", "--epochs", "3", "--seed", "5", "--target-schema", schema,
-                                   *args], env={"COLUMNS": "400"})
-    return res.exit_code, " ".join(res.output.split())
 
 
 def _hold(customers: pd.DataFrame, invoices: pd.DataFrame, lines: pd.DataFrame) -> None:
@@ -54,7 +46,7 @@ def test_rules_across_keys_are_learned_kept_and_exported_in_both_modes(invoices:
     assert res.exit_code == 0, said
     assert "learned rule (on 209 sampled rows) invoices: billing_country = customers.country via customer_id" in said
     exported = root.parent / "rules.yml"
-    code, out = _seed(project, "sources", "synth_inv_sources", "--export-rules", str(exported))
+    code, out = seed_ar(project, "sources", "synth_inv_sources", "--export-rules", str(exported))
     assert code == 0, out
     assert "rule invoices: billing_country = customers.country via customer_id (learned across a foreign key" in out
     assert "rule invoices: item_count = count(lines) via invoice_id" in out
@@ -71,7 +63,7 @@ def test_rules_across_keys_are_learned_kept_and_exported_in_both_modes(invoices:
     (root / "tests").mkdir(exist_ok=True)
     for path in singular:  # adopted by the project: dbt runs them from now on
         shutil.copy(path, root / "tests" / path.name)
-    code, out = _seed(project, "mirror", "synth_inv_mirror")
+    code, out = seed_ar(project, "mirror", "synth_inv_mirror")
     assert code == 0, out
     assert "rule stg_invoices: total = round(sum(stg_lines.unit_price * stg_lines.quantity), 2) via invoice_id" in out
     engine = project.engine()
