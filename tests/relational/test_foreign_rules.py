@@ -202,3 +202,28 @@ def test_under_dp_the_report_lists_rules_across_keys_outside_epsilon() -> None:
     across = [c for c in result.rules if c.rule in LOOKUPS | AGGREGATES]
     assert len(across) == 5 and not any(c.dp_covered or c.enabled for c in across)
     assert any("invoices: item_count = count(lines) via invoice_id" in n for n in result.notes)
+
+
+def test_the_run_lists_rules_across_keys_and_writes_them_beside_the_yaml(tmp_path) -> None:
+    from synthohive_dbt.pipeline.progress import NullReporter
+    from synthohive_dbt.pipeline.rules import report_rules
+
+    class Said(NullReporter):
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def step(self, message: str, **fields: object) -> None:
+            self.lines.append(message)
+
+    meta = invoice_metadata()
+    learn_foreign_rules(meta, invoice_frames(), meta.topological_order(), {}, True)
+    meta.tables["invoices"].switch_rule("item_count = count(lines) via invoice_id", enabled=False)
+    said = Said()
+    report_rules(meta, said, tmp_path / "rules.yml")
+    assert ("rule invoices: item_count = count(lines) via invoice_id (learned across a foreign key: holds on all 171 "
+            "real parents, 67 candidates tried) - OFF") in said.lines
+    assert any(line.startswith("4 learned rule(s) across foreign keys written as singular dbt tests")
+               for line in said.lines)
+    assert sorted(p.name for p in (tmp_path / "rules_tests").iterdir()) == [
+        "synthohive_invoices__billing_country.sql", "synthohive_invoices__billing_score.sql",
+        "synthohive_invoices__max_quantity.sql", "synthohive_invoices__total.sql"]  # the one switched off is not
