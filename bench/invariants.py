@@ -4,7 +4,10 @@ Two datasets, each synthesized twice with the same backend, seed and budget:
 
 * `shop`: bench/gen_shop.py's three-level shop (customers=430, products=50) with two in-row rules added the
   way real shops have them: orders.shipped_date = order_date + 0..7 days, order_items.line_total =
-  round(quantity * unit_price, 2). Rules here are *learned* (relational/invariants.py).
+  round(quantity * unit_price, 2); and three across foreign keys: orders.ship_country = customers.country
+  (a lookup), orders.item_count = count(order_items) and orders.order_total = round(sum(order_items.quantity *
+  order_items.unit_price), 2) (aggregates). Rules here are *learned* (relational/invariants.py,
+  relational/foreign_rules.py).
 * `mrr_playbook`: the seed of dbt-labs/mrr-playbook (`subscription_periods`, 121 rows; a `customers` parent
   of its customer ids), with the project's own 3 tests as *declared* rules: `mutually_exclusive_ranges`
   (start_date, end_date per customer_id) and `date_trunc('month', start_date) = start_date` (and end_date),
@@ -44,6 +47,7 @@ import gen_shop  # noqa: E402
 
 from synthohive_dbt import Synthesizer  # noqa: E402
 from synthohive_dbt.config import GroupRule, Metadata, RowRule  # noqa: E402
+from synthohive_dbt.relational.foreign_rules import foreign_violations  # noqa: E402
 from synthohive_dbt.rules import group_violations, row_violations  # noqa: E402
 
 DEFAULT_MRR = Path("/work/real_projects/mrr_playbook/project/data/subscription_periods.csv")
@@ -81,6 +85,12 @@ def shop() -> tuple[dict[str, pd.DataFrame], Metadata]:
     orders["shipped_date"] = orders["order_date"] + pd.to_timedelta(rng.integers(0, 8, len(orders)), unit="D")
     items = data["order_items"]
     items["line_total"] = np.round(items["quantity"] * items["unit_price"], 2)
+    country = data["customers"].set_index("customer_id")["country"]
+    orders["ship_country"] = country.loc[orders["customer_id"]].to_numpy()
+    per_order = items.groupby("order_id")
+    orders["item_count"] = per_order.size().reindex(orders["order_id"], fill_value=0).to_numpy()
+    amount = (items["quantity"] * items["unit_price"]).groupby(items["order_id"]).sum()
+    orders["order_total"] = amount.reindex(orders["order_id"], fill_value=0.0).round(2).to_numpy()
     meta = Metadata()
     meta.add_table("customers", pk="customer_id")
     meta.add_table("products", pk="product_id")
@@ -107,7 +117,7 @@ def mrr(csv: Path) -> tuple[dict[str, pd.DataFrame], Metadata]:
 def without_rules(meta: Metadata) -> Metadata:
     bare = copy.deepcopy(meta)
     for t in bare.tables.values():
-        t.row_rules, t.group_rules = [], []
+        t.row_rules, t.group_rules, t.foreign_rules = [], [], []
     return bare
 
 
@@ -132,6 +142,10 @@ def held(meta: Metadata, frames: dict[str, pd.DataFrame]) -> list[dict[str, Any]
             bad = int(group_violations(f, g).sum())
             rows.append({"table": t.name, "rule": g.label, "origin": g.origin,
                          "held_share": round(1 - bad / max(len(f), 1), 4)})
+        for fr in t.foreign_rules:
+            judged, bad = foreign_violations(fr, meta, t.name, frames) or (0, 0)
+            rows.append({"table": t.name, "rule": fr.expression, "origin": "learned across a foreign key",
+                         "support": fr.support, "held_share": round(1 - bad / max(judged, 1), 4)})
     return rows
 
 

@@ -5,7 +5,7 @@ Public API: Synthesizer, Metadata, TableConfig, Constraint, PrivacyConfig, and t
 
 from __future__ import annotations
 
-from synthohive_dbt.config import Constraint, ForeignKey, Metadata, PrivacyConfig, RowRule, TableConfig
+from synthohive_dbt.config import Constraint, ForeignKey, ForeignRule, Metadata, PrivacyConfig, RowRule, TableConfig
 from synthohive_dbt.errors import (
     ArtifactError,
     ArtifactSignatureError,
@@ -62,6 +62,7 @@ __all__ = [
     "DbtError",
     "EvaluationResult",
     "ForeignKey",
+    "ForeignRule",
     "ManifestError",
     "Metadata",
     "ModelError",

@@ -191,7 +191,8 @@ def _train_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Switch off one rule across columns (declared or learned, as the run lists them), "
                           "e.g. --no-rule 'orders:ordered_at <= shipped_at'; repeatable; kept in the saved model."),
         click.option("--export-rules", type=click.Path(path_type=Path, dir_okay=False), default=None,
-                     help="Write the learned rules as dbt tests (a schema YAML file) for the project to adopt."),
+                     help="Write the learned rules as dbt tests (a schema YAML file) for the project to adopt; "
+                          "rules across foreign keys go beside it as singular tests (<name>_tests/*.sql)."),
         *_declaration_options,
     ]
     for option in reversed(options):

@@ -207,6 +207,60 @@ class GroupRule(_Strict):
         return f"{self.columns[0]} steps by {self.interval:g}{unit}{by}"
 
 
+class ForeignRule(_Strict):
+    """A rule across a foreign key, learned from the real rows (relational/foreign_rules.py) and kept by
+    construction. It lives on the table whose `column` it computes:
+
+    - `kind="lookup"`: on the child, `column = other.source` for the parent row the child's foreign key `via`
+      points to (`billing_country = customers.country`): copied from the sampled parent row;
+    - `kind="aggregate"`: on the parent, `column = function(other.of)` over the parent's rows of child table
+      `other` through its foreign key `via` (`total = sum(invoice_lines.unit_price * invoice_lines.quantity)`,
+      `item_count = count(order_items)`), rounded to `decimals`; a parent without children holds `empty`
+      (0, or None for null). Computed from the sampled children before the parent table is written.
+    """
+
+    kind: Literal["lookup", "aggregate"]
+    column: str
+    other: str = Field(description="the parent table (lookup) or the child table (aggregate)")
+    via: list[str] = Field(description="the child's foreign key columns that link the two tables")
+    source: str | None = Field(None, description="lookup: the parent column copied")
+    function: Literal["count", "sum", "min", "max"] | None = None
+    of: str | None = Field(None, description="aggregate: the child column, or `a * b` of two (None for count)")
+    decimals: int | None = Field(None, description="the rounding of `column`; None: exact")
+    empty: float | None = Field(None, description="aggregate: the value of a parent without children")
+    origin: Literal["learned", "declared"] = "learned"
+    enabled: bool = True
+    support: int | None = Field(None, description="real parent rows the rule was checked on")
+    tried: int | None = Field(None, description="candidates tried on the foreign key when it was learned")
+
+    @model_validator(mode="after")
+    def _complete(self) -> ForeignRule:
+        if self.kind == "lookup" and not self.source:
+            raise ConfigError(f"lookup rule on {self.column!r} names no parent column",
+                              hint="set source= to the parent column copied")
+        if self.kind == "aggregate" and (self.function is None or (self.function != "count") != bool(self.of)):
+            raise ConfigError(f"aggregate rule on {self.column!r}: function {self.function!r} with of={self.of!r}",
+                              hint="count takes no column; sum, min and max take one (or `a * b`)")
+        return self
+
+    @property
+    def expression(self) -> str:
+        """How the rule is listed and switched off (`--no-rule TABLE:EXPRESSION`)."""
+        via = f" via {', '.join(self.via)}"
+        if self.kind == "lookup":
+            return f"{self.column} = {self.other}.{self.source}{via}"
+        if self.function == "count":
+            return f"{self.column} = count({self.other}){via}"
+        of = " * ".join(f"{self.other}.{c.strip()}" for c in str(self.of).split("*"))
+        inner = f"{self.function}({of})"
+        return f"{self.column} = {inner if self.decimals is None else f'round({inner}, {self.decimals})'}{via}"
+
+    @property
+    def child_columns(self) -> list[str]:
+        """The child columns an aggregate reads (none for count)."""
+        return [c.strip() for c in str(self.of).split("*")] if self.of else []
+
+
 class ForeignKey(_Strict):
     """`columns` of this table reference `parent_columns` of `parent` (composite keys: several columns)."""
 
@@ -250,6 +304,15 @@ def _parse_fk_target(local: str, target: str) -> ForeignKey:
     return ForeignKey(columns=local_cols, parent=parent, parent_columns=parent_cols)
 
 
+def _add_once(rules: list[Any], rule: Any) -> Any:
+    """`rule` appended unless one of the same expression is there (that one is returned, its choice kept)."""
+    for mine in rules:
+        if mine.expression == rule.expression:
+            return mine
+    rules.append(rule)
+    return rule
+
+
 class TableConfig(_Strict):
     """One table: keys, foreign keys, column constraints, and the parent columns its model sees."""
 
@@ -272,6 +335,8 @@ class TableConfig(_Strict):
     unique_id: str | None = Field(None, description="dbt unique_id when read from a manifest")
     row_rules: list[RowRule] = Field(default_factory=list, description="rules across the columns of a row")
     group_rules: list[GroupRule] = Field(default_factory=list, description="order within groups of rows")
+    foreign_rules: list[ForeignRule] = Field(default_factory=list,
+                                             description="columns computed across a foreign key (lookups, aggregates)")
     resource_type: Literal["model", "seed", "source", "snapshot", "table"] = "table"
 
     @field_validator("pk", mode="before")
@@ -305,20 +370,21 @@ class TableConfig(_Strict):
 
     def add_row_rule(self, rule: RowRule) -> RowRule:
         """Add a rule once: the same expression again keeps the first (and its enabled choice)."""
-        for mine in self.row_rules:
-            if mine.expression == rule.expression:
-                return mine
-        self.row_rules.append(rule)
-        return rule
+        return _add_once(self.row_rules, rule)
 
-    def switch_rule(self, expression: str, enabled: bool) -> RowRule | GroupRule:
-        """Switch a row rule (by its expression) or a group rule (by its label) on or off; an unknown one is an
-        error naming the rules."""
-        for mine in [*self.row_rules, *self.group_rules]:
-            if (mine.expression if isinstance(mine, RowRule) else mine.label) == expression:
+    def add_foreign_rule(self, rule: ForeignRule) -> ForeignRule:
+        """Add a rule across a foreign key once, as `add_row_rule`."""
+        return _add_once(self.foreign_rules, rule)
+
+    def switch_rule(self, expression: str, enabled: bool) -> RowRule | GroupRule | ForeignRule:
+        """Switch a row rule (by its expression), a group rule (by its label) or a rule across a foreign key (by
+        its expression) on or off; an unknown one is an error naming the rules."""
+        for mine in [*self.row_rules, *self.group_rules, *self.foreign_rules]:
+            if (mine.label if isinstance(mine, GroupRule) else mine.expression) == expression:
                 mine.enabled = enabled
                 return mine
-        known = [r.expression for r in self.row_rules] + [g.label for g in self.group_rules]
+        known = ([r.expression for r in self.row_rules] + [g.label for g in self.group_rules]
+                 + [f.expression for f in self.foreign_rules])
         raise ConfigError(f"table {self.name!r} has no row rule {expression!r}", hint=f"pick one of {known or 'none'}")
 
     def constraint(self, column: str) -> Constraint:

@@ -4,7 +4,8 @@ The decisions are the ones `fit` makes (privacy.detect.decide_pii, the same prec
 declared not-PII, then keys and accepted_values, then heuristics). Column values are read through the dbt
 profile when one is reachable, a bounded sample per table (the heuristics on a `name` column need values);
 without a profile, or where a table cannot be read, the plan says so and decides on names only. The same sample
-shows the rules `fit` would likely learn (relational/invariants.py; fit checks them on every row).
+shows the rules `fit` would likely learn (relational/invariants.py, foreign_rules.py; fit checks them on every
+row).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from synthohive_dbt.config import Metadata
 from synthohive_dbt.errors import SynthohiveError
 from synthohive_dbt.manifest.result import ManifestReadResult
 from synthohive_dbt.privacy.detect import PiiDecision, decide_pii
 from synthohive_dbt.privacy.overrides import apply_declarations, kept_real_note, parse_column_refs
 from synthohive_dbt.relational.hierarchy import self_reference_shapes
+from synthohive_dbt.relational.foreign_rules import learn_foreign_rules
 from synthohive_dbt.relational.invariants import find_rules
 
 #: Rows read per table for the value heuristics: enough to tell labels from people, cheap on any warehouse.
@@ -88,4 +91,22 @@ def pii_plan(result: ManifestReadResult, *, project_dir: Path | None = None, pro
              + [f"shape {fk}: {shape.describe()}"
                 for fk, shape in self_reference_shapes(frame, metadata.tables[name]).items()]
              for name, frame in sampled.items() if name in metadata.tables}
+    for name, rule in _across_keys(metadata, sampled, faked):
+        rules.setdefault(name, []).append(rule)
     return PiiPlan(decisions, {n: len(f) for n, f in sampled.items()}, notes, {n: r for n, r in rules.items() if r})
+
+
+def _across_keys(metadata: Metadata, sampled: dict[str, pd.DataFrame],
+                 faked: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """(table, rule) across foreign keys the samples keep (relational/foreign_rules.py). The samples of a parent and
+    its children are drawn apart, so only the parents whose children were sampled count: an aggregate is seldom
+    seen here, and `fit` looks on every row."""
+    if not sampled:
+        return []
+    trial = metadata.model_copy(deep=True)
+    try:
+        order = trial.topological_order()
+    except SynthohiveError:
+        return []  # a cycle: `fit` says so
+    found = learn_foreign_rules(trial, sampled, [n for n in order if n in sampled], faked, True)
+    return [(name, rule.expression) for name, rule in found]

@@ -1,5 +1,7 @@
 """The rules across columns a run keeps (and the shapes of self-references it keeps), said before the sample
-is drawn, switched off by `--no-rule`, and exported as dbt tests by `--export-rules` (relational/rules_yaml.py)."""
+is drawn, switched off by `--no-rule`, and exported as dbt tests by `--export-rules` (relational/rules_yaml.py):
+a YAML file, and beside it a folder `<name>_tests/` of singular tests for the rules across foreign keys (no
+standard dbt test joins two tables)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.pipeline.progress import Reporter
 from synthohive_dbt.relational.hierarchy import shape_label
 from synthohive_dbt.relational.plan import TablePlan
-from synthohive_dbt.relational.rules_yaml import rules_as_dbt_yaml
+from synthohive_dbt.relational.rules_yaml import foreign_rule_tests, rules_as_dbt_yaml
 
 
 def rule_refs(values: tuple[str, ...]) -> set[tuple[str, str]]:
@@ -35,6 +37,11 @@ def report_rules(metadata: Metadata, reporter: Reporter, export: Path | None = N
             state = "kept in every row" if r.enabled else "OFF"
             reporter.step(f"rule {table.name}: {r.expression} ({why}) - {state}", table=table.name,
                           rule=r.expression, origin=r.origin, enabled=r.enabled)
+        for f in table.foreign_rules:
+            state = "kept by construction" if f.enabled else "OFF"
+            reporter.step(f"rule {table.name}: {f.expression} (learned across a foreign key: holds on all {f.support} "
+                          f"real parents, {f.tried} candidates tried) - {state}", table=table.name,
+                          rule=f.expression, origin=f.origin, enabled=f.enabled)
         for g in table.group_rules:
             reporter.step(f"rule {table.name}: {g.label} (declared by {g.source or 'the Python API'}) - "
                           f"{'kept' if g.enabled else 'OFF'}", table=table.name, rule=g.label, origin=g.origin,
@@ -42,6 +49,14 @@ def report_rules(metadata: Metadata, reporter: Reporter, export: Path | None = N
     if export is not None:
         export.write_text(rules_as_dbt_yaml(metadata))
         reporter.step(f"learned rules written as dbt tests to {export}", path=str(export))
+        singular = foreign_rule_tests(metadata)
+        if singular:
+            folder = export.with_name(f"{export.stem}_tests")
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, sql in singular.items():
+                (folder / name).write_text(sql)
+            reporter.step(f"{len(singular)} learned rule(s) across foreign keys written as singular dbt tests to "
+                          f"{folder} (copy them into the project's tests/ folder)", path=str(folder))
 
 
 def report_hierarchies(plans: Mapping[str, TablePlan], reporter: Reporter) -> None:

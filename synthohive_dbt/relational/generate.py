@@ -21,8 +21,10 @@ from synthohive_dbt.config import Metadata, TableConfig
 from synthohive_dbt.errors import ConfigError, ConstraintViolationError
 from synthohive_dbt.models.base import ConditionalGenerativeModel
 from synthohive_dbt.models.formats import ColumnFormat
+from synthohive_dbt.relational.aggregate_sink import HoldingSink
 from synthohive_dbt.relational.cardinality import deal_by_popularity, fit_total, forest
 from synthohive_dbt.relational.constraints import assert_frame, check_frame, enforce_rows
+from synthohive_dbt.relational.foreign_rules import looked_up, lookup_sources, lookups_of
 from synthohive_dbt.relational.keys import ensure_unique, per_group_sequence
 from synthohive_dbt.relational.pii import PiiSampling, fake_columns
 from synthohive_dbt.relational.plan import ForeignKeyPlan, TablePlan
@@ -100,6 +102,10 @@ def sample_database(plans: Mapping[str, TablePlan], models: Mapping[str, Conditi
     sizes = dict(sizes)  # driven tables' sizes are added as their parents are done
     pii = pii or PiiSampling()
     keep_cols = _columns_children_need(plans)
+    for parent, cols in lookup_sources(metadata).items():  # rules across a key copy these (foreign_rules.py)
+        if parent in keep_cols:
+            keep_cols[parent] = list(dict.fromkeys([*keep_cols[parent], *cols]))
+    sink = HoldingSink(sink, metadata, order, given or ())  # aggregates: a parent is written after its children
     open_children = {name: sum(1 for p in plans.values() for f in p.foreign_keys
                                if f.parent == name and p.name != name) for name in plans}
     kept: dict[str, _Kept] = {}
@@ -132,6 +138,7 @@ def sample_database(plans: Mapping[str, TablePlan], models: Mapping[str, Conditi
                 kept.pop(parent, None)
         if open_children[name] == 0:
             kept.pop(name, None)
+    sink.finish()
     return stats
 
 
@@ -210,6 +217,10 @@ def _sample_table(plan: TablePlan, cfg: TableConfig, model: ConditionalGenerativ
             else:  # a denormalised copy: the parent row's fake, so one person has one email everywhere
                 source = plan.foreign_keys[p.copy_fk]
                 cols[p.name] = _take(kept[source.parent].frame[p.copy_column], links[p.copy_fk][start:stop])
+        for rule, i in lookups_of(cfg, plan.foreign_keys):  # a learned `col = parent.col`: the parent row's value
+            if rule.column in cols:
+                cols[rule.column] = looked_up(cols[rule.column], kept[rule.other].frame[rule.source].to_numpy(),
+                                              links[i][start:stop])
         frame = _cast_like(pd.DataFrame({c: cols[c] for c in plan.columns}), plan, cfg)
         frame = enforce_rows(frame, cfg, frame.columns, writable=plan.model_columns, groups=groups)
         assert_frame(frame, cfg, seen, stats.broken_rules)

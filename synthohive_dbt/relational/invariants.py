@@ -62,22 +62,10 @@ _IDENTIFIER = re.compile(r"(?i:(^|_)(id|key|uuid|fk|pk)$)|[a-z](Id|ID|Key|Uuid)$
 def find_rules(frame: pd.DataFrame, cfg: TableConfig, exclude: Iterable[str] = (),
                time_cap: float = TIME_CAP_S, seed: int = 0) -> list[RowRule]:
     """The learned rules of one table's real rows (see the module docstring for the grammar and the bound)."""
-    skip = {*exclude, *cfg.pk, *(c for fk in cfg.fk for c in fk.columns), *cfg.pii_columns}
-    numbers, dates, labels = [], [], []
-    for col in frame.columns:
-        s = frame[col]
-        if col in skip or _IDENTIFIER.search(str(col)) or is_bool(s) or s.nunique(dropna=True) < 2:
-            continue
-        if is_datetime(s):
-            dates.append(col)
-        elif is_numeric(s):
-            numbers.append(col)
-        elif s.nunique(dropna=True) <= MAX_DETERMINANT_VALUES:
-            labels.append(col)
-    labels = labels[:MAX_COLUMNS]
-    numbers, dates = numbers[:MAX_COLUMNS], dates[:MAX_COLUMNS]
+    numbers, dates, texts = candidate_columns(frame, cfg, exclude)
+    labels = [c for c in texts if frame[c].nunique(dropna=True) <= MAX_DETERMINANT_VALUES][:MAX_COLUMNS]
     rng = np.random.default_rng(seed)
-    values = {c: _values(frame[c]) for c in [*numbers, *dates]}
+    values = {c: as_numbers(frame[c]) for c in [*numbers, *dates]}
     shuffled = {c: v[rng.permutation(len(v))] for c, v in values.items()}
     pairs = [*itertools.permutations(numbers, 2), *itertools.permutations(dates, 2)]
     triples = [(c, a, b) for c in reversed(numbers) for a, b in itertools.permutations([x for x in numbers if x != c], 2)]
@@ -99,12 +87,12 @@ def find_rules(frame: pd.DataFrame, cfg: TableConfig, exclude: Iterable[str] = (
             continue
         if (x[both] == y[both]).all():
             key = frozenset((a, b))
-            if key not in equal and _not_chance(_chance(x, shuffled[b], "eq"), n, tried):
+            if key not in equal and not_chance(_chance(x, shuffled[b], "eq"), n, tried):
                 equal.add(key)
                 support[f"{b} = {a}"] = n
             continue
         strict = bool((x[both] < y[both]).all())
-        if _not_chance(_chance(x, shuffled[b], "lt" if strict else "le"), n, tried):
+        if not_chance(_chance(x, shuffled[b], "lt" if strict else "le"), n, tried):
             order[(a, b)] = strict
             support[f"{a} {'<' if strict else '<='} {b}"] = n
     rules = [RowRule(expression=e, origin="learned", kind="copy", support=support[e], tried=tried)
@@ -138,6 +126,20 @@ def find_rules(frame: pd.DataFrame, cfg: TableConfig, exclude: Iterable[str] = (
     return rules
 
 
+def candidate_columns(frame: pd.DataFrame, cfg: TableConfig,
+                      exclude: Iterable[str] = ()) -> tuple[list[str], list[str], list[str]]:
+    """(numbers, dates, texts): the columns a learned rule may use, neither keys, foreign keys, PII, named as
+    identifiers, booleans nor constant; at most MAX_COLUMNS numbers and dates (texts: all)."""
+    skip = {*exclude, *cfg.pk, *(c for fk in cfg.fk for c in fk.columns), *cfg.pii_columns}
+    numbers, dates, texts = [], [], []
+    for col in frame.columns:
+        s = frame[col]
+        if col in skip or _IDENTIFIER.search(str(col)) or is_bool(s) or s.nunique(dropna=True) < 2:
+            continue
+        (dates if is_datetime(s) else numbers if is_numeric(s) else texts).append(col)
+    return numbers[:MAX_COLUMNS], dates[:MAX_COLUMNS], texts
+
+
 def _dependency(frame: pd.DataFrame, x: str, y: str, tried: int) -> RowRule | None:
     """`y` a function of `x` (city -> country) on the rows where both are set: written as
     `y = case x when ... then ... end`, kept by copying the value from its determinant. Supporting rows: those
@@ -148,7 +150,7 @@ def _dependency(frame: pd.DataFrame, x: str, y: str, tried: int) -> RowRule | No
     if repeats < MIN_SUPPORT or (per_x > 1).any():
         return None
     shares = both[y].value_counts(normalize=True).to_numpy()
-    if not _not_chance(float(np.sum(shares**2)), repeats, tried):
+    if not not_chance(float(np.sum(shares**2)), repeats, tried):
         return None
     mapping = both.drop_duplicates(x).sort_values(x)
     whens = " ".join(f"when {_literal(a)} then {_literal(b)}" for a, b in zip(mapping[x], mapping[y]))
@@ -215,7 +217,7 @@ def _feeds(column: str, inputs: set[str], derived: dict[str, set[str]]) -> bool:
     return False
 
 
-def _values(s: pd.Series) -> np.ndarray:
+def as_numbers(s: pd.Series) -> np.ndarray:
     if is_datetime(s):
         x = s.to_numpy("datetime64[ns]").astype("int64").astype(np.float64)
         x[s.isna().to_numpy()] = np.nan
@@ -233,7 +235,7 @@ def _chance(x: np.ndarray, y_shuffled: np.ndarray, op: str) -> float:
     return float(held.mean())
 
 
-def _not_chance(p: float, n: int, tried: int) -> bool:
+def not_chance(p: float, n: int, tried: int) -> bool:
     """Bonferroni: every one of n rows keeping a rule each keeps with probability p, over `tried` candidates."""
     if p >= 1.0:
         return False
@@ -241,7 +243,7 @@ def _not_chance(p: float, n: int, tried: int) -> bool:
     return n * np.log(p) < np.log(ALPHA / max(tried, 1))
 
 
-def _decimals(c: np.ndarray) -> int | None:
+def decimals_of(c: np.ndarray) -> int | None:
     """How many decimals the column is rounded to (0..4), or None when it is not rounded."""
     for k in range(_MAX_DECIMALS + 1):
         scaled = c * 10**k
@@ -258,7 +260,7 @@ def _arithmetic(c: str, a: str, b: str, values: dict[str, np.ndarray], shuffled:
     if n < MIN_SUPPORT:
         return None
     ops = (("*", np.multiply), ("+", np.add), ("-", np.subtract)) if a < b else (("-", np.subtract),)
-    k = _decimals(z[rows])
+    k = decimals_of(z[rows])
     for symbol, f in ops:
         got = f(x[rows], y[rows])
         exact = np.allclose(got, z[rows], rtol=1e-9, atol=1e-9)
@@ -269,7 +271,7 @@ def _arithmetic(c: str, a: str, b: str, values: dict[str, np.ndarray], shuffled:
         keep = rows & ~np.isnan(shuffled[b])
         base = f(x[keep], shuffled[b][keep])
         p = float(np.mean(np.abs((base if exact else np.round(base, k)) - z[keep]) <= tol)) if keep.any() else 1.0
-        if not _not_chance(p, n, tried):
+        if not not_chance(p, n, tried):
             continue
         term = f"{a} {symbol} {b}"
         expression = f"{c} = {term}" if exact else f"{c} = round({term}, {k})"
@@ -277,5 +279,5 @@ def _arithmetic(c: str, a: str, b: str, values: dict[str, np.ndarray], shuffled:
     return None
 
 
-__all__ = ["ALPHA", "MAX_COLUMNS", "MAX_DETERMINANT_VALUES", "MIN_SUPPORT", "TIME_CAP_S", "check_rules", "find_rules",
-           "learn_into"]
+__all__ = ["ALPHA", "MAX_COLUMNS", "MAX_DETERMINANT_VALUES", "MIN_SUPPORT", "TIME_CAP_S", "as_numbers",
+           "candidate_columns", "check_rules", "decimals_of", "find_rules", "learn_into", "not_chance"]

@@ -47,6 +47,7 @@ from synthohive_dbt.models.registry import DEFAULT, backend_class, canonical_nam
 from synthohive_dbt.privacy.detect import PiiFinding
 from synthohive_dbt.relational.checkpoint import FitCheckpoint, data_digest
 from synthohive_dbt.relational.dp import dp_model_kwargs, privacy_report
+from synthohive_dbt.relational.foreign_rules import learn_foreign_rules
 from synthohive_dbt.relational.hierarchy import self_reference_labels, shape_label
 from synthohive_dbt.relational.inputs import load_tables, validate_data
 from synthohive_dbt.relational.invariants import check_rules, learn_into
@@ -180,9 +181,13 @@ class Synthesizer:
         for name in self.order:
             check_rules(self.metadata.tables[name], tables[name])
         if self.learn_rules:  # rules the real rows always keep (relational/invariants.py); off under DP
+            # across foreign keys first (relational/foreign_rules.py): a column they compute is no in-row rule's
+            learn_foreign_rules(self.metadata, tables, self.order, kinds, enabled=not private,
+                                seed=derive_seed(self.seed, "foreign rules"))
             for name in (n for n in self.order if not self.metadata.tables[n].copy_as_is):
-                learn_into(self.metadata.tables[name], tables[name], kinds.get(name, ()), enabled=not private,
-                           seed=derive_seed(self.seed, name, "rules"))
+                cfg = self.metadata.tables[name]
+                learn_into(cfg, tables[name], {*kinds.get(name, ()), *(r.column for r in cfg.foreign_rules)},
+                           enabled=not private, seed=derive_seed(self.seed, name, "rules"))
         for table, expression in sorted(self.rules_off):  # --no-rule: a declared or a just-learned rule
             if table not in self.metadata.tables:
                 raise ConfigError(f"--no-rule names table {table!r}, which is not in the run",

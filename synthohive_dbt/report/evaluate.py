@@ -26,7 +26,7 @@ from synthohive_dbt.config import Metadata, TableConfig
 from synthohive_dbt.errors import DataError
 from synthohive_dbt.report.columns import plan_columns
 from synthohive_dbt.report.constraints import table_checks
-from synthohive_dbt.report.rules import rule_checks
+from synthohive_dbt.report.rules import foreign_rule_checks, rule_checks
 from synthohive_dbt.report.privacy_metrics import PrivacySettings, find_pii_leaks, table_privacy
 from synthohive_dbt.report.quality import FidelitySettings, column_scores, pair_scores
 from synthohive_dbt.report.relationships import relationship_score
@@ -105,6 +105,9 @@ def evaluate(real: Mapping[str, pd.DataFrame], synthetic: Mapping[str, pd.DataFr
         result.constraints.extend(checks)
         result.notes.extend(f"not evaluated: {w}" for w in why)
         kept, why = rule_checks(table, r, s)
+        result.rules.extend(kept)
+        result.notes.extend(f"not evaluated: {w}" for w in why)
+        kept, why = foreign_rule_checks(metadata, name, real, synthetic)
         result.rules.extend(kept)
         result.notes.extend(f"not evaluated: {w}" for w in why)
         for fk in table.fk:

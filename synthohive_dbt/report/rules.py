@@ -4,10 +4,13 @@ on the real rows and the share of synthetic rows that keep the rule. Rows are ju
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
-from synthohive_dbt.config import TableConfig
+from synthohive_dbt.config import Metadata, TableConfig
 from synthohive_dbt.errors import ConfigError
+from synthohive_dbt.relational.foreign_rules import foreign_violations
 from synthohive_dbt.report.result import RuleCheck
 from synthohive_dbt.rules import group_violations, row_violations, rule_columns
 
@@ -39,6 +42,27 @@ def rule_checks(table: TableConfig, real: pd.DataFrame | None, synthetic: pd.Dat
                     if real is not None and set(cols) <= set(real.columns) else None)
         checks.append(_check(table.name, g.label, g.origin, g.enabled, g.source, real, real_bad, synthetic,
                              int(group_violations(synthetic, g).sum()), private))
+    return checks, skipped
+
+
+def foreign_rule_checks(metadata: Metadata, table: str, real: Mapping[str, pd.DataFrame],
+                        synthetic: Mapping[str, pd.DataFrame]) -> tuple[list[RuleCheck], list[str]]:
+    """One RuleCheck per rule across a foreign key (relational/foreign_rules.py judges the rows the generator
+    computes): a lookup on the child rows with a parent, an aggregate on the parent rows."""
+    checks: list[RuleCheck] = []
+    skipped: list[str] = []
+    cfg = metadata.tables.get(table)
+    for rule in cfg.foreign_rules if cfg is not None else []:
+        syn = foreign_violations(rule, metadata, table, synthetic)
+        if syn is None:
+            skipped.append(f"{table}: rule `{rule.expression}` names a table or column missing from the synthetic "
+                           "data")
+            continue
+        got = foreign_violations(rule, metadata, table, real)
+        n_real, real_bad = got if got is not None else (0, 0)
+        checks.append(RuleCheck(table=table, rule=rule.expression, origin=rule.origin, enabled=rule.enabled,
+                                source=None, real_rows=n_real, real_held=n_real - real_bad,
+                                synthetic_rows=syn[0], synthetic_held=syn[0] - syn[1]))
     return checks, skipped
 
 

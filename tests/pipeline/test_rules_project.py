@@ -12,7 +12,7 @@ from synthohive_dbt.cli import cli
 from synthohive_dbt.dbt import DbtProject
 from synthohive_dbt.io import read_table
 from synthohive_dbt.rules import row_violations
-from tests.helpers.profiles import WAREHOUSES, build_on_warehouse
+from tests.helpers.profiles import WAREHOUSES, build_on_warehouse, seed_ar
 from tests.helpers.rules_project import build_rules
 
 pytestmark = pytest.mark.slow
@@ -23,18 +23,10 @@ def rules(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     return build_on_warehouse(request, tmp_path_factory, "rules", build_rules)
 
 
-def _seed(project: DbtProject, mode: str, schema: str, *args: str) -> tuple[int, str]:
-    target = ["--target", project.target] if project.target else []
-    res = CliRunner().invoke(cli, ["seed", "--project-dir", str(project.project_dir), *target, "--mode", mode,
-                                   "--backend", "AR", "--epochs", "3", "--seed", "5", "--target-schema", schema,
-                                   *args], env={"COLUMNS": "400"})
-    return res.exit_code, " ".join(res.output.split())
-
-
 @pytest.mark.parametrize("mode", ["sources", "mirror"])
 def test_declared_and_learned_rules_hold_and_dbt_passes(rules: DbtProject, mode: str, tmp_path) -> None:
     exported = tmp_path / "rules.yml"
-    code, out = _seed(rules, mode, f"synth_rules_{mode}", "--export-rules", str(exported))
+    code, out = seed_ar(rules, mode, f"synth_rules_{mode}", "--export-rules", str(exported))
     assert code == 0, out
     assert "amount = price * days (declared by test.rules.expression_is_true" in out
     assert "deposit < price (learned: holds on all 300 real rows" in out
@@ -55,7 +47,7 @@ def test_declared_and_learned_rules_hold_and_dbt_passes(rules: DbtProject, mode:
 
 
 def test_a_rule_switched_off_is_said_off(rules: DbtProject) -> None:
-    code, out = _seed(rules, "sources", "synth_rules_off", "--no-rule", "rentals:deposit < price", "--skip-dbt")
+    code, out = seed_ar(rules, "sources", "synth_rules_off", "--no-rule", "rentals:deposit < price", "--skip-dbt")
     assert code == 0, out
     assert "deposit < price (learned: holds on all 300 real rows, " in out and "- OFF" in out
 
