@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from synthohive_dbt.config import Metadata
 from synthohive_dbt.errors import ConfigError
 from synthohive_dbt.pipeline.progress import Reporter
 from synthohive_dbt.relational.hierarchy import shape_label
-from synthohive_dbt.relational.plan import TablePlan
 from synthohive_dbt.relational.rules_yaml import foreign_rule_tests, rules_as_dbt_yaml
+
+if TYPE_CHECKING:  # annotations only: the plan module loads the model types (torch), which listing rules needs not
+    from synthohive_dbt.relational.plan import TablePlan
 
 
 def rule_refs(values: tuple[str, ...]) -> set[tuple[str, str]]:
