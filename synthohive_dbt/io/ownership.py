@@ -29,6 +29,9 @@ ROLE_SYNTHETIC, ROLE_BUILD, ROLE_STAGING = "synthetic", "build", "staging"
 
 def owned_relations(conn: Connection, wh: Warehouse, schema: str) -> dict[str, str] | None:
     """{key(name): role} of the relations synthohive recorded in `schema`; None when there is no marker."""
+    marked = wh.owned_by_properties(conn, schema)
+    if marked is not None:
+        return marked
     if not any(wh.key(r.name) == wh.key(MARKER_TABLE) for r in wh.list_relations(conn, schema)):
         return None
     rows = run_sql(conn, f"SELECT relation_name, role FROM {wh.qualified(schema, MARKER_TABLE)}")
@@ -44,6 +47,8 @@ def record_owned(conn: Connection, wh: Warehouse, schema: str, relations: Iterab
     """
     from synthohive_dbt import __version__
 
+    if wh.record_in_properties(conn, schema, list(relations), role=role, run_id=run_id):
+        return
     existing = owned_relations(conn, wh, schema) is not None
     marker = wh.qualified(*into) if into else wh.qualified(schema, MARKER_TABLE)
     if into or not existing:

@@ -151,6 +151,23 @@ class Warehouse(ABC):
     def drop_keyset(self, conn: Connection, name: str) -> None:
         run_sql(conn, f"DROP TABLE IF EXISTS {self.quote(name)}")
 
+    def read_tables(self, conn: Connection, relations: Any, edges: Sequence[Any], pks: Any,
+                    max_rows: int | None, seed: int) -> dict[str, pd.DataFrame] | None:
+        """The tables read (and cut under `max_rows`) where the warehouse does it itself (Spark: on the
+        cluster); None: `io.subsample`'s SQL reader does it."""
+        return None
+
+    # -- ownership: where a warehouse keeps it somewhere other than the marker table (io.ownership) ---------
+    def owned_by_properties(self, conn: Connection, schema: str) -> dict[str, str] | None:
+        """{key(name): role} of what synthohive wrote in `schema`, where the warehouse marks its tables
+        themselves (Spark: a table property); None: the marker table says (`io.ownership`)."""
+        return None
+
+    def record_in_properties(self, conn: Connection, schema: str, relations: Sequence[RelationInfo], *,
+                             role: str, run_id: str) -> bool:
+        """Mark `relations` as synthohive's on the relations themselves; False: the marker table records them."""
+        return False
+
     # -- writing -------------------------------------------------------------------------------------------
     @abstractmethod
     def load(self, conn: Connection, target_sql: str, frame: pd.DataFrame, columns: Sequence[Column], *,
@@ -159,6 +176,13 @@ class Warehouse(ABC):
 
         `schema`/`table` name it unquoted for warehouses that build the statement themselves; returns rows.
         """
+
+    def staged_write(self, bind: Engine, target: str, columns: Any, *, run_id: str,
+                     on_progress: Callable[[str, str, int], None], on_note: Callable[[str], None],
+                     force: bool = False, adopt: bool = False) -> Any:
+        """A writer of its own for the synthetic tables (a context manager and sampling sink, as
+        `io.writer.StagedWrite`); None: the staging schema and swap of `io.writer`."""
+        return None
 
     def create_table(self, conn: Connection, schema: str, table: str, columns: Sequence[Column]) -> None:
         ddl = ", ".join(f"{self.quote(c.name)} {c.sql_type}" for c in columns)

@@ -1,0 +1,123 @@
+"""The command line on Spark: `synthohive fit` / `generate` with dbt_project_example's `--target spark` (dbt-spark
+`method: session`), in the test session's own SparkSession, and the project's dbt tests on the synthetic Hive
+tables; and a target database holding a table synthohive did not write refused before any training."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from synthohive_dbt.cli import cli
+from synthohive_dbt.dbt import DbtProject
+from synthohive_dbt.dbt.example import copy_example_project
+from synthohive_dbt.io.warehouses import warehouse_for
+
+pytestmark = [pytest.mark.spark]
+
+SCHEMA = "cli_shop"  # the profile's schema: the raw tables live in cli_shop_raw (the example's seeds schema)
+RAW = ["raw_customers", "raw_employees", "raw_order_items", "raw_orders", "raw_payments", "raw_products"]
+
+
+def run(*args: Any) -> Any:
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def spark_shop(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example project on Spark: its seed CSVs loaded straight into the Hive database `cli_shop_raw` with
+    the types `dbt seed` gives them (`dbt seed` on dbt-spark takes over a minute here), and `dbt deps` run."""
+    pytest.importorskip("dbt.adapters.spark", reason="dbt-spark is not installed: pip install -e '.[spark]'")
+    project_dir = copy_example_project(tmp_path_factory.mktemp("cli_spark") / "shop")
+    types = _seed_column_types(project_dir)
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS {SCHEMA}_raw")
+    for name in RAW:
+        df = spark.read.csv(str(project_dir / "seeds" / f"{name}.csv"), header=True, inferSchema=True)
+        df = df.select(*[df[c].cast(types[name][c]).alias(c) if c in types.get(name, {}) else df[c]
+                         for c in df.columns])
+        df.write.saveAsTable(f"{SCHEMA}_raw.{name}")
+    DbtProject(project_dir, target="spark", env=_env()).deps()
+    return project_dir
+
+
+def _seed_column_types(project_dir: Path) -> dict[str, dict[str, str]]:
+    import yaml
+
+    seeds = yaml.safe_load((project_dir / "dbt_project.yml").read_text())["seeds"]["synthohive_example"]
+    spelled = {"integer": "int", "numeric": "decimal"}
+    return {name: {c: spelled.get(t.split("(")[0], t.split("(")[0]) + (t[len(t.split("(")[0]):] if "(" in t else "")
+                   for c, t in (conf.get("+column_types") or {}).items()}
+            for name, conf in seeds.items() if isinstance(conf, dict)}
+
+
+def _env() -> dict[str, str]:
+    return {"SYNTHOHIVE_SPARK_SCHEMA": SCHEMA}
+
+
+@pytest.fixture()
+def spark_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in _env().items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.mark.slow
+def test_fit_then_generate_on_spark_passes_the_projects_dbt_tests(spark: Any, spark_shop: Path, spark_env: None,
+                                                                   tmp_path: Path) -> None:
+    model = tmp_path / "shop.synthohive"
+    common = ["--project-dir", spark_shop, "--target", "spark", "--select", "source:shop"]
+    res = run("fit", *common, "--epochs", 1, "--max-rows", 300, "--seed", 3, "--out", model, "-q")
+    assert res.exit_code == 0, res.output
+    res = run("generate", "--project-dir", spark_shop, "--target", "spark", "--model", model,
+              "--target-schema", "cli_synth", "--scale", 0.5, "--log-format", "json")
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert summary["success"] is True and summary["failed"] == [], summary
+    assert summary["tests"] >= 20 and summary["tests_passed"] == summary["tests"], summary
+    assert sorted(summary["rows"]) == RAW
+    # Hive tables, in the real types, each marked as synthohive's; the real ones untouched
+    tables = sorted(r["tableName"] for r in spark.sql("SHOW TABLES IN cli_synth").collect())
+    assert tables == RAW
+    props = {r["key"]: r["value"] for r in spark.sql("SHOW TBLPROPERTIES cli_synth.raw_orders").collect()}
+    assert "synthohive.owned" in props
+    real_types = dict(spark.table(f"{SCHEMA}_raw.raw_payments").dtypes)
+    assert dict(spark.table("cli_synth.raw_payments").dtypes) == real_types
+    assert real_types["amount"] == "decimal(12,2)"
+    assert spark.table("cli_synth.raw_orders").count() == summary["rows"]["raw_orders"]
+    # foreign keys hold in the published tables
+    orphans = spark.sql("SELECT count(*) FROM cli_synth.raw_orders o LEFT ANTI JOIN cli_synth.raw_customers c "
+                        "ON o.customer_id = c.customer_id").collect()[0][0]
+    assert orphans == 0
+    # a second run replaces its own tables (no leftovers of the switch)
+    res = run("generate", "--project-dir", spark_shop, "--target", "spark", "--model", model,
+              "--target-schema", "cli_synth", "--scale", 0.5, "--skip-dbt", "-q")
+    assert res.exit_code == 0, res.output
+    assert sorted(r["tableName"] for r in spark.sql("SHOW TABLES IN cli_synth").collect()) == RAW
+
+
+def test_a_database_holding_foreign_tables_is_refused_before_training(spark: Any, spark_shop: Path,
+                                                                       spark_env: None) -> None:
+    spark.sql("CREATE DATABASE IF NOT EXISTS cli_foreign")
+    spark.sql("CREATE TABLE IF NOT EXISTS cli_foreign.ledger (id bigint) USING parquet")
+    res = run("seed", "--project-dir", spark_shop, "--target", "spark", "--select", "source:shop",
+              "--target-schema", "cli_foreign", "--epochs", 100000)
+    assert res.exit_code != 0
+    assert "cli_foreign" in res.output and "ledger" in res.output, res.output
+    assert "nothing was written" in res.output
+    assert [r["tableName"] for r in spark.sql("SHOW TABLES IN cli_foreign").collect()] == ["ledger"]
+    # a name that is no plain identifier never reaches Spark SQL
+    res = run("seed", "--project-dir", spark_shop, "--target", "spark", "--target-schema", "x`; DROP DATABASE y")
+    assert res.exit_code != 0 and "not allowed" in res.output.lower() or "invalid" in res.output.lower(), res.output
+
+
+def test_the_profile_reaches_the_session_through_the_warehouse_interface(spark: Any, spark_shop: Path,
+                                                                         spark_env: None) -> None:
+    engine = DbtProject(spark_shop, target="spark", env=_env()).engine()
+    assert warehouse_for(engine).dialect == "spark"
+    with engine.connect() as conn:
+        from sqlalchemy import text
+
+        assert conn.execute(text("SELECT count(*) FROM cli_shop_raw.raw_customers WHERE customer_id > :n"),
+                            {"n": 0}).scalar() == 200
