@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -34,8 +35,8 @@ def spark_shop(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     project_dir = copy_example_project(tmp_path_factory.mktemp("cli_spark") / "shop")
     types = _seed_column_types(project_dir)
     spark.sql(f"CREATE DATABASE IF NOT EXISTS {SCHEMA}_raw")
-    for name in RAW:
-        df = spark.read.csv(str(project_dir / "seeds" / f"{name}.csv"), header=True, inferSchema=True)
+    for name in RAW:  # read by pandas (Spark's schema inference costs a job per file), typed as dbt seed types them
+        df = spark.createDataFrame(pd.read_csv(project_dir / "seeds" / f"{name}.csv"))
         df = df.select(*[df[c].cast(types[name][c]).alias(c) if c in types.get(name, {}) else df[c]
                          for c in df.columns])
         df.write.saveAsTable(f"{SCHEMA}_raw.{name}")
@@ -68,8 +69,10 @@ def test_fit_then_generate_on_spark_passes_the_projects_dbt_tests(spark: Any, sp
                                                                    tmp_path: Path) -> None:
     model = tmp_path / "shop.synthohive"
     common = ["--project-dir", spark_shop, "--target", "spark", "--select", "source:shop"]
-    res = run("fit", *common, "--epochs", 1, "--max-rows", 300, "--seed", 3, "--out", model, "-q")
+    res = run("fit", *common, "--epochs", 1, "--max-rows", 300, "--seed", 3, "--out", model)
     assert res.exit_code == 0, res.output
+    # the training budget was cut on the cluster, keys kept consistent: only the sample reached the driver
+    assert "raw_order_items: fitted on" in res.output and "of its 2530 rows" in res.output, res.output
     res = run("generate", "--project-dir", spark_shop, "--target", "spark", "--model", model,
               "--target-schema", "cli_synth", "--scale", 0.5, "--log-format", "json")
     assert res.exit_code == 0, res.output
@@ -109,7 +112,7 @@ def test_a_database_holding_foreign_tables_is_refused_before_training(spark: Any
     assert [r["tableName"] for r in spark.sql("SHOW TABLES IN cli_foreign").collect()] == ["ledger"]
     # a name that is no plain identifier never reaches Spark SQL
     res = run("seed", "--project-dir", spark_shop, "--target", "spark", "--target-schema", "x`; DROP DATABASE y")
-    assert res.exit_code != 0 and "not allowed" in res.output.lower() or "invalid" in res.output.lower(), res.output
+    assert res.exit_code != 0 and "target schema" in res.output, res.output
 
 
 def test_the_profile_reaches_the_session_through_the_warehouse_interface(spark: Any, spark_shop: Path,
