@@ -2,8 +2,11 @@
 
 Every place that differs between warehouses (how a catalog is read, what depends on a table, how rows are
 loaded fast, how a table changes schema, how two runs are kept apart) is a method here, implemented once per
-warehouse (`duckdb.py`, `postgres.py`, `mariadb.py`, and `generic.py` for any other SQLAlchemy dialect). The code above
-(`io.writer`, `io.ownership`, the pipeline) asks `warehouse_for(bind)` and never branches on a dialect name.
+warehouse (`duckdb.py`, `postgres.py`, `mariadb.py`, `spark.py`, and `generic.py` for any other SQLAlchemy
+dialect). The code above (`io.writer`, `io.ownership`, the pipeline) asks `warehouse_for(bind)` and never
+branches on a dialect name. A warehouse unlike a SQL database (Spark) overrides the few higher-level steps that
+have a default here: `read_tables` (cut on the cluster), `owned_by_properties` / `record_in_properties`
+(ownership on the tables themselves) and `staged_write` (its own publishing).
 """
 
 from __future__ import annotations
