@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 DIALECT = "spark"
 SESSION_SETTINGS = {"spark.sql.ansi.enabled": "false"}  # what dbt-spark sets on every cursor; set it first
+BUILD_DEFAULTS = {"spark.ui.showConsoleProgress": "false"}  # a session synthohive builds (the profile may override)
 paramstyle = "named"  # DB-API module attribute: Spark's own `:name` parameter markers
 
 
@@ -182,7 +183,7 @@ def spark_session(settings: Mapping[str, str] | None = None) -> Any:
     builder = SparkSession.builder.enableHiveSupport().appName("synthohive")
     if "spark.master" not in settings:
         builder = builder.master("local[*]")
-    for key, value in {**settings, **SESSION_SETTINGS}.items():
+    for key, value in {**BUILD_DEFAULTS, **settings, **SESSION_SETTINGS}.items():
         builder = builder.config(key, value)
     try:
         return builder.getOrCreate()
