@@ -136,3 +136,26 @@ def test_the_profile_reaches_the_session_through_the_warehouse_interface(spark: 
 
         assert conn.execute(text("SELECT count(*) FROM cli_shop_raw.raw_customers WHERE customer_id > :n"),
                             {"n": 0}).scalar() == 200
+
+
+def test_a_failed_write_leaves_nothing_in_the_metastore(spark: Any, spark_shop: Path, spark_env: None) -> None:
+    """The pipeline's staged write on Spark: chunks go to Parquet files first; a failure before the switch leaves
+    no table (and no file) behind, and a clean exit publishes through save_to_hive with the real types."""
+    from synthohive_dbt.io import open_staged_write
+    from synthohive_dbt.io.relation import Column
+
+    engine = DbtProject(spark_shop, target="spark", env=_env()).engine()
+    columns = {"t": [Column("id", "bigint"), Column("amount", "decimal(12,2)")]}
+    frame = pd.DataFrame({"id": [1, 2], "amount": [1.5, 2.25]})
+    with pytest.raises(RuntimeError, match="boom"):
+        with open_staged_write(engine, "cli_half", columns, run_id="r1") as staged:
+            staged.write("t", frame)
+            folder = staged._folder
+            raise RuntimeError("boom")
+    assert not folder.exists()
+    assert not spark.catalog.databaseExists("cli_half") or not spark.sql("SHOW TABLES IN cli_half").collect()
+    with open_staged_write(engine, "cli_half", columns, run_id="r2") as staged:
+        staged.write("t", frame)
+        staged.close("t", [])
+    assert staged.counts == {"t": 2}
+    assert dict(spark.table("cli_half.t").dtypes) == {"id": "bigint", "amount": "decimal(12,2)"}
