@@ -154,6 +154,11 @@ def plan_schema(conn: Connection, wh: Warehouse, schema: str, names: Sequence[st
     schema: dbt owns what it builds, so no). `real`: names of the dbt project's own relations in `schema`,
     named as such when they refuse the run.
     """
+    if (force or adopt) and not wh.takes_over_relations:
+        raise UnsafeTargetError(f"--force and --adopt are not available on {wh.dialect}: synthohive replaces only "
+                                f"the relations it marked as its own there (schema {schema!r})",
+                                hint="leave out --force/--adopt and choose a target that holds only synthohive's "
+                                     "tables (a new one, e.g. 'synthetic')")
     plan = SchemaPlan(schema, role, real=set(real))
     existing = {wh.key(r.name): r for r in wh.list_relations(conn, schema) if wh.key(r.name) != wh.key(MARKER_TABLE)}
     plan.relations = existing

@@ -122,6 +122,10 @@ def test_a_database_holding_foreign_tables_is_refused_before_training(spark: Any
     assert "cli_foreign" in res.output and "ledger" in res.output, res.output
     assert "nothing was written" in res.output
     assert [r["tableName"] for r in spark.sql("SHOW TABLES IN cli_foreign").collect()] == ["ledger"]
+    # --force cannot take over someone else's Hive tables: refused before any read too
+    res = run("seed", "--project-dir", spark_shop, "--target", "spark", "--select", "source:shop.customers",
+              "--target-schema", "cli_foreign", "--force", "--epochs", 100000)
+    assert res.exit_code != 0 and "--force and --adopt are not available on spark" in res.output, res.output
     # a name that is no plain identifier never reaches Spark SQL
     res = run("seed", "--project-dir", spark_shop, "--target", "spark", "--target-schema", "x`; DROP DATABASE y")
     assert res.exit_code != 0 and "target schema" in res.output, res.output

@@ -79,6 +79,8 @@ class Warehouse(ABC):
     """False where `dependents` cannot look (the plan then says so rather than claim none were found)."""
     locks_runs: bool = True
     """False where `try_lock` cannot keep two runs apart (the plan says so)."""
+    takes_over_relations: bool = True
+    """False where --force / --adopt cannot apply (Spark: only tables carrying synthohive's property are replaced)."""
 
     # -- names ---------------------------------------------------------------------------------------------
     max_identifier_bytes: int | None = None

@@ -37,7 +37,7 @@ from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.dialects import registry
 from sqlalchemy.engine.default import DefaultDialect
 
-from synthohive_dbt.errors import ConfigError, UnsafeTargetError, WarehouseError
+from synthohive_dbt.errors import ConfigError, WarehouseError
 from synthohive_dbt.io.relation import Column, Dependent, RelationInfo
 from synthohive_dbt.io.warehouses.base import LockHolder, Warehouse, view_reads
 
@@ -212,6 +212,7 @@ def _spark(bind: Engine | Connection) -> Any:
 class SparkWarehouse(Warehouse):
     dialect = DIALECT
     folds_case = True  # the Hive metastore stores database and table names in lower case
+    takes_over_relations = False  # save_to_hive replaces only tables carrying synthohive.owned
     type_names = {"smallint": "SMALLINT", "integer": "INT", "bigint": "BIGINT", "real": "FLOAT",
                   "double": "DOUBLE", "decimal": "DECIMAL", "boolean": "BOOLEAN", "date": "DATE", "time": "STRING",
                   "timestamp": "TIMESTAMP_NTZ", "timestamptz": "TIMESTAMP", "interval": "STRING",
@@ -300,10 +301,8 @@ class SparkWarehouse(Warehouse):
     def staged_write(self, bind: Engine, target: str, columns: Mapping[str, Sequence[Column]], *,
                      run_id: str, on_progress: Callable[[str, str, int], None],
                      on_note: Callable[[str], None], force: bool = False, adopt: bool = False) -> HiveStagedWrite:
-        if force or adopt:
-            raise UnsafeTargetError("--force and --adopt are not available on Spark: synthohive replaces only the "
-                                    "tables that carry its table property",
-                                    hint="choose a target database that holds only synthohive's tables")
+        # force/adopt never reach here: the plan refuses them (takes_over_relations), and save_to_hive refuses
+        # any relation without synthohive's property whatever the flags
         return HiveStagedWrite(_spark(bind), target, columns, run_id=run_id, on_progress=on_progress)
 
     # -- one run per target database --------------------------------------------------------------------------
