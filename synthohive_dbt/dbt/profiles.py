@@ -19,8 +19,8 @@ Mapping from dbt profile fields to the SQLAlchemy URL:
 |           | (snowflake-sqlalchemy)                           | warehouse, role (query)                         |
 | bigquery  | bigquery://project/dataset (sqlalchemy-bigquery) | project, dataset|schema, keyfile                |
 | mysql     | mysql+pymysql://user:pw@host:3306/schema (pymysql)| server|host, port, username|user, password, schema|
-| spark     | no URL: the SparkSession of this process          | method (session only), schema, host (ignored)   |
-|           | (dbt-spark with `method: session`; io/spark.py)  |                                                 |
+| spark     | no URL: the SparkSession of this process          | method (session only), schema, host (ignored),  |
+|           | (dbt-spark `method: session`; io/warehouses/spark)| server_side_parameters (the session's settings) |
 
 Only duckdb and postgres are tested against a live warehouse here; the others build the URL and fail with a
 ProfileError naming the package when their driver is missing.
@@ -271,8 +271,13 @@ def _spark(o: Mapping[str, Any], base: Path, source: str) -> ConnectionSpec:
             f"{source}: Spark `method: {method or '(none)'}` is not supported; synthohive needs `method: session`",
             hint="add a target with `type: spark`, `method: session`, `host: NA`, `schema: ...`, and run synthohive "
                  "where that session can reach the metastore (spark-submit, or Spark Connect sc://, untested)")
-    return ConnectionSpec(dialect="spark", schema=_need(o, source, "schema"), query={"method": "session"},
-                          source=source)
+    settings = o.get("server_side_parameters") or {}
+    if not isinstance(settings, Mapping):
+        raise ProfileError(f"{source}: server_side_parameters must be a mapping of Spark settings",
+                           hint="e.g. server_side_parameters: {spark.master: 'local[2]'}")
+    # the session's settings (master, metastore, warehouse folder) travel as the spec's query
+    return ConnectionSpec(dialect="spark", schema=_need(o, source, "schema"),
+                          query={"method": "session", **{str(k): str(v) for k, v in settings.items()}}, source=source)
 
 
 _MAPPERS = {"duckdb": _duckdb, "postgres": _postgres, "redshift": _redshift, "snowflake": _snowflake,

@@ -10,7 +10,8 @@ from synthohive_dbt.io.identifiers import quote_ident, validate_schema_name
 from synthohive_dbt.io.subsample import ForeignKeyEdge, foreign_key_edges, read_tables
 from synthohive_dbt.io.warehouse import Column, Relation, count_rows, current_database, list_tables, read_table, reflect_columns
 from synthohive_dbt.io.warehouses import warehouse_for
-from synthohive_dbt.io.writer import StagedWrite, inspect_target, new_run_id, real_columns, write_tables
+from synthohive_dbt.io.writer import StagedWrite, inspect_target, new_run_id, open_staged_write, real_columns, \
+    write_tables
 
 __all__ = [
     "Column",
@@ -25,6 +26,7 @@ __all__ = [
     "inspect_target",
     "list_tables",
     "new_run_id",
+    "open_staged_write",
     "quote_ident",
     "read_table",
     "read_tables",

@@ -49,9 +49,8 @@ class ConnectionSpec:
         """The SQLAlchemy URL (password inside): pass it to SQLAlchemy only, never to a log."""
         session = _SESSIONS.get(self.dialect)
         if session is not None:
-            raise ProfileError(f"{self.source}: a {self.dialect} target is reached through {session}, not SQLAlchemy",
-                               hint="use the Python API with a session: Synthesizer(metadata=..., spark_session=spark)"
-                                    ".fit(database=...), sample(), save_to_hive() (README: Spark and Hive)")
+            raise ProfileError(f"{self.source}: a {self.dialect} target is reached through {session}, not a URL",
+                               hint="create_warehouse_engine(spec) connects to it")
         if self.dialect not in _DRIVERS:
             raise ProfileError(
                 f"{self.source}: warehouse type {self.dialect!r} is not supported",
@@ -100,7 +99,12 @@ _URLS: dict[str, Callable[[ConnectionSpec, str], URL]] = {
 
 
 def create_warehouse_engine(spec: ConnectionSpec, **engine_kwargs: Any) -> Engine:
-    """A SQLAlchemy engine for the spec; a missing driver is a ProfileError naming the package to install."""
+    """A SQLAlchemy engine for the spec; a missing driver is a ProfileError naming the package to install.
+    A warehouse reached through a session of this process (Spark) gets an engine over that session."""
+    if spec.dialect in _SESSIONS:
+        from synthohive_dbt.io.warehouses.spark import session_engine
+
+        return session_engine({k: v for k, v in spec.query.items() if k != "method"}, spec.source)
     driver = _DRIVERS.get(spec.dialect)
     url = spec.url()  # raises for unsupported dialects
     assert driver is not None

@@ -29,6 +29,9 @@ ROLE_SYNTHETIC, ROLE_BUILD, ROLE_STAGING = "synthetic", "build", "staging"
 
 def owned_relations(conn: Connection, wh: Warehouse, schema: str) -> dict[str, str] | None:
     """{key(name): role} of the relations synthohive recorded in `schema`; None when there is no marker."""
+    marked = wh.owned_by_properties(conn, schema)
+    if marked is not None:
+        return marked
     if not any(wh.key(r.name) == wh.key(MARKER_TABLE) for r in wh.list_relations(conn, schema)):
         return None
     rows = run_sql(conn, f"SELECT relation_name, role FROM {wh.qualified(schema, MARKER_TABLE)}")
@@ -44,6 +47,8 @@ def record_owned(conn: Connection, wh: Warehouse, schema: str, relations: Iterab
     """
     from synthohive_dbt import __version__
 
+    if wh.record_in_properties(conn, schema, list(relations), role=role, run_id=run_id):
+        return
     existing = owned_relations(conn, wh, schema) is not None
     marker = wh.qualified(*into) if into else wh.qualified(schema, MARKER_TABLE)
     if into or not existing:
@@ -149,6 +154,11 @@ def plan_schema(conn: Connection, wh: Warehouse, schema: str, names: Sequence[st
     schema: dbt owns what it builds, so no). `real`: names of the dbt project's own relations in `schema`,
     named as such when they refuse the run.
     """
+    if (force or adopt) and not wh.takes_over_relations:
+        raise UnsafeTargetError(f"--force and --adopt are not available on {wh.dialect}: synthohive replaces only "
+                                f"the relations it marked as its own there (schema {schema!r})",
+                                hint="leave out --force/--adopt and choose a target that holds only synthohive's "
+                                     "tables (a new one, e.g. 'synthetic')")
     plan = SchemaPlan(schema, role, real=set(real))
     existing = {wh.key(r.name): r for r in wh.list_relations(conn, schema) if wh.key(r.name) != wh.key(MARKER_TABLE)}
     plan.relations = existing

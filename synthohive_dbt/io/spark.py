@@ -19,7 +19,7 @@ pyspark is imported only here and in io/spark_hive.py (the import contract), and
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,24 +82,34 @@ def read_database(spark: Any, database: str, metadata: Metadata, *, max_rows: in
                   seed: int = 0) -> SparkRead:
     """The metadata's tables from `database` in the Spark catalog, cut on the cluster under `max_rows`
     (the target size of the largest table; None reads everything), foreign keys kept consistent."""
-    F = pyspark_functions()
     validate_database_name(database)
+    names = list(metadata.tables)
+    return read_relations(spark, {n: (database, n) for n in names}, foreign_key_edges(metadata),
+                          {n: list(metadata.tables[n].pk) for n in names}, max_rows=max_rows, seed=seed)
+
+
+def read_relations(spark: Any, relations: Mapping[str, tuple[str, str]], edges: Sequence[Any],
+                   pks: Mapping[str, Sequence[str]], *, max_rows: int | None = None, seed: int = 0) -> SparkRead:
+    """Tables (logical name -> (database, table) in the Spark catalog) read as `read_database` does; `edges`
+    are `io.subsample.ForeignKeyEdge`s between them, `pks` their primary keys. The dbt pipeline's reader
+    (`io.warehouses.spark`)."""
+    F = pyspark_functions()
     if max_rows is not None and max_rows < 1:
         raise ConfigError(f"max_rows must be at least 1, got {max_rows}", hint="pass a positive row budget")
-    names = list(metadata.tables)
-    missing = [n for n in names if not spark.catalog.tableExists(qualified(database, n))]
+    names = list(relations)
+    missing = [f"{db}.{t}" for n, (db, t) in relations.items() if not spark.catalog.tableExists(qualified(db, t))]
     if missing:
-        raise DataError(f"Spark database {database!r} has no table(s) {missing}",
-                        hint=f"check the database name, or create the tables; SHOW TABLES IN {database} lists "
-                             "what is there")
-    frames = {n: spark.table(qualified(database, n)) for n in names}
+        raise DataError(f"the Spark catalog has no table(s) {missing}",
+                        hint="check the database (schema) and table names, or create the tables; SHOW TABLES IN "
+                             "<database> lists what is there")
+    frames = {n: spark.table(qualified(*relations[n])) for n in names}
     schemas = {n: frames[n].schema.json() for n in names}
-    _refuse_unlearnable(frames, database)
-    edges = [e for e in foreign_key_edges(metadata) if e.child in frames and e.parent in frames]
+    _refuse_unlearnable(frames, ", ".join(sorted({db for db, _ in relations.values()})))
+    edges = [e for e in edges if e.child in frames and e.parent in frames]
     parents = {n: sorted({e.parent for e in edges if e.child == n}) for n in names}
     counts = {n: int(frames[n].count()) for n in names}
     fractions = root_fractions(counts, parents, max_rows) if max_rows is not None else {}
-    pks = {n: list(metadata.tables[n].pk) for n in names}
+    pks = {n: list(pks.get(n, ())) for n in names}
     kept: dict[str, Any] = {}
     cut: set[str] = set()
     for name in topological_order(names, parents):
@@ -193,4 +203,5 @@ def _to_pandas(F: Any, df: Any, pk: list[str]) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-__all__ = ["NAME_PATTERN", "SparkRead", "qualified", "quote", "read_database", "validate_database_name"]
+__all__ = ["NAME_PATTERN", "SparkRead", "qualified", "quote", "read_database", "read_relations",
+           "validate_database_name"]

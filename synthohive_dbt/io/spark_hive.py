@@ -161,9 +161,11 @@ def check_format(spark: Any, fmt: str) -> str:
 
 
 def save_to_hive(spark: Any, paths: Mapping[str, str], target_db: str, *, schemas: Mapping[str, str] | None = None,
-                 protected: tuple[str, ...] = (), fmt: str = "parquet", run_id: str = "run") -> dict[str, str]:
+                 protected: tuple[str, ...] = (), fmt: str = "parquet", run_id: str = "run",
+                 locked: bool = False) -> dict[str, str]:
     """Publish the Parquet folders `paths` (table -> folder) as tables of `target_db`; returns table ->
-    `db`.`table`. `protected`: databases that hold real tables (refused as targets)."""
+    `db`.`table`. `protected`: databases that hold real tables (refused as targets). `locked`: the caller
+    already holds `try_lock(spark, target_db)` (the dbt pipeline holds it for its whole run)."""
     validate_database_name(target_db, what="target database")
     for db in protected:
         if db.lower() == target_db.lower():
@@ -172,10 +174,10 @@ def save_to_hive(spark: Any, paths: Mapping[str, str], target_db: str, *, schema
     for table in paths:
         quote(table)
     check_format(spark, fmt)
-    release = _lock(spark, target_db)
+    release = (lambda: None) if locked else _lock(spark, target_db)
     try:
         if _database_exists(spark, target_db):
-            _refuse_foreign(spark, target_db)
+            refuse_foreign(spark, target_db)
             _clean_leftovers(spark, target_db)
         else:
             spark.sql(f"CREATE DATABASE {quote(target_db)} WITH DBPROPERTIES ('{OWNER_PROPERTY}' = 'true')")
@@ -199,7 +201,13 @@ def _owned(spark: Any, db: str, name: str) -> bool:
     return OWNER_PROPERTY in props
 
 
-def _refuse_foreign(spark: Any, db: str) -> None:
+def owned_tables(spark: Any, db: str) -> list[str]:
+    """The relations of `db` that carry synthohive's table property (what a run may replace)."""
+    return sorted(n for n in _relations(spark, db) if _owned(spark, db, n))
+
+
+def refuse_foreign(spark: Any, db: str) -> None:
+    """UnsafeTargetError listing every relation of `db` without synthohive's table property."""
     foreign = sorted(n for n in _relations(spark, db) if not _owned(spark, db, n))
     if foreign:
         raise UnsafeTargetError(
@@ -275,9 +283,9 @@ def _switch(spark: Any, db: str, staged: Mapping[str, str], run_id: str) -> None
         spark.sql(f"DROP TABLE IF EXISTS {qualified(db, old)}")
 
 
-def _lock(spark: Any, db: str) -> Callable[[], None]:
-    """One run per target database: an flock'ed file in the (local) warehouse folder, else in the temp folder
-    of this machine (a remote warehouse: runs on other machines are then not kept apart; said in the log)."""
+def lock_path(spark: Any, db: str) -> Path:
+    """The lock file of target database `db`: in the (local) warehouse folder, else in this machine's temp folder
+    (a remote warehouse: runs on other machines are then not kept apart; said in the log)."""
     where = spark.conf.get("spark.sql.warehouse.dir", "") or ""
     parsed = urlparse(where)
     folder = Path(parsed.path) if parsed.scheme in ("", "file") and parsed.path else None
@@ -285,13 +293,22 @@ def _lock(spark: Any, db: str) -> Callable[[], None]:
         log.warning("the Spark warehouse %s is not a local folder: the run lock on %r only keeps apart runs on "
                     "this machine", where, db)
         folder = Path(tempfile.gettempdir())
-    release, holder = try_file_lock(folder / f".synthohive-{db}.lock",
-                                    hint="synthohive needs write access to the Spark warehouse folder")
+    return folder / f".synthohive-{db}.lock"
+
+
+def try_lock(spark: Any, db: str) -> tuple[Callable[[], None] | None, Any]:
+    """(release, None) with the lock of `db` held, or (None, its holder): an flock'ed file (`lock_path`)."""
+    return try_file_lock(lock_path(spark, db), hint="synthohive needs write access to the Spark warehouse folder")
+
+
+def _lock(spark: Any, db: str) -> Callable[[], None]:
+    """One run per target database (`try_lock`), or LockedTargetError naming the holder."""
+    release, holder = try_lock(spark, db)
     if release is None:
         raise LockedTargetError(f"another synthohive run is writing Spark database {db!r} ({holder})",
                                 hint="wait for it to finish, then run again")
     return release
 
 
-__all__ = ["DELTA_HINT", "OWNER_PROPERTY", "PartitionSink", "check_format", "first_duplicate", "run_partitions",
-           "save_to_hive"]
+__all__ = ["DELTA_HINT", "OWNER_PROPERTY", "PartitionSink", "check_format", "first_duplicate", "lock_path",
+           "owned_tables", "refuse_foreign", "run_partitions", "save_to_hive", "try_lock"]

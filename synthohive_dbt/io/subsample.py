@@ -85,7 +85,8 @@ def read_tables(bind: Engine | Connection, tables: Mapping[str, Relation | tuple
         primary_keys = {n: t.pk for n, t in foreign_keys.tables.items()}
     pks = {n: list((primary_keys or {}).get(n, [])) for n in rels}
     edges = [e for e in foreign_key_edges(foreign_keys) if e.child in rels and e.parent in rels]
-    return _Sampler(bind, rels, edges, pks, max_rows, seed).run()
+    own = warehouse_for(bind).read_tables(bind, rels, edges, pks, max_rows, seed)  # Spark: on the cluster
+    return own if own is not None else _Sampler(bind, rels, edges, pks, max_rows, seed).run()
 
 
 class _Sampler:

@@ -81,13 +81,31 @@ def write_tables(bind: Engine, frames: Mapping[str, pd.DataFrame], target_schema
     holds relations synthohive did not write (see module doc; `force`, `adopt`) or objects elsewhere read them.
     """
     plan = _plan(frames, columns, warehouse_for(bind))
-    with StagedWrite(bind, target_schema, {n: c for n, (_, c) in plan.items()}, force=force, adopt=adopt,
-                     run_id=run_id, ours_elsewhere=ours_elsewhere, on_progress=on_progress,
-                     on_note=on_note) as staged:
+    with open_staged_write(bind, target_schema, {n: c for n, (_, c) in plan.items()}, force=force, adopt=adopt,
+                           run_id=run_id, ours_elsewhere=ours_elsewhere, on_progress=on_progress,
+                           on_note=on_note) as staged:
         for name, (frame, _) in plan.items():
             staged.write(name, frame)
             staged.close(name, [])
     return staged.counts
+
+
+def open_staged_write(bind: Engine, target_schema: str, columns: Mapping[str, Sequence[Column]], *,
+                      force: bool = False, adopt: bool = False, run_id: str | None = None,
+                      ours_elsewhere: Mapping[str, set[str]] | None = None,
+                      on_progress: ProgressCallback | None = None,
+                      on_note: Callable[[str], None] | None = None) -> StagedWrite:
+    """The staged write of this warehouse: its own where it has one (`Warehouse.staged_write`: Spark publishes
+    through save_to_hive), else `StagedWrite` (staging schema, then one swap). Same use either way: a context
+    manager and a sampling sink with `counts`."""
+    run_id = run_id or new_run_id()
+    own = warehouse_for(bind).staged_write(bind, target_schema, columns, run_id=run_id,
+                                           on_progress=on_progress or (lambda event, table, rows: None),
+                                           on_note=on_note or (lambda message: None), force=force, adopt=adopt)
+    if own is not None:
+        return own  # type: ignore[no-any-return]
+    return StagedWrite(bind, target_schema, columns, force=force, adopt=adopt, run_id=run_id,
+                       ours_elsewhere=ours_elsewhere, on_progress=on_progress, on_note=on_note)
 
 
 class StagedWrite:
@@ -328,5 +346,6 @@ def _swap(conn: Connection, wh: Warehouse, staging: str, target: str, tables: li
     wh.drop_empty_schema(conn, staging)
 
 
-__all__ = ["STAGING_SUFFIX", "StagedWrite", "inspect_target", "leftover_staging", "new_run_id", "real_columns",
+__all__ = ["STAGING_SUFFIX", "StagedWrite", "inspect_target", "leftover_staging", "new_run_id", "open_staged_write",
+           "real_columns",
            "staging_schema_for", "write_tables"]

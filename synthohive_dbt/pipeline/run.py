@@ -28,9 +28,9 @@ from synthohive_dbt.config import TRAINING_ROW_BUDGET, Metadata, PrivacyConfig
 from synthohive_dbt.dbt import DbtProject, DbtResult, Outcome
 from synthohive_dbt.errors import ConfigError, UnsafeTargetError
 from synthohive_dbt.io import (
-    StagedWrite,
     count_rows,
     new_run_id,
+    open_staged_write,
     read_tables,
     real_columns,
     validate_schema_name,
@@ -326,7 +326,7 @@ class _ToTarget:
     """A sampling sink that hands each chunk to the staged write under the table's target identifier, with
     its columns in the real table's order."""
 
-    def __init__(self, staged: StagedWrite, identifiers: Mapping[str, str]) -> None:
+    def __init__(self, staged: Any, identifiers: Mapping[str, str]) -> None:  # a StagedWrite or the warehouse's own
         self.staged, self.identifiers = staged, identifiers
         self.results = staged.counts
 
@@ -349,9 +349,9 @@ def _stream(project: DbtProject, synth: Any, tables: ProjectTables, saved: Saved
     try:
         columns = _target_columns(engine, tables, saved, reporter)
         identifiers = {t.name: t.identifier for t in tables.tables.values()}
-        with StagedWrite(engine, output.target_schema, columns, force=output.force, adopt=output.adopt,
-                         run_id=run_id, ours_elsewhere=plan.ours_elsewhere, on_progress=reporter.write,
-                         on_note=reporter.step) as staged:
+        with open_staged_write(engine, output.target_schema, columns, force=output.force, adopt=output.adopt,
+                               run_id=run_id, ours_elsewhere=plan.ours_elsewhere, on_progress=reporter.write,
+                               on_note=reporter.step) as staged:
             _sample(synth, sample, reporter, sink=_ToTarget(staged, identifiers))
         return dict(staged.counts)
     finally:

@@ -192,14 +192,19 @@ def test_memory_duckdb_spec() -> None:
 
 
 def test_spark_session_profile_is_read_and_other_methods_are_refused(tmp_path: Path) -> None:
-    """dbt-spark `method: session`: read like any other profile; it has no SQLAlchemy URL (the Spark API reads
-    it), and thrift/http/odbc targets are refused with the fix."""
-    spec = connection_spec({"type": "spark", "method": "session", "host": "NA", "schema": "dbt_build"},
-                           base_dir=tmp_path, source="p")
+    """dbt-spark `method: session`: read like any other profile; it has no URL (its engine runs on this process's
+    SparkSession, tests/spark), the session's settings come from server_side_parameters, and thrift/http/odbc
+    targets are refused with the fix."""
+    spec = connection_spec({"type": "spark", "method": "session", "host": "NA", "schema": "dbt_build",
+                            "server_side_parameters": {"spark.master": "local[2]"}}, base_dir=tmp_path, source="p")
     assert (spec.dialect, spec.schema) == ("spark", "dbt_build")
+    assert spec.query == {"method": "session", "spark.master": "local[2]"}
     assert "SparkSession" in spec.redacted()
-    with pytest.raises(ProfileError, match="spark_session=spark"):
-        create_warehouse_engine(spec)
+    with pytest.raises(ProfileError, match="not a URL"):
+        spec.url()
+    with pytest.raises(ProfileError, match="server_side_parameters must be a mapping"):
+        connection_spec({"type": "spark", "method": "session", "schema": "s", "server_side_parameters": "x"},
+                        base_dir=tmp_path, source="p")
     with pytest.raises(ProfileError, match=r"method: thrift` is not supported.*\n.*method: session"):
         connection_spec({"type": "spark", "method": "thrift", "host": "h", "schema": "s"}, base_dir=tmp_path,
                         source="p")

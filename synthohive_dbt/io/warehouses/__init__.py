@@ -9,9 +9,11 @@ from synthohive_dbt.io.warehouses.duckdb import DuckDBWarehouse
 from synthohive_dbt.io.warehouses.generic import GenericWarehouse
 from synthohive_dbt.io.warehouses.mariadb import MariaDBWarehouse
 from synthohive_dbt.io.warehouses.postgres import PostgresWarehouse
+from synthohive_dbt.io.warehouses.spark import SparkWarehouse
 
 _KNOWN: dict[str, Warehouse] = {"duckdb": DuckDBWarehouse(), "postgresql": PostgresWarehouse(),
-                                "mysql": MariaDBWarehouse("mysql"), "mariadb": MariaDBWarehouse("mariadb")}
+                                "mysql": MariaDBWarehouse("mysql"), "mariadb": MariaDBWarehouse("mariadb"),
+                                "spark": SparkWarehouse()}
 
 
 def warehouse_for(bind: Engine | Connection | str) -> Warehouse:

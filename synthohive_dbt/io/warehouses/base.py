@@ -2,8 +2,11 @@
 
 Every place that differs between warehouses (how a catalog is read, what depends on a table, how rows are
 loaded fast, how a table changes schema, how two runs are kept apart) is a method here, implemented once per
-warehouse (`duckdb.py`, `postgres.py`, `mariadb.py`, and `generic.py` for any other SQLAlchemy dialect). The code above
-(`io.writer`, `io.ownership`, the pipeline) asks `warehouse_for(bind)` and never branches on a dialect name.
+warehouse (`duckdb.py`, `postgres.py`, `mariadb.py`, `spark.py`, and `generic.py` for any other SQLAlchemy
+dialect). The code above (`io.writer`, `io.ownership`, the pipeline) asks `warehouse_for(bind)` and never
+branches on a dialect name. A warehouse unlike a SQL database (Spark) overrides the few higher-level steps that
+have a default here: `read_tables` (cut on the cluster), `owned_by_properties` / `record_in_properties`
+(ownership on the tables themselves) and `staged_write` (its own publishing).
 """
 
 from __future__ import annotations
@@ -76,6 +79,8 @@ class Warehouse(ABC):
     """False where `dependents` cannot look (the plan then says so rather than claim none were found)."""
     locks_runs: bool = True
     """False where `try_lock` cannot keep two runs apart (the plan says so)."""
+    takes_over_relations: bool = True
+    """False where --force / --adopt cannot apply (Spark: only tables carrying synthohive's property are replaced)."""
 
     # -- names ---------------------------------------------------------------------------------------------
     max_identifier_bytes: int | None = None
@@ -151,6 +156,23 @@ class Warehouse(ABC):
     def drop_keyset(self, conn: Connection, name: str) -> None:
         run_sql(conn, f"DROP TABLE IF EXISTS {self.quote(name)}")
 
+    def read_tables(self, conn: Connection, relations: Any, edges: Sequence[Any], pks: Any,
+                    max_rows: int | None, seed: int) -> dict[str, pd.DataFrame] | None:
+        """The tables read (and cut under `max_rows`) where the warehouse does it itself (Spark: on the
+        cluster); None: `io.subsample`'s SQL reader does it."""
+        return None
+
+    # -- ownership: where a warehouse keeps it somewhere other than the marker table (io.ownership) ---------
+    def owned_by_properties(self, conn: Connection, schema: str) -> dict[str, str] | None:
+        """{key(name): role} of what synthohive wrote in `schema`, where the warehouse marks its tables
+        themselves (Spark: a table property); None: the marker table says (`io.ownership`)."""
+        return None
+
+    def record_in_properties(self, conn: Connection, schema: str, relations: Sequence[RelationInfo], *,
+                             role: str, run_id: str) -> bool:
+        """Mark `relations` as synthohive's on the relations themselves; False: the marker table records them."""
+        return False
+
     # -- writing -------------------------------------------------------------------------------------------
     @abstractmethod
     def load(self, conn: Connection, target_sql: str, frame: pd.DataFrame, columns: Sequence[Column], *,
@@ -159,6 +181,13 @@ class Warehouse(ABC):
 
         `schema`/`table` name it unquoted for warehouses that build the statement themselves; returns rows.
         """
+
+    def staged_write(self, bind: Engine, target: str, columns: Any, *, run_id: str,
+                     on_progress: Callable[[str, str, int], None], on_note: Callable[[str], None],
+                     force: bool = False, adopt: bool = False) -> Any:
+        """A writer of its own for the synthetic tables (a context manager and sampling sink, as
+        `io.writer.StagedWrite`); None: the staging schema and swap of `io.writer`."""
+        return None
 
     def create_table(self, conn: Connection, schema: str, table: str, columns: Sequence[Column]) -> None:
         ddl = ", ".join(f"{self.quote(c.name)} {c.sql_type}" for c in columns)
