@@ -61,6 +61,7 @@ class ProjectTables:
     real_relations: list[Relation] = field(default_factory=list)
     project_name: str | None = None
     left_out: list[str] = field(default_factory=list)  # selected nodes this mode does not synthesize, and why
+    manifest_is_final: bool = False  # dbt may run with `manifest` as is, no parse (see saved_project)
 
     @property
     def metadata(self) -> Metadata:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from synthohive_dbt.config import TRAINING_ROW_BUDGET, Metadata, PrivacyConfig
 from synthohive_dbt.dbt import DbtProject, DbtResult, Outcome
+from synthohive_dbt.dbt.worker import DbtWorker, runs_out_of_process
 from synthohive_dbt.errors import ConfigError, UnsafeTargetError
 from synthohive_dbt.io import (
     count_rows,
@@ -60,6 +61,7 @@ from synthohive_dbt.pipeline.redirect import (
     write_state,
 )
 from synthohive_dbt.pipeline.saved_project import (
+    SCHEMA_VAR,
     SavedProject,
     changed_nodes,
     fingerprint,
@@ -261,20 +263,24 @@ def generate(project_options: ProjectOptions, model_path: Path, sample: SampleOp
     """`synthohive generate`: sample a saved model into the target schema. Reads no real data and no real
     relation: the tables' columns and the manifest come from the model (the project is parsed again only when
     its files or target changed since `fit`), and every table is streamed chunk by chunk into staging."""
-    from synthohive_dbt.relational.synthesizer import Synthesizer
-
     reporter = reporter or NullReporter()
     _check_output(output)
     _check_sizes(sample)
     run_id = new_run_id()
     project = open_project(project_options, run_id)
     with _locked(project, output, reporter), contextlib.ExitStack() as stack:
+        adapter = project.resolved_profile().spec.dialect
+        worker = stack.enter_context(DbtWorker(project, adapter)) \
+            if output.run_dbt and not output.dry_run and runs_out_of_process(adapter) else None
+        from synthohive_dbt.relational.synthesizer import Synthesizer  # torch: after the worker started
+
         reporter.step(f"loading the model {model_path}")
         synth = Synthesizer.load(model_path)
         saved = SavedProject.from_provenance(synth.provenance)
         project_options = project_options.with_fit_choices(synth.provenance)
-        manifest = _manifest_for_model(project, saved, reporter)
+        manifest, reusable = _manifest_for_model(project, saved, reporter)
         tables = tables_for_model(manifest, synth.metadata.tables, project_options.mode)
+        tables.manifest_is_final = reusable
         builder, plan = _guard(project, tables, output, stack, reporter)
         if output.dry_run:
             return RunResult(project_options.mode, output.target_schema, plan=plan, dry_run=True,
@@ -284,14 +290,15 @@ def generate(project_options: ProjectOptions, model_path: Path, sample: SampleOp
         result.rows = _stream(project, synth, tables, saved, sample, output, reporter, plan, run_id)
         by_name = {t.name: result.rows.get(t.identifier, 0) for t in tables.tables.values()}
         _after_write(project, builder, tables, output, project_options, reporter, result, run_id,
-                     size_factor(synth.plans, by_name))
+                     size_factor(synth.plans, by_name), worker)
         _explain_faked_failures(result, tables, synth.pii_findings)
         return result
 
 
-def _manifest_for_model(project: DbtProject, saved: SavedProject, reporter: Reporter) -> Path:
+def _manifest_for_model(project: DbtProject, saved: SavedProject, reporter: Reporter) -> tuple[Path, bool]:
     """The manifest saved with the model while the project is as it was at fit time (no parse); otherwise a
-    fresh `dbt parse`, with each node that changed since fit and whether the model still covers it."""
+    fresh `dbt parse`, with each node that changed since fit and whether the model still covers it. The flag:
+    the saved manifest is used and dbt may run with it as is (its parse ignores our --vars), parsing nothing."""
     if saved.manifest is not None and saved.fingerprint == fingerprint(project):
         engine = project.engine()
         try:
@@ -306,7 +313,7 @@ def _manifest_for_model(project: DbtProject, saved: SavedProject, reporter: Repo
         path.write_text(json.dumps(manifest))
         reporter.step("the dbt project is unchanged since `fit` (files, profile, target, dbt version): using the "
                       f"manifest saved with the model{moved}, no parse")
-        return path
+        return path, saved.parse_ignores_vars
     why = "it changed since `fit`" if saved.manifest is not None else "the model carries no manifest"
     reporter.step(f"parsing the dbt project at {project.project_dir} ({why})")
     path = parse(project, "mirror")
@@ -319,7 +326,7 @@ def _manifest_for_model(project: DbtProject, saved: SavedProject, reporter: Repo
         reporter.step(f"{len(changes)} node(s) changed since `fit`; the model covers "
                       f"{'all of them' if not uncovered else f'all but {uncovered}'}",
                       changed=len(changes), uncovered=uncovered)
-    return path
+    return path, False
 
 
 class _ToTarget:
@@ -578,12 +585,12 @@ def _write_and_run(project: DbtProject, builder: DbtProject | None, tables: Proj
 
 def _after_write(project: DbtProject, builder: DbtProject | None, tables: ProjectTables, output: OutputOptions,
                  options: ProjectOptions, reporter: Reporter, result: RunResult, run_id: str,
-                 factor: float = 1.0) -> RunResult:
+                 factor: float = 1.0, worker: DbtWorker | None = None) -> RunResult:
     """dbt on what was written (test in mirror mode, build in sources mode), and the model sizes check."""
     assert result.plan is not None
     if output.run_dbt:
         try:
-            result.dbt, not_run = _run_dbt(project, builder, tables, output, options, reporter)
+            result.dbt, not_run = _run_dbt(project, builder, tables, output, options, reporter, worker)
             result.checks.extend(not_run)
         finally:
             if tables.mode == "sources":
@@ -643,22 +650,29 @@ def _write(project: DbtProject, tables: ProjectTables, frames: Mapping[str, pd.D
 
 
 def _run_dbt(project: DbtProject, builder: DbtProject | None, tables: ProjectTables, output: OutputOptions,
-             options: ProjectOptions, reporter: Reporter) -> tuple[DbtResult, list[Outcome]]:
+             options: ProjectOptions, reporter: Reporter, worker: DbtWorker | None = None
+             ) -> tuple[DbtResult, list[Outcome]]:
     """dbt on the synthetic tables; only the tests whose every node is synthetic run (see `judging`). Returns
-    dbt's result and the tests that touch this run but were not run, with the reason."""
-    variables = ["--vars", json.dumps({"synthohive_schema": output.target_schema})]
+    dbt's result and the tests that touch this run but were not run, with the reason. `worker`: a dbt worker
+    process started with the command (its imports done meanwhile), used for the one `dbt test` of mirror mode."""
+    variables = ["--vars", json.dumps({SCHEMA_VAR: output.target_schema})]
     state_dir = project.target_path / "synthohive_state"
     ours = [t.unique_id for t in tables.tables.values()]
     if tables.mode == "mirror":
         moved = ids_at(tables.manifest, [t.real for t in tables.tables.values()])
-        write_state(state_dir, state_manifest(tables.manifest, moved, output.target_schema))
+        positioned = state_manifest(tables.manifest, moved, output.target_schema)
         judged = judged_tests(tables.manifest, same_relation_ids(tables.manifest, ours))
         reporter.step(f"dbt test on the synthetic tables in {output.target_schema!r}: {len(judged.runnable)} "
                       f"test(s) touch only synthetic tables" + (f", {len(judged.kept_out)} touch real ones and are "
                                                                "not run" if judged.kept_out else ""))
-        result = _test_only(project, judged.runnable.values(), options, [*variables, *defer_args(state_dir)],
-                            sources_in=sources_at(tables.manifest, [t.real for t in tables.tables.values()],
-                                                  output.target_schema))
+        sources = sources_at(tables.manifest, [t.real for t in tables.tables.values()], output.target_schema)
+        if tables.manifest_is_final:  # dbt is handed the manifest with the synthetic nodes moved: no parse, no defer
+            result = _test_only(worker or project, judged.runnable.values(), options, variables,
+                                sources_in=sources, manifest=positioned)
+        else:
+            write_state(state_dir, positioned)
+            result = _test_only(project, judged.runnable.values(), options, [*variables, *defer_args(state_dir)],
+                                sources_in=sources)
         return result, judged.not_run(result.outcomes)
     assert builder is not None
     build_manifest = json.loads((builder.target_path / "manifest.json").read_text())
@@ -706,14 +720,14 @@ def _run_dbt(project: DbtProject, builder: DbtProject | None, tables: ProjectTab
     return result, judged.not_run(result.outcomes)
 
 
-def _test_only(project: DbtProject, names: Any, options: ProjectOptions, extra: list[str],
-               sources_in: Mapping[str, str] | None = None) -> DbtResult:
+def _test_only(project: DbtProject | DbtWorker, names: Any, options: ProjectOptions, extra: list[str],
+               sources_in: Mapping[str, str] | None = None, manifest: Mapping[str, Any] | None = None) -> DbtResult:
     """`dbt test` on exactly these tests (none: no dbt call at all, rather than dbt's "select everything")."""
     names = list(names)
     if not names:
         return DbtResult(command=["test"], success=True)
     return project.invoke(["test", "--select", *names, "--exclude", "resource_type:unit_test", *options.exclude,
-                           *extra, *QUIET_DBT], sources_in=sources_in)
+                           *extra, *QUIET_DBT], sources_in=sources_in, manifest=manifest)
 
 
 def _test_name(manifest: Mapping[str, Any], uid: str) -> str | None:

@@ -11,6 +11,10 @@ Saved (in the model's provenance, JSON):
   `generate` reuses the saved manifest while the fingerprint holds (moved to the CI target's database and
   schema when those differ, as a parse would); when it changed it parses, then says which nodes changed and
   whether the model still covers them.
+- `parse_ignores_vars`: whether the parse with `--vars {synthohive_schema: ...}` (what every dbt test of a run
+  passes) gives the same manifest as the one saved, probed by a second parse at fit time (~1 s: dbt is
+  loaded by then). When it does, `generate` hands dbt the saved manifest as is and dbt parses nothing at all
+  (`DbtProject.invoke(manifest=...)`); otherwise dbt parses with the vars, as before.
 
 Why not dbt's partial parsing: every run has a target directory of its own (see `safety.run_workspace`), so
 dbt's `partial_parse.msgpack` is never there to reuse; and the check must not depend on dbt's cache rules.
@@ -26,6 +30,7 @@ import gzip
 import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +54,7 @@ class SavedProject:
     manifest_sha256: str | None = None
     fingerprint: str | None = None
     location: dict[str, str] = field(default_factory=dict)  # the fitted target's database and schema
+    parse_ignores_vars: bool = False
 
     def to_provenance(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -59,7 +65,7 @@ class SavedProject:
         if self.manifest is not None:
             raw = json.dumps(self.manifest, sort_keys=True, separators=(",", ":")).encode()
             out["manifest"] = {"sha256": hashlib.sha256(raw).hexdigest(), "fingerprint": self.fingerprint,
-                               "location": self.location,
+                               "location": self.location, "parse_ignores_vars": self.parse_ignores_vars,
                                "gzip_base64": base64.b64encode(gzip.compress(raw, 6, mtime=0)).decode("ascii")}
         return out
 
@@ -73,7 +79,7 @@ class SavedProject:
         if saved.get("gzip_base64"):
             manifest = json.loads(gzip.decompress(base64.b64decode(saved["gzip_base64"])))
         return cls(provenance.get("warehouse"), columns, manifest, saved.get("sha256"), saved.get("fingerprint"),
-                   dict(saved.get("location") or {}))
+                   dict(saved.get("location") or {}), bool(saved.get("parse_ignores_vars", False)))
 
     def columns_for(self, bind: Any) -> dict[str, list[Column]]:
         """The saved columns, each type spelled by the warehouse of `bind` (unchanged on the same warehouse)."""
@@ -92,7 +98,43 @@ def record(project: DbtProject, relations: Mapping[str, Relation], manifest: dic
         here = location(project, engine)
     finally:
         engine.dispose()
-    return SavedProject(dialect, columns, manifest, None, fingerprint(project), here)
+    return SavedProject(dialect, columns, manifest, None, fingerprint(project), here,
+                        parse_ignores_vars(project, manifest))
+
+
+SCHEMA_VAR = "synthohive_schema"  # the var every dbt command of a run passes: the synthetic schema
+_PROBE_SCHEMA = "synthohive_parse_probe"
+
+
+def parse_ignores_vars(project: DbtProject, manifest: Mapping[str, Any]) -> bool:
+    """Whether `dbt parse --vars {synthohive_schema: ...}` gives `manifest` again (timestamps aside): then a later
+    dbt command can be handed this manifest instead of parsing. Parsed into a scratch target directory, so the
+    project's own target/ is untouched."""
+    with tempfile.TemporaryDirectory(prefix="synthohive-probe-") as tmp:
+        probe = DbtProject(project.project_dir, profiles_dir=project.profiles_dir, target=project.target,
+                           profile=project.profile, env=project.env, target_path=tmp)
+        result = probe.invoke(["parse", "--vars", json.dumps({SCHEMA_VAR: _PROBE_SCHEMA}), "--log-level", "none"],
+                              check=False)
+        path = Path(tmp) / "manifest.json"
+        if not result.success or not path.is_file():
+            return False  # cannot tell: every later dbt command parses, as it would without this probe
+        return _parse_content(json.loads(path.read_text())) == _parse_content(manifest)
+
+
+def _parse_content(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """What a parse decides, without what differs between any two parses (metadata, each node's created_at)."""
+    out: dict[str, Any] = {}
+    for key, value in manifest.items():
+        if key in ("metadata", "parent_map", "child_map", "group_map"):
+            continue
+        out[key] = {uid: _undated(node) for uid, node in value.items()} if isinstance(value, dict) else value
+    return out
+
+
+def _undated(node: Any) -> Any:
+    if isinstance(node, list):  # `disabled`: a list of nodes per unique_id
+        return [_undated(n) for n in node]
+    return {k: v for k, v in node.items() if k != "created_at"} if isinstance(node, dict) else node
 
 
 def location(project: DbtProject, engine: Any) -> dict[str, str]:
