@@ -144,13 +144,15 @@ class DbtProject:
 
     # -- generic ---------------------------------------------------------------------------------------
     def invoke(self, args: Sequence[str], *, check: bool = True,
-               sources_in: Mapping[str, str] | None = None, manifest: Mapping[str, Any] | None = None) -> DbtResult:
+               sources_in: Mapping[str, str] | None = None, manifest: Mapping[str, Any] | None = None,
+               loaded_manifest: Any = None) -> DbtResult:
         """Run `dbt <args>`; with check=True a dbt crash (not a failing test) raises DbtError.
 
         `sources_in` (source unique_id -> schema) makes this one command read those sources from another
         schema without any macro in the project (see `_manifest_with_sources_in`). `manifest` (a manifest.json
         as a dict, e.g. the one saved with a model) is used as is and dbt parses nothing: only for a manifest
-        that a parse with this command's --vars would give again (`pipeline.saved_project.parse_ignores_vars`)."""
+        that a parse with this command's --vars would give again (`pipeline.saved_project.parse_ignores_vars`).
+        `loaded_manifest`: the same, already built by `manifest_object` (sources moved), e.g. ahead of time."""
         from dbt.cli.main import dbtRunner  # heavy import (~3 s): only when dbt actually runs
 
         command = [*args, *self._common_args(args[0])]
@@ -166,7 +168,9 @@ class DbtProject:
             run_results.unlink()  # never report a previous run's results as this one's
         with _working_dir_and_env(self.project_dir, {**self.env, "DBT_TARGET_PATH": str(self.target_path)}):
             try:
-                if manifest is not None:
+                if loaded_manifest is not None:
+                    loaded = loaded_manifest
+                elif manifest is not None:
                     loaded = manifest_object(with_sources_in(manifest, sources_in or {}))
                 else:
                     loaded = self._manifest_with_sources_in(sources_in, args) if sources_in else None

@@ -287,6 +287,10 @@ def generate(project_options: ProjectOptions, model_path: Path, sample: SampleOp
                              model_path=Path(model_path))
         result = RunResult(project_options.mode, output.target_schema, model_path=Path(model_path), plan=plan,
                            notes=_declaration_notes(synth.metadata))
+        if worker is not None and tables.mode == "mirror" and tables.manifest_is_final:
+            worker.prepare(*_mirror_manifest(tables, output))  # built and warmed while this process samples
+        else:
+            worker = None
         result.rows = _stream(project, synth, tables, saved, sample, output, reporter, plan, run_id)
         by_name = {t.name: result.rows.get(t.identifier, 0) for t in tables.tables.values()}
         _after_write(project, builder, tables, output, project_options, reporter, result, run_id,
@@ -659,16 +663,17 @@ def _run_dbt(project: DbtProject, builder: DbtProject | None, tables: ProjectTab
     state_dir = project.target_path / "synthohive_state"
     ours = [t.unique_id for t in tables.tables.values()]
     if tables.mode == "mirror":
-        moved = ids_at(tables.manifest, [t.real for t in tables.tables.values()])
-        positioned = state_manifest(tables.manifest, moved, output.target_schema)
+        positioned, sources = _mirror_manifest(tables, output)
         judged = judged_tests(tables.manifest, same_relation_ids(tables.manifest, ours))
         reporter.step(f"dbt test on the synthetic tables in {output.target_schema!r}: {len(judged.runnable)} "
                       f"test(s) touch only synthetic tables" + (f", {len(judged.kept_out)} touch real ones and are "
                                                                "not run" if judged.kept_out else ""))
-        sources = sources_at(tables.manifest, [t.real for t in tables.tables.values()], output.target_schema)
         if tables.manifest_is_final:  # dbt is handed the manifest with the synthetic nodes moved: no parse, no defer
-            result = _test_only(worker or project, judged.runnable.values(), options, variables,
-                                sources_in=sources, manifest=positioned)
+            if worker is not None:  # prepared with the same manifest (see `generate`)
+                result = _test_only(worker, judged.runnable.values(), options, variables)
+            else:
+                result = _test_only(project, judged.runnable.values(), options, variables, sources_in=sources,
+                                    manifest=positioned)
         else:
             write_state(state_dir, positioned)
             result = _test_only(project, judged.runnable.values(), options, [*variables, *defer_args(state_dir)],
@@ -720,14 +725,25 @@ def _run_dbt(project: DbtProject, builder: DbtProject | None, tables: ProjectTab
     return result, judged.not_run(result.outcomes)
 
 
+def _mirror_manifest(tables: ProjectTables, output: OutputOptions) -> tuple[dict[str, Any], dict[str, str]]:
+    """Mirror mode's manifest for dbt: the synthesized models, seeds and snapshots moved to the target schema
+    (what `--defer --state` with it gives), and the synthesized sources to move there too (`sources_in`)."""
+    reals = [t.real for t in tables.tables.values()]
+    moved = ids_at(tables.manifest, reals)
+    return (state_manifest(tables.manifest, moved, output.target_schema),
+            sources_at(tables.manifest, reals, output.target_schema))
+
+
 def _test_only(project: DbtProject | DbtWorker, names: Any, options: ProjectOptions, extra: list[str],
                sources_in: Mapping[str, str] | None = None, manifest: Mapping[str, Any] | None = None) -> DbtResult:
     """`dbt test` on exactly these tests (none: no dbt call at all, rather than dbt's "select everything")."""
     names = list(names)
     if not names:
         return DbtResult(command=["test"], success=True)
-    return project.invoke(["test", "--select", *names, "--exclude", "resource_type:unit_test", *options.exclude,
-                           *extra, *QUIET_DBT], sources_in=sources_in, manifest=manifest)
+    args = ["test", "--select", *names, "--exclude", "resource_type:unit_test", *options.exclude, *extra, *QUIET_DBT]
+    if isinstance(project, DbtWorker):  # prepared with the manifest and the moved sources
+        return project.invoke(args)
+    return project.invoke(args, sources_in=sources_in, manifest=manifest)
 
 
 def _test_name(manifest: Mapping[str, Any], uid: str) -> str | None:
