@@ -156,6 +156,9 @@ class DbtProject:
         from dbt.cli.main import dbtRunner  # heavy import (~3 s): only when dbt actually runs
 
         command = [*args, *self._common_args(args[0])]
+        handed = loaded_manifest is not None or manifest is not None
+        if handed:  # dbt would write the manifest it was handed back to disk (~0.3 s); run_results: below
+            command.append("--no-write-json")
         logs: list[str] = []
 
         def collect(event: Any) -> None:
@@ -177,6 +180,9 @@ class DbtProject:
                 res = dbtRunner(manifest=loaded, callbacks=[collect]).invoke(command)
             finally:
                 _release_duckdb()
+        if handed and hasattr(res.result, "write") and args[0] in ("build", "test", "run", "seed", "snapshot"):
+            run_results.parent.mkdir(parents=True, exist_ok=True)
+            res.result.write(str(run_results))  # what dbt writes without --no-write-json
         outcomes = outcomes_from_run_results(run_results) if run_results.exists() and args[0] in (
             "build", "test", "run", "seed", "snapshot") else []
         result = DbtResult(command=["dbt", *command], success=bool(res.success), outcomes=outcomes, logs=logs)

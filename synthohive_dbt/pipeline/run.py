@@ -667,7 +667,8 @@ def _run_dbt(project: DbtProject, builder: DbtProject | None, tables: ProjectTab
         judged = judged_tests(tables.manifest, same_relation_ids(tables.manifest, ours))
         reporter.step(f"dbt test on the synthetic tables in {output.target_schema!r}: {len(judged.runnable)} "
                       f"test(s) touch only synthetic tables" + (f", {len(judged.kept_out)} touch real ones and are "
-                                                               "not run" if judged.kept_out else ""))
+                                                               "not run" if judged.kept_out else "")
+                      + ("; dbt runs with the saved manifest, no parse" if tables.manifest_is_final else ""))
         if tables.manifest_is_final:  # dbt is handed the manifest with the synthetic nodes moved: no parse, no defer
             if worker is not None:  # prepared with the same manifest (see `generate`)
                 result = _test_only(worker, judged.runnable.values(), options, variables)

@@ -77,6 +77,8 @@ def test_generate_seeds_empty_databases_from_the_model_alone(pg_shop: Shop, post
                                 steps)
         # same project, same target, another database: the saved manifest is moved there, nothing is parsed
         assert any("no parse" in line and empty["SYNTHOHIVE_PG_DBNAME"] in line for line in steps.lines), steps.lines
+        # and dbt runs the tests with it (in a worker process on PostgreSQL), not with a parse of its own
+        assert any(line.startswith("dbt test") and "saved manifest, no parse" in line for line in steps.lines)
         assert res.success and len(res.tests) == MODEL_TESTS, [(o.name, o.message) for o in res.failed]
         assert sorted(res.rows) == MODELS and res.rows["stg_customers"] == 60
         engine = sa.create_engine(postgres_server.sqlalchemy_url(empty["SYNTHOHIVE_PG_DBNAME"]))
