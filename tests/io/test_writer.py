@@ -170,3 +170,19 @@ def test_staged_write_streams_chunks_and_an_interrupt_keeps_the_old_target(engin
         raise KeyboardInterrupt
     assert len(read_table(engine, ("synth", ODD_TABLE))) == 9
     assert staging_schema_for("synth") not in {s.lower() for s in sa.inspect(engine).get_schema_names()}
+
+
+def test_a_chunk_that_fails_on_the_loading_thread_is_raised_and_discards_the_run(engine: sa.Engine) -> None:
+    """Chunks load on a background thread while the next is sampled: a bad one half-way is raised in the caller
+    (by a later write or at the end), nothing is swapped in, and no staging schema is left."""
+    cols = real_columns(engine, {ODD_TABLE: ("raw", ODD_TABLE)})
+    write_tables(engine, {ODD_TABLE: _synthetic()}, "synth", columns=cols)
+    bad = _synthetic().astype({"a :b %c": object})
+    bad.loc[1, "a :b %c"] = "not a date"
+    with pytest.raises(WarehouseError, match=f"loading table '{ODD_TABLE}' into staging schema"), \
+            StagedWrite(engine, "synth", cols) as staged:
+        for frame in (_synthetic(), bad, *[_synthetic()] * 5):
+            staged.write(ODD_TABLE, frame)
+        staged.close(ODD_TABLE, [])
+    assert len(read_table(engine, ("synth", ODD_TABLE))) == 3
+    assert staging_schema_for("synth") not in {s.lower() for s in sa.inspect(engine).get_schema_names()}
