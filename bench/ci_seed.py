@@ -12,7 +12,10 @@ What it does, on the scratch server at --postgres-url (or $SYNTHOHIVE_BENCH_PG_U
      times are the median of --repeat runs; per-step times come from the `--log-format json` events;
   3. copies the very rows written (read back untimed) into empty tables with the fastest plain COPY (CSV
      written by Arrow, `COPY ... FROM STDIN`), timed, in the same run;
-  4. measures peak RSS of `generate --skip-dbt` at --rss-rows rows (AR) against the smaller sizes.
+  4. measures peak RSS of `generate --skip-dbt` at --rss-rows rows (AR) against the smaller sizes;
+  5. fits a project whose child table holds --fit-rows rows (a 10:1 child of a parent, both built in the
+     server with generate_series) with the default training budget (`--max-rows`), per backend: wall time and
+     peak RSS, and how many rows each table was trained on.
 Every measurement records the 1-minute load average just before it. Writes bench/results/ci_seed.json.
 """
 
@@ -149,6 +152,75 @@ def _raw_copy(url: str) -> dict[str, Any]:
             "load_1min_before": load}
 
 
+BIG_DB = "ci_bench_big"
+_BIG_SOURCES = """version: 2
+sources:
+  - name: shop
+    schema: shop
+    tables:
+      - name: customers
+        columns:
+          - name: customer_id
+            data_tests: [unique, not_null]
+          - name: segment
+            data_tests: [{accepted_values: {values: [retail, smb, enterprise]}}]
+      - name: orders
+        columns:
+          - name: order_id
+            data_tests: [unique, not_null]
+          - name: customer_id
+            data_tests: [{relationships: {to: "source('shop', 'customers')", field: customer_id}}]
+"""
+
+
+def _fit_large(url: str, work: Path, rows: int, backend: str) -> dict[str, Any]:
+    """`synthohive fit` (default training budget) on a parent of rows/10 and a child of `rows` rows."""
+    project = work / "big"
+    if not (project / f"built_{rows}").is_file():
+        (project / "models").mkdir(parents=True, exist_ok=True)
+        (project / "dbt_project.yml").write_text("name: big\nversion: '1.0'\nprofile: big\nmodel-paths: [models]\n")
+        example = (work / "shop" / "profiles.yml").read_text()
+        pg = example[example.index("    pg:"):example.index("    spark:")]
+        (project / "profiles.yml").write_text("big:\n  target: pg\n  outputs:\n" + pg)
+        (project / "models" / "sources.yml").write_text(_BIG_SOURCES)
+        _fresh_database(url, BIG_DB)
+        conn = psycopg2.connect(_dsn(url, BIG_DB))
+        try:
+            with conn.cursor() as cur:
+                cur.execute("CREATE SCHEMA shop")
+                cur.execute("SELECT setseed(0.42)")
+                cur.execute("CREATE TABLE shop.customers AS SELECT g AS customer_id, "
+                            "(ARRAY['retail','smb','enterprise'])[1 + (g %% 7 = 0)::int + (g %% 31 = 0)::int] AS segment, "
+                            "DATE '2020-01-01' + (random() * 1500)::int AS signup_date, "
+                            "round((random() * 9000 + 500)::numeric, 2) AS credit_limit "
+                            "FROM generate_series(1, %s) g", (rows // 10,))
+                cur.execute("CREATE TABLE shop.orders AS SELECT g AS order_id, "
+                            "1 + floor(random() * %s)::int AS customer_id, "
+                            "round((exp(random() * 5) * 3)::numeric, 2) AS amount, "
+                            "(ARRAY['placed','shipped','returned'])[1 + floor(random() * 3)::int] AS status, "
+                            "TIMESTAMP '2021-01-01' + random() * INTERVAL '900 days' AS ordered_at "
+                            "FROM generate_series(1, %s) g", (rows // 10, rows))
+            conn.commit()
+        finally:
+            conn.close()
+        (project / f"built_{rows}").write_text("")
+    env = _env(url, BIG_DB)
+    out = work / f"big_{backend}.shm"
+    out.unlink(missing_ok=True)
+    run = _run(["fit", "--project-dir", str(project), "--target", "pg", "--backend", backend, "--seed", "0",
+                "--out", str(out)], env, work)
+    if not out.is_file():
+        raise SystemExit(f"synthohive fit on the large project failed: {run['steps'][-3:]}")
+    trained = [e for e in run["steps"] if e["step"].startswith("reading")]
+    return {"rows": rows + rows // 10, "seconds": round(run["seconds"], 1), "peak_rss_mb": run["peak_rss_mb"],
+            "load_1min_before": run["load_1min_before"], "budget_steps": [e["step"] for e in trained][:4]}
+
+
+def _save(out: Path, report: dict[str, Any]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+
+
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
     rows = sum(runs[0]["summary"].get("rows", {}).values())
     secs = statistics.median(r["seconds"] for r in runs)
@@ -168,6 +240,7 @@ def main() -> None:
     ap.add_argument("--backends", nargs="+", default=["AR", "CTGAN"])
     ap.add_argument("--rss-rows", type=int, default=10_000_000, help="0: skip the large memory run")
     ap.add_argument("--workdir", type=Path, default=None, help="keep the built project and models here")
+    ap.add_argument("--fit-rows", type=int, default=2_000_000, help="0: skip fitting the large project")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ci_seed.json")
     args = ap.parse_args()
     if not args.postgres_url:
@@ -210,6 +283,7 @@ def main() -> None:
                 runs = [_run(["generate", *common, "--model", model, "--target-schema", TARGET, "--scale", scale,
                               *([] if dbt else ["--skip-dbt"])], ci_env, work) for _ in range(args.repeat)]
                 report["generate"][key] = _median(runs)
+                _save(args.out, report)  # a later step that fails loses nothing measured
                 sys.stderr.write(f"{key}: {report['generate'][key]['median_seconds']} s\n")
             if backend == args.backends[0]:
                 report["raw_copy_arrow_csv"][str(size)] = _raw_copy(args.postgres_url)
@@ -219,11 +293,13 @@ def main() -> None:
                     "--scale", f"{args.rss_rows / real_rows:.6g}", "--skip-dbt"], ci_env, work)
         report["large"] = {"backend": backend, **_median([run])}
         report["raw_copy_arrow_csv"][str(args.rss_rows)] = _raw_copy(args.postgres_url)
+    if args.fit_rows:
+        report["fit_large"] = {b: _fit_large(args.postgres_url, work, args.fit_rows, b) for b in args.backends}
     report["load_1min_end"] = _load()
     report["command"] = " ".join(["bench/ci_seed.py", "--sizes", *map(str, args.sizes), "--repeat",
-                                  str(args.repeat), "--backends", *args.backends, "--rss-rows", str(args.rss_rows)])
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+                                  str(args.repeat), "--backends", *args.backends, "--rss-rows", str(args.rss_rows),
+                                  "--fit-rows", str(args.fit_rows)])
+    _save(args.out, report)
     sys.stdout.write(json.dumps({k: v for k, v in report.items() if k != "generate"}, indent=2) + "\n")
     if args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)

@@ -188,6 +188,8 @@ class GroupRule(_Strict):
     origin: Literal["declared", "learned"] = "declared"
     source: str | None = None
     enabled: bool = True
+    support: int | None = Field(None, description="real rows checked against the row before them (learned rules)")
+    tried: int | None = Field(None, description="candidates tried on the table when it was learned")
 
     @model_validator(mode="after")
     def _arity(self) -> GroupRule:

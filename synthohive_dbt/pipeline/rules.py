@@ -46,9 +46,10 @@ def report_rules(metadata: Metadata, reporter: Reporter, export: Path | None = N
                           f"real parents, {f.tried} candidates tried) - {state}", table=table.name,
                           rule=f.expression, origin=f.origin, enabled=f.enabled)
         for g in table.group_rules:
-            reporter.step(f"rule {table.name}: {g.label} (declared by {g.source or 'the Python API'}) - "
-                          f"{'kept' if g.enabled else 'OFF'}", table=table.name, rule=g.label, origin=g.origin,
-                          enabled=g.enabled)
+            why = (f"learned: holds on all {g.support} real rows after the first of their group, {g.tried} "
+                   "candidates tried" if g.origin == "learned" else f"declared by {g.source or 'the Python API'}")
+            reporter.step(f"rule {table.name}: {g.label} ({why}) - {'kept' if g.enabled else 'OFF'}",
+                          table=table.name, rule=g.label, origin=g.origin, enabled=g.enabled)
     if export is not None:
         export.write_text(rules_as_dbt_yaml(metadata))
         reporter.step(f"learned rules written as dbt tests to {export}", path=str(export))

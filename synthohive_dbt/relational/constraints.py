@@ -215,10 +215,15 @@ def assert_frame(frame: pd.DataFrame, cfg: TableConfig, seen: dict[str, pd.Index
             else np.zeros(len(frame), dtype=bool)
         if mask.any():
             rows = [int(i) for i in np.flatnonzero(mask)[:_SHOWN_ROWS]]
-            raise ConstraintViolationError(
-                f"table {cfg.name!r}: {int(mask.sum())} generated row(s) break the {g.origin} rule `{g.label}`"
-                f"{f' (from {g.source})' if g.source else ''}, e.g. rows {rows}",
-                hint="switch the rule off (enabled=False) or report it: group rules are laid out by construction")
+            what = (f"table {cfg.name!r}: {int(mask.sum())} generated row(s) break the {g.origin} rule `{g.label}`"
+                    f"{f' (from {g.source})' if g.source else ''}, e.g. rows {rows}")
+            if g.origin == "declared" or strict:
+                raise ConstraintViolationError(
+                    what, hint="switch the rule off (enabled=False) or report it: group rules are laid out by "
+                               "construction")
+            log.warning("%s", what)
+            if broken is not None:
+                broken[g.label] = broken.get(g.label, 0) + int(mask.sum())
 
 
 def _assert_rules(frame: pd.DataFrame, cfg: TableConfig, broken: dict[str, int] | None, strict: bool) -> None:

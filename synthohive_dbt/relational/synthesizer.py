@@ -50,6 +50,7 @@ from synthohive_dbt.relational.dp import dp_model_kwargs, privacy_report
 from synthohive_dbt.relational.foreign_rules import learn_foreign_rules
 from synthohive_dbt.relational.hierarchy import self_reference_labels, shape_label
 from synthohive_dbt.relational.inputs import load_tables, validate_data
+from synthohive_dbt.relational.group_invariants import learn_group_into
 from synthohive_dbt.relational.invariants import check_rules, learn_into
 from synthohive_dbt.relational.pii import (
     PiiSampling,
@@ -186,8 +187,10 @@ class Synthesizer:
                                 seed=derive_seed(self.seed, "foreign rules"))
             for name in (n for n in self.order if not self.metadata.tables[n].copy_as_is):
                 cfg = self.metadata.tables[name]
-                learn_into(cfg, tables[name], {*kinds.get(name, ()), *(r.column for r in cfg.foreign_rules)},
-                           enabled=not private, seed=derive_seed(self.seed, name, "rules"))
+                taken = {*kinds.get(name, ()), *(r.column for r in cfg.foreign_rules)}
+                learn_into(cfg, tables[name], taken, enabled=not private, seed=derive_seed(self.seed, name, "rules"))
+                learn_group_into(cfg, tables[name], taken, enabled=not private,
+                                 seed=derive_seed(self.seed, name, "group rules"))
         for table, expression in sorted(self.rules_off):  # --no-rule: a declared or a just-learned rule
             if table not in self.metadata.tables:
                 raise ConfigError(f"--no-rule names table {table!r}, which is not in the run",
