@@ -190,6 +190,9 @@ def _train_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--no-rule", "no_rule", multiple=True, metavar="TABLE:RULE",
                      help="Switch off one rule across columns (declared or learned, as the run lists them), "
                           "e.g. --no-rule 'orders:ordered_at <= shipped_at'; repeatable; kept in the saved model."),
+        click.option("--keep-rule", "keep_rule", multiple=True, metavar="TABLE:RULE",
+                     help="Keep one learned rule on where differential privacy switches learned rules off (the "
+                          "report lists it as not covered by epsilon); repeatable; kept in the saved model."),
         click.option("--export-rules", type=click.Path(path_type=Path, dir_okay=False), default=None,
                      help="Write the learned rules as dbt tests (a schema YAML file) for the project to adopt; "
                           "rules across foreign keys go beside it as singular tests (<name>_tests/*.sql)."),
@@ -203,7 +206,7 @@ def _train_options(f: Callable[..., Any]) -> Callable[..., Any]:
 def _train(epochs: int | None, seed: int | None, max_rows: int | None, backend: str, infer_keys: bool,
            dp_epsilon: float | None, not_pii: tuple[str, ...] = (), keep_real: tuple[str, ...] = (),
            max_steps: int | None = None, patience: int | None = None, resume: bool = False,
-           no_rule: tuple[str, ...] = (), export_rules: Path | None = None) -> Any:
+           no_rule: tuple[str, ...] = (), export_rules: Path | None = None, keep_rule: tuple[str, ...] = ()) -> Any:
     from synthohive_dbt import pipeline
     from synthohive_dbt.config import PrivacyConfig
 
@@ -211,7 +214,7 @@ def _train(epochs: int | None, seed: int | None, max_rows: int | None, backend: 
     return pipeline.TrainOptions(epochs=epochs, seed=seed, max_rows=max_rows or None, backend=backend,
                                  infer_keys=infer_keys, privacy=privacy, not_pii=not_pii, keep_real=keep_real,
                                  max_steps=max_steps, patience=patience, resume=resume, rules_off=no_rule,
-                                 export_rules=export_rules)
+                                 rules_on=keep_rule, export_rules=export_rules)
 
 
 def _sample_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -338,7 +341,8 @@ def _check_rows(rows: int | None, scale: float | None) -> None:
 def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str | None,
          select: tuple[str, ...], exclude: tuple[str, ...], epochs: int | None, max_steps: int | None,
          patience: int | None, max_rows: int | None, backend: str,
-         infer_keys: bool, dp_epsilon: float | None, no_rule: tuple[str, ...], export_rules: Path | None,
+         infer_keys: bool, dp_epsilon: float | None, no_rule: tuple[str, ...], keep_rule: tuple[str, ...],
+         export_rules: Path | None,
          not_pii: tuple[str, ...], keep_real: tuple[str, ...], target_schema: str, rows: int | None, scale: float | None, force: bool, adopt: bool, dry_run: bool,
          wait: float, build_schema: str | None, skip_dbt: bool, strict: bool, report: Path | None,
          seed_value: int | None,
@@ -351,7 +355,7 @@ def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profi
     with _reporter(quiet, log_format) as reporter:
         result = pipeline.seed(
             options, _train(epochs, seed_value, max_rows, backend, infer_keys, dp_epsilon, not_pii, keep_real,
-                            max_steps, patience, no_rule=no_rule, export_rules=export_rules),
+                            max_steps, patience, no_rule=no_rule, export_rules=export_rules, keep_rule=keep_rule),
             pipeline.SampleOptions(rows=rows, scale=scale, strict=strict),  # samples with the training seed
             pipeline.OutputOptions(target_schema=target_schema, force=force, adopt=adopt, dry_run=dry_run,
                                    wait=wait, build_schema=build_schema, report=report, run_dbt=not skip_dbt),
@@ -372,7 +376,8 @@ def seed(project_dir: Path, profiles_dir: Path | None, target: str | None, profi
 def fit(project_dir: Path, profiles_dir: Path | None, target: str | None, profile: str | None, mode: str | None,
         select: tuple[str, ...], exclude: tuple[str, ...], epochs: int | None, max_steps: int | None,
         patience: int | None, max_rows: int | None, backend: str,
-        infer_keys: bool, dp_epsilon: float | None, no_rule: tuple[str, ...], export_rules: Path | None,
+        infer_keys: bool, dp_epsilon: float | None, no_rule: tuple[str, ...], keep_rule: tuple[str, ...],
+         export_rules: Path | None,
         not_pii: tuple[str, ...], keep_real: tuple[str, ...], out: Path, resume: bool, seed_value: int | None, log_format: str, quiet: bool) -> None:
     """Learn the real tables and save the model, for `synthohive generate` in CI (no real data needed there)."""
     from synthohive_dbt import pipeline
@@ -380,7 +385,8 @@ def fit(project_dir: Path, profiles_dir: Path | None, target: str | None, profil
     options = _pipeline_options(project_dir, profiles_dir, target, profile, mode, select, exclude)
     with _reporter(quiet, log_format) as reporter:
         path = pipeline.fit(options, _train(epochs, seed_value, max_rows, backend, infer_keys, dp_epsilon, not_pii,
-                                            keep_real, max_steps, patience, resume, no_rule, export_rules), out,
+                                            keep_real, max_steps, patience, resume, no_rule, export_rules,
+                                            keep_rule), out,
                             reporter)
     if log_format == "json":
         click.echo(json.dumps({"model": str(path)}))

@@ -19,14 +19,14 @@ if TYPE_CHECKING:  # annotations only: the plan module loads the model types (to
     from synthohive_dbt.relational.plan import TablePlan
 
 
-def rule_refs(values: tuple[str, ...]) -> set[tuple[str, str]]:
+def rule_refs(values: tuple[str, ...], flag: str = "--no-rule") -> set[tuple[str, str]]:
     """`TABLE:RULE` -> (table, rule); a value without the colon is an error saying the form."""
     out = set()
     for v in values:
         table, sep, rule = v.partition(":")
         if not sep or not table.strip() or not rule.strip():
-            raise ConfigError(f"--no-rule {v!r} is not TABLE:RULE",
-                              hint="e.g. --no-rule 'orders:ordered_at <= shipped_at', as the run lists the rules")
+            raise ConfigError(f"{flag} {v!r} is not TABLE:RULE",
+                              hint=f"e.g. {flag} 'orders:ordered_at <= shipped_at', as the run lists the rules")
         out.add((table.strip(), rule.strip()))
     return out
 

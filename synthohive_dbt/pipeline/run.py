@@ -117,6 +117,7 @@ class TrainOptions:
     patience: int | None = None  # scores without improvement before stopping; None = the backend's (AR 3)
     resume: bool = False  # `fit --resume`: continue from the checkpoint an interrupted fit left beside --out
     rules_off: tuple[str, ...] = ()  # TABLE:RULE switched off (--no-rule): declared or learned row/group rules
+    rules_on: tuple[str, ...] = ()  # TABLE:RULE kept on under differential privacy (--keep-rule): learned rules
     export_rules: Path | None = None  # write the learned rules as dbt tests here (--export-rules)
 
 
@@ -472,17 +473,18 @@ def _fit(project: DbtProject, tables: ProjectTables, train: TrainOptions, report
         reporter.step(note)
     synth = Synthesizer(metadata, privacy_config=train.privacy, backend=train.backend)
     synth.rules_off = rule_refs(train.rules_off)
+    synth.rules_on = rule_refs(train.rules_on, "--keep-rule")
     limits = backend_class(train.backend).training_limits(train.epochs, train.max_steps, train.patience)
     reporter.step(f"training {train.backend} per table: {limits}")
     synth.fit(frames, epochs=train.epochs, batch_size=train.batch_size, seed=train.seed, progress=reporter.table,
-              max_steps=train.max_steps, patience=train.patience, checkpoint=checkpoint, resume=train.resume)
+              max_steps=train.max_steps, patience=train.patience, checkpoint=checkpoint, resume=train.resume,
+              before_training=lambda meta: report_rules(meta, reporter, train.export_rules))  # listed for review
     for name, real in (real_sizes or {}).items():  # sampled under the budget: scale 1 means the real size
         if name in synth.plans and real > synth.plans[name].n_real:
             reporter.step(f"{name}: fitted on {synth.plans[name].n_real} of its {real} rows (--max-rows "
                           f"{train.max_rows}); generated sizes follow the {real}")
             synth.plans[name].n_real = real
-    report_rules(synth.metadata, reporter, train.export_rules)
-    report_hierarchies(synth.plans, reporter)
+    report_hierarchies(synth.plans, reporter)  # learned table by table while training
     for finding in synth.pii_findings:
         reporter.step(f"personal data in {finding.table}.{finding.column} ({finding.kind}) is replaced by fakes",
                       table=finding.table, column=finding.column, kind=finding.kind)

@@ -118,7 +118,7 @@ class ChildrenPerParent:
         scored.sort(key=lambda t: -t[0])
         model.binnings = [b for _, b in scored[:_MAX_BUCKET_COLS]]
         if model.binnings:
-            codes = model._bucket_codes(context)
+            codes = model.bucket_codes(context)
             frame = pd.DataFrame({"b": codes, "c": counts})
             for code, group in frame.groupby("b", sort=True):
                 model.buckets[int(code)] = Histogram.of(group["c"].to_numpy())
@@ -126,10 +126,18 @@ class ChildrenPerParent:
 
     def sample(self, context: pd.DataFrame | None, n_parents: int, rng: np.random.Generator) -> np.ndarray:
         """One non-negative count per synthetic parent, drawn from its bucket (smoothed by the overall shape)."""
+        codes = self.bucket_codes(context) if self.binnings and context is not None else None
+        return self.sample_codes(codes, n_parents, rng)
+
+    @property
+    def uses_context(self) -> bool:
+        return bool(self.binnings)
+
+    def sample_codes(self, codes: np.ndarray | None, n_parents: int, rng: np.random.Generator) -> np.ndarray:
+        """`sample` from the parents' bucket codes (None: no context), the same draws in the same order."""
         out = self.overall.draw(n_parents, rng)
-        if not self.binnings or context is None:
+        if not self.binnings or codes is None:
             return out
-        codes = self._bucket_codes(context)
         u = rng.random(n_parents)
         for code in np.unique(codes):
             hist = self.buckets.get(int(code))
@@ -140,7 +148,8 @@ class ChildrenPerParent:
             out[local] = hist.draw(len(local), rng)
         return out
 
-    def _bucket_codes(self, context: pd.DataFrame) -> np.ndarray:
+    def bucket_codes(self, context: pd.DataFrame) -> np.ndarray:
+        """Each parent's bucket (callers may pass slices of the parents: the codes concatenate)."""
         code = np.zeros(len(context), dtype=np.int64)
         for b in self.binnings:
             code = code * b.size + b.codes(context[b.column])

@@ -266,9 +266,14 @@ def _plan_links(plan: TablePlan, cfg: TableConfig, kept: dict[str, _Kept], sizes
     if driving is not None:
         f = fks[driving]
         parent = kept[f.parent].frame
-        context = plan.context.encode(parent) if plan.context is not None else None
         assert f.cardinality is not None
-        counts = f.cardinality.sample(context, len(parent), rng)
+        codes = None
+        if plan.context is not None and f.cardinality.uses_context:  # encoded a slice at a time: the context of
+            step = DEFAULT_CHUNK_ROWS * 4                              # millions of parents is never held whole
+            codes = np.concatenate([f.cardinality.bucket_codes(plan.context.encode(
+                parent.iloc[i:i + step].reset_index(drop=True))) for i in range(0, len(parent), step)]
+                                   or [np.zeros(0, dtype=np.int64)])
+        counts = f.cardinality.sample_codes(codes, len(parent), rng)
         if plan.name in sizes:  # the real size times the parents' scale, exactly (see `driven_size`)
             hist = f.cardinality.overall
             counts = fit_total(counts, sizes[plan.name], rng, min(hist.values, default=0),

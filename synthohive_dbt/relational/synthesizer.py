@@ -116,6 +116,9 @@ class Synthesizer:
         self.pii_findings: list[PiiFinding] = []
         self.learn_rules = True  # find rules the real rows keep at fit (relational/invariants.py)
         self.rules_off: set[tuple[str, str]] = set()  # (table, rule) to switch off once found
+        # (table, rule) to keep on once found, even under differential privacy (the report lists it as outside
+        # epsilon): the user's explicit choice for a learned rule, which DP otherwise switches off
+        self.rules_on: set[tuple[str, str]] = set()
         self.strict_rules = False  # a learned rule the output breaks is an error, not a warning
         self.provenance: dict[str, Any] = {}  # JSON facts a caller records with the model (e.g. the dbt selection)
         self.last_sample_stats: SampleStats | None = None
@@ -132,8 +135,12 @@ class Synthesizer:
             seed: int | None = None, progress: TableProgressCallback | None = None,
             max_steps: int | None = None, patience: int | None = None,
             checkpoint: str | Path | None = None, resume: bool = False,
-            checkpoint_every: int | None = None) -> Synthesizer:
+            checkpoint_every: int | None = None,
+            before_training: Callable[[Metadata], None] | None = None) -> Synthesizer:
         """Train on a dict of frames or a folder of <table>.csv / <table>.parquet, parents first.
+
+        `before_training(metadata)` is called once the rules are settled (read, learned, switched by
+        `rules_off` / `rules_on`) and before any table trains: where a run lists them for review.
 
         `epochs` (passes over a table's rows), `max_steps` (optimiser steps) and `patience` (scores without
         improvement before stopping early) end each table's training, whichever comes first; None leaves the
@@ -198,6 +205,18 @@ class Synthesizer:
             if expression in self_reference_labels(self.metadata.tables[table]):
                 continue  # a self-reference's shape: switched off once learned, below
             self.metadata.tables[table].switch_rule(expression, enabled=False)
+        both = self.rules_off & self.rules_on
+        if both:
+            raise ConfigError(f"rule(s) {sorted(both)} are both switched off (--no-rule) and kept (--keep-rule)",
+                              hint="name each rule in one of the two only")
+        for table, expression in sorted(self.rules_on):  # --keep-rule: on, DP or not
+            if table not in self.metadata.tables:
+                raise ConfigError(f"--keep-rule names table {table!r}, which is not in the run",
+                                  hint=f"pick one of {sorted(self.metadata.tables)}")
+            if expression not in self_reference_labels(self.metadata.tables[table]):
+                self.metadata.tables[table].switch_rule(expression, enabled=True)
+        if before_training is not None:
+            before_training(self.metadata)
         model_kwargs = dp_model_kwargs(self.model_class, self.privacy_config, self.model_kwargs,
                                        sum(not t.copy_as_is for t in self.metadata.tables.values()))
         model_kwargs.update({k: v for k, v in (("max_steps", max_steps), ("patience", patience)) if v is not None})
@@ -213,8 +232,9 @@ class Synthesizer:
                                         date_context=self.model_class.dates_as_context)
             self.plans[name] = plan
             for f in plan.foreign_keys:
-                if f.hierarchy is not None and (name, shape_label(f.columns, f.parent_columns)) in self.rules_off:
-                    f.hierarchy.enabled = False
+                label = (name, shape_label(f.columns, f.parent_columns))
+                if f.hierarchy is not None and (label in self.rules_off or (private and label not in self.rules_on)):
+                    f.hierarchy.enabled = False  # switched off, or learned under DP and not kept
             contexts[name] = training.context if training is not None else None
             at = (name, index, len(self.order))
             if training is None:

@@ -51,14 +51,15 @@ def build_on_warehouse(request: Any, tmp_path_factory: Any, name: str, build: Ca
 WAREHOUSES = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-def seed_ar(project: Any, mode: str, schema: str, *args: str) -> tuple[int, str]:
-    """`synthohive seed` on a test project (its target, AR, 3 epochs, seed 5): exit code and output on one line."""
+def seed_ar(project: Any, mode: str, schema: str, *args: str, backend: str = "AR") -> tuple[int, str]:
+    """`synthohive seed` on a test project (its target, AR unless said, 3 epochs, seed 5): exit code and output
+    on one line."""
     from click.testing import CliRunner
 
     from synthohive_dbt.cli import cli
 
     target = ["--target", project.target] if project.target else []
     res = CliRunner().invoke(cli, ["seed", "--project-dir", str(project.project_dir), *target, "--mode", mode,
-                                   "--backend", "AR", "--epochs", "3", "--seed", "5", "--target-schema", schema,
+                                   "--backend", backend, "--epochs", "3", "--seed", "5", "--target-schema", schema,
                                    *args], env={"COLUMNS": "400"})
     return res.exit_code, " ".join(res.output.split())

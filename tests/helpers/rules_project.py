@@ -3,7 +3,8 @@
 - `expression_is_true` (a project-local generic test, as dbt_utils writes it) on the model `stg_rentals`:
   `amount = price * days`, carried back to the raw columns in sources mode;
 - a singular test `select * from stg_rentals where returned_on < rented_on` (a return before its rental);
-- and rules nobody declared, learned from the data: `deposit < price`, `rented_on < returned_on`.
+- and rules nobody declared, learned from the data: `deposit < price`, `rented_on < returned_on`, and the
+  country a function of the city (`country = case city when ... end`).
 
 `build_rules(root, target, env)` writes the project, fills the raw table, runs `dbt deps` + `dbt build` on the real
 data and returns it.
@@ -47,7 +48,7 @@ models:
           arguments:
             expression: "amount = price * days"
 """
-MODEL_SQL = """select id as rental_id, rented_on, returned_on, price, days, amount, deposit
+MODEL_SQL = """select id as rental_id, rented_on, returned_on, price, days, amount, deposit, city, country
 from {{ source('rent', 'rentals') }}
 """
 GENERIC = """{% test expression_is_true(model, expression) %}
@@ -57,7 +58,9 @@ select * from {{ model }} where not ({{ expression }})
 SINGULAR = """select * from {{ ref('stg_rentals') }} where returned_on < rented_on
 """
 DDL = {"rentals": "id INTEGER, rented_on DATE, returned_on DATE, price DOUBLE PRECISION, days INTEGER, "
-                  "amount DOUBLE PRECISION, deposit DOUBLE PRECISION"}
+                  "amount DOUBLE PRECISION, deposit DOUBLE PRECISION, city TEXT, country TEXT"}
+COUNTRY_OF = {"Paris": "FR", "Lyon": "FR", "Berlin": "DE", "Hamburg": "DE", "Milan": "IT", "Rome": "IT",
+              "Porto": "PT", "Lisbon": "PT"}
 
 
 def real_frames(seed: int = 0, n: int = 300) -> dict[str, pd.DataFrame]:
@@ -65,10 +68,12 @@ def real_frames(seed: int = 0, n: int = 300) -> dict[str, pd.DataFrame]:
     rented = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 200, n), unit="D")
     price = rng.integers(5, 60, n).astype(float)
     days = rng.integers(1, 9, n)
+    city = rng.choice(sorted(COUNTRY_OF), n)
     return {"rentals": pd.DataFrame({
         "id": np.arange(1, n + 1), "rented_on": rented.date,
         "returned_on": (rented + pd.to_timedelta(days, unit="D")).date,
-        "price": price, "days": days, "amount": price * days, "deposit": np.floor(price * rng.uniform(0, 1, n))})}
+        "price": price, "days": days, "amount": price * days, "deposit": np.floor(price * rng.uniform(0, 1, n)),
+        "city": city, "country": [COUNTRY_OF[c] for c in city]})}
 
 
 def build_rules(root: Path, *, target: str | None = None, env: dict[str, str] | None = None) -> DbtProject:

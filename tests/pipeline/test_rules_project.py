@@ -13,7 +13,7 @@ from synthohive_dbt.dbt import DbtProject
 from synthohive_dbt.io import read_table
 from synthohive_dbt.rules import row_violations
 from tests.helpers.profiles import WAREHOUSES, build_on_warehouse, seed_ar
-from tests.helpers.rules_project import build_rules
+from tests.helpers.rules_project import COUNTRY_OF, build_rules
 
 pytestmark = pytest.mark.slow
 
@@ -23,16 +23,19 @@ def rules(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     return build_on_warehouse(request, tmp_path_factory, "rules", build_rules)
 
 
-@pytest.mark.parametrize("mode", ["sources", "mirror"])
-def test_declared_and_learned_rules_hold_and_dbt_passes(rules: DbtProject, mode: str, tmp_path) -> None:
+@pytest.mark.parametrize(("mode", "backend"), [("sources", "AR"), ("mirror", "AR"), ("mirror", "CTGAN")])
+def test_declared_and_learned_rules_hold_and_dbt_passes(rules: DbtProject, mode: str, backend: str,
+                                                         tmp_path) -> None:
     exported = tmp_path / "rules.yml"
-    code, out = seed_ar(rules, mode, f"synth_rules_{mode}", "--export-rules", str(exported))
+    schema = f"synth_rules_{mode}_{backend.lower()}"
+    code, out = seed_ar(rules, mode, schema, "--export-rules", str(exported), backend=backend)
     assert code == 0, out
     assert "amount = price * days (declared by test.rules.expression_is_true" in out
     assert "deposit < price (learned: holds on all 300 real rows" in out
+    assert "country = case city when " in out  # a function of another column, learned
     if mode == "sources":  # the declared rule already computes amount from those columns: nothing learned twice
         assert "amount = days * price" not in out
-    table = ("synth_rules_sources", "rentals") if mode == "sources" else ("synth_rules_mirror", "stg_rentals")
+    table = (schema, "rentals") if mode == "sources" else (schema, "stg_rentals")
     engine = rules.engine()
     try:
         frame = read_table(engine, table)
@@ -40,6 +43,7 @@ def test_declared_and_learned_rules_hold_and_dbt_passes(rules: DbtProject, mode:
         engine.dispose()
     for rule in ("amount = price * days", "deposit < price", "not (returned_on < rented_on)"):
         assert not row_violations(frame, rule).any(), rule
+    assert frame["country"].eq(frame["city"].map(COUNTRY_OF)).all()  # every synthetic city in its own country
     tests = yaml.safe_load(exported.read_text())
     assert {"dbt_utils.expression_is_true": {"expression": "deposit < price"}} in [
         t for section in ("sources", "models") for s in tests.get(section, [])

@@ -23,7 +23,7 @@ from synthohive_dbt.metrics import ks_statistic
 from synthohive_dbt.io.warehouse import read_table
 from synthohive_dbt.relational.cardinality import match_parents
 from synthohive_dbt.relational.distributed import plan_partitions, sample_partition
-from synthohive_dbt.relational.hierarchy import HierarchyShape, children_per_node, shape_of
+from synthohive_dbt.relational.hierarchy import HierarchyShape, children_per_node, self_reference_labels, shape_of
 from synthohive_dbt.relational.plan import ForeignKeyPlan
 from synthohive_dbt.relational.sinks import MemorySink
 from tests.helpers.hierarchy_project import org_chart
@@ -156,16 +156,25 @@ def test_fitted_hierarchies_keep_roots_depth_and_children(real, fitted, tmp_path
         pd.testing.assert_frame_equal(out[name], again[name])
 
 
-def test_under_differential_privacy_the_shape_is_kept_and_said_outside_epsilon(real) -> None:
-    meta = Metadata()
-    meta.add_table("org", pk="employee_id", fk={"manager_id": "org.employee_id"})
-    synth = Synthesizer(meta, PrivacyConfig(enable_differential_privacy=True, epsilon=3.0),
-                        model_kwargs={"time_budget_s": None}).fit({"org": real["org"]}, epochs=1, batch_size=100,
-                                                                 seed=1)
-    report = synth.privacy_report()
+def test_under_differential_privacy_the_shape_is_off_unless_kept_and_then_said_outside_epsilon(real) -> None:
+    def fit(keep: bool) -> Synthesizer:
+        meta = Metadata()
+        meta.add_table("org", pk="employee_id", fk={"manager_id": "org.employee_id"})
+        synth = Synthesizer(meta, PrivacyConfig(enable_differential_privacy=True, epsilon=3.0),
+                            model_kwargs={"time_budget_s": None})
+        if keep:  # --keep-rule 'org:<the shape's label>', as the run lists it
+            synth.rules_on = {("org", label) for label in self_reference_labels(meta.tables["org"])}
+        return synth.fit({"org": real["org"]}, epochs=1, batch_size=100, seed=1)
+
+    off = fit(keep=False)
+    assert not any(f.hierarchy.enabled for f in off.plans["org"].foreign_keys if f.hierarchy is not None)
+    report = off.privacy_report()
+    assert report is not None and not any("shape of self-references" in line for line in report["not_covered"])
+    kept = fit(keep=True)
+    report = kept.privacy_report()
     assert report is not None
     assert any("shape of self-references" in line and "org.manager_id" in line for line in report["not_covered"])
-    assert _shape(synth.sample(seed=2, evaluate=False)["org"]).levels == _shape(real["org"]).levels
+    assert _shape(kept.sample(seed=2, evaluate=False)["org"]).levels == _shape(real["org"]).levels
 
 
 # ---------------------------------------------------------------- distributed sampling (no Spark needed)

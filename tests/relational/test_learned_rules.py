@@ -86,6 +86,26 @@ def test_under_differential_privacy_learned_rules_are_off_and_no_rule_uses_pii()
     synth.fit({"orders": planted()}, epochs=1, max_steps=2, batch_size=100, seed=3)
     assert synth.metadata.tables["orders"].row_rules and not any(
         r.enabled for r in synth.metadata.tables["orders"].row_rules)
+    # --keep-rule: the user keeps one learned rule on under DP; it holds, and the others stay off
+    kept = Synthesizer(_meta(), PrivacyConfig(enable_differential_privacy=True, epsilon=5.0), model_kwargs=TINY)
+    kept.rules_on = {("orders", "ordered_at <= shipped_at")}
+    kept.fit({"orders": planted()}, epochs=1, max_steps=2, batch_size=100, seed=3)
+    on = {r.expression for r in kept.metadata.tables["orders"].row_rules if r.enabled}
+    assert on == {"ordered_at <= shipped_at"}
+    assert not row_violations(kept.sample(seed=4)["orders"], "ordered_at <= shipped_at").any()
+
+
+def test_an_order_with_nulls_is_learned_as_sql_reads_it_and_kept() -> None:
+    """`b is null or a <= b`: rows with a null take no part (as in a dbt test); the rule is found on the others
+    and every synthetic row with both values keeps it, while nulls are still drawn."""
+    data = planted()
+    data.loc[data.index[::4], "shipped_at"] = pd.NaT  # a quarter not shipped yet
+    assert "ordered_at <= shipped_at" in {r.expression for r in find_rules(data, _meta().tables["orders"])}
+    synth = Synthesizer(_meta(), backend="AR", model_kwargs={"hidden_dim": 8})
+    synth.fit({"orders": data}, epochs=1, max_steps=5, batch_size=100, seed=3)
+    out = synth.sample(seed=4)["orders"]
+    assert out["shipped_at"].isna().any() and out["shipped_at"].notna().any()
+    assert not row_violations(out, "ordered_at <= shipped_at").any()
 
 
 def test_learned_rules_export_as_dbt_tests() -> None:
