@@ -13,6 +13,13 @@ Two datasets, each synthesized twice with the same backend, seed and budget:
   (start_date, end_date per customer_id) and `date_trunc('month', start_date) = start_date` (and end_date),
   plus what is learned.
 
+* `jaffle_shop`: the public jaffle_shop (dbt-labs, the classic project; its seeds from the corpus in
+  ../shared/corpus/jaffle_shop_classic) as its two marts hold it: `customers` (first_order, most_recent_order,
+  number_of_orders, customer_lifetime_value) and `orders` (amount per payment method, amount), joined by the
+  project's relationships test orders.customer_id -> customers.customer_id. The marts are computed here in
+  pandas from the raw seeds, the way the project's models define them; nothing is declared: every rule is
+  learned, across the key (count, min, max, sum of the orders) and in the rows.
+
 "before": rules off (none declared, `learn_rules=False`); "after": declared + learned rules on. For every rule
 of the "after" run the script measures the share of synthetic rows that keep it, in both runs; "kept" means
 100% of rows. SDMetrics' multi-table QualityReport (Column Pair Trends, Intertable Trends) scores both runs:
@@ -20,7 +27,7 @@ it runs in a separate venv that has sdmetrics (`--sdmetrics-python`, e.g. bench/
 bench/setup_reference_env.sh), since sdmetrics is not a dependency of synthohive.
 
     PYTHONPATH=. .venv/bin/python bench/invariants.py [--mrr-csv PATH] [--backend AR] [--epochs 20]
-        [--sdmetrics-python PATH]
+        [--sdmetrics-python PATH] [--datasets shop mrr_playbook jaffle_shop] [--corpus ../shared/corpus]
 
 Results: bench/results/invariants.json.
 """
@@ -44,6 +51,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import gen_shop  # noqa: E402
+from relational_data import CORPUS  # noqa: E402  (../shared/corpus, or $SYNTHOHIVE_SHARED_DIR/corpus)
 
 from synthohive_dbt import Synthesizer  # noqa: E402
 from synthohive_dbt.config import GroupRule, Metadata, RowRule  # noqa: E402
@@ -112,6 +120,33 @@ def mrr(csv: Path) -> tuple[dict[str, pd.DataFrame], Metadata]:
         t.add_row_rule(RowRule(expression=f"date_trunc('month', {col}) = {col}",
                                source="dbt_utils.expression_is_true"))
     return {"customers": customers, "subscription_periods": subs}, meta
+
+
+def jaffle(corpus: Path) -> tuple[dict[str, pd.DataFrame], Metadata]:
+    """jaffle_shop's `customers` and `orders` marts, from its raw seeds (see the module docstring)."""
+    seeds = corpus / "jaffle_shop_classic" / "seeds"
+    people = pd.read_csv(seeds / "raw_customers.csv").rename(columns={"id": "customer_id"})
+    raw_orders = pd.read_csv(seeds / "raw_orders.csv", parse_dates=["order_date"]).rename(
+        columns={"id": "order_id", "user_id": "customer_id"})
+    pay = pd.read_csv(seeds / "raw_payments.csv")
+    pay["amount"] = pay["amount"] / 100  # the staging model turns cents into dollars
+    by_method = pay.pivot_table(index="order_id", columns="payment_method", values="amount", aggfunc="sum",
+                                fill_value=0.0)
+    orders = raw_orders.copy()
+    for method in ("credit_card", "coupon", "bank_transfer", "gift_card"):
+        amounts = by_method[method] if method in by_method else pd.Series(dtype=float)
+        orders[f"{method}_amount"] = amounts.reindex(orders["order_id"], fill_value=0.0).to_numpy()
+    orders["amount"] = pay.groupby("order_id")["amount"].sum().reindex(orders["order_id"], fill_value=0.0).to_numpy()
+    per = orders.groupby("customer_id")
+    customers = people.set_index("customer_id")
+    customers["first_order"] = per["order_date"].min()
+    customers["most_recent_order"] = per["order_date"].max()
+    customers["number_of_orders"] = per.size()
+    customers["customer_lifetime_value"] = per["amount"].sum()
+    meta = Metadata()
+    meta.add_table("customers", pk="customer_id")
+    meta.add_table("orders", pk="order_id", fk={"customer_id": "customers.customer_id"})
+    return {"customers": customers.reset_index(), "orders": orders}, meta
 
 
 def without_rules(meta: Metadata) -> Metadata:
@@ -201,11 +236,17 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sdmetrics-python", default=None)
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--datasets", nargs="+", default=["shop", "mrr_playbook", "jaffle_shop"])
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    datasets = {"shop": shop()}
-    if args.mrr_csv.is_file():
+    datasets = {}
+    if "shop" in args.datasets:
+        datasets["shop"] = shop()
+    if "mrr_playbook" in args.datasets and args.mrr_csv.is_file():
         datasets["mrr_playbook"] = mrr(args.mrr_csv)
+    if "jaffle_shop" in args.datasets:
+        datasets["jaffle_shop"] = jaffle(args.corpus)
     results: dict[str, Any] = {"backend": args.backend, "epochs": args.epochs, "seed": args.seed, "datasets": {}}
     for name, (data, meta) in datasets.items():
         synth, after = run(data, meta, True, args)
