@@ -137,6 +137,10 @@ class HoldingSink:
 
 def _in_dtype(values: np.ndarray, like: pd.Series) -> pd.Series:
     """Computed values in the column's own dtype where they fit (a count in an integer column stays integer)."""
+    if like.dtype.kind == "M":  # a min/max of dates, computed on nanoseconds as float: back to the column's dates
+        micros = np.where(np.isnan(values), 0, np.round(values / 1000)).astype(np.int64)  # exact below 2**53 us
+        stamps = pd.Series(micros.astype("datetime64[us]"), index=like.index).where(~np.isnan(values))
+        return stamps.astype(like.dtype)
     out = pd.Series(values, index=like.index)
     whole = np.isnan(values) | (np.round(values) == values)
     if like.dtype.kind in "iu" or str(like.dtype) in ("Int64", "Int32", "Int16", "Int8"):

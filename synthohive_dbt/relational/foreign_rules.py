@@ -12,7 +12,8 @@ The search, per foreign key (not a self-reference; neither table copied as is), 
   that have children (children of one parent are not independent);
 - aggregate: a numeric parent column equal, within its own rounding, to `count(*)` of its children, to the sum,
   min or max of a numeric child column, or to the sum of the product of two (`total = sum(unit_price *
-  quantity)`). Children with a null in the aggregated column rule the column out (SQL would skip them). A
+  quantity)`); a parent date column equal to the min or max of a child date column (a customer's first and
+  latest order). Children with a null in the aggregated column rule the column out (SQL would skip them). A
   parent without children holds one value throughout (null, or 0 for count and sum), kept as `empty`.
   Supporting units: the parents with children;
 - taken when it holds in 100% of those units, on at least MIN_SUPPORT of them, and is not chance: with `p` the
@@ -62,6 +63,7 @@ from synthohive_dbt.rules import rule_columns
 log = logging.getLogger(__name__)
 
 FUNCTIONS = ("sum", "min", "max")
+DATE_FUNCTIONS = ("min", "max")  # of a child date column, into a parent date column
 PROBE_PARENTS = 64
 
 
@@ -106,11 +108,15 @@ def find_foreign_rules(metadata: Metadata, child_cfg: TableConfig, fk: ForeignKe
     p_num, p_date, p_text = candidate_columns(parent, parent_cfg, parent_exclude)
     bound = _bound(metadata, child_cfg)
     p_free = [c for c in p_num if c not in _bound(metadata, parent_cfg)]
+    # dates: min/max of a child date (a customer's first and latest order); tz-naive only, compared in ns
+    p_dates = [c for c in p_date if c not in _bound(metadata, parent_cfg) and parent[c].dtype.kind == "M"]
+    child_dates = [c for c in c_date if child[c].dtype.kind == "M"]
     lookups = [(c, p) for cs, ps in ((c_num, p_num), (c_date, p_date), (c_text[:MAX_COLUMNS], p_text[:MAX_COLUMNS]))
                for c in cs if c not in bound for p in ps]
     child_numbers = [c for c in c_num if c in child.columns]
     products = [(a, b) for i, a in enumerate(child_numbers) for b in child_numbers[i + 1:]]
-    tried = len(lookups) + len(p_free) * (1 + len(FUNCTIONS) * len(child_numbers) + len(products))
+    tried = (len(lookups) + len(p_free) * (1 + len(FUNCTIONS) * len(child_numbers) + len(products))
+             + len(p_dates) * len(DATE_FUNCTIONS) * len(child_dates))
     rng = np.random.default_rng(seed)
     started = time.monotonic()
     found: list[tuple[str, ForeignRule]] = []
@@ -158,6 +164,20 @@ def find_foreign_rules(metadata: Metadata, child_cfg: TableConfig, fk: ForeignKe
                 return found
             sample = (target[probe], None if x is None else x[in_probe], probe_rows)
             rule = _aggregate_rule(y, of, x, target, k, rows[linked], counts, rng, tried, sample)
+            if rule is not None:
+                found.append((fk.parent, rule.model_copy(update={"other": child_cfg.name, "via": via})))
+                break
+    dates = {c: as_numbers(child[c])[linked] for c in child_dates}
+    for y in p_dates:
+        if y in looked_up:
+            continue
+        target = as_numbers(parent[y])
+        for of, x in ((c, v) for c, v in dates.items() if not np.isnan(v).any()):
+            if time.monotonic() - started > time_cap:
+                return found
+            sample = (target[probe], x[in_probe], probe_rows)
+            rule = _aggregate_rule(y, of, x, target, None, rows[linked], counts, rng, tried, sample,
+                                   functions=DATE_FUNCTIONS)
             if rule is not None:
                 found.append((fk.parent, rule.model_copy(update={"other": child_cfg.name, "via": via})))
                 break
@@ -236,10 +256,11 @@ def _keeps(target: np.ndarray, agg: np.ndarray, has: np.ndarray, k: int | None) 
 
 def _aggregate_rule(y: str, of: str | None, x: np.ndarray | None, target: np.ndarray, k: int | None,
                     rows: np.ndarray, counts: np.ndarray, rng: np.random.Generator, tried: int,
-                    probe: tuple[np.ndarray, np.ndarray | None, np.ndarray]) -> ForeignRule | None:
+                    probe: tuple[np.ndarray, np.ndarray | None, np.ndarray],
+                    functions: tuple[str, ...] = FUNCTIONS) -> ForeignRule | None:
     n, has = len(target), counts > 0
     p_target, p_x, p_rows = probe
-    for function in (("count",) if x is None else FUNCTIONS):
+    for function in (("count",) if x is None else functions):
         if function != "sum" and of is not None and "*" in of:
             continue  # products are summed only (invoice total = sum of price times quantity)
         if not _keeps(p_target, _grouped(function, p_x, p_rows, len(p_target)), np.ones(len(p_target), bool),

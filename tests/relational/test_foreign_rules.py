@@ -227,3 +227,37 @@ def test_the_run_lists_rules_across_keys_and_writes_them_beside_the_yaml(tmp_pat
     assert sorted(p.name for p in (tmp_path / "rules_tests").iterdir()) == [
         "synthohive_invoices__billing_country.sql", "synthohive_invoices__billing_score.sql",
         "synthohive_invoices__max_quantity.sql", "synthohive_invoices__total.sql"]  # the one switched off is not
+
+
+def test_first_and_latest_dates_of_the_children_are_learned_and_kept() -> None:
+    """`customers.first_order = min(orders.ordered_at)`, `last_order = max(...)` (jaffle_shop's marts): learned on
+    dates, computed from the synthetic orders, written back as dates; a customer without orders keeps nulls."""
+    from synthohive_dbt.config import Metadata
+
+    rng = np.random.default_rng(3)
+    n = 120
+    owner = rng.integers(1, n + 1, 400)
+    orders = pd.DataFrame({"order_id": np.arange(1, 401), "customer_id": owner,
+                           "ordered_at": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 300, 400),
+                                                                                      unit="D"),
+                           "amount": np.round(rng.uniform(5, 90, 400), 2)})
+    per = orders.groupby("customer_id")["ordered_at"]
+    customers = pd.DataFrame({"customer_id": np.arange(1, n + 1), "segment": rng.choice(["a", "b"], n)})
+    customers["first_order"] = customers["customer_id"].map(per.min())
+    customers["last_order"] = customers["customer_id"].map(per.max())
+    meta = Metadata()
+    meta.add_table("customers", pk="customer_id")
+    meta.add_table("orders", pk="order_id", fk={"customer_id": "customers.customer_id"})
+    synth = Synthesizer(meta, backend="AR", model_kwargs={"hidden_dim": 8})
+    synth.fit({"customers": customers, "orders": orders}, epochs=1, max_steps=5, batch_size=100, seed=3)
+    rules = {r.expression for r in synth.metadata.tables["customers"].foreign_rules}
+    assert {"first_order = min(orders.ordered_at) via customer_id",
+            "last_order = max(orders.ordered_at) via customer_id"} <= rules, rules
+    out = synth.sample(scale=1.5, seed=4)
+    assert out["customers"]["first_order"].dtype.kind == "M"
+    for rule in synth.metadata.tables["customers"].foreign_rules:
+        judged, bad = foreign_violations(rule, synth.metadata, "customers", out)
+        assert judged == len(out["customers"]) and bad == 0, rule.expression
+    expect = out["orders"].groupby("customer_id")["ordered_at"].min()
+    got = out["customers"].set_index("customer_id")["first_order"]
+    assert got.loc[expect.index].eq(expect).all() and got.drop(expect.index).isna().all()
