@@ -4,8 +4,8 @@
   `amount = price * days`, carried back to the raw columns in sources mode;
 - a singular test `select * from stg_rentals where returned_on < rented_on` (a return before its rental);
 - and rules nobody declared, learned from the data: `deposit < price`, `rented_on < returned_on`, and the
-  country a function of the city (`country = case city when ... end`); on the child `payments` (a
-  relationships test to `rentals`), per rental: `installment` numbered 1, 2, 3 and billing periods
+  country a function of the city (`country = case city when ... end`), `total_due = amount + deposit`; on the
+  child `payments` (a relationships test to `rentals`), per rental: `installment` numbered 1, 2, 3 and billing periods
   `[period_start, period_end)` each starting where the previous ends (rules within groups of rows).
 
 `build_rules(root, target, env)` writes the project, fills the raw table, runs `dbt deps` + `dbt build` on the real
@@ -66,7 +66,7 @@ models:
           arguments:
             expression: "amount = price * days"
 """
-MODEL_SQL = """select id as rental_id, rented_on, returned_on, price, days, amount, deposit, city, country
+MODEL_SQL = """select id as rental_id, rented_on, returned_on, price, days, amount, deposit, total_due, city, country
 from {{ source('rent', 'rentals') }}
 """
 PAYMENTS_SQL = """select payment_id, rental_id, installment, period_start, period_end, paid
@@ -79,7 +79,8 @@ select * from {{ model }} where not ({{ expression }})
 SINGULAR = """select * from {{ ref('stg_rentals') }} where returned_on < rented_on
 """
 DDL = {"rentals": "id INTEGER, rented_on DATE, returned_on DATE, price DOUBLE PRECISION, days INTEGER, "
-                  "amount DOUBLE PRECISION, deposit DOUBLE PRECISION, city TEXT, country TEXT",
+                  "amount DOUBLE PRECISION, deposit DOUBLE PRECISION, total_due DOUBLE PRECISION, city TEXT, "
+                  "country TEXT",
        "payments": "payment_id INTEGER, rental_id INTEGER, installment INTEGER, period_start DATE, period_end DATE, "
                    "paid DOUBLE PRECISION"}
 COUNTRY_OF = {"Paris": "FR", "Lyon": "FR", "Berlin": "DE", "Hamburg": "DE", "Milan": "IT", "Rome": "IT",
@@ -92,10 +93,11 @@ def real_frames(seed: int = 0, n: int = 300) -> dict[str, pd.DataFrame]:
     price = rng.integers(5, 60, n).astype(float)
     days = rng.integers(1, 9, n)
     city = rng.choice(sorted(COUNTRY_OF), n)
+    deposit = np.floor(price * rng.uniform(0, 1, n))
     return {"rentals": pd.DataFrame({
         "id": np.arange(1, n + 1), "rented_on": rented.date,
         "returned_on": (rented + pd.to_timedelta(days, unit="D")).date,
-        "price": price, "days": days, "amount": price * days, "deposit": np.floor(price * rng.uniform(0, 1, n)),
+        "price": price, "days": days, "amount": price * days, "deposit": deposit, "total_due": price * days + deposit,
         "city": city, "country": [COUNTRY_OF[c] for c in city]}), "payments": _payments(rng, rented, n)}
 
 

@@ -63,11 +63,15 @@ def test_rules_across_keys_are_learned_kept_and_exported_in_both_modes(invoices:
     (root / "tests").mkdir(exist_ok=True)
     for path in singular:  # adopted by the project: dbt runs them from now on
         shutil.copy(path, root / "tests" / path.name)
-    code, out = seed_ar(project, "mirror", "synth_inv_mirror")
-    assert code == 0, out
-    assert "rule stg_invoices: total = round(sum(stg_lines.unit_price * stg_lines.quantity), 2) via invoice_id" in out
-    engine = project.engine()
-    try:
-        _hold(*(read_table(engine, ("synth_inv_mirror", f"stg_{t}")) for t in ("customers", "invoices", "lines")))
-    finally:
-        engine.dispose()
+    for backend, mode in (("AR", "mirror"), ("CTGAN", "mirror"), ("CTGAN", "sources")):
+        schema = f"synth_inv_{mode}_{backend.lower()}"
+        code, out = seed_ar(project, mode, schema, backend=backend)  # dbt runs the adopted tests too
+        assert code == 0, out
+        prefix = "stg_" if mode == "mirror" else ""
+        assert (f"rule {prefix}invoices: total = round(sum({prefix}lines.unit_price * {prefix}lines.quantity), 2) "
+                "via invoice_id") in out
+        engine = project.engine()
+        try:
+            _hold(*(read_table(engine, (schema, f"{prefix}{t}")) for t in ("customers", "invoices", "lines")))
+        finally:
+            engine.dispose()

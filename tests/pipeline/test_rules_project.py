@@ -37,7 +37,8 @@ def rules(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     return build_on_warehouse(request, tmp_path_factory, "rules", build_rules)
 
 
-@pytest.mark.parametrize(("mode", "backend"), [("sources", "AR"), ("mirror", "AR"), ("mirror", "CTGAN")])
+@pytest.mark.parametrize(("mode", "backend"), [("sources", "AR"), ("mirror", "AR"), ("mirror", "CTGAN"),
+                                               ("sources", "CTGAN")])
 def test_declared_and_learned_rules_hold_and_dbt_passes(rules: DbtProject, mode: str, backend: str,
                                                          tmp_path) -> None:
     exported = tmp_path / "rules.yml"
@@ -47,6 +48,7 @@ def test_declared_and_learned_rules_hold_and_dbt_passes(rules: DbtProject, mode:
     assert "amount = price * days (declared by test.rules.expression_is_true" in out
     assert "deposit < price (learned: holds on all 300 real rows" in out
     assert "country = case city when " in out  # a function of another column, learned
+    assert "total_due = amount + deposit (learned" in out  # arithmetic inside a row, learned
     for label in (SEQUENCE, PERIODS):  # rules within the rows of each rental's payments, learned
         assert f"{label} (learned: holds on all" in out, label
     if mode == "sources":  # the declared rule already computes amount from those columns: nothing learned twice
@@ -57,7 +59,8 @@ def test_declared_and_learned_rules_hold_and_dbt_passes(rules: DbtProject, mode:
         frame = read_table(engine, table)
     finally:
         engine.dispose()
-    for rule in ("amount = price * days", "deposit < price", "not (returned_on < rented_on)"):
+    for rule in ("amount = price * days", "deposit < price", "not (returned_on < rented_on)",
+                 "total_due = amount + deposit"):
         assert not row_violations(frame, rule).any(), rule
     assert frame["country"].eq(frame["city"].map(COUNTRY_OF)).all()  # every synthetic city in its own country
     engine = rules.engine()
