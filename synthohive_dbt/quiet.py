@@ -39,12 +39,15 @@ def is_library_warning(category: type[Warning], filename: str) -> bool:
     return bool(_MODULE.match(getattr(category, "__module__", "") or "")) or bool(_PATH.search(filename))
 
 
+TRACKER_FILTER = "ignore:resource_tracker:UserWarning"
+
+
 def silence_library_warnings() -> None:
     """Drop library and deprecation warnings, and library log records below ERROR, from the console.
 
     Dropped warnings still reach the `synthohive_dbt.warnings` logger at DEBUG, so a debug log can show them.
     Idempotent. Does nothing when the interpreter was given warning options (`-W`, PYTHONWARNINGS)."""
-    if sys.warnoptions:
+    if [o for o in sys.warnoptions if o != TRACKER_FILTER]:
         return
     for category in DEVELOPER_CATEGORIES:
         warnings.filterwarnings("ignore", category=category)
@@ -55,6 +58,12 @@ def silence_library_warnings() -> None:
         logger = logging.getLogger(name)
         if logger.level < logging.ERROR:
             logger.setLevel(logging.ERROR)
+    # dbt creates multiprocessing locks it never releases and the CLI ends without interpreter teardown
+    # (cli._exit), so multiprocessing's resource tracker frees them and printed "There appear to be 2 leaked
+    # semaphore objects" after every run that ran dbt. The tracker is a process multiprocessing starts later with
+    # this interpreter's -W options (sys.warnoptions), so the filter goes there: no other process sees it
+    if TRACKER_FILTER not in sys.warnoptions:
+        sys.warnoptions.append(TRACKER_FILTER)
 
 
 def _quiet_showwarning(shown: ShowWarning) -> ShowWarning:

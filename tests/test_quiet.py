@@ -76,3 +76,14 @@ def test_warning_options_given_to_python_win() -> None:
     assert "FutureWarning: kept" in asked.stderr
     plain = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert plain.returncode == 0 and plain.stderr == ""
+
+
+def test_the_resource_trackers_leak_warning_after_a_hard_exit_is_silenced() -> None:
+    """dbt leaves multiprocessing locks behind and the CLI exits without teardown: the resource tracker (its own
+    process) used to print "leaked semaphore objects" after every dbt run; its -W filter comes from us."""
+    lock = "import multiprocessing as mp, os, sys; lock = mp.get_context('spawn').Lock(); sys.stderr.flush(); os._exit(0)"
+    plain = subprocess.run([sys.executable, "-c", lock], capture_output=True, text=True, timeout=120)
+    assert "leaked semaphore" in plain.stderr  # what the filter is for
+    quiet = subprocess.run([sys.executable, "-c", "from synthohive_dbt.quiet import silence_library_warnings; "
+                            "silence_library_warnings(); " + lock], capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 0 and "leaked semaphore" not in quiet.stderr, quiet.stderr
