@@ -354,8 +354,11 @@ def _group_counters(plan: TablePlan, cfg: TableConfig, links: dict[int, np.ndarr
     if not plan.group_counters:
         return {}
     group_fks = [i for i, f in enumerate(plan.foreign_keys) if set(f.columns) & set(cfg.pk) and i in links]
-    groups = (pd.DataFrame({i: links[i] for i in group_fks}).groupby(group_fks, sort=False).ngroup().to_numpy()
-              if group_fks else np.zeros(n, dtype=np.int64))
+    if len(group_fks) == 1:  # the parent row number is the group already (-1: the rows without a parent)
+        groups = links[group_fks[0]]
+    else:
+        groups = (pd.DataFrame({i: links[i] for i in group_fks}).groupby(group_fks, sort=False).ngroup().to_numpy()
+                  if group_fks else np.zeros(n, dtype=np.int64))
     return {col: per_group_sequence(groups, start) for col, start in plan.group_counters.items()}
 
 

@@ -190,8 +190,18 @@ def _datetime_unit(dtype: str) -> str:
 
 
 def per_group_sequence(groups: np.ndarray, start: int) -> np.ndarray:
-    """A counter restarting in every group (line numbers within an order), unique per (group, counter)."""
-    return pd.Series(groups).groupby(groups, sort=False).cumcount().to_numpy(np.int64) + int(start)
+    """A counter restarting in every group (line numbers within an order), unique per (group, counter): each row's
+    rank among the earlier rows of its group. Sorted in numpy rather than grouped by pandas, whose hash table
+    held ~100 MB more at 4M rows (the peak of a 10M-row run)."""
+    order = np.argsort(groups, kind="stable")  # rows of a group together, in row order
+    sorted_groups = groups[order]
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]]) if len(order) else order
+    del sorted_groups
+    rank = np.arange(len(order), dtype=np.int64)
+    rank -= np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    out = np.empty(len(order), dtype=np.int64)
+    out[order] = rank
+    return out + int(start)
 
 
 def detect_per_group_start(frame: pd.DataFrame, column: str, group_cols: list[str]) -> int | None:
