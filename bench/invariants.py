@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -58,7 +59,9 @@ from synthohive_dbt.config import GroupRule, Metadata, RowRule  # noqa: E402
 from synthohive_dbt.relational.foreign_rules import foreign_violations  # noqa: E402
 from synthohive_dbt.rules import group_violations, row_violations  # noqa: E402
 
-DEFAULT_MRR = Path("/work/real_projects/mrr_playbook/project/data/subscription_periods.csv")
+# the fetched public projects (bench/real_projects.py's folder), beside the repository like ../shared
+REAL_PROJECTS = Path(os.environ.get("SYNTHOHIVE_REAL_PROJECTS", HERE.parents[1] / "real_projects"))
+DEFAULT_MRR = REAL_PROJECTS / "mrr_playbook" / "project" / "data" / "subscription_periods.csv"
 OUT = HERE / "results" / "invariants.json"
 
 SCORER = r"""

@@ -665,18 +665,18 @@ def _run_dbt(project: DbtProject, builder: DbtProject | None, tables: ProjectTab
     state_dir = project.target_path / "synthohive_state"
     ours = [t.unique_id for t in tables.tables.values()]
     if tables.mode == "mirror":
-        positioned, sources = _mirror_manifest(tables, output)
         judged = judged_tests(tables.manifest, same_relation_ids(tables.manifest, ours))
         reporter.step(f"dbt test on the synthetic tables in {output.target_schema!r}: {len(judged.runnable)} "
                       f"test(s) touch only synthetic tables" + (f", {len(judged.kept_out)} touch real ones and are "
                                                                "not run" if judged.kept_out else "")
                       + ("; dbt runs with the saved manifest, no parse" if tables.manifest_is_final else ""))
+        if worker is not None:  # prepared in `generate` with the manifest moved as below: no parse, no defer
+            result = _test_only(worker, judged.runnable.values(), options, variables)
+            return result, judged.not_run(result.outcomes)
+        positioned, sources = _mirror_manifest(tables, output)
         if tables.manifest_is_final:  # dbt is handed the manifest with the synthetic nodes moved: no parse, no defer
-            if worker is not None:  # prepared with the same manifest (see `generate`)
-                result = _test_only(worker, judged.runnable.values(), options, variables)
-            else:
-                result = _test_only(project, judged.runnable.values(), options, variables, sources_in=sources,
-                                    manifest=positioned)
+            result = _test_only(project, judged.runnable.values(), options, variables, sources_in=sources,
+                                manifest=positioned)
         else:
             write_state(state_dir, positioned)
             result = _test_only(project, judged.runnable.values(), options, [*variables, *defer_args(state_dir)],

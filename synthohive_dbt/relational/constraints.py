@@ -210,20 +210,6 @@ def assert_frame(frame: pd.DataFrame, cfg: TableConfig, seen: dict[str, pd.Index
                     hint="check that the real data meets the constraint (a model cannot learn what it never "
                          "saw), relax the constraint, or train longer so rejection sampling succeeds")
     _assert_rules(frame, cfg, broken, strict)
-    for g in cfg.group_rules:
-        mask = group_violations(frame, g) if g.enabled and set(g.columns + g.partition_by) <= set(frame.columns) \
-            else np.zeros(len(frame), dtype=bool)
-        if mask.any():
-            rows = [int(i) for i in np.flatnonzero(mask)[:_SHOWN_ROWS]]
-            what = (f"table {cfg.name!r}: {int(mask.sum())} generated row(s) break the {g.origin} rule `{g.label}`"
-                    f"{f' (from {g.source})' if g.source else ''}, e.g. rows {rows}")
-            if g.origin == "declared" or strict:
-                raise ConstraintViolationError(
-                    what, hint="switch the rule off (enabled=False) or report it: group rules are laid out by "
-                               "construction")
-            log.warning("%s", what)
-            if broken is not None:
-                broken[g.label] = broken.get(g.label, 0) + int(mask.sum())
 
 
 def _assert_rules(frame: pd.DataFrame, cfg: TableConfig, broken: dict[str, int] | None, strict: bool) -> None:
@@ -235,15 +221,30 @@ def _assert_rules(frame: pd.DataFrame, cfg: TableConfig, broken: dict[str, int] 
             continue
         rows = [int(i) for i in np.flatnonzero(mask)[:_SHOWN_ROWS]]
         sample = frame.iloc[rows][rule_columns(rule.expression)].to_dict("records")
-        what = (f"table {cfg.name!r}: {int(mask.sum())} generated row(s) break the {rule.origin} rule "
-                f"`{rule.expression}`{f' (from {rule.source})' if rule.source else ''}, e.g. rows {rows}: {sample}")
-        if rule.origin == "declared" or strict:
-            raise ConstraintViolationError(
-                what, hint="check that the real data keeps the rule, switch it off (TableConfig.switch_rule), or "
-                           "train longer so rejection sampling succeeds")
-        log.warning("%s", what)
-        if broken is not None:
-            broken[rule.expression] = broken.get(rule.expression, 0) + int(mask.sum())
+        _broken_rule(cfg, rule.expression, rule.origin, rule.source, mask, f"{rows}: {sample}", broken, strict,
+                     "check that the real data keeps the rule, switch it off (TableConfig.switch_rule), or train "
+                     "longer so rejection sampling succeeds")
+    for g in cfg.group_rules:
+        if not g.enabled or not set(g.columns + g.partition_by) <= set(frame.columns):
+            continue
+        mask = group_violations(frame, g)
+        if mask.any():
+            rows = [int(i) for i in np.flatnonzero(mask)[:_SHOWN_ROWS]]
+            _broken_rule(cfg, g.label, g.origin, g.source, mask, str(rows), broken, strict,
+                         "switch the rule off (enabled=False) or report it: group rules are laid out by construction")
+
+
+def _broken_rule(cfg: TableConfig, label: str, origin: str, source: str | None, mask: np.ndarray, rows: str,
+                 broken: dict[str, int] | None, strict: bool, hint: str) -> None:
+    """A declared rule the output breaks is an error naming it and the rows; a learned one a warning and a count
+    in the sampling statistics (an error under --strict)."""
+    what = (f"table {cfg.name!r}: {int(mask.sum())} generated row(s) break the {origin} rule `{label}`"
+            f"{f' (from {source})' if source else ''}, e.g. rows {rows}")
+    if origin == "declared" or strict:
+        raise ConstraintViolationError(what, hint=hint)
+    log.warning("%s", what)
+    if broken is not None:
+        broken[label] = broken.get(label, 0) + int(mask.sum())
 
 
 def _describe(c: Constraint, rule: str) -> str:
