@@ -49,8 +49,9 @@ DELTA_HINT = ("install delta-spark and its jars: pip install delta-spark, then b
               "delta.configure_spark_with_delta_pip(builder) (or spark.jars.packages=io.delta:delta-spark_2.13:"
               "<version>) and spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension")
 
-#: produce(artifact bytes, partition index, sink) writes one partition's rows through `sink`
-Producer = Callable[[bytes, int, Any], None]
+#: produce(artifact bytes, partition index, sink) writes one partition's rows through `sink` and returns a
+#: JSON-able report of them (the sampling statistics), which travels back to the driver
+Producer = Callable[[bytes, int, Any], Any]
 
 
 class PartitionSink:
@@ -113,9 +114,10 @@ def _cast(table: pa.Table, spark_schema_json: str | None, name: str) -> pa.Table
 
 
 def run_partitions(spark: Any, artifact: bytes, produce: Producer, partitions: int, out: str | Path,
-                   schemas: Mapping[str, str]) -> dict[str, int]:
-    """Run `produce` for partitions 0..n-1 on the executors; returns rows written per table. `out` must be a
-    path every executor can write (local mode: any folder; a cluster: a shared filesystem)."""
+                   schemas: Mapping[str, str]) -> tuple[dict[str, int], list[Any]]:
+    """Run `produce` for partitions 0..n-1 on the executors; returns rows written per table and each
+    partition's report, in partition order. `out` must be a path every executor can write (local mode: any
+    folder; a cluster: a shared filesystem)."""
     out = str(out)
     broadcast = spark.sparkContext.broadcast(artifact)
     schemas = dict(schemas)
@@ -124,19 +126,20 @@ def run_partitions(spark: Any, artifact: bytes, produce: Producer, partitions: i
         for batch in batches:
             for part in batch["id"].tolist():
                 sink = PartitionSink(out, int(part), schemas)
-                produce(broadcast.value, int(part), sink)
-                yield pd.DataFrame({"table": list(sink.rows), "rows": list(sink.rows.values())},
-                                   columns=["table", "rows"])
+                report = produce(broadcast.value, int(part), sink)
+                yield pd.DataFrame({"part": [int(part)], "rows": [json.dumps(sink.rows)],
+                                    "report": [json.dumps(report)]})
 
     try:
         done = (spark.range(0, partitions, 1, numPartitions=partitions)
-                .mapInPandas(run, "table string, rows long").collect())
+                .mapInPandas(run, "part long, rows string, report string").collect())
     finally:
         broadcast.destroy()
     rows: dict[str, int] = {}
     for r in done:
-        rows[r["table"]] = rows.get(r["table"], 0) + int(r["rows"])
-    return rows
+        for table, n in json.loads(r["rows"]).items():
+            rows[table] = rows.get(table, 0) + int(n)
+    return rows, [json.loads(r["report"]) for r in sorted(done, key=lambda r: r["part"])]
 
 
 def first_duplicate(spark: Any, folder: str | Path, column: str) -> Any | None:

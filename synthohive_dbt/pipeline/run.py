@@ -336,11 +336,13 @@ def _manifest_for_model(project: DbtProject, saved: SavedProject, reporter: Repo
 
 class _ToTarget:
     """A sampling sink that hands each chunk to the staged write under the table's target identifier, with
-    its columns in the real table's order."""
+    its columns in the real table's order. When the staged write offers a Spark session (an `ExecutorSink`,
+    Spark's), so does this: the tables are then drawn on the executors and handed over as folders."""
 
     def __init__(self, staged: Any, identifiers: Mapping[str, str]) -> None:  # a StagedWrite or the warehouse's own
         self.staged, self.identifiers = staged, identifiers
         self.results = staged.counts
+        self.spark_session = getattr(staged, "spark_session", None)
 
     def write(self, table: str, frame: pd.DataFrame) -> None:
         ident = self.identifiers[table]
@@ -349,6 +351,15 @@ class _ToTarget:
 
     def close(self, table: str, columns: list[str]) -> None:
         self.staged.close(self.identifiers[table], columns)
+
+    def partition_folder(self) -> Path:
+        return Path(self.staged.partition_folder())
+
+    def spark_schema(self, table: str) -> str | None:
+        return self.staged.spark_schema(self.identifiers[table])  # type: ignore[no-any-return]
+
+    def adopt(self, table: str, folder: str, rows: int) -> None:
+        self.staged.adopt(self.identifiers[table], folder, rows)
 
 
 def _stream(project: DbtProject, synth: Any, tables: ProjectTables, saved: SavedProject, sample: SampleOptions,
@@ -556,7 +567,12 @@ def _sample(synth: Any, sample: SampleOptions, reporter: Reporter, sink: Any = N
         roots = {n: p.n_real for n, p in synth.plans.items() if p.driving is None and p.copied is None}
         largest = max(roots, key=lambda n: (roots[n], n))
         scale = sample.rows / max(roots[largest], 1)
-    reporter.step("sampling the synthetic tables")
+    from synthohive_dbt.relational.sinks import executors_of
+
+    spark = executors_of(sink)
+    reporter.step("sampling the synthetic tables" + (
+        "" if spark is None else f" on the Spark executors ({spark.sparkContext.defaultParallelism} partitions at "
+                                 f"{spark.sparkContext.master}; each partition writes its own files)"))
     synth.strict_rules = sample.strict
     frames = synth.sample(scale=scale, seed=sample.seed, progress=reporter.table, sink=sink)
     return dict(frames)

@@ -48,6 +48,7 @@ class PartitionPlan:
     sizes: dict[str, int]  # root table -> rows in the whole sample
     partitioned: tuple[str, ...]
     chunk_rows: int = DEFAULT_CHUNK_ROWS
+    strict_rules: bool = False  # a learned rule the output breaks is an error (`Synthesizer.strict_rules`)
 
     def root_sizes(self, part: int) -> dict[str, int]:
         """Partition `part`'s rows of each partitioned root (the remainder goes to the first partitions)."""
@@ -57,7 +58,7 @@ class PartitionPlan:
 
 def plan_partitions(plans: Mapping[str, TablePlan], order: list[str], sizes: dict[str, int], partitions: int,
                     seed: int, *, min_rows_per_partition: int = DEFAULT_MIN_ROWS_PER_PARTITION,
-                    chunk_rows: int = DEFAULT_CHUNK_ROWS) -> PartitionPlan:
+                    chunk_rows: int = DEFAULT_CHUNK_ROWS, strict_rules: bool = False) -> PartitionPlan:
     """Split the tables into partitioned and shared (see the module docstring)."""
     if partitions < 1:
         raise ConfigError(f"sample(partitions={partitions}) must be at least 1", hint="e.g. partitions=8")
@@ -93,7 +94,8 @@ def plan_partitions(plans: Mapping[str, TablePlan], order: list[str], sizes: dic
                 and plans[name].driving.parent in split:
             raise ConfigError(f"table {name!r} draws its key from declared values and cannot be split",
                               hint="sample it with partitions=1")
-    return PartitionPlan(partitions, seed, dict(sizes), tuple(n for n in order if n in split), chunk_rows)
+    return PartitionPlan(partitions, seed, dict(sizes), tuple(n for n in order if n in split), chunk_rows,
+                         strict_rules)
 
 
 def _one_tree(plan: TablePlan) -> bool:
@@ -104,26 +106,33 @@ def _one_tree(plan: TablePlan) -> bool:
 
 
 def sample_partition(artifact: bytes, part: int, sink: Any, *, plan: PartitionPlan,
-                     pii: PiiSampling | None = None) -> None:
-    """Partition `part` of a distributed sample, from the saved model `artifact`, into `sink`."""
+                     pii: PiiSampling | None = None) -> dict[str, Any]:
+    """Partition `part` of a distributed sample, from the saved model `artifact`, into `sink`. Returns the
+    partition's sampling statistics (`SampleStats.to_dict`: rows, rejections, learned rules broken), which the
+    driver merges: an executor's log is not the user's."""
     synth = _load(artifact)
+    synth.strict_rules = plan.strict_rules
+    judged = synth._judged()
     shared_order = [n for n in synth.order if n not in plan.partitioned]
     shared_plans = {n: synth.plans[n] for n in shared_order}
     shared = MemorySink()
-    sample_database(shared_plans, synth.models, synth.metadata, shared_order,
-                    {n: s for n, s in plan.sizes.items() if n in shared_plans}, plan.seed, shared,
-                    plan.chunk_rows, None, pii)
+    stats = sample_database(shared_plans, synth.models, judged, shared_order,
+                            {n: s for n, s in plan.sizes.items() if n in shared_plans}, plan.seed, shared,
+                            plan.chunk_rows, None, pii)
+    report = stats.to_dict() if part == 0 else {"seed": plan.seed, "tables": {}}  # shared: partition 0 writes
     if part == 0:
         for name in shared_order:
             sink.write(name, shared.results[name])
             sink.close(name, synth.plans[name].columns)
     if not plan.partitioned:
-        return
+        return report
     mine = {n: _in_partition(p, part, plan.partitions) if n in plan.partitioned else p
             for n, p in synth.plans.items()}
-    sample_database(mine, synth.models, synth.metadata, synth.order, plan.root_sizes(part),
-                    derive_seed(plan.seed, "partition", part), sink, plan.chunk_rows, None, pii,
-                    given=shared.results)
+    drawn = sample_database(mine, synth.models, judged, synth.order, plan.root_sizes(part),
+                            derive_seed(plan.seed, "partition", part), sink, plan.chunk_rows, None, pii,
+                            given=shared.results)
+    report["tables"].update({n: t for n, t in drawn.to_dict()["tables"].items() if n in plan.partitioned})
+    return report
 
 
 def _in_partition(plan: TablePlan, part: int, partitions: int) -> TablePlan:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # annotations only: progress events must not cost a torch import (`inspect`, `init`)
     from synthohive_dbt.models.base import Progress, TrainingMetrics
@@ -51,3 +51,26 @@ class SampleStats:
     def rejected_rows(self) -> int:
         return sum(sum(t.rejected_rows.values()) for t in self.tables.values())
 
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able: a Spark partition sends its statistics back to the driver this way."""
+        return asdict(self)
+
+    @classmethod
+    def merged(cls, seed: int, parts: list[dict[str, Any]]) -> SampleStats:
+        """The statistics of a sample drawn in partitions: counts summed, the slowest partition's seconds."""
+        out = cls(seed=seed)
+        for part in parts:
+            for name, t in part.get("tables", {}).items():
+                mine = out.tables.setdefault(name, TableStats())
+                mine.rows += int(t["rows"])
+                mine.chunks += int(t["chunks"])
+                mine.resample_rounds += int(t["resample_rounds"])
+                mine.dropped_duplicate_keys += int(t["dropped_duplicate_keys"])
+                for target, source in ((mine.rejected_rows, t["rejected_rows"]),
+                                       (mine.broken_rules, t["broken_rules"])):
+                    for key, n in source.items():
+                        target[key] = target.get(key, 0) + int(n)
+                mine.not_enforced = list(dict.fromkeys([*mine.not_enforced, *t["not_enforced"]]))
+                mine.seconds = max(mine.seconds, float(t["seconds"]))
+        return out

@@ -32,6 +32,26 @@ class Sink(Protocol):
     def close(self, table: str, columns: list[str]) -> None: ...
 
 
+class ExecutorSink(Sink, Protocol):
+    """A sink whose tables may be drawn whole on Spark executors rather than handed over chunk by chunk (the
+    Hive staged write of `synthohive generate --target spark`): `sample(sink=...)` sees `spark_session`, lets
+    each partition write `<partition_folder()>/<table>/part-<p>.parquet` in `spark_schema(table)`, and hands
+    every finished folder to `adopt`. The sink publishes them as it would its own chunks."""
+
+    spark_session: Any
+
+    def partition_folder(self) -> Path: ...
+
+    def spark_schema(self, table: str) -> str | None: ...
+
+    def adopt(self, table: str, folder: str, rows: int) -> None: ...
+
+
+def executors_of(sink: Sink | None) -> Any | None:
+    """The Spark session a sink offers to draw on (an `ExecutorSink`), else None: the chunks come here."""
+    return getattr(sink, "spark_session", None)
+
+
 class MemorySink:
     """Collects chunks and concatenates each table once it is complete."""
 

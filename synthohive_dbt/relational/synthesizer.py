@@ -69,7 +69,16 @@ from synthohive_dbt.relational.progress import (
 )
 from synthohive_dbt.relational.distributed import DEFAULT_MIN_ROWS_PER_PARTITION, plan_partitions, sample_partition
 from synthohive_dbt.relational.generate import DEFAULT_CHUNK_ROWS, root_sizes, sample_database
-from synthohive_dbt.relational.sinks import MemorySink, ParquetSink, Sink, discard, publish, staging_folder
+from synthohive_dbt.relational.sinks import (
+    ExecutorSink,
+    MemorySink,
+    ParquetSink,
+    Sink,
+    discard,
+    executors_of,
+    publish,
+    staging_folder,
+)
 from synthohive_dbt.seeds import derive_seed, fresh_seed
 
 log = logging.getLogger(__name__)
@@ -359,12 +368,15 @@ class Synthesizer:
         real_frames, real_pii = self._real_data(real)
         sizes = root_sizes(self.plans, num_rows, scale)
         seed = int(seed) if seed is not None else self.seed
-        if self.spark_session is not None:
-            if sink is not None:
+        spark = self.spark_session if self.spark_session is not None else executors_of(sink)
+        if spark is not None:
+            if sink is not None and executors_of(sink) is None:
                 raise ConfigError("sample() got a sink with a Spark session: Spark samples are written by the "
                                   "executors", hint="drop sink=, or load the model without spark_session")
-            return self._sample_spark(sizes, seed, output_path_base, chunk_rows, real_frames, real_pii,
-                                      before_publish, partitions, min_rows_per_partition)
+            if sink is not None and output_path_base is not None:
+                raise ConfigError("sample() got both output_path_base and sink", hint="pass one of them")
+            return self._sample_spark(spark, sizes, seed, output_path_base, chunk_rows, real_frames, real_pii,
+                                      before_publish, partitions, min_rows_per_partition, progress, sink)
         staging = staging_folder(output_path_base) if output_path_base is not None else None
         if sink is not None and staging is not None:
             raise ConfigError("sample() got both output_path_base and sink", hint="pass one of them")
@@ -387,41 +399,65 @@ class Synthesizer:
         self._last_output = results
         return results
 
-    def _sample_spark(self, sizes: dict[str, int], seed: int, output_path_base: str | Path | None, chunk_rows: int,
-                      real_frames: dict[str, pd.DataFrame] | None, real_pii: pd.Index | None,
-                      before_publish: PublishGate | None, partitions: int | None,
-                      min_rows_per_partition: int) -> dict[str, str]:
-        """The sample drawn on the executors (see `sample`); the model travels as its artifact bytes."""
-        spark = self.spark_session
+    def _sample_spark(self, spark: Any, sizes: dict[str, int], seed: int, output_path_base: str | Path | None,
+                      chunk_rows: int, real_frames: dict[str, pd.DataFrame] | None, real_pii: pd.Index | None,
+                      before_publish: PublishGate | None, partitions: int | None, min_rows_per_partition: int,
+                      progress: TableProgressCallback | None, sink: ExecutorSink | None) -> Output:
+        """The sample drawn on the executors (see `sample`); the model travels as its artifact bytes. Into a
+        sink that offers its Spark session (`ExecutorSink`), each table's folder is handed to the sink;
+        otherwise the folders are published under `output_path_base`."""
         count = int(partitions) if partitions is not None else int(spark.sparkContext.defaultParallelism)
-        plan = plan_partitions(self.plans, self.order, sizes, count, seed,
-                               min_rows_per_partition=min_rows_per_partition, chunk_rows=chunk_rows)
-        base = Path(output_path_base) if output_path_base is not None else Path(
-            tempfile.mkdtemp(prefix="synthohive-spark-sample-"))
-        staging = staging_folder(base)
+        plan = plan_partitions(self.plans, self.order, sizes, count, seed, min_rows_per_partition=min_rows_per_partition,
+                               chunk_rows=chunk_rows, strict_rules=self.strict_rules)
+        if sink is not None:
+            base, staging = None, sink.partition_folder()
+            schemas = {n: schema for n in self.order if (schema := sink.spark_schema(n)) is not None}
+        else:
+            base = Path(output_path_base) if output_path_base is not None else Path(
+                tempfile.mkdtemp(prefix="synthohive-spark-sample-"))
+            staging, schemas = staging_folder(base), self.spark_schemas
         self._last_output = None
         try:
             with tempfile.TemporaryDirectory(prefix="synthohive-artifact-") as tmp:
                 self.save(Path(tmp) / "model.shm")
                 artifact = (Path(tmp) / "model.shm").read_bytes()
             settings = PiiSampling(self.privacy_config.pii_strategy, real_pii)
-            rows = run_partitions(spark, artifact, functools.partial(sample_partition, plan=plan, pii=settings),
-                                  count, staging, self.spark_schemas)
+            rows, reports = run_partitions(spark, artifact, functools.partial(sample_partition, plan=plan,
+                                                                              pii=settings),
+                                           count, staging, schemas)
             staged = {name: str(staging / name) for name in self.order}
-            self._check_unique_across_partitions(staged, plan.partitioned)
-            self.last_sample_stats = SampleStats(seed=seed)
-            for name in self.order:
-                self.last_sample_stats.tables.setdefault(name, TableStats()).rows = rows.get(name, 0)
+            self._check_unique_across_partitions(spark, staged, plan.partitioned)
+            self.last_sample_stats = SampleStats.merged(seed, reports)
+            self._drawn_on_executors(rows, progress)
             if before_publish is not None:
                 before_publish(Drawn(staged, real_frames, seed))
         except BaseException:
-            discard(staging)
-            raise
+            if sink is None:
+                discard(staging)
+            raise  # a sink's folder is its own: it removes it on the way out
+        if sink is not None:
+            for name in self.order:
+                sink.adopt(name, staged[name], rows.get(name, 0))
+            self._last_output = sink.results
+            return sink.results
+        assert base is not None
         results = publish(staging, base, staged)
         self._last_output = results
         return results
 
-    def _check_unique_across_partitions(self, staged: Mapping[str, str], partitioned: tuple[str, ...]) -> None:
+    def _drawn_on_executors(self, rows: Mapping[str, int], progress: TableProgressCallback | None) -> None:
+        """What the driver path reports as it goes, said once the executors are done: each table's rows, and
+        the learned rules the output breaks (warned on the executors, whose log the user does not see)."""
+        assert self.last_sample_stats is not None
+        for index, name in enumerate(self.order):
+            if progress is not None:
+                progress(TableProgress("sample", name, index, len(self.order), rows.get(name, 0), rows.get(name, 0)))
+            for label, n in sorted(self.last_sample_stats.tables.get(name, TableStats()).broken_rules.items()):
+                log.warning("table %r: %d generated row(s) break the learned rule `%s` (drawn on the Spark "
+                            "executors)", name, n, label)
+
+    def _check_unique_across_partitions(self, spark: Any, staged: Mapping[str, str],
+                                        partitioned: tuple[str, ...]) -> None:
         """Keys are unique across partitions by construction; a unique learned or faked column is made unique
         within a partition only, so it is checked on the cluster before anything is published."""
         for name in partitioned:
@@ -429,7 +465,7 @@ class Synthesizer:
             columns = [c for c in plan.model_columns if cfg.constraint(c).unique]
             columns += [p.name for p in plan.pii if p.unique and p.copy_fk is None]
             for column in columns:
-                value = first_duplicate(self.spark_session, staged[name], column)
+                value = first_duplicate(spark, staged[name], column)
                 if value is not None:
                     raise ConstraintViolationError(
                         f"table {name!r}, column {column!r}: the value {value!r} was drawn in two partitions, "

@@ -115,6 +115,31 @@ def test_strict_makes_a_broken_learned_rule_an_error() -> None:
     assert synth.metadata.tables["orders"].row_rules[0].origin == "learned"
 
 
+def test_a_partition_on_an_executor_counts_broken_rules_and_keeps_strict(tmp_path) -> None:
+    """What a Spark executor runs (relational/distributed.py), without Spark: the partition's statistics come
+    back to the driver (merged there), and --strict travels with the partition plan."""
+    from synthohive_dbt.relational.distributed import plan_partitions, sample_partition
+    from synthohive_dbt.relational.progress import SampleStats
+    from synthohive_dbt.relational.sinks import MemorySink
+
+    meta = Metadata()
+    meta.add_table("orders", pk="id").add_row_rule(RowRule(expression="price > 1000", origin="learned"))
+    synth = fit(meta, {"orders": _orders(n=600)})
+    synth.save(tmp_path / "m.shm")
+    artifact = (tmp_path / "m.shm").read_bytes()
+    plan = plan_partitions(synth.plans, synth.order, {"orders": 600}, 2, 3, min_rows_per_partition=100)
+    assert plan.partitioned == ("orders",)
+    reports = [sample_partition(artifact, part, MemorySink(), plan=plan) for part in range(2)]
+    merged = SampleStats.merged(3, reports)
+    broken = [r["tables"]["orders"]["broken_rules"]["price > 1000"] for r in reports]
+    assert min(broken) > 0 and merged.tables["orders"].broken_rules["price > 1000"] == sum(broken)
+    assert merged.tables["orders"].rows == 600
+    strict = plan_partitions(synth.plans, synth.order, {"orders": 600}, 2, 3, min_rows_per_partition=100,
+                             strict_rules=True)
+    with pytest.raises(ConstraintViolationError, match="price > 1000"):
+        sample_partition(artifact, 1, MemorySink(), plan=strict)
+
+
 def test_a_rule_naming_a_missing_column_is_refused_before_training() -> None:
     with pytest.raises(ConfigError, match=r"rule `price <= cost` names column\(s\) \['cost'\]"):
         fit(_meta("price <= cost"), {"orders": _orders()})

@@ -95,6 +95,8 @@ def test_fit_then_generate_on_spark_passes_the_projects_dbt_tests(spark: Any, sp
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     assert summary["success"] is True and summary["failed"] == [], summary
+    # drawn on the executors (the session's two partitions), not on the driver
+    assert "on the Spark executors (2 partitions at local[2]" in res.output, res.output
     # keys, not_null, accepted values, relationships between the three tables: all on the synthetic Hive tables
     assert summary["tests"] >= 12 and summary["tests_passed"] == summary["tests"], summary
     names = sorted(f"raw_{t}" for t in SELECTED)

@@ -238,3 +238,37 @@ def test_instants_are_read_as_utc_whatever_the_session_time_zone(spark: Any) -> 
     finally:
         spark.conf.set("spark.sql.session.timeZone", before)
     assert frame["at"].iloc[0] == pd.Timestamp("2024-03-01 12:00:00")
+
+
+def test_a_staged_hive_write_has_the_executors_draw_its_tables(spark: Any, synth: Synthesizer,
+                                                               sample: dict[str, str], tmp_path: Path) -> None:
+    """`synthohive generate --target spark`: a model loaded without a session samples into the Hive staged write
+    (an ExecutorSink), so the tables are drawn on the executors, each partition writing its own files, and
+    published in the real types: the same rows as the folder path for the same seed and partitions. A failure
+    in a partition leaves nothing behind."""
+    from synthohive_dbt.io.relation import Column
+    from synthohive_dbt.io.warehouses.spark import HiveStagedWrite
+
+    synth.save(tmp_path / "model.shm")
+    loaded = Synthesizer.load(tmp_path / "model.shm")  # no session: the sink brings it
+    columns = {t: [Column(name, kind) for name, kind in spark.table(f"real_db.{t}").dtypes] for t in sample}
+    events: list[tuple[str, str, int]] = []
+    with HiveStagedWrite(spark, "exec_db", columns, run_id="r1", on_progress=lambda *e: events.append(e)) as staged:
+        loaded.sample(scale=3.0, seed=11, partitions=2, min_rows_per_partition=10, sink=staged)
+        drawn = sorted(p.parent.name for p in staged.partition_folder().glob("*/part-*.parquet"))
+    assert drawn == sorted([*sample] * 2)  # one file per partition and table (a shared table's second is empty)
+    for table, folder in sample.items():
+        key = columns[table][0].name
+        got = spark.table(f"exec_db.{table}").toPandas().sort_values(key)
+        want = pd.read_parquet(folder).sort_values(key)
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True), obj=table,
+                                      check_dtype=False)
+        assert spark.table(f"exec_db.{table}").schema == spark.table(f"real_db.{table}").schema
+    assert staged.counts == {t: len(pd.read_parquet(f)) for t, f in sample.items()}
+    assert ("loaded", "order_items", staged.counts["order_items"]) in events
+    assert loaded.last_sample_stats.tables["order_items"].rows == staged.counts["order_items"]
+
+    with pytest.raises(ConfigError, match=r"sample\(partitions=0\)"):
+        with HiveStagedWrite(spark, "exec_db2", columns, run_id="r2", on_progress=lambda *e: None) as staged:
+            loaded.sample(scale=3.0, seed=11, partitions=0, sink=staged)
+    assert not staged.partition_folder().exists() and not spark.catalog.databaseExists("exec_db2")

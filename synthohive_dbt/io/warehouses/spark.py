@@ -25,6 +25,7 @@ pyspark is imported on use only (the import contract).
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -183,6 +184,9 @@ def spark_session(settings: Mapping[str, str] | None = None) -> Any:
     builder = SparkSession.builder.enableHiveSupport().appName("synthohive")
     if "spark.master" not in settings:
         builder = builder.master("local[*]")
+    if str(settings.get("spark.master", "local")).startswith("local"):
+        # the executors' Python workers sample with synthohive: this interpreter's, not whatever `python3` is
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in {**BUILD_DEFAULTS, **settings, **SESSION_SETTINGS}.items():
         builder = builder.config(key, value)
     try:
@@ -322,16 +326,22 @@ def _plain(text: str) -> str:
 
 
 class HiveStagedWrite:
-    """A sampling sink (`write(table, chunk)`, `close(table, columns)`) that keeps each table's chunks as Parquet
-    files in a temporary folder, in the table's real Spark types, and on a clean exit publishes them all with
-    `save_to_hive` (which stages every table complete, then switches; the run lock is the caller's). Leaving by
-    an exception deletes the files: nothing reached the metastore."""
+    """A sampling sink that keeps each table as Parquet files in a temporary folder, in the table's real Spark
+    types, and on a clean exit publishes them all with `save_to_hive` (which stages every table complete, then
+    switches; the run lock is the caller's). Leaving by an exception deletes the files: nothing reached the
+    metastore.
+
+    It is an `ExecutorSink` (relational/sinks.py): it offers its session, so `synthohive generate` draws the
+    tables on the executors, each partition writing its own files into `partition_folder()`, and only file
+    names and counts come back (`adopt`). Chunks handed to `write` (a sample drawn on the driver) land in the
+    same folder layout."""
 
     def __init__(self, spark: Any, target: str, columns: Mapping[str, Sequence[Column]], *, run_id: str,
                  on_progress: Callable[[str, str, int], None]) -> None:
         from synthohive_dbt.io.spark import quote, validate_database_name
 
         self.spark, self.target = spark, validate_database_name(target, what="target database")
+        self.spark_session = spark
         self.columns = {name: list(cols) for name, cols in columns.items()}
         for name in self.columns:
             quote(name)
@@ -341,6 +351,7 @@ class HiveStagedWrite:
         self.results = self.counts
         self._folder: Path | None = None
         self._sink: Any = None
+        self._adopted: dict[str, tuple[str, int]] = {}  # table -> (folder written by the executors, rows)
 
     def __enter__(self) -> HiveStagedWrite:
         from synthohive_dbt.io.spark_hive import PartitionSink, refuse_foreign
@@ -354,9 +365,7 @@ class HiveStagedWrite:
 
     def write(self, table: str, frame: pd.DataFrame) -> None:
         assert self._sink is not None, "HiveStagedWrite.write outside its `with` block"
-        if table not in self.columns:
-            raise WarehouseError(f"table {table!r}: no column types given for it",
-                                 hint="pass its columns when the staged write is opened")
+        self._known(table)
         names = [c.name for c in self.columns[table]]
         self.notify("loading", table, len(frame))
         self._sink.write(table, frame[names] if set(names) <= set(frame.columns) else frame)
@@ -366,6 +375,24 @@ class HiveStagedWrite:
         self._sink.close(table, [c.name for c in self.columns[table]])
         self.notify("loaded", table, self._sink.rows.get(table, 0))
 
+    # -- ExecutorSink: whole tables drawn on the executors ---------------------------------------------------
+    def partition_folder(self) -> Path:
+        assert self._folder is not None, "HiveStagedWrite.partition_folder outside its `with` block"
+        return self._folder / "executors"
+
+    def spark_schema(self, table: str) -> str | None:
+        return self.schemas[self._known(table)]
+
+    def adopt(self, table: str, folder: str, rows: int) -> None:
+        self._adopted[self._known(table)] = (folder, rows)
+        self.notify("loaded", table, rows)
+
+    def _known(self, table: str) -> str:
+        if table not in self.columns:
+            raise WarehouseError(f"table {table!r}: no column types given for it",
+                                 hint="pass its columns when the staged write is opened")
+        return table
+
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         from synthohive_dbt.io.spark_hive import save_to_hive
 
@@ -373,14 +400,16 @@ class HiveStagedWrite:
         try:
             if kind is not None:
                 return
-            missing = [n for n in self.columns if n not in self._sink.rows]
+            rows = {**self._sink.rows, **{name: n for name, (_, n) in self._adopted.items()}}
+            missing = [n for n in self.columns if n not in rows]
             if missing:
                 raise WarehouseError(f"table(s) {missing} were never written", hint="every table must be written")
-            total = sum(self._sink.rows.values())
+            total = sum(rows.values())
             self.notify("swapping", self.target, total)
-            paths = {name: str(self._folder / name) for name in self.columns}
+            paths = {name: self._adopted[name][0] if name in self._adopted else str(self._folder / name)
+                     for name in self.columns}
             save_to_hive(self.spark, paths, self.target, schemas=self.schemas, run_id=self.run_id, locked=True)
-            self.counts.update(self._sink.rows)
+            self.counts.update(rows)
             self.notify("done", self.target, total)
         finally:
             shutil.rmtree(self._folder, ignore_errors=True)
