@@ -1,7 +1,7 @@
 """Spark and Hive as a target: synthetic rows written by the executors, then published as Hive tables.
 
-`run_partitions` runs a producer once per partition on the executors (`spark.range` over the partitions and
-`mapInPandas`). The saved model travels as its artifact bytes in a broadcast variable (JSON + safetensors,
+`run_partitions` runs a producer once per partition on the executors (an RDD of the partition numbers and
+`mapPartitions`). The saved model travels as its artifact bytes in a broadcast variable (JSON + safetensors,
 never a pickle of a model); the producer (relational/distributed.py) is handed down as a callable, since io/
 may not import the engine. Each partition writes `<out>/<table>/part-<p>.parquet` itself, with the table's
 real Spark schema when one was recorded at fit (decimal(p,s), timestamp_ntz, date), so only file names and
@@ -25,7 +25,8 @@ import importlib.util
 import json
 import logging
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -122,24 +123,47 @@ def run_partitions(spark: Any, artifact: bytes, produce: Producer, partitions: i
     broadcast = spark.sparkContext.broadcast(artifact)
     schemas = dict(schemas)
 
-    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for batch in batches:
-            for part in batch["id"].tolist():
-                sink = PartitionSink(out, int(part), schemas)
-                report = produce(broadcast.value, int(part), sink)
-                yield pd.DataFrame({"part": [int(part)], "rows": [json.dumps(sink.rows)],
-                                    "report": [json.dumps(report)]})
+    def run(parts: Iterator[int]) -> Iterator[tuple[int, str, str]]:
+        for part in parts:
+            sink = PartitionSink(out, part, schemas)
+            report = produce(broadcast.value, part, sink)
+            yield part, json.dumps(sink.rows), json.dumps(report)
 
-    try:
-        done = (spark.range(0, partitions, 1, numPartitions=partitions)
-                .mapInPandas(run, "part long, rows string, report string").collect())
+    try:  # a plain RDD job: no Arrow or SQL plan for n tiny results, and its first run starts ~2 s sooner
+        done = spark.sparkContext.parallelize(range(partitions), partitions).mapPartitions(run).collect()
     finally:
         broadcast.destroy()
     rows: dict[str, int] = {}
-    for r in done:
-        for table, n in json.loads(r["rows"]).items():
+    for _, written, _ in done:
+        for table, n in json.loads(written).items():
             rows[table] = rows.get(table, 0) + int(n)
-    return rows, [json.loads(r["report"]) for r in sorted(done, key=lambda r: r["part"])]
+    return rows, [json.loads(report) for _, _, report in sorted(done)]
+
+
+def warm_executors(spark: Any, modules: Sequence[str]) -> threading.Thread:
+    """Start, in the background, one task per executor slot that imports `modules` (the engine, torch), so
+    that the sampling job that follows finds its Python workers started and the imports done: Spark reuses
+    its Python workers (`spark.python.worker.reuse`, on by default). On a session that has run no Python yet
+    this is most of a first sample's fixed cost (~3 s at local[2] here), now spent while the driver loads the
+    model and checks the target. A failure here only costs that time again: the sample reports real ones."""
+    slots = max(1, int(spark.sparkContext.defaultParallelism))
+    names = list(modules)
+
+    def load(_: Iterator[int]) -> Iterator[int]:
+        for name in names:
+            importlib.import_module(name)
+        return iter(())
+
+    def run() -> None:
+        try:
+            spark.sparkContext.setLocalProperty("spark.job.description", "synthohive: starting the executors")
+            spark.sparkContext.parallelize(range(slots), slots).mapPartitions(load).count()
+        except Exception as exc:  # py4j/Spark errors vary (a stopped session among them); see the docstring
+            log.info("starting the Spark executors ahead of the sample failed (the sample starts them): %s", exc)
+
+    thread = threading.Thread(target=run, name="synthohive-warm-executors", daemon=True)
+    thread.start()
+    return thread
 
 
 def first_duplicate(spark: Any, folder: str | Path, column: str) -> Any | None:
@@ -314,4 +338,4 @@ def _lock(spark: Any, db: str) -> Callable[[], None]:
 
 
 __all__ = ["DELTA_HINT", "OWNER_PROPERTY", "PartitionSink", "check_format", "first_duplicate", "lock_path",
-           "owned_tables", "refuse_foreign", "run_partitions", "save_to_hive", "try_lock"]
+           "owned_tables", "refuse_foreign", "run_partitions", "save_to_hive", "try_lock", "warm_executors"]

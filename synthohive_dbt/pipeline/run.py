@@ -273,6 +273,8 @@ def generate(project_options: ProjectOptions, model_path: Path, sample: SampleOp
         adapter = project.resolved_profile().spec.dialect
         worker = stack.enter_context(DbtWorker(project, adapter)) \
             if output.run_dbt and not output.dry_run and runs_out_of_process(adapter) else None
+        if not output.dry_run:
+            _prepare_to_sample(project)
         from synthohive_dbt.relational.synthesizer import Synthesizer  # torch: after the worker started
 
         reporter.step(f"loading the model {model_path}")
@@ -298,6 +300,18 @@ def generate(project_options: ProjectOptions, model_path: Path, sample: SampleOp
                      size_factor(synth.plans, by_name), worker)
         _explain_faked_failures(result, tables, synth.pii_findings)
         return result
+
+
+def _prepare_to_sample(project: DbtProject) -> None:
+    """Let the warehouse start what draws the rows (Spark: the executors' Python workers) while this process
+    loads the model and checks the target."""
+    from synthohive_dbt.relational.sinks import EXECUTOR_MODULES
+
+    engine = project.engine()
+    try:
+        warehouse_for(engine).prepare_to_sample(engine, EXECUTOR_MODULES)
+    finally:
+        engine.dispose()
 
 
 def _manifest_for_model(project: DbtProject, saved: SavedProject, reporter: Reporter) -> tuple[Path, bool]:

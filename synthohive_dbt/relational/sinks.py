@@ -47,6 +47,11 @@ class ExecutorSink(Sink, Protocol):
     def adopt(self, table: str, folder: str, rows: int) -> None: ...
 
 
+EXECUTOR_MODULES = ("synthohive_dbt.relational.synthesizer",)
+"""What an executor imports to draw a partition (torch and the engine): imported ahead of the sample job by
+`io.spark_hive.warm_executors` (this module stays light: the pipeline names it before importing torch)."""
+
+
 def executors_of(sink: Sink | None) -> Any | None:
     """The Spark session a sink offers to draw on (an `ExecutorSink`), else None: the chunks come here."""
     return getattr(sink, "spark_session", None)

@@ -38,7 +38,7 @@ import pandas as pd
 from synthohive_dbt.config import Metadata, PrivacyConfig
 from synthohive_dbt.errors import ArtifactError, ConfigError, ConstraintViolationError, ModelError
 from synthohive_dbt.io.spark import read_database
-from synthohive_dbt.io.spark_hive import first_duplicate, run_partitions, save_to_hive
+from synthohive_dbt.io.spark_hive import first_duplicate, run_partitions, save_to_hive, warm_executors
 from synthohive_dbt.io.writer import new_run_id
 from synthohive_dbt.models.artifact import read_artifact, write_artifact
 from synthohive_dbt.models.base import ConditionalGenerativeModel, Progress, TrainingMetrics
@@ -70,6 +70,7 @@ from synthohive_dbt.relational.progress import (
 from synthohive_dbt.relational.distributed import DEFAULT_MIN_ROWS_PER_PARTITION, plan_partitions, sample_partition
 from synthohive_dbt.relational.generate import DEFAULT_CHUNK_ROWS, root_sizes, sample_database
 from synthohive_dbt.relational.sinks import (
+    EXECUTOR_MODULES,
     ExecutorSink,
     MemorySink,
     ParquetSink,
@@ -542,7 +543,8 @@ class Synthesizer:
              model: type[ConditionalGenerativeModel] | None = None, spark_session: Any = None) -> Synthesizer:
         """Rebuild a saved synthesizer; no training data needed. `model` is required only for a custom
         model class (an artifact may name only a registered backend or the class you pass). With
-        `spark_session`, samples are drawn on its executors (a custom model class cannot travel there)."""
+        `spark_session`, samples are drawn on its executors (a custom model class cannot travel there), and
+        their Python workers are started in the background now (`io.spark_hive.warm_executors`)."""
         state, tensors = read_artifact(path, kind="synthesizer")
         try:
             metadata = Metadata.model_validate(state["metadata"])
@@ -565,6 +567,8 @@ class Synthesizer:
         except (KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"{str(path)!r} passed its checksum but its content is incomplete: {exc!r}",
                                 hint="re-train and save with this version of synthohive-dbt") from exc
+        if spark_session is not None:
+            warm_executors(spark_session, EXECUTOR_MODULES)
         return synth
 
 

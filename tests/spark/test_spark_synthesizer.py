@@ -272,3 +272,24 @@ def test_a_staged_hive_write_has_the_executors_draw_its_tables(spark: Any, synth
         with HiveStagedWrite(spark, "exec_db2", columns, run_id="r2", on_progress=lambda *e: None) as staged:
             loaded.sample(scale=3.0, seed=11, partitions=0, sink=staged)
     assert not staged.partition_folder().exists() and not spark.catalog.databaseExists("exec_db2")
+
+
+def test_executors_are_started_ahead_of_a_sample_and_a_failure_only_logs(spark: Any,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """`warm_executors` imports modules in every executor slot in the background; Spark reuses those Python
+    workers, so the sample job that follows finds the imports done. A module that fails to import is logged
+    (the sample itself would report the real failure), never raised from the background thread."""
+    from synthohive_dbt.io.spark_hive import warm_executors
+
+    warm_executors(spark, ["colorsys"]).join(timeout=120)  # a module nothing else imports on the executors
+
+    def loaded(_: Any) -> Any:
+        import sys
+
+        yield "colorsys" in sys.modules
+
+    assert spark.sparkContext.parallelize(range(2), 2).mapPartitions(loaded).collect() == [True, True]
+    with caplog.at_level("INFO", logger="synthohive_dbt.io.spark_hive"):
+        warm_executors(spark, ["synthohive_no_such_module"]).join(timeout=120)
+    assert "starting the Spark executors ahead of the sample failed" in caplog.text
+    assert "synthohive_no_such_module" in caplog.text

@@ -189,6 +189,11 @@ class Warehouse(ABC):
         `io.writer.StagedWrite`); None: the staging schema and swap of `io.writer`."""
         return None
 
+    def prepare_to_sample(self, bind: Engine, modules: Sequence[str]) -> None:
+        """Called as a run that will sample starts: a warehouse whose own workers draw the rows (Spark's
+        executors) may start them now and import `modules` there, while the driver loads the model and checks
+        the target. Nothing to do where the sample is drawn in this process."""
+
     def create_table(self, conn: Connection, schema: str, table: str, columns: Sequence[Column]) -> None:
         ddl = ", ".join(f"{self.quote(c.name)} {c.sql_type}" for c in columns)
         run_sql(conn, f"CREATE TABLE {self.qualified(schema, table)} ({ddl})")

@@ -309,6 +309,11 @@ class SparkWarehouse(Warehouse):
         # any relation without synthohive's property whatever the flags
         return HiveStagedWrite(_spark(bind), target, columns, run_id=run_id, on_progress=on_progress)
 
+    def prepare_to_sample(self, bind: Engine, modules: Sequence[str]) -> None:
+        from synthohive_dbt.io.spark_hive import warm_executors
+
+        warm_executors(_spark(bind), modules)
+
     # -- one run per target database --------------------------------------------------------------------------
     def lock_scope(self, engine: Engine, schema: str) -> str:
         return f"Spark database {schema!r}"
