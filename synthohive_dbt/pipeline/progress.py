@@ -128,7 +128,7 @@ class RichReporter:
             task = self._task(("write", table), f"writing {table} (rows)", rows)
             self.progress.update(task, completed=rows, total=max(rows, 1))
         elif event == "swapping":
-            self.step(f"swapping the staging schema into {table} ({rows} rows in all)")
+            self.step(f"publishing the staged tables into {table} ({rows:,} rows in all)")
 
     def close(self) -> None:
         self.progress.stop()
@@ -206,14 +206,14 @@ class LineReporter:
     def write(self, event: str, table: str, rows: int) -> None:
         now = self._last_event = self._clock()
         if event == "staging":
-            self._line(f"writing into the staging schema {table}", now)
+            self._line(f"writing into staging: {table}", now)  # a schema, or a folder (Spark's Parquet files)
         elif event == "loading":
             self._writing[table] = now
         elif event == "loaded":
             seconds = now - self._writing.pop(table, now)
             self._line(f"wrote {table}: {rows:,} rows in {seconds:.1f}s", now)
         elif event == "swapping":
-            self._line(f"swapping the staging schema into {table} ({rows:,} rows in all)", now)
+            self._line(f"publishing the staged tables into {table} ({rows:,} rows in all)", now)
         elif event == "done":
             self._line(f"{table} now holds the synthetic tables ({rows:,} rows)", now)
         else:

@@ -379,11 +379,11 @@ class _ToTarget:
 def _stream(project: DbtProject, synth: Any, tables: ProjectTables, saved: SavedProject, sample: SampleOptions,
             output: OutputOptions, reporter: Reporter, plan: RunPlan, run_id: str) -> dict[str, int]:
     """Sample straight into the staging schema, chunk by chunk, then swap: memory does not grow with the rows."""
-    reporter.step(f"sampling and writing {len(tables.tables)} synthetic table(s) into schema "
-                  f"{output.target_schema!r} chunk by chunk (staged, then swapped in one transaction; only "
-                  "relations synthohive wrote are replaced)")
     engine = project.engine()
     try:
+        reporter.step(f"sampling and writing {len(tables.tables)} synthetic table(s) into schema "
+                      f"{output.target_schema!r} chunk by chunk ({warehouse_for(engine).publishing}; only "
+                      "relations synthohive wrote are replaced)")
         columns = _target_columns(engine, tables, saved, reporter)
         identifiers = {t.name: t.identifier for t in tables.tables.values()}
         with open_staged_write(engine, output.target_schema, columns, force=output.force, adopt=output.adopt,
@@ -667,10 +667,10 @@ def size_factor(plans: Mapping[str, Any], frames: Mapping[str, pd.DataFrame | in
 
 def _write(project: DbtProject, tables: ProjectTables, frames: Mapping[str, pd.DataFrame],
            output: OutputOptions, reporter: Reporter, plan: RunPlan, run_id: str) -> dict[str, int]:
-    reporter.step(f"writing {len(frames)} synthetic table(s) into schema {output.target_schema!r} "
-                  "(staged, then swapped in one transaction; only relations synthohive wrote are replaced)")
     engine = project.engine()
     try:
+        reporter.step(f"writing {len(frames)} synthetic table(s) into schema {output.target_schema!r} "
+                      f"({warehouse_for(engine).publishing}; only relations synthohive wrote are replaced)")
         by_ident = {t.identifier: t for t in tables.tables.values()}
         columns = real_columns(engine, {ident: t.real for ident, t in by_ident.items()})
         out = {}

@@ -408,8 +408,8 @@ class Synthesizer:
         sink that offers its Spark session (`ExecutorSink`), each table's folder is handed to the sink;
         otherwise the folders are published under `output_path_base`."""
         count = int(partitions) if partitions is not None else int(spark.sparkContext.defaultParallelism)
-        plan = plan_partitions(self.plans, self.order, sizes, count, seed, min_rows_per_partition=min_rows_per_partition,
-                               chunk_rows=chunk_rows, strict_rules=self.strict_rules)
+        plan = plan_partitions(self.plans, self.order, sizes, count, seed, chunk_rows=chunk_rows,
+                               min_rows_per_partition=min_rows_per_partition, strict_rules=self.strict_rules)
         if sink is not None:
             base, staging = None, sink.partition_folder()
             schemas = {n: schema for n in self.order if (schema := sink.spark_schema(n)) is not None}

@@ -77,10 +77,10 @@ def test_a_whole_run_is_one_line_per_table_and_phase(run: tuple[LineReporter, Cl
         "[    6.3s] trained orders (2/2): 40/300 epochs (stopped early) in 0.8s",
         "[    6.5s] sampled customers (1/2): 1,000 rows in 0.2s",
         "[    7.5s] sampled orders (2/2): 5,000 rows in 1.0s",
-        "[    7.5s] writing into the staging schema synthetic__staging",
+        "[    7.5s] writing into staging: synthetic__staging",
         "[    7.9s] wrote customers: 1,000 rows in 0.4s",
         "[    8.3s] wrote orders: 5,000 rows in 0.4s",
-        "[    8.3s] swapping the staging schema into synthetic (6,000 rows in all)",
+        "[    8.3s] publishing the staged tables into synthetic (6,000 rows in all)",
         "[    8.3s] synthetic now holds the synthetic tables (6,000 rows)",
     ]
 

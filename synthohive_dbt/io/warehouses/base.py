@@ -81,6 +81,8 @@ class Warehouse(ABC):
     """False where `try_lock` cannot keep two runs apart (the plan says so)."""
     takes_over_relations: bool = True
     """False where --force / --adopt cannot apply (Spark: only tables carrying synthohive's property are replaced)."""
+    publishing: str = "staged, then swapped in one transaction"
+    """How a run's tables reach the target, as the run's log says it."""
 
     # -- names ---------------------------------------------------------------------------------------------
     max_identifier_bytes: int | None = None

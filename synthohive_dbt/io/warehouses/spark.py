@@ -217,6 +217,7 @@ class SparkWarehouse(Warehouse):
     dialect = DIALECT
     folds_case = True  # the Hive metastore stores database and table names in lower case
     takes_over_relations = False  # save_to_hive replaces only tables carrying synthohive.owned
+    publishing = "written as Parquet files, staged as tables, then each table switched in"
     type_names = {"smallint": "SMALLINT", "integer": "INT", "bigint": "BIGINT", "real": "FLOAT",
                   "double": "DOUBLE", "decimal": "DECIMAL", "boolean": "BOOLEAN", "date": "DATE", "time": "STRING",
                   "timestamp": "TIMESTAMP_NTZ", "timestamptz": "TIMESTAMP", "interval": "STRING",
