@@ -140,6 +140,38 @@ def run_partitions(spark: Any, artifact: bytes, produce: Producer, partitions: i
     return rows, [json.loads(report) for _, _, report in sorted(done)]
 
 
+STAGING_DIR = "spark.synthohive.stagingDir"
+"""A Spark setting (a profile's `server_side_parameters`, or `spark.conf.set`): the folder, mounted at the same
+path on the driver and every executor, where a run's Parquet files are written before they become tables."""
+
+
+def run_folder(spark: Any, prefix: str) -> Path:
+    """A fresh folder for one run's Parquet files that the executors and the driver can both reach: under
+    `spark.synthohive.stagingDir` when set, else (local mode only) this machine's temp folder. On a cluster
+    without the setting, ConfigError: a driver-local folder is invisible to the executors."""
+    configured = (spark.conf.get(STAGING_DIR, "") or "").strip()
+    master = str(spark.sparkContext.master)
+    if not configured and not master.startswith("local"):
+        raise ConfigError(f"Spark runs on a cluster ({master}): the synthetic tables' Parquet files need a folder "
+                          "every executor and the driver can reach, and none is set",
+                          hint=f"set {STAGING_DIR} to a shared mount (profile server_side_parameters, or "
+                               "spark.conf.set), or pass output_path_base= on such storage")
+    parsed = urlparse(configured)
+    if parsed.scheme not in ("", "file"):
+        raise ConfigError(f"{STAGING_DIR}={configured!r}: the files are written through the local filesystem, so "
+                          "it must be a folder mounted at the same path on the driver and every executor",
+                          hint="mount that storage (NFS, a FUSE mount of HDFS/S3) and give its local path")
+    root = Path(parsed.path) if configured else None
+    try:
+        if root is not None:
+            root.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+    except OSError as exc:
+        raise ConfigError(f"cannot create a folder for the synthetic tables' files under "
+                          f"{str(root or tempfile.gettempdir())!r}: {exc}",
+                          hint=f"set {STAGING_DIR} to a writable folder") from exc
+
+
 def warm_executors(spark: Any, modules: Sequence[str]) -> threading.Thread:
     """Start, in the background, one task per executor slot that imports `modules` (the engine, torch), so
     that the sampling job that follows finds its Python workers started and the imports done: Spark reuses
@@ -338,4 +370,5 @@ def _lock(spark: Any, db: str) -> Callable[[], None]:
 
 
 __all__ = ["DELTA_HINT", "OWNER_PROPERTY", "PartitionSink", "check_format", "first_duplicate", "lock_path",
-           "owned_tables", "refuse_foreign", "run_partitions", "save_to_hive", "try_lock", "warm_executors"]
+           "owned_tables", "refuse_foreign", "run_folder", "run_partitions", "save_to_hive", "try_lock",
+           "warm_executors", "STAGING_DIR"]

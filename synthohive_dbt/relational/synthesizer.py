@@ -38,7 +38,7 @@ import pandas as pd
 from synthohive_dbt.config import Metadata, PrivacyConfig
 from synthohive_dbt.errors import ArtifactError, ConfigError, ConstraintViolationError, ModelError
 from synthohive_dbt.io.spark import read_database
-from synthohive_dbt.io.spark_hive import first_duplicate, run_partitions, save_to_hive, warm_executors
+from synthohive_dbt.io.spark_hive import first_duplicate, run_folder, run_partitions, save_to_hive, warm_executors
 from synthohive_dbt.io.writer import new_run_id
 from synthohive_dbt.models.artifact import read_artifact, write_artifact
 from synthohive_dbt.models.base import ConditionalGenerativeModel, Progress, TrainingMetrics
@@ -414,8 +414,8 @@ class Synthesizer:
             base, staging = None, sink.partition_folder()
             schemas = {n: schema for n in self.order if (schema := sink.spark_schema(n)) is not None}
         else:
-            base = Path(output_path_base) if output_path_base is not None else Path(
-                tempfile.mkdtemp(prefix="synthohive-spark-sample-"))
+            base = Path(output_path_base) if output_path_base is not None else run_folder(
+                spark, "synthohive-spark-sample-")
             staging, schemas = staging_folder(base), self.spark_schemas
         self._last_output = None
         try:

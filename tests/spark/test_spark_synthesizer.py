@@ -3,6 +3,7 @@ Hive tables (three levels and a two-parent table), sampling on the executors, sa
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -293,3 +294,31 @@ def test_executors_are_started_ahead_of_a_sample_and_a_failure_only_logs(spark: 
         warm_executors(spark, ["synthohive_no_such_module"]).join(timeout=120)
     assert "starting the Spark executors ahead of the sample failed" in caplog.text
     assert "synthohive_no_such_module" in caplog.text
+
+
+def test_run_files_go_where_executors_and_driver_both_reach(spark: Any, tmp_path: Path) -> None:
+    """Local mode: this machine's temp folder, or `spark.synthohive.stagingDir` when set; on a cluster the
+    setting is required (a driver-local folder is invisible to executors), and only a mounted local path will
+    do (the files are written through the local filesystem)."""
+    from synthohive_dbt.io.spark_hive import STAGING_DIR, run_folder
+
+    assert run_folder(spark, "t-").parent == Path(tempfile.gettempdir())
+    spark.conf.set(STAGING_DIR, str(tmp_path / "shared"))
+    try:
+        assert run_folder(spark, "t-").parent == tmp_path / "shared"
+        spark.conf.set(STAGING_DIR, "s3a://bucket/tmp")
+        with pytest.raises(ConfigError, match="mounted at the same path on the driver and every executor"):
+            run_folder(spark, "t-")
+    finally:
+        spark.conf.unset(STAGING_DIR)
+
+    class _OnACluster:
+        """The real session, as a cluster master reports itself."""
+
+        conf = spark.conf
+
+        class sparkContext:  # noqa: N801 - the attribute's name
+            master = "spark://head:7077"
+
+    with pytest.raises(ConfigError, match=r"(?s)runs on a cluster \(spark://head:7077\).*synthohive\.stagingDir"):
+        run_folder(_OnACluster(), "t-")

@@ -28,7 +28,6 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -360,11 +359,11 @@ class HiveStagedWrite:
         self._adopted: dict[str, tuple[str, int]] = {}  # table -> (folder written by the executors, rows)
 
     def __enter__(self) -> HiveStagedWrite:
-        from synthohive_dbt.io.spark_hive import PartitionSink, refuse_foreign
+        from synthohive_dbt.io.spark_hive import PartitionSink, refuse_foreign, run_folder
 
         if self.spark.catalog.databaseExists(self.target):
             refuse_foreign(self.spark, self.target)
-        self._folder = Path(tempfile.mkdtemp(prefix="synthohive-hive-"))
+        self._folder = run_folder(self.spark, "synthohive-hive-")
         self._sink = PartitionSink(str(self._folder), 0, self.schemas)
         self.notify("staging", str(self._folder), 0)
         return self
