@@ -18,6 +18,7 @@ pyspark is imported only here and in io/spark_hive.py (the import contract), and
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +68,34 @@ def pyspark_functions() -> Any:
         raise ConfigError("Spark was asked for but pyspark is not installed",
                           hint="pip install 'synthohive-dbt[spark]' (PySpark 4.x and Java 17)") from exc
     return functions
+
+
+def is_connect(spark: Any) -> bool:
+    """A Spark Connect session (`SparkSession.builder.remote("sc://...")`): no SparkContext, RDDs or broadcast
+    variables on this side, only DataFrames."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def master_of(spark: Any) -> str:
+    """Where the session's executors run (`local[2]`, `yarn`, `spark://...`); a Spark Connect server may not
+    say (then "remote")."""
+    if not is_connect(spark):
+        return str(spark.sparkContext.master)
+    return str(spark.conf.get("spark.master", "remote") or "remote")
+
+
+def parallelism_of(spark: Any) -> int:
+    """How many tasks the session runs at once: its default parallelism (on Spark Connect, the setting, else
+    the cores of a `local[N]` master, else the shuffle partitions)."""
+    if not is_connect(spark):
+        return max(1, int(spark.sparkContext.defaultParallelism))
+    configured = spark.conf.get("spark.default.parallelism", "") or ""
+    if configured.isdigit():
+        return max(1, int(configured))
+    local = re.fullmatch(r"local\[(\d+|\*)(?:,\s*\d+)?\]", master_of(spark))
+    if local:
+        return int(local.group(1)) if local.group(1).isdigit() else max(1, os.cpu_count() or 1)
+    return max(1, int(spark.conf.get("spark.sql.shuffle.partitions", "8") or 8))
 
 
 @dataclass

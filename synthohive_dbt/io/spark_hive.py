@@ -1,8 +1,9 @@
 """Spark and Hive as a target: synthetic rows written by the executors, then published as Hive tables.
 
 `run_partitions` runs a producer once per partition on the executors (an RDD of the partition numbers and
-`mapPartitions`). The saved model travels as its artifact bytes in a broadcast variable (JSON + safetensors,
-never a pickle of a model); the producer (relational/distributed.py) is handed down as a callable, since io/
+`mapPartitions`; on Spark Connect, which has no RDDs, `spark.range` + `mapInPandas`). The saved model travels
+as its artifact bytes (JSON + safetensors, never a pickle of a model) in a broadcast variable, or on Spark
+Connect inside the function; the producer (relational/distributed.py) is handed down as a callable, since io/
 may not import the engine. Each partition writes `<out>/<table>/part-<p>.parquet` itself, with the table's
 real Spark schema when one was recorded at fit (decimal(p,s), timestamp_ntz, date), so only file names and
 row counts come back to the driver.
@@ -37,7 +38,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from synthohive_dbt.errors import ConfigError, LockedTargetError, UnsafeTargetError, WarehouseError
-from synthohive_dbt.io.spark import pyspark_functions, qualified, quote, validate_database_name
+from synthohive_dbt.io.spark import (
+    is_connect,
+    master_of,
+    parallelism_of,
+    pyspark_functions,
+    qualified,
+    quote,
+    validate_database_name,
+)
 from synthohive_dbt.io.warehouses.filelock import try_file_lock
 
 log = logging.getLogger(__name__)
@@ -120,19 +129,32 @@ def run_partitions(spark: Any, artifact: bytes, produce: Producer, partitions: i
     partition's report, in partition order. `out` must be a path every executor can write (local mode: any
     folder; a cluster: a shared filesystem)."""
     out = str(out)
-    broadcast = spark.sparkContext.broadcast(artifact)
     schemas = dict(schemas)
 
-    def run(parts: Iterator[int]) -> Iterator[tuple[int, str, str]]:
-        for part in parts:
-            sink = PartitionSink(out, part, schemas)
-            report = produce(broadcast.value, part, sink)
-            yield part, json.dumps(sink.rows), json.dumps(report)
+    def one(model: bytes, part: int) -> tuple[int, str, str]:
+        sink = PartitionSink(out, part, schemas)
+        report = produce(model, part, sink)
+        return part, json.dumps(sink.rows), json.dumps(report)
 
-    try:  # a plain RDD job: no Arrow or SQL plan for n tiny results, and its first run starts ~2 s sooner
-        done = spark.sparkContext.parallelize(range(partitions), partitions).mapPartitions(run).collect()
-    finally:
-        broadcast.destroy()
+    if is_connect(spark):  # no RDDs or broadcasts: the model's bytes travel with the function
+        def run_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+            for batch in batches:
+                for part in batch["id"].tolist():
+                    yield pd.DataFrame([one(artifact, int(part))], columns=["part", "rows", "report"])
+
+        done = [(int(r["part"]), r["rows"], r["report"]) for r in spark.range(0, partitions, 1, partitions)
+                .mapInPandas(run_batches, "part long, rows string, report string").collect()]
+    else:
+        broadcast = spark.sparkContext.broadcast(artifact)
+
+        def run(parts: Iterator[int]) -> Iterator[tuple[int, str, str]]:
+            for part in parts:
+                yield one(broadcast.value, part)
+
+        try:  # a plain RDD job: no Arrow or SQL plan for n tiny results, and its first run starts ~2 s sooner
+            done = spark.sparkContext.parallelize(range(partitions), partitions).mapPartitions(run).collect()
+        finally:
+            broadcast.destroy()
     rows: dict[str, int] = {}
     for _, written, _ in done:
         for table, n in json.loads(written).items():
@@ -150,7 +172,7 @@ def run_folder(spark: Any, prefix: str) -> Path:
     `spark.synthohive.stagingDir` when set, else (local mode only) this machine's temp folder. On a cluster
     without the setting, ConfigError: a driver-local folder is invisible to the executors."""
     configured = (spark.conf.get(STAGING_DIR, "") or "").strip()
-    master = str(spark.sparkContext.master)
+    master = master_of(spark)
     if not configured and not master.startswith("local"):
         raise ConfigError(f"Spark runs on a cluster ({master}): the synthetic tables' Parquet files need a folder "
                           "every executor and the driver can reach, and none is set",
@@ -178,18 +200,24 @@ def warm_executors(spark: Any, modules: Sequence[str]) -> threading.Thread:
     its Python workers (`spark.python.worker.reuse`, on by default). On a session that has run no Python yet
     this is most of a first sample's fixed cost (~3 s at local[2] here), now spent while the driver loads the
     model and checks the target. A failure here only costs that time again: the sample reports real ones."""
-    slots = max(1, int(spark.sparkContext.defaultParallelism))
+    slots = parallelism_of(spark)
     names = list(modules)
 
-    def load(_: Iterator[int]) -> Iterator[int]:
+    def load() -> None:
         for name in names:
             importlib.import_module(name)
-        return iter(())
 
     def run() -> None:
         try:
-            spark.sparkContext.setLocalProperty("spark.job.description", "synthohive: starting the executors")
-            spark.sparkContext.parallelize(range(slots), slots).mapPartitions(load).count()
+            if is_connect(spark):
+                def load_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+                    load()
+                    yield from batches
+
+                spark.range(0, slots, 1, slots).mapInPandas(load_batches, "id long").count()
+            else:
+                spark.sparkContext.setLocalProperty("spark.job.description", "synthohive: starting the executors")
+                spark.sparkContext.parallelize(range(slots), slots).foreachPartition(lambda _: load())
         except Exception as exc:  # py4j/Spark errors vary (a stopped session among them); see the docstring
             log.info("starting the Spark executors ahead of the sample failed (the sample starts them): %s", exc)
 

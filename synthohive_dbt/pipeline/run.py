@@ -581,12 +581,13 @@ def _sample(synth: Any, sample: SampleOptions, reporter: Reporter, sink: Any = N
         roots = {n: p.n_real for n, p in synth.plans.items() if p.driving is None and p.copied is None}
         largest = max(roots, key=lambda n: (roots[n], n))
         scale = sample.rows / max(roots[largest], 1)
+    from synthohive_dbt.io.spark import master_of, parallelism_of
     from synthohive_dbt.relational.sinks import executors_of
 
     spark = executors_of(sink)
     reporter.step("sampling the synthetic tables" + (
-        "" if spark is None else f" on the Spark executors ({spark.sparkContext.defaultParallelism} partitions at "
-                                 f"{spark.sparkContext.master}; each partition writes its own files)"))
+        "" if spark is None else f" on the Spark executors ({parallelism_of(spark)} partitions at "
+                                 f"{master_of(spark)}; each partition writes its own files)"))
     synth.strict_rules = sample.strict
     frames = synth.sample(scale=scale, seed=sample.seed, progress=reporter.table, sink=sink)
     return dict(frames)

@@ -37,7 +37,7 @@ import pandas as pd
 
 from synthohive_dbt.config import Metadata, PrivacyConfig
 from synthohive_dbt.errors import ArtifactError, ConfigError, ConstraintViolationError, ModelError
-from synthohive_dbt.io.spark import read_database
+from synthohive_dbt.io.spark import parallelism_of, read_database
 from synthohive_dbt.io.spark_hive import first_duplicate, run_folder, run_partitions, save_to_hive, warm_executors
 from synthohive_dbt.io.writer import new_run_id
 from synthohive_dbt.models.artifact import read_artifact, write_artifact
@@ -407,7 +407,7 @@ class Synthesizer:
         """The sample drawn on the executors (see `sample`); the model travels as its artifact bytes. Into a
         sink that offers its Spark session (`ExecutorSink`), each table's folder is handed to the sink;
         otherwise the folders are published under `output_path_base`."""
-        count = int(partitions) if partitions is not None else int(spark.sparkContext.defaultParallelism)
+        count = int(partitions) if partitions is not None else parallelism_of(spark)
         plan = plan_partitions(self.plans, self.order, sizes, count, seed, chunk_rows=chunk_rows,
                                min_rows_per_partition=min_rows_per_partition, strict_rules=self.strict_rules)
         if sink is not None:

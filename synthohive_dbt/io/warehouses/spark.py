@@ -199,7 +199,9 @@ def spark_session(settings: Mapping[str, str] | None = None) -> Any:
 def session_engine(settings: Mapping[str, str], source: str) -> Engine:
     """A SQLAlchemy engine whose connections run `spark.sql` on this process's session."""
     spark = spark_session(settings)
-    log.info("%s: using Spark %s at %s (warehouse %s)", source, spark.version, spark.sparkContext.master,
+    from synthohive_dbt.io.spark import master_of
+
+    log.info("%s: using Spark %s at %s (warehouse %s)", source, spark.version, master_of(spark),
              spark.conf.get("spark.sql.warehouse.dir", "?"))
     return create_engine("synthohive_spark://", creator=lambda: _Connection(spark), pool_pre_ping=False)
 
