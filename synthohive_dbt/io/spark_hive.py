@@ -167,10 +167,11 @@ STAGING_DIR = "spark.synthohive.stagingDir"
 path on the driver and every executor, where a run's Parquet files are written before they become tables."""
 
 
-def run_folder(spark: Any, prefix: str) -> Path:
-    """A fresh folder for one run's Parquet files that the executors and the driver can both reach: under
-    `spark.synthohive.stagingDir` when set, else (local mode only) this machine's temp folder. On a cluster
-    without the setting, ConfigError: a driver-local folder is invisible to the executors."""
+def staging_root(spark: Any) -> Path | None:
+    """The folder a run's Parquet files go under (`spark.synthohive.stagingDir`), None for this machine's temp
+    folder (local mode only). On a cluster without the setting, or with a URI that is not a mounted path,
+    ConfigError: a driver-local folder is invisible to the executors. Cheap: checked before any real data is
+    read, so a run does not train and then find it cannot write."""
     configured = (spark.conf.get(STAGING_DIR, "") or "").strip()
     master = master_of(spark)
     if not configured and not master.startswith("local"):
@@ -183,7 +184,12 @@ def run_folder(spark: Any, prefix: str) -> Path:
         raise ConfigError(f"{STAGING_DIR}={configured!r}: the files are written through the local filesystem, so "
                           "it must be a folder mounted at the same path on the driver and every executor",
                           hint="mount that storage (NFS, a FUSE mount of HDFS/S3) and give its local path")
-    root = Path(parsed.path) if configured else None
+    return Path(parsed.path) if configured else None
+
+
+def run_folder(spark: Any, prefix: str) -> Path:
+    """A fresh folder for one run's Parquet files that the executors and the driver both reach (`staging_root`)."""
+    root = staging_root(spark)
     try:
         if root is not None:
             root.mkdir(parents=True, exist_ok=True)
@@ -398,5 +404,5 @@ def _lock(spark: Any, db: str) -> Callable[[], None]:
 
 
 __all__ = ["DELTA_HINT", "OWNER_PROPERTY", "PartitionSink", "check_format", "first_duplicate", "lock_path",
-           "owned_tables", "refuse_foreign", "run_folder", "run_partitions", "save_to_hive", "try_lock",
+           "owned_tables", "refuse_foreign", "run_folder", "staging_root", "run_partitions", "save_to_hive", "try_lock",
            "warm_executors", "STAGING_DIR"]

@@ -469,6 +469,12 @@ def _guard(project: DbtProject, tables: ProjectTables, output: OutputOptions, st
                     build_schema=build_schema, built=[rel for _, rel in built], real=tables.real_relations)
     if not output.dry_run:
         check_plan(plan, output.target_schema, reporter)
+        if writes_target:
+            engine = project.engine()
+            try:
+                warehouse_for(engine).check_can_write(engine)
+            finally:
+                engine.dispose()
     return builder, plan
 
 

@@ -165,3 +165,21 @@ def test_a_failed_write_leaves_nothing_in_the_metastore(spark: Any, spark_shop: 
         staged.close("t", [])
     assert staged.counts == {"t": 2}
     assert dict(spark.table("cli_half.t").dtypes) == {"id": "bigint", "amount": "decimal(12,2)"}
+
+
+def test_a_staging_folder_the_executors_cannot_reach_is_refused_before_reading(spark: Any, spark_shop: Path,
+                                                                              spark_env: None) -> None:
+    """The run's Parquet files need a folder the driver and every executor reach: a setting that cannot be one
+    stops `seed` before any real row is read or any model trained, not after."""
+    from synthohive_dbt.io.spark_hive import STAGING_DIR
+
+    spark.conf.set(STAGING_DIR, "s3a://bucket/synthohive")
+    try:
+        res = run("seed", "--project-dir", spark_shop, "--target", "spark", "--select", "source:shop.customers",
+                  "--target-schema", "cli_unreachable", "--epochs", 100000)
+    finally:
+        spark.conf.unset(STAGING_DIR)
+    assert res.exit_code != 0
+    assert "mounted at the same path on the driver and every executor" in res.output, res.output
+    assert "reading 1 real table" not in res.output and "training" not in res.output, res.output
+    assert not spark.catalog.databaseExists("cli_unreachable")

@@ -191,6 +191,10 @@ class Warehouse(ABC):
         `io.writer.StagedWrite`); None: the staging schema and swap of `io.writer`."""
         return None
 
+    def check_can_write(self, bind: Engine) -> None:
+        """Refuse, before any real data is read, what would stop the write at the end of a run (Spark on a
+        cluster without a folder its executors share). Nothing to check for a SQL warehouse."""
+
     def prepare_to_sample(self, bind: Engine, modules: Sequence[str]) -> None:
         """Called as a run that will sample starts: a warehouse whose own workers draw the rows (Spark's
         executors) may start them now and import `modules` there, while the driver loads the model and checks

@@ -311,6 +311,11 @@ class SparkWarehouse(Warehouse):
         # any relation without synthohive's property whatever the flags
         return HiveStagedWrite(_spark(bind), target, columns, run_id=run_id, on_progress=on_progress)
 
+    def check_can_write(self, bind: Engine) -> None:
+        from synthohive_dbt.io.spark_hive import staging_root
+
+        staging_root(_spark(bind))
+
     def prepare_to_sample(self, bind: Engine, modules: Sequence[str]) -> None:
         from synthohive_dbt.io.spark_hive import warm_executors
 
