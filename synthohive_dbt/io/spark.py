@@ -18,6 +18,7 @@ pyspark is imported only here and in io/spark_hive.py (the import contract), and
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -30,6 +31,8 @@ from synthohive_dbt.config import Metadata
 from synthohive_dbt.errors import ConfigError, DataError, UnsafeTargetError, WarehouseError
 from synthohive_dbt.graph import topological_order
 from synthohive_dbt.io.subsample import foreign_key_edges, root_fractions
+
+log = logging.getLogger(__name__)
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 """Databases synthohive reads or writes in Spark: plain identifiers only, checked before any SQL."""
@@ -81,21 +84,38 @@ def master_of(spark: Any) -> str:
     say (then "remote")."""
     if not is_connect(spark):
         return str(spark.sparkContext.master)
-    return str(spark.conf.get("spark.master", "remote") or "remote")
+    return _setting(spark, "spark.master") or "remote"
 
 
 def parallelism_of(spark: Any) -> int:
     """How many tasks the session runs at once: its default parallelism (on Spark Connect, the setting, else
-    the cores of a `local[N]` master, else the shuffle partitions)."""
+    the cores of a `local[N]` master, else the shuffle partitions when a number, else 8). Never raises: a
+    server may refuse to show a setting (Databricks serverless) or set them to "auto"."""
     if not is_connect(spark):
         return max(1, int(spark.sparkContext.defaultParallelism))
-    configured = spark.conf.get("spark.default.parallelism", "") or ""
+    configured = _setting(spark, "spark.default.parallelism")
     if configured.isdigit():
         return max(1, int(configured))
     local = re.fullmatch(r"local\[(\d+|\*)(?:,\s*\d+)?\]", master_of(spark))
     if local:
         return int(local.group(1)) if local.group(1).isdigit() else max(1, os.cpu_count() or 1)
-    return max(1, int(spark.conf.get("spark.sql.shuffle.partitions", "8") or 8))
+    shuffle = _setting(spark, "spark.sql.shuffle.partitions")
+    return max(1, int(shuffle)) if shuffle.isdigit() else 8
+
+
+def connect_is_local(spark: Any) -> bool:
+    """A Spark Connect client talking to a server on this machine (`remote("local")`, `sc://localhost`), so
+    both see one filesystem."""
+    host = str(getattr(getattr(spark, "client", None), "host", "") or "")
+    return host in ("localhost", "127.0.0.1", "::1")
+
+
+def _setting(spark: Any, key: str) -> str:
+    try:
+        return str(spark.conf.get(key, "") or "").strip()
+    except Exception as exc:  # a server refusing to show a setting: pyspark's error types vary by version
+        log.info("Spark setting %s could not be read (%s); using a default", key, exc)
+        return ""
 
 
 @dataclass

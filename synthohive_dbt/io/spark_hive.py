@@ -37,8 +37,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from synthohive_dbt.errors import ConfigError, LockedTargetError, UnsafeTargetError, WarehouseError
+from synthohive_dbt.errors import (
+    ConfigError,
+    LockedTargetError,
+    SynthohiveError,
+    UnsafeTargetError,
+    WarehouseError,
+)
 from synthohive_dbt.io.spark import (
+    connect_is_local,
     is_connect,
     master_of,
     parallelism_of,
@@ -133,7 +140,11 @@ def run_partitions(spark: Any, artifact: bytes, produce: Producer, partitions: i
 
     def one(model: bytes, part: int) -> tuple[int, str, str]:
         sink = PartitionSink(out, part, schemas)
-        report = produce(model, part, sink)
+        try:
+            report = produce(model, part, sink)
+        except SynthohiveError as exc:  # comes back as itself, not as a JVM traceback retried by Spark
+            report = {_FAILED: {"class": type(exc).__name__, "message": str(exc).split("\n  fix: ")[0],
+                                "hint": exc.hint}}
         return part, json.dumps(sink.rows), json.dumps(report)
 
     if is_connect(spark):  # no RDDs or broadcasts: the model's bytes travel with the function
@@ -155,11 +166,29 @@ def run_partitions(spark: Any, artifact: bytes, produce: Producer, partitions: i
             done = spark.sparkContext.parallelize(range(partitions), partitions).mapPartitions(run).collect()
         finally:
             broadcast.destroy()
+    reports = [(part, json.loads(report)) for part, _, report in sorted(done)]
+    for part, report in reports:
+        if isinstance(report, dict) and _FAILED in report:
+            raise _raised(report[_FAILED], part)
     rows: dict[str, int] = {}
     for _, written, _ in done:
         for table, n in json.loads(written).items():
             rows[table] = rows.get(table, 0) + int(n)
-    return rows, [json.loads(report) for _, _, report in sorted(done)]
+    return rows, [report for _, report in reports]
+
+
+_FAILED = "synthohive_error"
+
+
+def _raised(failure: Mapping[str, Any], part: int) -> SynthohiveError:
+    """The error a partition raised, as its own class (the errors module's, else the root)."""
+    from synthohive_dbt import errors
+
+    kind = getattr(errors, str(failure.get("class")), None)
+    message = f"{failure.get('message')} (in partition {part}, on the Spark executors)"
+    if isinstance(kind, type) and issubclass(kind, SynthohiveError) and kind.__init__ is SynthohiveError.__init__:
+        return kind(message, hint=failure.get("hint"))
+    return SynthohiveError(message, hint=failure.get("hint"))
 
 
 STAGING_DIR = "spark.synthohive.stagingDir"
@@ -169,22 +198,37 @@ path on the driver and every executor, where a run's Parquet files are written b
 
 def staging_root(spark: Any) -> Path | None:
     """The folder a run's Parquet files go under (`spark.synthohive.stagingDir`), None for this machine's temp
-    folder (local mode only). On a cluster without the setting, or with a URI that is not a mounted path,
-    ConfigError: a driver-local folder is invisible to the executors. Cheap: checked before any real data is
-    read, so a run does not train and then find it cannot write."""
+    folder (local mode on this machine only). On a cluster, or a Spark Connect server elsewhere, without the
+    setting, or with a setting that is no absolute local path, ConfigError: a folder the executors do not see
+    as the driver does would lose the files. Cheap: checked before any real data is read, so a run does not
+    train and then find it cannot write."""
     configured = (spark.conf.get(STAGING_DIR, "") or "").strip()
     master = master_of(spark)
-    if not configured and not master.startswith("local"):
-        raise ConfigError(f"Spark runs on a cluster ({master}): the synthetic tables' Parquet files need a folder "
-                          "every executor and the driver can reach, and none is set",
+    elsewhere = not master.startswith("local") or (is_connect(spark) and not connect_is_local(spark))
+    if not configured and elsewhere:
+        where = f"a cluster ({master})" if not master.startswith("local") else "a Spark Connect server elsewhere"
+        raise ConfigError(f"Spark runs on {where}: the synthetic tables' Parquet files need a folder every "
+                          "executor and the driver can reach, and none is set",
                           hint=f"set {STAGING_DIR} to a shared mount (profile server_side_parameters, or "
                                "spark.conf.set), or pass output_path_base= on such storage")
+    if not configured:
+        return None
     parsed = urlparse(configured)
-    if parsed.scheme not in ("", "file"):
+    if parsed.scheme not in ("", "file") or parsed.netloc not in ("", "localhost"):
         raise ConfigError(f"{STAGING_DIR}={configured!r}: the files are written through the local filesystem, so "
                           "it must be a folder mounted at the same path on the driver and every executor",
                           hint="mount that storage (NFS, a FUSE mount of HDFS/S3) and give its local path")
-    return Path(parsed.path) if configured else None
+    if not Path(parsed.path).is_absolute():
+        raise ConfigError(f"{STAGING_DIR}={configured!r} is a relative path: each executor would resolve it in "
+                          "its own working folder", hint="give the shared mount's absolute path")
+    return Path(parsed.path)
+
+
+def spark_path(path: str | Path) -> str:
+    """A local folder as Spark must read it: a `file:` URI (a bare path would be looked up on the cluster's
+    default filesystem, HDFS on YARN); a URI is passed as given."""
+    text = str(path)
+    return text if "://" in text else Path(text).resolve().as_uri()
 
 
 def run_folder(spark: Any, prefix: str) -> Path:
@@ -206,7 +250,6 @@ def warm_executors(spark: Any, modules: Sequence[str]) -> threading.Thread:
     its Python workers (`spark.python.worker.reuse`, on by default). On a session that has run no Python yet
     this is most of a first sample's fixed cost (~3 s at local[2] here), now spent while the driver loads the
     model and checks the target. A failure here only costs that time again: the sample reports real ones."""
-    slots = parallelism_of(spark)
     names = list(modules)
 
     def load() -> None:
@@ -215,6 +258,7 @@ def warm_executors(spark: Any, modules: Sequence[str]) -> threading.Thread:
 
     def run() -> None:
         try:
+            slots = parallelism_of(spark)
             if is_connect(spark):
                 def load_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
                     load()
@@ -227,7 +271,10 @@ def warm_executors(spark: Any, modules: Sequence[str]) -> threading.Thread:
         except Exception as exc:  # py4j/Spark errors vary (a stopped session among them); see the docstring
             log.info("starting the Spark executors ahead of the sample failed (the sample starts them): %s", exc)
 
-    thread = threading.Thread(target=run, name="synthohive-warm-executors", daemon=True)
+    from pyspark import InheritableThread  # the caller's job group and scheduler pool, its own job description
+
+    thread = InheritableThread(run, session=spark if is_connect(spark) else None, name="synthohive-warm-executors",
+                               daemon=True)
     thread.start()
     return thread
 
@@ -235,7 +282,7 @@ def warm_executors(spark: Any, modules: Sequence[str]) -> threading.Thread:
 def first_duplicate(spark: Any, folder: str | Path, column: str) -> Any | None:
     """A value of `column` that occurs twice in the Parquet folder (counted on the cluster), else None."""
     F = pyspark_functions()
-    rows = (spark.read.parquet(str(folder)).where(F.col(quote(column)).isNotNull()).groupBy(quote(column))
+    rows = (spark.read.parquet(spark_path(folder)).where(F.col(quote(column)).isNotNull()).groupBy(quote(column))
             .count().where(F.col("count") > 1).limit(1).collect())
     return rows[0][0] if rows else None
 
@@ -333,7 +380,7 @@ def _stage(spark: Any, paths: Mapping[str, str], db: str, schemas: Mapping[str, 
     staged: dict[str, str] = {}
     try:
         for table, path in paths.items():
-            df = spark.read.parquet(str(path))
+            df = spark.read.parquet(spark_path(path))
             if table in schemas:
                 from pyspark.sql.types import StructType
 
@@ -403,6 +450,6 @@ def _lock(spark: Any, db: str) -> Callable[[], None]:
     return release
 
 
-__all__ = ["DELTA_HINT", "OWNER_PROPERTY", "PartitionSink", "check_format", "first_duplicate", "lock_path",
-           "owned_tables", "refuse_foreign", "run_folder", "staging_root", "run_partitions", "save_to_hive", "try_lock",
-           "warm_executors", "STAGING_DIR"]
+__all__ = ["DELTA_HINT", "OWNER_PROPERTY", "STAGING_DIR", "PartitionSink", "check_format", "first_duplicate",
+           "lock_path", "owned_tables", "refuse_foreign", "run_folder", "run_partitions", "save_to_hive",
+           "spark_path", "staging_root", "try_lock", "warm_executors"]

@@ -435,6 +435,8 @@ class Synthesizer:
         except BaseException:
             if sink is None:
                 discard(staging)
+                if output_path_base is None and base is not None:
+                    discard(base)  # the run's own temporary folder, empty
             raise  # a sink's folder is its own: it removes it on the way out
         if sink is not None:
             for name in self.order:

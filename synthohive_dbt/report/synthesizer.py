@@ -23,6 +23,7 @@ from typing import Any
 
 from synthohive_dbt.errors import ConfigError, ModelError
 from synthohive_dbt.relational import synthesizer as engine
+from synthohive_dbt.relational.sinks import executors_of
 from synthohive_dbt.report.gates import QualityGates, check_gates
 from synthohive_dbt.report.measure import RunFacts, measure_run, write_report
 from synthohive_dbt.report.result import EvaluationResult
@@ -60,12 +61,13 @@ class Synthesizer(engine.Synthesizer):
                               "has none (it was loaded from a file)",
                               hint="pass real={table: frame, ...} or a folder of <table>.parquet / .csv")
         self.last_evaluation = None
-        if self.spark_session is not None and gates is not None:
+        on_spark = self.spark_session is not None or executors_of(options.get("sink")) is not None
+        if on_spark and gates is not None:
             raise ConfigError("sample(gates=...) is not available for a Spark sample (it is not measured on the "
                               "driver)", hint="drop gates, publish with save_to_hive, then run `synthohive report`")
 
         def measure_then_gate(drawn: engine.Drawn) -> None:
-            if self.spark_session is not None:
+            if on_spark:
                 log.info("Spark sample not evaluated on the driver: run `synthohive report` on the Hive tables")
             elif evaluate and drawn.real is not None:
                 self.last_evaluation = self.measure(drawn.real, drawn.output, drawn.seed)

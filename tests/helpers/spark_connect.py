@@ -63,7 +63,9 @@ def main(root: Path) -> dict[str, Any]:
             [record.getMessage()] if "ahead of the sample failed" in record.getMessage() else [])
         logging.getLogger("synthohive_dbt.io.spark_hive").addHandler(handler)
         logging.getLogger("synthohive_dbt.io.spark_hive").setLevel(logging.INFO)
-        warm_executors(spark, EXECUTOR_MODULES).join(timeout=120)
+        warm = warm_executors(spark, EXECUTOR_MODULES)
+        warm.join(timeout=120)
+        failures += ["the warm-up did not end in 120 s"] if warm.is_alive() else []
         synth.save(root / "model.shm")
         loaded = Synthesizer.load(root / "model.shm", spark_session=spark)
         third = loaded.sample(**options, output_path_base=root / "third")

@@ -269,31 +269,64 @@ def test_a_staged_hive_write_has_the_executors_draw_its_tables(spark: Any, synth
     assert ("loaded", "order_items", staged.counts["order_items"]) in events
     assert loaded.last_sample_stats.tables["order_items"].rows == staged.counts["order_items"]
 
-    with pytest.raises(ConfigError, match=r"sample\(partitions=0\)"):
+    written: list[str] = []
+
+    def refuse(table: str, folder: str, rows: int) -> None:  # fails after every partition wrote its files
+        written.extend(str(p) for p in staged.partition_folder().glob("*/part-*.parquet"))
+        raise RuntimeError("the metastore went away")
+
+    with pytest.raises(RuntimeError, match="the metastore went away"):
         with HiveStagedWrite(spark, "exec_db2", columns, run_id="r2", on_progress=lambda *e: None) as staged:
-            loaded.sample(scale=3.0, seed=11, partitions=0, sink=staged)
-    assert not staged.partition_folder().exists() and not spark.catalog.databaseExists("exec_db2")
+            staged.adopt = refuse  # type: ignore[method-assign]
+            loaded.sample(scale=3.0, seed=11, partitions=2, min_rows_per_partition=10, sink=staged)
+    assert len(written) == 2 * len(sample)
+    assert not staged._folder.exists() and not spark.catalog.databaseExists("exec_db2")
 
 
 def test_executors_are_started_ahead_of_a_sample_and_a_failure_only_logs(spark: Any,
                                                                         caplog: pytest.LogCaptureFixture) -> None:
-    """`warm_executors` imports modules in every executor slot in the background; Spark reuses those Python
-    workers, so the sample job that follows finds the imports done. A module that fails to import is logged
-    (the sample itself would report the real failure), never raised from the background thread."""
+    """`warm_executors` imports modules in every executor slot in the background (Spark then reuses those Python
+    workers: the gain is measured in bench/spark_sampling.py). A module that fails to import is logged (the
+    sample itself would report the real failure), never raised from the background thread."""
     from synthohive_dbt.io.spark_hive import warm_executors
 
-    warm_executors(spark, ["colorsys"]).join(timeout=120)  # a module nothing else imports on the executors
-
-    def loaded(_: Any) -> Any:
-        import sys
-
-        yield "colorsys" in sys.modules
-
-    assert spark.sparkContext.parallelize(range(2), 2).mapPartitions(loaded).collect() == [True, True]
     with caplog.at_level("INFO", logger="synthohive_dbt.io.spark_hive"):
-        warm_executors(spark, ["synthohive_no_such_module"]).join(timeout=120)
+        thread = warm_executors(spark, ["colorsys"])
+        thread.join(timeout=120)
+        assert not thread.is_alive()
+        assert "ahead of the sample failed" not in caplog.text
+        thread = warm_executors(spark, ["synthohive_no_such_module"])
+        thread.join(timeout=120)
+        assert not thread.is_alive()
     assert "starting the Spark executors ahead of the sample failed" in caplog.text
     assert "synthohive_no_such_module" in caplog.text
+
+
+def test_an_error_in_a_partition_comes_back_as_itself(spark: Any, tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """A learned rule the output breaks: warned and counted on the driver (the executors' log is not the
+    user's), and under strict rules the partition's ConstraintViolationError, not a JVM traceback."""
+    import numpy as np
+
+    from synthohive_dbt.config import Metadata, RowRule
+    from synthohive_dbt.errors import ConstraintViolationError
+
+    rng = np.random.default_rng(0)
+    meta = Metadata()
+    meta.add_table("orders", pk="id").add_row_rule(RowRule(expression="price > 1000", origin="learned"))
+    frame = pd.DataFrame({"id": np.arange(400), "price": rng.integers(1, 50, 400).astype(float)})
+    synth = Synthesizer(metadata=meta, spark_session=spark, backend="CTGAN", model_kwargs=TINY)
+    synth.fit(data={"orders": frame}, epochs=1, batch_size=100, seed=3)
+    with caplog.at_level("WARNING"):
+        synth.sample(num_rows={"orders": 400}, seed=1, partitions=2, min_rows_per_partition=10,
+                     output_path_base=tmp_path / "lenient")
+    assert synth.last_sample_stats.tables["orders"].broken_rules["price > 1000"] > 0
+    assert "break the learned rule `price > 1000` (drawn on the Spark executors)" in caplog.text
+    synth.strict_rules = True
+    with pytest.raises(ConstraintViolationError, match=r"(?s)price > 1000.*in partition \d, on the Spark executors"):
+        synth.sample(num_rows={"orders": 400}, seed=1, partitions=2, min_rows_per_partition=10,
+                     output_path_base=tmp_path / "strict")
+    assert not (tmp_path / "strict").exists()
 
 
 def test_run_files_go_where_executors_and_driver_both_reach(spark: Any, tmp_path: Path) -> None:
@@ -302,15 +335,24 @@ def test_run_files_go_where_executors_and_driver_both_reach(spark: Any, tmp_path
     do (the files are written through the local filesystem)."""
     from synthohive_dbt.io.spark_hive import STAGING_DIR, run_folder
 
-    assert run_folder(spark, "t-").parent == Path(tempfile.gettempdir())
-    spark.conf.set(STAGING_DIR, str(tmp_path / "shared"))
+    from synthohive_dbt.io.spark_hive import spark_path
+
+    here = run_folder(spark, "t-")
+    here.rmdir()
+    assert here.parent == Path(tempfile.gettempdir())
+    spark.conf.set(STAGING_DIR, f"file:{tmp_path / 'shared'}")
     try:
         assert run_folder(spark, "t-").parent == tmp_path / "shared"
-        spark.conf.set(STAGING_DIR, "s3a://bucket/tmp")
-        with pytest.raises(ConfigError, match="mounted at the same path on the driver and every executor"):
-            run_folder(spark, "t-")
+        for wrong, says in [("s3a://bucket/tmp", "mounted at the same path"), ("file://otherhost/x", "mounted"),
+                            ("shared/staging", "relative path")]:
+            spark.conf.set(STAGING_DIR, wrong)
+            with pytest.raises(ConfigError, match=says):
+                run_folder(spark, "t-")
     finally:
         spark.conf.unset(STAGING_DIR)
+    # Spark reads such a folder as a file: URI, never from the cluster's default filesystem (HDFS on YARN)
+    assert spark_path(tmp_path / "shared") == (tmp_path / "shared").resolve().as_uri()
+    assert spark_path("s3a://bucket/x") == "s3a://bucket/x"
 
     class _OnACluster:
         """The real session, as a cluster master reports itself."""

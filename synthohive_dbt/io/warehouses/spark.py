@@ -317,8 +317,9 @@ class SparkWarehouse(Warehouse):
         staging_root(_spark(bind))
 
     def prepare_to_sample(self, bind: Engine, modules: Sequence[str]) -> None:
-        from synthohive_dbt.io.spark_hive import warm_executors
+        from synthohive_dbt.io.spark_hive import staging_root, warm_executors
 
+        staging_root(_spark(bind))  # a run that cannot write stops here, before it starts any executor
         warm_executors(_spark(bind), modules)
 
     # -- one run per target database --------------------------------------------------------------------------
