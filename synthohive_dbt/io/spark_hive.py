@@ -25,8 +25,10 @@ import functools
 import importlib.util
 import json
 import logging
+import os
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -72,34 +74,43 @@ Producer = Callable[[bytes, int, Any], Any]
 
 
 class PartitionSink:
-    """Writes a partition's chunks to `<out>/<table>/part-<p>.parquet`, cast to the table's Arrow schema."""
+    """Writes a partition's chunks to `<out>/<table>/part-<p>.parquet`, cast to the table's Arrow schema. Each
+    file is written under a hidden name of its own and renamed into place when the table is closed, so two
+    attempts at one partition (a retried or speculative task) never write into one file, and a file Spark
+    reads is always whole (Spark skips names starting with a dot)."""
 
     def __init__(self, out: str, part: int, schemas: Mapping[str, str]) -> None:
         self.out, self.part, self.schemas = Path(out), part, schemas
-        self._writers: dict[str, tuple[pq.ParquetWriter, pa.Schema]] = {}
+        self._writers: dict[str, tuple[pq.ParquetWriter, pa.Schema, Path]] = {}
         self.rows: dict[str, int] = {}
+        self._attempt = uuid.uuid4().hex[:12]
 
-    def _path(self, table: str) -> Path:
+    def _paths(self, table: str) -> tuple[Path, Path]:
         folder = self.out / table
         folder.mkdir(parents=True, exist_ok=True)
-        return folder / f"part-{self.part:05d}.parquet"
+        name = f"part-{self.part:05d}.parquet"
+        return folder / f".{name}.{self._attempt}.tmp", folder / name
 
     def write(self, table: str, frame: pd.DataFrame) -> None:
         arrow = _cast(pa.Table.from_pandas(frame, preserve_index=False), self.schemas.get(table), table)
         if table not in self._writers:
-            self._writers[table] = (pq.ParquetWriter(self._path(table), arrow.schema), arrow.schema)
-        writer, schema = self._writers[table]
+            writing, _ = self._paths(table)
+            self._writers[table] = (pq.ParquetWriter(writing, arrow.schema), arrow.schema, writing)
+        writer, schema, _ = self._writers[table]
         writer.write_table(arrow if arrow.schema == schema else arrow.cast(schema))
         self.rows[table] = self.rows.get(table, 0) + len(frame)
 
     def close(self, table: str, columns: list[str]) -> None:
+        writing, final = self._paths(table)
         if table in self._writers:
-            self._writers.pop(table)[0].close()
+            writer, _, writing = self._writers.pop(table)
+            writer.close()
         else:  # nothing drawn here: an empty file keeps the table's columns and types
             empty = _cast(pa.Table.from_pandas(pd.DataFrame(columns=columns), preserve_index=False),
                           self.schemas.get(table), table)
-            pq.write_table(empty, self._path(table))
+            pq.write_table(empty, writing)
             self.rows.setdefault(table, 0)
+        os.replace(writing, final)
 
 
 @functools.lru_cache(maxsize=64)

@@ -364,3 +364,22 @@ def test_run_files_go_where_executors_and_driver_both_reach(spark: Any, tmp_path
 
     with pytest.raises(ConfigError, match=r"(?s)runs on a cluster \(spark://head:7077\).*synthohive\.stagingDir"):
         run_folder(_OnACluster(), "t-")
+
+
+def test_two_attempts_at_one_partition_never_share_a_file(tmp_path: Path) -> None:
+    """A retried or speculative task runs a partition twice at once: each attempt writes a hidden file of its
+    own and renames it into place when done, so the folder only ever holds whole files."""
+    from synthohive_dbt.io.spark_hive import PartitionSink
+
+    first, second = PartitionSink(str(tmp_path), 3, {}), PartitionSink(str(tmp_path), 3, {})
+    first.write("t", pd.DataFrame({"id": [1, 2]}))
+    second.write("t", pd.DataFrame({"id": [1, 2]}))
+    first.write("t", pd.DataFrame({"id": [3]}))
+    hidden = sorted(p.name for p in (tmp_path / "t").iterdir())
+    assert len(hidden) == 2 and all(n.startswith(".part-00003.parquet.") for n in hidden)  # nothing readable yet
+    first.close("t", ["id"])
+    assert pd.read_parquet(tmp_path / "t")["id"].tolist() == [1, 2, 3]  # Spark and pyarrow skip dot-files
+    second.write("t", pd.DataFrame({"id": [3]}))
+    second.close("t", ["id"])
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["part-00003.parquet"]
+    assert pd.read_parquet(tmp_path / "t" / "part-00003.parquet")["id"].tolist() == [1, 2, 3]
