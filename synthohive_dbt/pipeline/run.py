@@ -214,6 +214,7 @@ def seed(project_options: ProjectOptions, train: TrainOptions, sample: SampleOpt
         builder, plan = _guard(project, tables, output, stack, reporter)
         if output.dry_run:
             return RunResult(project_options.mode, output.target_schema, plan=plan, dry_run=True, notes=notes)
+        _ready_to_write(project)
         synth, inferred = _fit(project, tables, train, reporter)
         frames = _sample(synth, sample, reporter)
         result = RunResult(project_options.mode, output.target_schema, report=output.report, plan=plan,
@@ -274,7 +275,9 @@ def generate(project_options: ProjectOptions, model_path: Path, sample: SampleOp
         worker = stack.enter_context(DbtWorker(project, adapter)) \
             if output.run_dbt and not output.dry_run and runs_out_of_process(adapter) else None
         if not output.dry_run:
-            _prepare_to_sample(project)
+            from synthohive_dbt.relational.sinks import EXECUTOR_MODULES
+
+            _ready_to_write(project, EXECUTOR_MODULES)
         from synthohive_dbt.relational.synthesizer import Synthesizer  # torch: after the worker started
 
         reporter.step(f"loading the model {model_path}")
@@ -302,14 +305,16 @@ def generate(project_options: ProjectOptions, model_path: Path, sample: SampleOp
         return result
 
 
-def _prepare_to_sample(project: DbtProject) -> None:
-    """Let the warehouse start what draws the rows (Spark: the executors' Python workers) while this process
-    loads the model and checks the target."""
-    from synthohive_dbt.relational.sinks import EXECUTOR_MODULES
-
+def _ready_to_write(project: DbtProject, modules: Sequence[str] = ()) -> None:
+    """Before any real data is read or any model loaded: refuse what would stop the write at the end of the run
+    (`check_can_write`), then, for a run that samples, let the warehouse start what draws the rows (Spark: the
+    executors' Python workers, importing `modules`) while this process loads the model and checks the target."""
     engine = project.engine()
     try:
-        warehouse_for(engine).prepare_to_sample(engine, EXECUTOR_MODULES)
+        warehouse = warehouse_for(engine)
+        warehouse.check_can_write(engine)
+        if modules:
+            warehouse.prepare_to_sample(engine, modules)
     finally:
         engine.dispose()
 
@@ -469,12 +474,6 @@ def _guard(project: DbtProject, tables: ProjectTables, output: OutputOptions, st
                     build_schema=build_schema, built=[rel for _, rel in built], real=tables.real_relations)
     if not output.dry_run:
         check_plan(plan, output.target_schema, reporter)
-        if writes_target:
-            engine = project.engine()
-            try:
-                warehouse_for(engine).check_can_write(engine)
-            finally:
-                engine.dispose()
     return builder, plan
 
 

@@ -317,9 +317,8 @@ class SparkWarehouse(Warehouse):
         staging_root(_spark(bind))
 
     def prepare_to_sample(self, bind: Engine, modules: Sequence[str]) -> None:
-        from synthohive_dbt.io.spark_hive import staging_root, warm_executors
+        from synthohive_dbt.io.spark_hive import warm_executors
 
-        staging_root(_spark(bind))  # a run that cannot write stops here, before it starts any executor
         warm_executors(_spark(bind), modules)
 
     # -- one run per target database --------------------------------------------------------------------------
@@ -354,7 +353,6 @@ class HiveStagedWrite:
         from synthohive_dbt.io.spark import quote, validate_database_name
 
         self.spark, self.target = spark, validate_database_name(target, what="target database")
-        self.spark_session = spark
         self.columns = {name: list(cols) for name, cols in columns.items()}
         for name in self.columns:
             quote(name)
@@ -389,6 +387,10 @@ class HiveStagedWrite:
         self.notify("loaded", table, self._sink.rows.get(table, 0))
 
     # -- ExecutorSink: whole tables drawn on the executors ---------------------------------------------------
+    @property
+    def spark_session(self) -> Any:
+        return self.spark
+
     def partition_folder(self) -> Path:
         assert self._folder is not None, "HiveStagedWrite.partition_folder outside its `with` block"
         return self._folder / "executors"
