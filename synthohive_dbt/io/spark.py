@@ -36,18 +36,26 @@ log = logging.getLogger(__name__)
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 """Databases synthohive reads or writes in Spark: plain identifiers only, checked before any SQL."""
+_WITH_CATALOG = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)$")
+SESSION_CATALOG = "spark_catalog"
 
 _HASH_RANGE = 1 << 30  # a kept key's hash modulo this falls under share * this
 _MAX_ANCESTOR_ROUNDS = 100  # a self-reference deeper than this is not closed over (said in a warning)
 _UNLEARNABLE = ("array", "map", "struct", "binary", "interval", "variant", "calendarinterval")
 
 
-def validate_database_name(name: str, *, what: str = "database") -> str:
-    """`name` if it is a plain identifier, else UnsafeTargetError; nothing has touched Spark yet."""
-    if not isinstance(name, str) or not NAME_PATTERN.match(name) or len(name) > 128:
+def validate_database_name(name: str, *, what: str = "database", catalog: bool = False) -> str:
+    """`name` if it is a plain identifier, else UnsafeTargetError; nothing has touched Spark yet. With
+    `catalog`, `catalog.database` too (the Python API's three-part names: `fit(database="main.sales")`; a
+    dbt-spark schema has no catalog), each part a plain identifier."""
+    parts = name.split(".") if catalog and isinstance(name, str) else [name]
+    if not isinstance(name, str) or len(parts) > 2 or len(name) > 257 \
+            or not all(NAME_PATTERN.match(p) and len(p) <= 128 for p in parts):
+        allowed = "a plain name or catalog.database, each part" if catalog else "only"
         raise UnsafeTargetError(
-            f"Spark {what} name {name!r} is not allowed: only letters, digits and '_' (not first), at most 128",
-            hint="choose a database name such as 'synthetic_db'")
+            f"Spark {what} name {name!r} is not allowed: {allowed} letters, digits and '_' (not first), at most "
+            "128", hint="choose a database name such as 'synthetic_db'" + (
+                " or 'spark_catalog.synthetic_db'" if catalog else ""))
     return name
 
 
@@ -59,8 +67,50 @@ def quote(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+def _parts(database: str) -> tuple[str | None, str]:
+    """(catalog or None, database): `catalog.database` only in the validated form (two plain identifiers);
+    any other name is one database name (a Hive database name cannot hold a dot anyway)."""
+    match = _WITH_CATALOG.match(database)
+    return (match.group(1), match.group(2)) if match else (None, database)
+
+
+def database_sql(database: str) -> str:
+    """A database as Spark SQL: `db`, or `catalog`.`db`, each part quoted once."""
+    catalog, name = _parts(database)
+    return quote(name) if catalog is None else f"{quote(catalog)}.{quote(name)}"
+
+
 def qualified(database: str, table: str) -> str:
-    return f"{quote(database)}.{quote(table)}"
+    return f"{database_sql(database)}.{quote(table)}"
+
+
+def renamed(database: str, table: str) -> str:
+    """The name `ALTER TABLE ... RENAME TO` takes for `table` in `database`: without the catalog (Spark renames
+    within the table's own catalog, and its session catalog refuses a three-part new name)."""
+    return f"{quote(_parts(database)[1])}.{quote(table)}"
+
+
+def canonical_database(spark: Any, database: str) -> str:
+    """One spelling per database, for comparing names and naming its lock: lower case, and without the
+    catalog when that is the session's current one (`spark_catalog.real_db` is `real_db`). A catalog Spark
+    does not know is refused here, before any SQL (Spark would take it for a namespace)."""
+    catalog, name = _parts(database)
+    if catalog is None:
+        return name.lower()
+    current = str(spark.catalog.currentCatalog())
+    if catalog.lower() == current.lower():
+        return name.lower()
+    if catalog.lower() != SESSION_CATALOG and not _known_catalog(spark, catalog):
+        raise ConfigError(f"Spark has no catalog {catalog!r} (database {database!r})",
+                          hint=f"register it (spark.sql.catalog.{catalog}=<class>), or name a database of the "
+                               f"current catalog {current!r} without a catalog")
+    return f"{catalog.lower()}.{name.lower()}"
+
+
+def _known_catalog(spark: Any, catalog: str) -> bool:
+    if _setting(spark, f"spark.sql.catalog.{catalog}"):
+        return True
+    return any(str(c.name).lower() == catalog.lower() for c in spark.catalog.listCatalogs())
 
 
 def pyspark_functions() -> Any:
@@ -131,7 +181,8 @@ def read_database(spark: Any, database: str, metadata: Metadata, *, max_rows: in
                   seed: int = 0) -> SparkRead:
     """The metadata's tables from `database` in the Spark catalog, cut on the cluster under `max_rows`
     (the target size of the largest table; None reads everything), foreign keys kept consistent."""
-    validate_database_name(database)
+    validate_database_name(database, catalog=True)
+    canonical_database(spark, database)
     names = list(metadata.tables)
     return read_relations(spark, {n: (database, n) for n in names}, foreign_key_edges(metadata),
                           {n: list(metadata.tables[n].pk) for n in names}, max_rows=max_rows, seed=seed)
@@ -252,5 +303,5 @@ def _to_pandas(F: Any, df: Any, pk: list[str]) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-__all__ = ["NAME_PATTERN", "SparkRead", "qualified", "quote", "read_database", "read_relations",
-           "validate_database_name"]
+__all__ = ["NAME_PATTERN", "SESSION_CATALOG", "SparkRead", "canonical_database", "database_sql", "qualified",
+           "quote", "read_database", "read_relations", "renamed", "validate_database_name"]

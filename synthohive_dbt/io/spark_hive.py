@@ -47,13 +47,16 @@ from synthohive_dbt.errors import (
     WarehouseError,
 )
 from synthohive_dbt.io.spark import (
+    canonical_database,
     connect_is_local,
+    database_sql,
     is_connect,
     master_of,
     parallelism_of,
     pyspark_functions,
     qualified,
     quote,
+    renamed,
     validate_database_name,
 )
 from synthohive_dbt.io.warehouses.filelock import try_file_lock
@@ -317,9 +320,10 @@ def save_to_hive(spark: Any, paths: Mapping[str, str], target_db: str, *, schema
     """Publish the Parquet folders `paths` (table -> folder) as tables of `target_db`; returns table ->
     `db`.`table`. `protected`: databases that hold real tables (refused as targets). `locked`: the caller
     already holds `try_lock(spark, target_db)` (the dbt pipeline holds it for its whole run)."""
-    validate_database_name(target_db, what="target database")
+    validate_database_name(target_db, what="target database", catalog=True)
+    target = canonical_database(spark, target_db)
     for db in protected:
-        if db.lower() == target_db.lower():
+        if canonical_database(spark, db) == target:
             raise UnsafeTargetError(f"target database {target_db!r} holds the real tables synthohive read",
                                     hint="choose another target database, e.g. 'synthetic_db'")
     for table in paths:
@@ -331,7 +335,7 @@ def save_to_hive(spark: Any, paths: Mapping[str, str], target_db: str, *, schema
             refuse_foreign(spark, target_db)
             _clean_leftovers(spark, target_db)
         else:
-            spark.sql(f"CREATE DATABASE {quote(target_db)} WITH DBPROPERTIES ('{OWNER_PROPERTY}' = 'true')")
+            spark.sql(f"CREATE DATABASE {database_sql(target_db)} WITH DBPROPERTIES ('{OWNER_PROPERTY}' = 'true')")
         staged = _stage(spark, paths, target_db, schemas or {}, fmt, run_id)
         _switch(spark, target_db, staged, run_id)
     finally:
@@ -344,7 +348,7 @@ def _database_exists(spark: Any, db: str) -> bool:
 
 
 def _relations(spark: Any, db: str) -> list[str]:
-    return [r["tableName"] for r in spark.sql(f"SHOW TABLES IN {quote(db)}").collect() if not r["isTemporary"]]
+    return [r["tableName"] for r in spark.sql(f"SHOW TABLES IN {database_sql(db)}").collect() if not r["isTemporary"]]
 
 
 def _owned(spark: Any, db: str, name: str) -> bool:
@@ -380,7 +384,7 @@ def _clean_leftovers(spark: Any, db: str) -> None:
             if base in names:
                 spark.sql(f"DROP TABLE IF EXISTS {qualified(db, name)}")
             else:
-                spark.sql(f"ALTER TABLE {qualified(db, name)} RENAME TO {qualified(db, base)}")
+                spark.sql(f"ALTER TABLE {qualified(db, name)} RENAME TO {renamed(db, base)}")
             log.info("cleaned up %s.%s, set aside by an interrupted run", db, name)
 
 
@@ -417,15 +421,15 @@ def _switch(spark: Any, db: str, staged: Mapping[str, str], run_id: str) -> None
         for table, name in staged.items():
             if table in existing:
                 old = f"{table}{_OLD}{run_id}"
-                spark.sql(f"ALTER TABLE {qualified(db, table)} RENAME TO {qualified(db, old)}")
+                spark.sql(f"ALTER TABLE {qualified(db, table)} RENAME TO {renamed(db, old)}")
                 aside.append((table, old))
-            spark.sql(f"ALTER TABLE {qualified(db, name)} RENAME TO {qualified(db, table)}")
+            spark.sql(f"ALTER TABLE {qualified(db, name)} RENAME TO {renamed(db, table)}")
             moved.append((table, name))
     except BaseException as exc:
         for table, name in reversed(moved):
-            spark.sql(f"ALTER TABLE {qualified(db, table)} RENAME TO {qualified(db, name)}")
+            spark.sql(f"ALTER TABLE {qualified(db, table)} RENAME TO {renamed(db, name)}")
         for table, old in reversed(aside):
-            spark.sql(f"ALTER TABLE {qualified(db, old)} RENAME TO {qualified(db, table)}")
+            spark.sql(f"ALTER TABLE {qualified(db, old)} RENAME TO {renamed(db, table)}")
         for name in staged.values():
             spark.sql(f"DROP TABLE IF EXISTS {qualified(db, name)}")
         raise WarehouseError(f"switching the synthetic tables of Spark database {db!r} failed ({exc}); the "
@@ -444,7 +448,7 @@ def lock_path(spark: Any, db: str) -> Path:
         log.warning("the Spark warehouse %s is not a local folder: the run lock on %r only keeps apart runs on "
                     "this machine", where, db)
         folder = Path(tempfile.gettempdir())
-    return folder / f".synthohive-{db}.lock"
+    return folder / f".synthohive-{canonical_database(spark, db)}.lock"
 
 
 def try_lock(spark: Any, db: str) -> tuple[Callable[[], None] | None, Any]:

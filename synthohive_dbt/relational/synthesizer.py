@@ -167,7 +167,7 @@ class Synthesizer:
         never reaches a model, a parent context, or the saved artifact.
 
         `database` (with a Spark session instead of `data`): the metadata's tables are read from that database
-        of the Spark catalog; `max_rows` is the training budget of the largest table, cut on the cluster with
+        (`db`, or `catalog.db`) of the Spark catalog; `max_rows` is the training budget of the largest table, cut on the cluster with
         foreign keys kept consistent (None reads everything). Each table's real Spark schema is kept
         (`spark_schemas`, saved with the model) so samples are written back with it.
         """
@@ -478,9 +478,10 @@ class Synthesizer:
 
     def save_to_hive(self, paths: Mapping[str, str], target_db: str = "synthetic_db", *,
                      format: str = "parquet") -> dict[str, str]:
-        """Publish a Spark sample (`sample()`'s folders) as the tables of Hive database `target_db`, with the
-        real Spark schemas; returns table -> qualified name. Refuses a database holding the real tables or any
-        relation synthohive did not write; see io/spark_hive.py for the switch and its short window."""
+        """Publish a Spark sample (`sample()`'s folders) as the tables of database `target_db` (`db`, or
+        `catalog.db`), with the real Spark schemas; returns table -> qualified name. Refuses a database holding
+        the real tables or any relation synthohive did not write; see io/spark_hive.py for the switch and its
+        short window."""
         if self.spark_session is None:
             raise ConfigError("save_to_hive() needs a Spark session",
                               hint="Synthesizer(metadata=..., spark_session=spark), or set synth.spark_session")

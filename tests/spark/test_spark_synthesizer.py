@@ -161,6 +161,43 @@ def test_databases_with_real_or_foreign_tables_are_refused(spark: Any, synth: Sy
     assert spark.table("shared_db.orders").collect()[0]["x"] == 1
 
 
+def test_catalog_qualified_databases_are_read_and_published(spark: Any, synth: Synthesizer, sample: dict[str, str],
+                                                             tmp_path: Path) -> None:
+    """`catalog.database` (the session catalog under its own name here; Unity Catalog's `main.sales` alike): read,
+    published, replaced, compared with the database fit read, and locked as the same database."""
+    qualified = Synthesizer(metadata=shop_metadata(), spark_session=spark, backend="CTGAN", model_kwargs=TINY)
+    qualified.fit(database="spark_catalog.real_db", max_rows=BUDGET, epochs=1, batch_size=50, seed=7)
+    assert qualified.spark_schemas == synth.spark_schemas
+    with pytest.raises(UnsafeTargetError, match="holds the real tables"):
+        synth.save_to_hive(sample, target_db="spark_catalog.REAL_DB")  # the same database, spelled otherwise
+    with pytest.raises(UnsafeTargetError, match="holds the real tables"):
+        qualified.save_to_hive(sample, target_db="real_db")
+    names = synth.save_to_hive(sample, target_db="spark_catalog.catalog_db")
+    assert names["orders"] == "`spark_catalog`.`catalog_db`.`orders`"
+    assert spark.table(names["orders"]).count() == len(pd.read_parquet(sample["orders"]))
+    synth.save_to_hive(sample, target_db="spark_catalog.catalog_db")  # replaced: the renames stay in the catalog
+    assert sorted(r["tableName"] for r in spark.sql("SHOW TABLES IN catalog_db").collect()) == sorted(sample)
+    props = {r["key"]: r["value"] for r in spark.sql("SHOW TBLPROPERTIES catalog_db.orders").collect()}
+    assert OWNER_PROPERTY in props
+    folder = Path(spark.conf.get("spark.sql.warehouse.dir").removeprefix("file:"))
+    release, _ = try_file_lock(folder / ".synthohive-catalog_db.lock", hint="test")
+    assert release is not None
+    try:
+        with pytest.raises(LockedTargetError, match="spark_catalog.Catalog_DB"):
+            synth.save_to_hive(sample, target_db="spark_catalog.Catalog_DB")
+    finally:
+        release()
+    before = sorted(r["namespace"] for r in spark.sql("SHOW DATABASES").collect())
+    with pytest.raises(ConfigError, match="Spark has no catalog 'nocat'"):
+        synth.save_to_hive(sample, target_db="nocat.some_db")
+    with pytest.raises(ConfigError, match="Spark has no catalog 'nocat'"):
+        synth.fit(database="nocat.real_db")
+    for name in ("a.b.c", "spark_catalog.", ".real_db", "spark_catalog.real db"):
+        with pytest.raises(UnsafeTargetError, match="catalog.database"):
+            synth.save_to_hive(sample, target_db=name)
+    assert sorted(r["namespace"] for r in spark.sql("SHOW DATABASES").collect()) == before
+
+
 def test_a_second_run_on_the_same_database_is_told_who_holds_it(spark: Any, synth: Synthesizer,
                                                                 sample: dict[str, str]) -> None:
     folder = Path(spark.conf.get("spark.sql.warehouse.dir").removeprefix("file:"))
