@@ -14,11 +14,19 @@ import json
 import logging
 import os
 import sys
+import uuid
 import warnings
 from pathlib import Path
 from typing import Any
 
 TINY = {"embedding_dim": 16, "generator_dims": (32,), "discriminator_dims": (32,), "pac": 1}
+
+
+TOKEN = "synthohive-test-" + uuid.uuid4().hex  # the server's bearer token (PySpark's local server takes it from
+# SPARK_CONNECT_AUTHENTICATE_TOKEN); a client that connects by URL must name it, as on a remote server
+
+
+PORT = 15002  # PySpark's local server binds Spark Connect's default port, and its own client connects there
 
 
 def connect_session(root: Path) -> Any:
@@ -28,6 +36,7 @@ def connect_session(root: Path) -> Any:
 
     os.environ["SPARK_LOCAL_IP"] = LOCAL_IP
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ["SPARK_CONNECT_AUTHENTICATE_TOKEN"] = TOKEN
     os.chdir(root)  # Derby writes metastore_db and derby.log into the working directory
     builder = SparkSession.builder.remote("local[2]")
     for key, value in spark_conf(root).items():
@@ -73,7 +82,9 @@ def main(root: Path) -> dict[str, Any]:
         parts = {t: len(list(Path(p).glob("part-*.parquet"))) for t, p in first.items()}
         synth.save_to_hive(first, target_db="synthetic_db")
         count = lambda sql: int(spark.sql(sql).collect()[0][0])  # noqa: E731
+        by_url = by_url_with_token(root, options)
         return {
+            **by_url,
             "connect": is_connect(spark), "parallelism": parallelism_of(spark), "identical": identical,
             "loaded_same": loaded_same, "warm_failures": failures,
             "part_files": parts,
@@ -94,6 +105,55 @@ def main(root: Path) -> dict[str, Any]:
         }
     finally:
         spark.stop()
+
+
+def by_url_with_token(root: Path, options: dict[str, Any]) -> dict[str, Any]:
+    """What a user of a remote server does: a session of its own from `sc://host:port/;token=...`, the saved
+    model loaded with it, sampled on the server's executors and published; and a wrong token refused."""
+    import pandas as pd
+    from pyspark.sql import SparkSession
+
+    from synthohive_dbt import Synthesizer
+
+    url = f"sc://localhost:{PORT}/;token={TOKEN}"
+    del os.environ["SPARK_CONNECT_AUTHENTICATE_TOKEN"]  # the token must come from the URL, not the environment
+    user = SparkSession.builder.remote(url).create()
+    try:
+        loaded = Synthesizer.load(root / "model.shm", spark_session=user)
+        paths = loaded.sample(**options, output_path_base=root / "by_url")
+        loaded.save_to_hive(paths, target_db="token_db")
+        rows = {t: int(user.table(f"token_db.{t}").count()) for t in paths}
+        same = all(pd.read_parquet(paths[t]).equals(pd.read_parquet(root / "first" / t)) for t in paths)
+    finally:
+        local = os.environ.pop("SPARK_LOCAL_REMOTE", None)  # else stop() also ends the local server itself
+        user.stop()
+        if local is not None:
+            os.environ["SPARK_LOCAL_REMOTE"] = local
+    return {"by_url_rows": rows, "by_url_same": same, "wrong_token": wrong_token_refusal()}
+
+
+def wrong_token_refusal(limit_s: float = 60.0) -> str:
+    """The error a client with a wrong token gets ("" when it was let in), bounded: the Connect client retries
+    what it takes for a transient failure, and a test must not wait on that for ever."""
+    import concurrent.futures
+
+    from pyspark.sql import SparkSession
+
+    def attempt() -> str:
+        try:
+            wrong = SparkSession.builder.remote(f"sc://localhost:{PORT}/;token=not-the-token").create()
+            wrong.range(1).count()
+        except Exception as exc:  # whatever class a refused token raises is the answer, reported as text
+            return f"{type(exc).__name__}: {str(exc)[:200]}"
+        return ""
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(attempt).result(timeout=limit_s)
+    except concurrent.futures.TimeoutError:
+        return f"no answer in {limit_s:.0f} s (the client kept retrying)"
+    finally:
+        pool.shutdown(wait=False)
 
 
 if __name__ == "__main__":

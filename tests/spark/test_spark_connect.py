@@ -1,6 +1,7 @@
 """Spark Connect (a client with no SparkContext, as Databricks Connect and `sc://` give): fit from a Hive database,
 the distributed sample and `save_to_hive`, on a local Spark Connect server (PySpark 4 starts one for
-`remote("local[2]")`). One process holds one Spark JVM and this session already holds a classic one, so the run
+`remote("local[2]")`), then as a remote user: a session from `sc://...;token=...`, and a wrong token refused.
+One process holds one Spark JVM and this session already holds a classic one, so the run
 happens in a process of its own (tests/helpers/spark_connect.py) that reports what it measured as JSON."""
 
 from __future__ import annotations
@@ -37,3 +38,6 @@ def test_fit_sample_and_publish_through_spark_connect(tmp_path: Path) -> None:
     assert got["duplicate_keys"] == {"customers": 0, "orders": 0, "order_items": 0, "products": 0}
     assert got["orphans"] == 0 and got["quantity_out_of_range"] == 0
     assert got["same_schema"] is True and got["owned"] is True
+    # a session from `sc://localhost:PORT/;token=...`, as on a remote server: the same rows, published
+    assert got["by_url_same"] is True and min(got["by_url_rows"].values()) > 0, got
+    assert "UNAUTHENTICATED" in got["wrong_token"], got["wrong_token"] or "a wrong token was accepted"
