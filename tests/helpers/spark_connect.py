@@ -24,9 +24,14 @@ TINY = {"embedding_dim": 16, "generator_dims": (32,), "discriminator_dims": (32,
 
 TOKEN = "synthohive-test-" + uuid.uuid4().hex  # the server's bearer token (PySpark's local server takes it from
 # SPARK_CONNECT_AUTHENTICATE_TOKEN); a client that connects by URL must name it, as on a remote server
-
-
 PORT = 15002  # PySpark's local server binds Spark Connect's default port, and its own client connects there
+
+
+def same_tables(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two samples' Parquet folders hold the same rows, table by table."""
+    import pandas as pd
+
+    return all(pd.read_parquet(a[t]).equals(pd.read_parquet(b[t])) for t in a)
 
 
 def connect_session(root: Path) -> Any:
@@ -48,8 +53,6 @@ def connect_session(root: Path) -> Any:
 
 
 def main(root: Path) -> dict[str, Any]:
-    import pandas as pd
-
     from synthohive_dbt import Synthesizer
     from synthohive_dbt.io.spark import is_connect, parallelism_of
     from synthohive_dbt.io.spark_hive import OWNER_PROPERTY, warm_executors
@@ -64,7 +67,7 @@ def main(root: Path) -> dict[str, Any]:
         options = {"scale": 3.0, "seed": 11, "partitions": 2, "min_rows_per_partition": 10}
         first = synth.sample(**options, output_path_base=root / "first")
         second = synth.sample(**options, output_path_base=root / "second")
-        identical = all(pd.read_parquet(first[t]).equals(pd.read_parquet(second[t])) for t in first)
+        identical = same_tables(first, second)
         # a saved model loaded with the Connect session: executors started ahead (in the background), same rows
         failures: list[str] = []
         handler = logging.Handler(level=logging.INFO)
@@ -78,11 +81,11 @@ def main(root: Path) -> dict[str, Any]:
         synth.save(root / "model.shm")
         loaded = Synthesizer.load(root / "model.shm", spark_session=spark)
         third = loaded.sample(**options, output_path_base=root / "third")
-        loaded_same = all(pd.read_parquet(first[t]).equals(pd.read_parquet(third[t])) for t in first)
+        loaded_same = same_tables(first, third)
         parts = {t: len(list(Path(p).glob("part-*.parquet"))) for t, p in first.items()}
         synth.save_to_hive(first, target_db="synthetic_db")
         count = lambda sql: int(spark.sql(sql).collect()[0][0])  # noqa: E731
-        by_url = by_url_with_token(root, options)
+        by_url = by_url_with_token(root, options, first)
         return {
             **by_url,
             "connect": is_connect(spark), "parallelism": parallelism_of(spark), "identical": identical,
@@ -107,10 +110,9 @@ def main(root: Path) -> dict[str, Any]:
         spark.stop()
 
 
-def by_url_with_token(root: Path, options: dict[str, Any]) -> dict[str, Any]:
+def by_url_with_token(root: Path, options: dict[str, Any], first: dict[str, Any]) -> dict[str, Any]:
     """What a user of a remote server does: a session of its own from `sc://host:port/;token=...`, the saved
     model loaded with it, sampled on the server's executors and published; and a wrong token refused."""
-    import pandas as pd
     from pyspark.sql import SparkSession
 
     from synthohive_dbt import Synthesizer
@@ -123,7 +125,7 @@ def by_url_with_token(root: Path, options: dict[str, Any]) -> dict[str, Any]:
         paths = loaded.sample(**options, output_path_base=root / "by_url")
         loaded.save_to_hive(paths, target_db="token_db")
         rows = {t: int(user.table(f"token_db.{t}").count()) for t in paths}
-        same = all(pd.read_parquet(paths[t]).equals(pd.read_parquet(root / "first" / t)) for t in paths)
+        same = same_tables(first, paths)
     finally:
         local = os.environ.pop("SPARK_LOCAL_REMOTE", None)  # else stop() also ends the local server itself
         user.stop()
